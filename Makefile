@@ -1,0 +1,192 @@
+# Care plan portal: development, test and serving tasks.
+#
+#   make setup         system packages, .venv, node_modules, static/vendor, .mo files
+#   make run           setup + db, then the development server on 127.0.0.1:5000
+#   make test          setup, i18n-check, lint, pytest on SQLite, then on PostgreSQL
+#   make help          every target
+#
+# Every target is safe to repeat: work is only redone when its inputs change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+PIP         := $(PY) -m pip --disable-pip-version-check
+PYBABEL     := $(VENV)/bin/pybabel
+FLASK       := $(VENV)/bin/flask --app portal
+PYTEST      := $(VENV)/bin/pytest
+RUFF        := $(VENV)/bin/ruff
+
+PIP_STAMP    := $(VENV)/.installed
+NPM_STAMP    := node_modules/.installed
+ASSETS_STAMP := static/vendor/nhsuk/VERSION
+
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+LINT_DIRS := $(wildcard portal tests bench scripts)
+
+# Development server and database.
+PORTAL_ENV ?= development
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# Tests: pytest workers, extra pytest arguments, and the PostgreSQL server the
+# second pass uses (the suite creates and drops its own databases through it).
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_ADMIN_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/postgres
+
+# Production serving with gunicorn.
+SERVE_BIND ?= 127.0.0.1:8000
+
+# One step at a time, in the order given, even under `make -j`.
+.NOTPARALLEL:
+
+.PHONY: help setup system db run test test-sqlite test-postgres lint \
+        i18n-extract i18n-update i18n-init i18n-compile i18n-check \
+        bench serve clean
+
+help:
+	@echo "Targets:"
+	@echo "  setup         install system packages, .venv, node_modules, vendor assets; compile translations"
+	@echo "  db            apply migrations and load demo data (instance/ SQLite by default)"
+	@echo "  run           setup + db, then the development server on http://$(HOST):$(PORT)"
+	@echo "  test          setup, i18n-check, lint, pytest on SQLite, then on PostgreSQL if it answers"
+	@echo "  lint          ruff check"
+	@echo "  i18n-extract  regenerate translations/messages.pot from portal/ and templates/"
+	@echo "  i18n-update   merge messages.pot into every translations/<locale>/LC_MESSAGES/messages.po"
+	@echo "  i18n-init     start a new locale: make i18n-init LOCALE=cy"
+	@echo "  i18n-compile  compile every messages.po to messages.mo, with statistics"
+	@echo "  i18n-check    fail if the catalogues are out of date or incomplete"
+	@echo "  bench         install the bench extras and run the benchmarks"
+	@echo "  serve         serve with gunicorn on $(SERVE_BIND) (production settings)"
+	@echo "  clean         remove install stamps, node_modules, static/vendor and .mo files"
+
+# --------------------------------------------------------------------------- #
+# Setup
+# --------------------------------------------------------------------------- #
+
+setup: system $(PIP_STAMP) $(ASSETS_STAMP) $(MO_FILES)
+
+system:
+	@bash scripts/bootstrap-system.sh
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# pip is quick when everything is already installed; the stamp only records
+# that pyproject.toml has not changed since.
+$(PIP_STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(ASSETS_STAMP): $(NPM_STAMP) scripts/copy-assets.sh
+	@bash scripts/copy-assets.sh
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(PIP_STAMP)
+	@$(PYBABEL) -q compile -d translations -l $*
+
+# --------------------------------------------------------------------------- #
+# Database and development server
+# --------------------------------------------------------------------------- #
+
+db: setup
+	@mkdir -p instance
+	PORTAL_ENV=$(PORTAL_ENV) $(FLASK) db upgrade
+	PORTAL_ENV=$(PORTAL_ENV) $(FLASK) demo-data
+
+run: setup db
+	PORTAL_ENV=$(PORTAL_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
+
+# --------------------------------------------------------------------------- #
+# Tests and checks
+# --------------------------------------------------------------------------- #
+
+# Prerequisites run in the order listed (see .NOTPARALLEL below).
+test: setup i18n-check lint test-sqlite test-postgres
+
+test-sqlite: setup
+	@echo "== pytest (SQLite)"
+	$(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+
+# Runs when PostgreSQL answers on $(PG_HOST):$(PG_PORT); says so and succeeds
+# when it does not.
+test-postgres: setup
+	@if command -v pg_isready >/dev/null 2>&1; then \
+	    pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
+	else \
+	    $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=5).close()' \
+	        '$(subst postgresql+psycopg:,postgresql:,$(PG_ADMIN_URL))' >/dev/null 2>&1; \
+	fi \
+	|| { echo "== PostgreSQL is not answering on $(PG_HOST):$(PG_PORT): skipping the PostgreSQL pass"; exit 0; }; \
+	echo "== pytest (PostgreSQL on $(PG_HOST):$(PG_PORT))"; \
+	PORTAL_TEST_DATABASE='$(PG_ADMIN_URL)' \
+	    $(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
+
+lint: $(PIP_STAMP)
+ifneq ($(strip $(LINT_DIRS)),)
+	$(RUFF) check $(LINT_DIRS)
+else
+	@echo "lint: nothing to check yet"
+endif
+
+# --------------------------------------------------------------------------- #
+# Translations
+# --------------------------------------------------------------------------- #
+
+i18n-extract: $(PIP_STAMP)
+	$(PY) scripts/check_translations.py --extract
+
+i18n-update: $(PIP_STAMP)
+ifneq ($(strip $(PO_FILES)),)
+	$(PYBABEL) update -i translations/messages.pot -d translations \
+	    --no-fuzzy-matching --ignore-obsolete
+else
+	@echo "i18n-update: no locale yet (start one with: make i18n-init LOCALE=cy)"
+endif
+
+i18n-init: $(PIP_STAMP)
+	@test -n "$(LOCALE)" || { echo "usage: make i18n-init LOCALE=<code>, e.g. LOCALE=cy"; exit 2; }
+	$(PYBABEL) init -i translations/messages.pot -d translations -l $(LOCALE)
+
+i18n-compile: $(PIP_STAMP)
+ifneq ($(strip $(PO_FILES)),)
+	$(PYBABEL) compile -d translations --statistics
+else
+	@echo "i18n-compile: no locale yet"
+endif
+
+i18n-check: $(PIP_STAMP)
+	$(PY) scripts/check_translations.py
+
+# --------------------------------------------------------------------------- #
+# Benchmarks and serving
+# --------------------------------------------------------------------------- #
+
+bench: setup
+	@if [ -f bench/__main__.py ]; then \
+	    $(PIP) install --quiet -e '.[bench]' && $(PY) -m bench; \
+	else \
+	    echo "bench: nothing to run yet (no bench/__main__.py)"; \
+	fi
+
+serve: setup
+	$(VENV)/bin/gunicorn --workers $$(( $$(nproc) * 2 + 1 )) \
+	    --max-requests 1000 --max-requests-jitter 100 --timeout 30 \
+	    --bind $(SERVE_BIND) 'portal:create_app()'
+
+# --------------------------------------------------------------------------- #
+
+clean:
+	rm -f $(PIP_STAMP)
+	rm -rf node_modules static/vendor
+	find translations -name '*.mo' -type f -delete 2>/dev/null || true

@@ -1,0 +1,375 @@
+"""Demo data: one practice, its staff, patients with realistic plans, and a carer.
+
+Idempotent: a second run finds the demo practice and changes nothing.
+"""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from portal.auth.services import hash_password
+from portal.extensions import db
+from portal.models import (
+    AccessGrant,
+    CarePlan,
+    CareTeamMember,
+    Condition,
+    ConsentRecord,
+    Contact,
+    CrisisStep,
+    Goal,
+    NeedsSection,
+    Organisation,
+    Patient,
+    Role,
+    User,
+    UsualState,
+    Wish,
+)
+from portal.models.base import utcnow
+from portal.security import new_session_token
+
+DEMO_PASSWORD = "demo-care-plan-2026"  # noqa: S105 - printed in the README for demo sign-in
+DEMO_ODS = "Y00001"
+
+ACCOUNTS = {
+    "patient": "patient@example.org",
+    "patient_urdu": "arif@example.org",
+    "carer": "carer@example.org",
+    "professional": "nurse@example.org",
+    "other_professional": "gp@other.example.org",
+    "commissioner": "commissioner@example.org",
+    "admin": "admin@example.org",
+}
+
+
+def make_user(email: str, role: Role, name: str, **extra) -> User:
+    user = User(
+        email=email,
+        password_hash=hash_password(DEMO_PASSWORD),
+        role=role,
+        display_name=name,
+        session_token=new_session_token(),
+        **extra,
+    )
+    db.session.add(user)
+    return user
+
+
+def load_demo_data() -> bool:
+    """Create the demo practice and people; False if they are already there."""
+    if db.session.scalar(select(Organisation).where(Organisation.ods_code == DEMO_ODS)):
+        return False
+    today = date.today()
+    practice = Organisation(
+        ods_code=DEMO_ODS, name="Riverside Medical Practice", phone="0113 496 0000"
+    )
+    other = Organisation(ods_code="Y00002", name="Hillview Surgery", phone="0113 496 0999")
+    db.session.add_all([practice, other])
+    nurse = make_user(
+        ACCOUNTS["professional"],
+        Role.PROFESSIONAL,
+        "Priya Shah",
+        organisation=practice,
+        job_title="Practice nurse",
+        phone="0113 496 0001",
+        availability="Monday to Friday, 9am to 5pm",
+        can_audit=True,
+    )
+    make_user(
+        ACCOUNTS["other_professional"],
+        Role.PROFESSIONAL,
+        "Dr Tom Reid",
+        organisation=other,
+        job_title="GP",
+    )
+    make_user(ACCOUNTS["commissioner"], Role.COMMISSIONER, "Helen Carter")
+    make_user(ACCOUNTS["admin"], Role.ADMIN, "Sam Okafor", organisation=practice)
+    margaret_user = make_user(
+        ACCOUNTS["patient"], Role.PATIENT, "Margaret Hughes", preferred_locale="en"
+    )
+    arif_user = make_user(
+        ACCOUNTS["patient_urdu"], Role.PATIENT, "Arif Khan", preferred_locale="ur"
+    )
+    carer = make_user(ACCOUNTS["carer"], Role.CARER, "David Hughes")
+
+    conditions = {c.code: c for c in db.session.scalars(select(Condition))}
+    margaret = Patient(
+        user=margaret_user,
+        organisation=practice,
+        nhs_number="9434765919",
+        given_name="Margaret",
+        family_name="Hughes",
+        date_of_birth=date(1946, 3, 14),
+        sex="female",
+        ethnicity_category="white_british",
+        preferred_language="en",
+        initial_assessment_date=today - timedelta(days=400),
+        care_team_consent=True,
+        conditions=[conditions["13645005"], conditions["84114007"]],
+    )
+    arif = Patient(
+        user=arif_user,
+        organisation=practice,
+        nhs_number="9434765870",
+        given_name="Arif",
+        family_name="Khan",
+        date_of_birth=date(1958, 11, 2),
+        sex="male",
+        ethnicity_category="asian_pakistani",
+        preferred_language="ur",
+        interpreter_needed=True,
+        interpreter_language="Urdu",
+        communication_needs="Large print letters",
+        initial_assessment_date=today - timedelta(days=20),
+        care_team_consent=True,
+        conditions=[conditions["73211009"], conditions["38341003"]],
+    )
+    db.session.add_all([margaret, arif])
+    db.session.flush()
+    for patient in (margaret, arif):
+        db.session.add(
+            ConsentRecord(
+                patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id
+            )
+        )
+    _margaret_plan(margaret, nurse, today)
+    _arif_plan(arif, nurse, today)
+    db.session.add(
+        AccessGrant(
+            patient_id=margaret.id,
+            grantee=carer,
+            invited_email=carer.email,
+            relationship_to_patient="Son",
+            scope="contribute",
+            accepted_at=utcnow(),
+            created_by_id=margaret_user.id,
+        )
+    )
+    db.session.commit()
+    return True
+
+
+def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
+    plan = CarePlan(
+        patient=patient,
+        named_contact=nurse,
+        last_review_date=today - timedelta(days=320),
+        next_review_date=today + timedelta(days=45),
+        contingency_reviewed_on=today - timedelta(days=320),
+        patient_feedback="I felt listened to. I want to keep doing my own shopping.",
+        agreed_version=1,
+    )
+    db.session.add(plan)
+    agreed = {"pending_review": False, "updated_by_id": nurse.id, "language": "en"}
+    needs = {
+        "health": "COPD and heart failure. I get breathless on the stairs and my ankles swell.",
+        "personal": "I was a school cook for 30 years. I love my garden and my cat, Biscuit.",
+        "family": "My son David lives nearby and visits most days.",
+        "social": "I go to the church lunch club on Thursdays when I am well enough.",
+        "home": "I live alone in a house with stairs. I have a rail by the front door.",
+        "economic": "I get Attendance Allowance. Heating costs worry me in winter.",
+        "educational": "I did the breathing course at the hospital and found it useful.",
+        "mental_health": "I feel low in winter when I cannot get out.",
+        "cultural": "I am Church of England and would like the vicar called if I am very ill.",
+    }
+    for domain, text in needs.items():
+        db.session.add(NeedsSection(plan=plan, domain=domain, text=text, **agreed))
+    db.session.add_all(
+        [
+            Goal(
+                plan=plan,
+                title="Walk to the corner shop and back twice a week",
+                why_it_matters="So I can keep doing my own shopping.",
+                steps="Pulmonary rehab exercises every day; David walks with me at first.",
+                target_date=today + timedelta(days=120),
+                status="agreed",
+                proposed_by_id=patient.user_id,
+                agreed_by_id=nurse.id,
+                agreed_at=utcnow(),
+                **agreed,
+            ),
+            Goal(
+                plan=plan,
+                title="Weigh myself every morning",
+                why_it_matters="To catch fluid building up early.",
+                steps="Write it in the diary; ring the practice if up 2 kg in 3 days.",
+                status="agreed",
+                proposed_by_id=nurse.id,
+                agreed_by_id=nurse.id,
+                agreed_at=utcnow(),
+                **agreed,
+            ),
+            Goal(
+                plan=plan,
+                title="Get back to the Thursday lunch club",
+                why_it_matters="I miss my friends.",
+                steps="Ask about community transport.",
+                status="proposed",
+                proposed_by_id=patient.user_id,
+                pending_review=True,
+                updated_by_id=patient.user_id,
+                language="en",
+            ),
+        ]
+    )
+    wishes = {
+        "place_of_care": "At home for as long as possible.",
+        "how_cared_for": "Please speak to me, not just to David. I need time to answer.",
+        "religious_cultural": "Please call the vicar at St Mary's if I am very ill.",
+        "things_to_avoid": "I do not want to go into a care home.",
+    }
+    for kind, text in wishes.items():
+        db.session.add(Wish(plan=plan, kind=kind, text=text, **agreed))
+    steps = [
+        (
+            "red",
+            "Breathless at rest, lips or fingertips turning blue, chest pain, or confused.",
+            "Ring 999. Say I have COPD and heart failure. Sit me upright.",
+            "999",
+        ),
+        (
+            "amber",
+            "More breathless than usual for two days, or coloured phlegm.",
+            "Start the rescue pack. Ring the practice the same day.",
+            "GP practice",
+        ),
+        (
+            "amber",
+            "Weight up 2 kg in three days, or ankles more swollen.",
+            "Ring the heart failure nurse today.",
+            "Heart failure nurse",
+        ),
+        (
+            "green",
+            "A bit more tired than usual but breathing as normal.",
+            "Rest, use the blue inhaler as prescribed, and tell David.",
+            "",
+        ),
+    ]
+    plan.crisis_steps = [
+        CrisisStep(
+            level=level,
+            signs=signs,
+            actions=actions,
+            who_to_call=who,
+            position=position,
+            **agreed,
+        )
+        for position, (level, signs, actions, who) in enumerate(steps)
+    ]
+    plan.usual_state = UsualState(
+        mobility="Walks indoors with a stick; 20 metres outside before resting.",
+        breathing="Breathless on stairs; oxygen saturation usually 91 to 93%.",
+        memory_understanding="Memory good; understands and makes her own decisions.",
+        usual_readings="Weight about 68 kg. Oxygen saturation 91 to 93% at rest.",
+        communication="Hard of hearing on the left: speak on her right side.",
+        medicines="Inhalers (Trimbow, salbutamol), bisoprolol, furosemide 40 mg, ramipril.",
+        allergies="Penicillin (rash).",
+        respect_form_location="In the red folder on the fridge",
+        dnacpr_location="No DNACPR decision",
+        lpa_location="David holds health and welfare LPA; copy in the red folder",
+        rescue_medication_location="Kitchen drawer by the sink",
+        **agreed,
+    )
+    plan.contacts = [
+        Contact(
+            kind="next_of_kin",
+            name="David Hughes",
+            relationship_to_patient="Son",
+            phone="07700 900123",
+            when_to_call="Any time",
+            position=0,
+            **agreed,
+        ),
+        Contact(
+            kind="practice",
+            name="Riverside Medical Practice",
+            phone="0113 496 0000",
+            when_to_call="Weekdays 8am to 6.30pm",
+            position=1,
+            **agreed,
+        ),
+        Contact(
+            kind="out_of_hours",
+            name="NHS 111",
+            phone="111",
+            when_to_call="Evenings, nights and weekends",
+            position=2,
+            **agreed,
+        ),
+        Contact(
+            kind="specialist",
+            name="Heart failure nurse team",
+            phone="0113 496 0456",
+            when_to_call="Weekdays 9am to 5pm",
+            position=3,
+            **agreed,
+        ),
+    ]
+    plan.care_team = [
+        CareTeamMember(
+            name="Dr Anna Patel",
+            role="GP",
+            organisation="Riverside Medical Practice",
+            phone="0113 496 0000",
+            availability="Tuesday and Thursday",
+        ),
+        CareTeamMember(
+            name="Joe Bennett",
+            role="Community matron",
+            organisation="Leeds Community Healthcare",
+            phone="0113 496 0789",
+            email="community.matrons@example.org",
+            availability="Weekdays",
+            position=1,
+        ),
+    ]
+
+
+def _arif_plan(patient: Patient, nurse: User, today: date) -> None:
+    plan = CarePlan(
+        patient=patient,
+        named_contact=nurse,
+        next_review_date=today + timedelta(days=8),
+        complex_needs=False,
+    )
+    db.session.add(plan)
+    mine = {"pending_review": True, "updated_by_id": patient.user_id}
+    db.session.add_all(
+        [
+            NeedsSection(
+                plan=plan,
+                domain="health",
+                text="مجھے ذیابیطس ہے۔ کبھی کبھی میری شوگر بہت کم ہو جاتی ہے۔",
+                language="ur",
+                **mine,
+            ),
+            NeedsSection(
+                plan=plan,
+                domain="cultural",
+                text="I fast during Ramadan and need advice on my insulin.",
+                language="en",
+                **mine,
+            ),
+            Goal(
+                plan=plan,
+                title="ہفتے میں تین بار سیر کرنا",
+                why_it_matters="اپنی شوگر کو قابو میں رکھنے کے لیے",
+                status="proposed",
+                proposed_by_id=patient.user_id,
+                language="ur",
+                **mine,
+            ),
+        ]
+    )
+    plan.crisis_steps = [
+        CrisisStep(
+            level="red",
+            signs="Sugar below 4 and not waking properly.",
+            actions="Ring 999. Do not give food or drink by mouth.",
+            who_to_call="999",
+            language="en",
+            **mine,
+        )
+    ]

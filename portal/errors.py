@@ -1,0 +1,50 @@
+"""Friendly error pages in the reader's language that reveal nothing about the system."""
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+
+MESSAGES = {
+    400: (_l("Something was wrong with that request"), _l("Go back and try again.")),
+    403: (_l("You cannot do that"), _l("You do not have permission to do that.")),
+    404: (
+        _l("Page not found"),
+        _l("If you typed the web address, check it is correct. The page may also have moved."),
+    ),
+    405: (_l("Something was wrong with that request"), _l("Go back and try again.")),
+    413: (_l("That was too much to send"), _l("Send less text at once and try again.")),
+    429: (
+        _l("Too many attempts"),
+        _l("Wait a few minutes and try again. Your account is not locked."),
+    ),
+    500: (
+        _l("Sorry, there is a problem with the service"),
+        _l("Try again later. Nothing you saved before this has been lost."),
+    ),
+}
+
+
+def render_error(code: int):
+    title, body = MESSAGES.get(code, MESSAGES[400])
+    return render_template("errors/error.html", title=title, body=body, code=code), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        title = _l("This form has expired")
+        body = _l("For your security the form timed out. Go back, reload the page and try again.")
+        return render_template("errors/error.html", title=title, body=body, code=400), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        return render_error(e.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        return render_error(500)

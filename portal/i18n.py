@@ -1,0 +1,66 @@
+"""Languages, locale choice and text direction."""
+
+from pathlib import Path
+
+from babel import Locale
+from flask import current_app, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+LOCALE_COOKIE = "portal_locale"
+
+# Every language the portal is built for, each named in itself for the switcher.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "cy": "Cymraeg",
+    "pl": "Polski",
+    "ro": "Română",
+    "pa": "ਪੰਜਾਬੀ",
+    "ur": "اردو",
+    "pt": "Português",
+    "es": "Español",
+    "ar": "العربية",
+    "bn": "বাংলা",
+    "gu": "ગુજરાતી",
+    "so": "Soomaali",
+    "zh_Hans": "中文（简体）",
+}
+
+
+def available_locales(translations_dir: str) -> list[str]:
+    """English plus every language that ships a catalogue; a language without one is not offered."""
+    root = Path(translations_dir)
+    shipped = {p.parent.parent.name for p in root.glob("*/LC_MESSAGES/messages.po")}
+    return [code for code in LANGUAGES if code == "en" or code in shipped]
+
+
+def supported() -> list[str]:
+    return current_app.config["LOCALES"]
+
+
+def select_locale() -> str:
+    """Saved choice on the account, then the cookie, then Accept-Language, then English."""
+    locales = supported()
+    if current_user and current_user.is_authenticated and current_user.preferred_locale in locales:
+        return current_user.preferred_locale
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    if cookie in locales:
+        return cookie
+    accepted = request.accept_languages.best_match([c.replace("_", "-") for c in locales])
+    if accepted:
+        return accepted.replace("-", "_")
+    # Accept-Language "zh-CN" or "zh" means Simplified Chinese here.
+    for lang, _q in request.accept_languages:
+        if lang.lower().startswith("zh") and "zh_Hans" in locales:
+            return "zh_Hans"
+    return "en"
+
+
+def html_lang(code: str | None = None) -> str:
+    """BCP 47 tag for the ``lang`` attribute (``zh_Hans`` -> ``zh-Hans``)."""
+    return (code or str(get_locale())).replace("_", "-")
+
+
+def text_direction(code: str | None = None) -> str:
+    locale = Locale.parse(code) if code else get_locale()
+    return locale.text_direction

@@ -1,0 +1,43 @@
+"""Review meetings and the immutable snapshots of what was agreed at them."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, TimestampMixin
+from portal.models.user import User
+
+
+class ReviewMeeting(TimestampMixin, Base):
+    __tablename__ = "review_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled / held
+    scheduled_for: Mapped[datetime | None]
+    location: Mapped[str] = mapped_column(String(200), default="")
+    held_on: Mapped[date | None]
+    attendees: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    patient_feedback: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+
+
+class PlanVersion(Base):
+    """The agreed plan as it stood at one agreement. Never updated once written."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
+    number: Mapped[int]
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    agreed_at: Mapped[datetime]
+    agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    agreed_by: Mapped[User | None] = relationship()

@@ -1,0 +1,57 @@
+from datetime import date
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, TimestampMixin
+from portal.models.organisation import Organisation
+from portal.models.user import User
+
+
+class Condition(Base):
+    """A long-term condition (Appendix 1), keyed by SNOMED CT concept id."""
+
+    __tablename__ = "conditions"
+
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+patient_conditions = Table(
+    "patient_conditions",
+    Base.metadata,
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True),
+    Column("condition_code", ForeignKey("conditions.code"), primary_key=True),
+)
+
+
+class Patient(TimestampMixin, Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    nhs_number: Mapped[str] = mapped_column(String(10), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date]
+    sex: Mapped[str] = mapped_column(String(10))  # female / male / other / unknown
+    ethnicity_category: Mapped[str] = mapped_column(String(40), default="not_stated")
+    preferred_language: Mapped[str] = mapped_column(String(10), default="en")
+    interpreter_needed: Mapped[bool] = mapped_column(default=False)
+    interpreter_language: Mapped[str | None] = mapped_column(String(40))
+    communication_needs: Mapped[str | None] = mapped_column(Text)
+    initial_assessment_date: Mapped[date | None]
+    # Latest consent decision to share the plan with the care team (history in ConsentRecord).
+    care_team_consent: Mapped[bool | None]
+
+    user: Mapped[User | None] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    conditions: Mapped[list[Condition]] = relationship(
+        secondary=patient_conditions, order_by=Condition.name
+    )
+    plan: Mapped["CarePlan | None"] = relationship(back_populates="patient")  # noqa: F821
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"

@@ -1,0 +1,5 @@
+// Starts the NHS.UK frontend components. Loaded as a module: the page works without it.
+import { initAll } from "../vendor/nhsuk/nhsuk-frontend.min.js";
+
+document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
+initAll();

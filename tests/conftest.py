@@ -1,0 +1,217 @@
+"""Shared fixtures: an app on a throwaway database (SQLite, or PostgreSQL when asked)."""
+
+import os
+import time
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+
+from portal import create_app
+from portal.conditions import CONDITIONS
+from portal.extensions import db as _db
+from portal.models import Base, Condition
+
+ADMIN_URL = os.environ.get("PORTAL_TEST_DATABASE")  # e.g. postgresql+psycopg://postgres@.../postgres
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One database per test worker; PostgreSQL ones are created and dropped here."""
+    if not ADMIN_URL:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        return
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = ADMIN_URL.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (a fresh ``g`` and session), as in production.
+
+    Without this the test's long-lived app context would be shared by every request and the
+    signed-in user cached in ``g`` would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if _db.session.registry.has():
+            _db.session.expire_all()  # the test's own objects see what the request wrote
+        return response
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    os.environ.setdefault("PORTAL_ENV", "testing")
+    app = create_app(
+        {
+            "ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "HSTS": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        Base.metadata.create_all(_db.engine)
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def _truncate(connection) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "conditions"]
+    if connection.dialect.name == "postgresql":
+        statement = "TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"
+        connection.execute(text(statement))
+    else:
+        for name in tables:
+            connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - table names from metadata
+
+
+@pytest.fixture
+def db(app):
+    """A clean database for each test, with the conditions list loaded."""
+    with app.app_context():
+        if not _db.session.query(Condition).first():
+            _db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
+            _db.session.commit()
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            _truncate(conn)
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+def sign_in(client, user) -> None:
+    """Start a signed-in session directly (the sign-in form has its own tests)."""
+    with client.session_transaction() as session:
+        now = int(time.time())
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        session["started_at"] = now
+        session["seen_at"] = now
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        sign_in(client, user)
+        return client
+
+    return _login
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(db):
+    """Context manager counting SQL statements sent by the app."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+@pytest.fixture
+def cast(db):
+    """Everyone who might ask for patient A's plan, for endpoint x role access matrices."""
+    from types import SimpleNamespace
+
+    from portal.models import Role
+    from tests.factories import make_grant, make_org, make_patient, make_plan, make_user
+
+    org, other_org = make_org("Home practice"), make_org("Other practice")
+    nurse = make_user(Role.PROFESSIONAL, org, display_name="Nurse Named")
+    a = make_patient(org, given_name="Alice", family_name="Able")
+    b = make_patient(org, given_name="Bob", family_name="Baker")
+    no_consent = make_patient(org, consent=False, given_name="Nina", family_name="Noconsent")
+    plan_a = make_plan(a, named_contact=nurse)
+    plan_b = make_plan(b)
+    make_plan(no_consent)
+    carers = {}
+    for scope in ("crisis", "view", "contribute"):
+        carers[scope] = make_user(Role.CARER, display_name=f"Carer {scope}")
+        make_grant(a, carers[scope], scope)
+    expired = make_user(Role.CARER, display_name="Carer expired")
+    from datetime import date, timedelta
+
+    make_grant(a, expired, "view", expires_on=date.today() - timedelta(days=1))
+    revoked = make_user(Role.CARER, display_name="Carer revoked")
+    make_grant(a, revoked, "view", revoked=True)
+    cast = SimpleNamespace(
+        org=org,
+        other_org=other_org,
+        a=a,
+        b=b,
+        no_consent=no_consent,
+        plan_a=plan_a,
+        plan_b=plan_b,
+        users={
+            "owner": a.user,
+            "other_patient": b.user,
+            "carer_crisis": carers["crisis"],
+            "carer_view": carers["view"],
+            "carer_contribute": carers["contribute"],
+            "carer_expired": expired,
+            "carer_revoked": revoked,
+            "carer_no_grant": make_user(Role.CARER),
+            "professional": nurse,
+            "professional_other_org": make_user(Role.PROFESSIONAL, other_org),
+            "commissioner": make_user(Role.COMMISSIONER),
+            "admin": make_user(Role.ADMIN, org),
+            "anonymous": None,
+        },
+    )
+    db.session.commit()
+    return cast
+
+
+@pytest.fixture
+def request_as(client):
+    """Make a request as one of the cast (or anonymously), in a fresh session."""
+
+    def _request(user, method: str, url: str, **kw):
+        with client.session_transaction() as session:
+            session.clear()
+        if user is not None:
+            sign_in(client, user)
+        return client.open(url, method=method, **kw)
+
+    return _request

@@ -1,0 +1,97 @@
+from portal.models import AuditEvent, Goal, Role
+from tests.factories import make_grant, make_org, make_patient, make_plan, make_user
+
+
+def test_plan_page_shows_the_whole_plan(cast, login):
+    client = login(cast.users["owner"])
+    body = client.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
+    assert "My care plan" in body
+    assert "Next review" in body
+    headings = ("My goals", "My wishes and preferences", "Named contact", "If things get worse")
+    for heading in headings:
+        assert heading in body
+    for domain in ("My health", "My family", "Money, work and benefits", "My home"):
+        assert domain in body
+    assert "Goal 1" in body and "Goal 2" in body
+    assert "Nurse Named" in body
+    assert "Lips blue" in body  # red crisis step summarised
+    assert f"/patients/{cast.a.id}/crisis" in body
+
+
+def test_plan_marks_proposals_and_who_proposed(db, cast, login):
+    db.session.add(
+        Goal(
+            plan_id=cast.plan_a.id,
+            title="Swim once a week",
+            status="proposed",
+            proposed_by_id=cast.users["carer_contribute"].id,
+            updated_by_id=cast.users["carer_contribute"].id,
+        )
+    )
+    db.session.commit()
+    body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
+    assert "Swim once a week" in body
+    assert "Proposed by Carer contribute" in body
+    assert "Draft – not yet agreed" in body  # the needs section written by the patient
+
+
+def test_hostile_text_is_shown_as_text(db, cast, login):
+    db.session.add(
+        Goal(plan_id=cast.plan_a.id, title="<script>alert(1)</script>", status="proposed")
+    )
+    db.session.commit()
+    body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_viewing_the_plan_is_audited(db, cast, login):
+    login(cast.users["carer_view"]).get(f"/patients/{cast.a.id}/plan")
+    event = db.session.query(AuditEvent).filter_by(action="plan.view").one()
+    assert event.patient_id == cast.a.id
+    assert event.actor_id == cast.users["carer_view"].id
+
+
+def test_plan_page_query_count_does_not_grow_with_goals(db, login, count_queries):
+    org = make_org()
+    small, big = make_patient(org), make_patient(org)
+    make_plan(small, goals=1, named_contact=make_user(Role.PROFESSIONAL, org))
+    make_plan(big, goals=40, named_contact=make_user(Role.PROFESSIONAL, org))
+    db.session.commit()
+    counts = []
+    for patient in (small, big):
+        client = login(patient.user)
+        with count_queries() as counter:
+            assert client.get(f"/patients/{patient.id}/plan").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+    assert counts[1] <= 16
+
+
+def test_carer_home_has_one_tap_crisis_link(db, login):
+    patient = make_patient(given_name="Margaret")
+    make_plan(patient)
+    carer = make_user(Role.CARER)
+    make_grant(patient, carer, "crisis")
+    db.session.commit()
+    body = login(carer).get("/").get_data(as_text=True)
+    assert f'href="/patients/{patient.id}/crisis"' in body
+    assert "Crisis plan for Margaret" in body
+    assert f'href="/patients/{patient.id}/plan"' not in body  # crisis scope: nothing else
+
+
+def test_professional_home_lists_only_consenting_patients_of_their_organisation(cast, login):
+    body = login(cast.users["professional"]).get("/").get_data(as_text=True)
+    assert "Alice Able" in body and "Bob Baker" in body
+    assert "Nina Noconsent" not in body
+    body = login(cast.users["professional_other_org"]).get("/").get_data(as_text=True)
+    assert "Alice Able" not in body
+
+
+def test_crisis_page_has_tap_to_call_links(cast, login):
+    body = login(cast.users["carer_crisis"]).get(f"/patients/{cast.a.id}/crisis").get_data(
+        as_text=True
+    )
+    assert 'href="tel:999"' in body
+    assert 'href="tel:07700900123"' in body
+    assert "Walks with a stick" in body
