@@ -35,6 +35,19 @@ def test_plan_marks_proposals_and_who_proposed(db, cast, login):
     assert "Draft – not yet agreed" in body  # the needs section written by the patient
 
 
+def test_patient_text_carries_the_language_it_was_written_in(db, cast, login):
+    db.session.add(
+        Goal(plan_id=cast.plan_a.id, title="ہفتے میں تین بار سیر", status="proposed", language="ur")
+    )
+    db.session.add(
+        Goal(plan_id=cast.plan_a.id, title="每周散步三次", status="proposed", language="zh_Hans")
+    )
+    db.session.commit()
+    body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
+    assert '<span lang="ur">ہفتے میں تین بار سیر</span>' in body
+    assert '<span lang="zh-Hans">每周散步三次</span>' in body
+
+
 def test_hostile_text_is_shown_as_text(db, cast, login):
     db.session.add(
         Goal(plan_id=cast.plan_a.id, title="<script>alert(1)</script>", status="proposed")

@@ -1,0 +1,41 @@
+"""The demo data loads once, and every demo account can use its pages without an error."""
+
+from sqlalchemy import func, select
+
+from portal.demo import ACCOUNTS, load_demo_data
+from portal.models import Patient, User
+
+
+def _by_email(db, email):
+    return db.session.scalars(select(User).where(User.email == email)).one()
+
+
+def test_demo_data_is_idempotent(db):
+    assert load_demo_data() is True
+    counts = db.session.scalar(select(func.count(User.id)))
+    assert load_demo_data() is False
+    assert db.session.scalar(select(func.count(User.id))) == counts
+
+
+def test_every_demo_account_reaches_its_pages(db, login):
+    load_demo_data()
+    patients = db.session.scalars(select(Patient)).all()
+    for key, email in ACCOUNTS.items():
+        client = login(_by_email(db, email))
+        response = client.get("/", follow_redirects=True)
+        assert response.status_code == 200, key
+        assert client.get("/account/").status_code == 200, key
+        for patient in patients:
+            for path in (f"/patients/{patient.id}/plan", f"/patients/{patient.id}/crisis"):
+                assert client.get(path).status_code in (200, 404), (key, path)
+
+
+def test_demo_patient_sees_their_plan_in_full(db, login):
+    load_demo_data()
+    client = login(_by_email(db, ACCOUNTS["patient"]))
+    body = client.get("/", follow_redirects=True).get_data(as_text=True)
+    for text in ("Walk to the corner shop", "Priya Shah", "Practice nurse", "Ring 999"):
+        assert text in body
+    arif = login(_by_email(db, ACCOUNTS["patient_urdu"]))
+    body = arif.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'lang="ur"' in body
