@@ -1,0 +1,174 @@
+"""Language choice, direction and catalogue completeness."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from portal.i18n import LANGUAGES, LOCALE_COOKIE
+from tests.factories import make_patient, make_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = {"ur", "ar"}
+
+
+def _checker():
+    spec = importlib.util.spec_from_file_location(
+        "check_translations", ROOT / "scripts" / "check_translations.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_catalogues_are_current_and_complete():
+    problems = _checker().check(ROOT)
+    assert problems == []
+
+
+def test_checker_notices_an_untranslated_message(tmp_path):
+    checker = _checker()
+    (tmp_path / "translations" / "xx" / "LC_MESSAGES").mkdir(parents=True)
+    pot = (ROOT / "translations" / "messages.pot").read_text(encoding="utf-8")
+    (tmp_path / "translations" / "messages.pot").write_text(pot, encoding="utf-8")
+    # A catalogue with every message left empty.
+    po = tmp_path / "translations" / "xx" / "LC_MESSAGES" / "messages.po"
+    po.write_text(pot, encoding="utf-8")
+    problems = checker.check_locale(po, None)
+    assert problems, "an empty catalogue must be reported"
+
+
+def _locales(app):
+    return app.config["LOCALES"]
+
+
+def test_language_switcher_names_each_language_in_itself(client, app):
+    body = client.get("/sign-in").get_data(as_text=True)
+    for code in _locales(app):
+        assert LANGUAGES[code] in body
+
+
+def test_default_is_english(client):
+    body = client.get("/sign-in").get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in body
+
+
+def _other_locale(app):
+    others = [c for c in _locales(app) if c != "en"]
+    if not others:
+        pytest.skip("no translated locale ships yet")
+    return others[0], others[-1]
+
+
+def test_accept_language_is_used_when_nothing_is_chosen(client, app):
+    first, _ = _other_locale(app)
+    header = first.replace("_", "-")
+    body = client.get("/sign-in", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f'lang="{header}"' in body
+
+
+def test_cookie_beats_accept_language(client, app):
+    first, last = _other_locale(app)
+    client.set_cookie(LOCALE_COOKIE, last)
+    body = client.get(
+        "/sign-in", headers={"Accept-Language": first.replace("_", "-")}
+    ).get_data(as_text=True)
+    assert f'<html lang="{last.replace("_", "-")}"' in body
+
+
+def test_account_choice_beats_cookie(db, client, app, login):
+    first, last = _other_locale(app)
+    patient = make_patient()
+    patient.user.preferred_locale = first
+    make_plan(patient)
+    db.session.commit()
+    login(patient.user)
+    client.set_cookie(LOCALE_COOKIE, last)
+    body = client.get(f"/patients/{patient.id}/plan").get_data(as_text=True)
+    assert f'<html lang="{first.replace("_", "-")}"' in body
+
+
+def test_switching_language_saves_it_on_the_account(db, client, app, login):
+    first, _ = _other_locale(app)
+    patient = make_patient()
+    make_plan(patient)
+    db.session.commit()
+    login(patient.user)
+    response = client.post(
+        "/account/language", data={"language": first, "next": f"/patients/{patient.id}/plan"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/patients/{patient.id}/plan"
+    db.session.refresh(patient.user)
+    assert patient.user.preferred_locale == first
+
+
+def test_unknown_language_is_ignored(client):
+    response = client.post("/account/language", data={"language": "xx", "next": "/sign-in"})
+    assert response.status_code == 302
+    assert LOCALE_COOKIE not in response.headers.get("Set-Cookie", "")
+
+
+def _translations(locale: str) -> dict[str, str]:
+    path = ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    return {
+        m.id: m.string
+        for m in catalog
+        if m.id and isinstance(m.id, str) and m.string and m.string != m.id
+    }
+
+
+def _page_text(html: str) -> str:
+    from html.parser import HTMLParser
+
+    chunks: list[str] = []
+
+    class Text(HTMLParser):
+        skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("script", "style", "option"):
+                self.skip += 1
+
+        def handle_endtag(self, tag):
+            if tag in ("script", "style", "option"):
+                self.skip -= 1
+
+        def handle_data(self, data):
+            if not self.skip:
+                chunks.append(" ".join(data.split()))
+
+    Text().feed(html)
+    return "\n".join(c for c in chunks if c)
+
+
+def test_every_locale_renders_main_pages_translated(db, app, cast, request_as):
+    """lang and dir from the locale, a translated heading, and no English UI text leaking."""
+    owner, carer = cast.users["owner"], cast.users["carer_view"]
+    pages = [
+        (None, "/sign-in", "Sign in to your care plan"),
+        (owner, f"/patients/{cast.a.id}/plan", "My care plan"),
+        (carer, f"/patients/{cast.a.id}/crisis", "Usual state of health"),
+        (carer, "/", "People you care for"),
+    ]
+    for locale in [c for c in _locales(app) if c != "en"]:
+        translated = _translations(locale)
+        english_ui = {m for m in translated if len(m) > 12 and "%" not in m}
+        tag = locale.replace("_", "-")
+        direction = "rtl" if locale in RTL else "ltr"
+        for user, url, heading in pages:
+            for u in (owner, carer):
+                u.preferred_locale = locale
+            db.session.commit()
+            response = request_as(
+                user, "GET", url, headers={"Cookie": f"{LOCALE_COOKIE}={locale}"}
+            )
+            html = response.get_data(as_text=True)
+            assert f'<html lang="{tag}" dir="{direction}">' in html, (locale, url)
+            assert translated[heading] in html, (locale, url)
+            text = _page_text(html)
+            leaks = [m for m in english_ui if m in text]
+            assert not leaks, (locale, url, leaks[:5])
