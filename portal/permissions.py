@@ -21,6 +21,8 @@ class Action(StrEnum):
     PROPOSE = "propose"  # edit goals, wishes, needs, preparation, contingency as proposals
     AGREE = "agree"  # professional: agree goals, record meetings, share results
     MANAGE_SHARING = "manage_sharing"  # invite carers, consent, read the audit trail
+    EXPORT_FHIR = "export_fhir"  # the plan as a FHIR Bundle, to move between systems
+    SUBJECT_ACCESS = "subject_access"  # everything held about the patient (right of access)
 
 
 class Relation(StrEnum):
@@ -34,12 +36,21 @@ class Relation(StrEnum):
 
 ALLOWED: dict[Relation, frozenset[Action]] = {
     Relation.OWNER: frozenset(
-        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE, Action.MANAGE_SHARING}
+        {
+            Action.VIEW_CRISIS,
+            Action.VIEW_PLAN,
+            Action.PROPOSE,
+            Action.MANAGE_SHARING,
+            Action.EXPORT_FHIR,
+            Action.SUBJECT_ACCESS,
+        }
     ),
     Relation.CARER_CRISIS: frozenset({Action.VIEW_CRISIS}),
     Relation.CARER_VIEW: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN}),
     Relation.CARER_CONTRIBUTE: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE}),
-    Relation.PROFESSIONAL: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.AGREE}),
+    Relation.PROFESSIONAL: frozenset(
+        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.AGREE, Action.EXPORT_FHIR}
+    ),
     Relation.NONE: frozenset(),
 }
 

@@ -1,0 +1,81 @@
+"""FHIR R4 value sets for the coded values this portal writes and reads.
+
+``fhir.resources`` checks structure but not these codes, so exports are checked here and
+imports are refused when a code is outside its value set.
+"""
+
+CAREPLAN_STATUS = frozenset(
+    {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+)
+CAREPLAN_INTENT = frozenset({"proposal", "plan", "order", "option"})
+ACTIVITY_STATUS = frozenset(
+    {
+        "not-started",
+        "scheduled",
+        "in-progress",
+        "on-hold",
+        "completed",
+        "cancelled",
+        "stopped",
+        "unknown",
+        "entered-in-error",
+    }
+)
+GOAL_LIFECYCLE = frozenset(
+    {
+        "proposed",
+        "planned",
+        "accepted",
+        "active",
+        "on-hold",
+        "completed",
+        "cancelled",
+        "entered-in-error",
+        "rejected",
+    }
+)
+GOAL_ACHIEVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+GOAL_ACHIEVEMENT = frozenset(
+    {
+        "in-progress",
+        "improving",
+        "worsening",
+        "no-change",
+        "achieved",
+        "sustaining",
+        "not-achieved",
+        "no-progress",
+        "not-attainable",
+    }
+)
+CARETEAM_STATUS = frozenset({"proposed", "active", "suspended", "inactive", "entered-in-error"})
+CONSENT_STATUS = frozenset(
+    {"draft", "proposed", "active", "rejected", "inactive", "entered-in-error"}
+)
+CONSENT_PROVISION = frozenset({"deny", "permit"})
+CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_SCOPE = frozenset({"adr", "research", "patient-privacy", "treatment"})
+CONDITION_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CLINICAL = frozenset(
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+)
+ADMINISTRATIVE_GENDER = frozenset({"male", "female", "other", "unknown"})
+BUNDLE_TYPE = frozenset(
+    {
+        "document",
+        "message",
+        "transaction",
+        "transaction-response",
+        "batch",
+        "batch-response",
+        "history",
+        "searchset",
+        "collection",
+    }
+)
+
+SNOMED = "http://snomed.info/sct"
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+# The portal's own code system for the green / amber / red levels of a crisis step.
+CRISIS_LEVEL_SYSTEM = "https://careplan-portal.nhs.invalid/fhir/CodeSystem/crisis-level"
+CRISIS_LEVELS = frozenset({"green", "amber", "red"})
