@@ -64,3 +64,15 @@ def html_lang(code: str | None = None) -> str:
 def text_direction(code: str | None = None) -> str:
     locale = Locale.parse(code) if code else get_locale()
     return locale.text_direction
+
+
+def language_name(code: str | None) -> str:
+    """A language's name in the reader's language, with its own name beside it."""
+    if not code:
+        return ""
+    try:
+        here = Locale.parse(code).get_display_name(get_locale()) or code
+    except (ValueError, TypeError):
+        return code
+    own = LANGUAGES.get(code)
+    return f"{here} ({own})" if own and own != here else here

@@ -4,7 +4,7 @@ from flask import Flask, request
 from flask_babel import format_date, get_locale
 
 from portal import labels
-from portal.i18n import LANGUAGES, html_lang, supported, text_direction
+from portal.i18n import LANGUAGES, html_lang, language_name, supported, text_direction
 from portal.nhs_number import formatted as format_nhs_number
 
 
@@ -16,6 +16,7 @@ def register_templating(app: Flask) -> None:
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["lang_attr"] = html_lang
+    app.jinja_env.globals["language_name"] = language_name
 
     @app.context_processor
     def inject():

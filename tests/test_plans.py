@@ -108,3 +108,17 @@ def test_crisis_page_has_tap_to_call_links(cast, login):
     assert 'href="tel:999"' in body
     assert 'href="tel:07700900123"' in body
     assert "Walks with a stick" in body
+
+
+def test_professional_sees_language_interpreter_and_communication_needs(db, cast, login):
+    cast.a.preferred_language = "ur"
+    cast.a.interpreter_needed = True
+    cast.a.interpreter_language = "Urdu"
+    cast.a.communication_needs = "Large print letters"
+    db.session.commit()
+    body = login(cast.users["professional"]).get(f"/patients/{cast.a.id}/plan").get_data(
+        as_text=True
+    )
+    assert "Urdu (اردو)" in body
+    assert "Yes – Urdu" in body
+    assert "Large print letters" in body
