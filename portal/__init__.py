@@ -47,8 +47,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
     from portal.auth import bp as auth_bp
     from portal.contingency import bp as contingency_bp
+    from portal.health import bp as health_bp
     from portal.plans import bp as plans_bp
     from portal.portability import bp as portability_bp
 
-    for bp in (auth_bp, account_bp, plans_bp, contingency_bp, portability_bp):
+    for bp in (health_bp, auth_bp, account_bp, plans_bp, contingency_bp, portability_bp):
         app.register_blueprint(bp)

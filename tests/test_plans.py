@@ -122,3 +122,9 @@ def test_professional_sees_language_interpreter_and_communication_needs(db, cast
     assert "Urdu (اردو)" in body
     assert "Yes – Urdu" in body
     assert "Large print letters" in body
+
+
+def test_health_endpoint_answers_without_sign_in(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "ok"
