@@ -1,0 +1,191 @@
+"""Load test: the portal under gunicorn, the real journeys against a bare endpoint.
+
+    python -m bench.load --url postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench \
+        --patients 100000 --users 20 --seconds 60
+
+Generates the data if the database has fewer patients than asked, starts gunicorn on a free
+local port, runs locust headless twice with the same number of users (the journey mix, then the
+bare ``/healthz``), samples the workers' memory, and prints requests per second, p50/p95/p99
+latency, errors and the throughput ratio. Only 127.0.0.1 is ever contacted.
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+from sqlalchemy import create_engine, text
+
+from bench import datagen
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def patient_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
+    except Exception:  # noqa: BLE001 - no schema yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+class MemorySampler(threading.Thread):
+    """Peak resident memory of each gunicorn worker, sampled every half second."""
+
+    def __init__(self, master_pid: int):
+        super().__init__(daemon=True)
+        self.master = psutil.Process(master_pid)
+        self.peak_mb = 0.0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(0.5):
+            try:
+                for child in self.master.children():
+                    self.peak_mb = max(self.peak_mb, child.memory_info().rss / 2**20)
+            except psutil.Error:
+                pass
+
+
+def sign_in_sessions(host: str, url: str, count: int) -> list[dict]:
+    """Sign patients in through the real form, before the timed run, and keep their cookies."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT patients.id, users.email FROM patients JOIN users "
+                "ON users.id = patients.user_id ORDER BY patients.id LIMIT :n"
+            ),
+            {"n": count},
+        ).all()
+    engine.dispose()
+    sessions = []
+    for patient_id, email in rows:
+        client = requests.Session()
+        page = client.get(f"{host}/sign-in", timeout=30).text
+        token = CSRF.search(page).group(1)
+        response = client.post(
+            f"{host}/sign-in",
+            data={"csrf_token": token, "email": email, "password": datagen.PASSWORD},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise SystemExit(f"sign-in failed for {email}: {response.status_code}")
+        sessions.append({"patient_id": patient_id, "cookies": client.cookies.get_dict()})
+    return sessions
+
+
+def run_locust(host: str, user_class: str, users: int, seconds: int, tag: str, env) -> dict:
+    prefix = RESULTS / tag
+    subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
+         "--headless", "--host", host, "-u", str(users), "-r", str(users),
+         "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", user_class],
+        check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
+        return {row["Name"]: row for row in csv.DictReader(f)}
+
+
+def fmt(row: dict) -> str:
+    return (f"| {row['Name']} | {int(row['Request Count']):,} | {int(row['Failure Count']):,} | "
+            f"{float(row['Requests/s']):.1f} | {row['50%']} | {row['95%']} | {row['99%']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Load test the portal under gunicorn.")
+    parser.add_argument("--url", default="sqlite:///" + str(RESULTS / "load.sqlite3"))
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1)
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    if patient_count(args.url) < args.patients:
+        started = time.perf_counter()
+        datagen.generate(args.url, args.patients)
+        print(f"generated {args.patients:,} patients in {time.perf_counter() - started:.0f} s")
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.url,
+        "PORTAL_ENV": "development",  # plain-HTTP cookies on loopback; nothing else differs
+        "PORTAL_SECRET_KEY": "bench-only-secret",
+        "PORTAL_RATELIMIT_ENABLED": "false",
+        "BENCH_SESSIONS": str(RESULTS / "sessions.json"),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers),
+         "--bind", f"127.0.0.1:{port}", "--max-requests", "5000",
+         "--max-requests-jitter", "500", "--timeout", "30", "--log-level", "warning",
+         "--preload",
+         "portal:create_app()"],
+        cwd=ROOT, env=env,
+    )
+    sampler = MemorySampler(server.pid)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        sampler.start()
+        host = f"http://127.0.0.1:{port}"
+        sessions = sign_in_sessions(host, args.url, args.users)
+        (RESULTS / "sessions.json").write_text(json.dumps(sessions), encoding="utf-8")
+        journeys = run_locust(host, "PatientUser", args.users, args.seconds, "journeys", env)
+        bare = run_locust(host, "BareUser", args.users, max(20, args.seconds // 2), "bare", env)
+    finally:
+        sampler.stop.set()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    total, bare_total = journeys["Aggregated"], bare["Aggregated"]
+    ratio = float(total["Requests/s"]) / max(float(bare_total["Requests/s"]), 1e-9)
+    lines = [
+        f"# Load test: {args.patients:,} patients, {args.users} users, {args.workers} workers",
+        "",
+        f"Database: `{args.url.split('@')[-1]}`; {args.seconds} s of journeys, then the bare "
+        "endpoint with the same users.",
+        "",
+        "| request | count | failures | req/s | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|",
+        *[fmt(row) for name, row in journeys.items() if name != "Aggregated"],
+        fmt(total),
+        fmt(bare_total),
+        "",
+        f"Throughput of the journeys against the bare endpoint: {ratio:.0%}",
+        f"Peak worker memory: {sampler.peak_mb:.0f} MB",
+    ]
+    summary = "\n".join(lines)
+    (RESULTS / "load-summary.md").write_text(summary + "\n", encoding="utf-8")
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()
