@@ -9,6 +9,7 @@ is deterministic for a given seed. All generated accounts share one password,
 """
 
 import argparse
+import json
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -62,11 +63,16 @@ def nhs_number(n: int) -> str:
         base += 1
 
 
+def _cell(value):
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
 class Writer:
     """Buffers rows per table and flushes them in batches, in dependency order."""
 
     def __init__(self, conn):
         self.conn = conn
+        self.copy = conn.dialect.name == "postgresql"  # COPY is several times faster there
         self.rows: dict = {}
         self.counts: dict[str, int] = {}
 
@@ -75,13 +81,30 @@ class Writer:
         if len(self.rows[table]) >= BATCH:
             self.flush()
 
+    def _copy(self, table, keys: list[str], batch: list[dict]) -> None:
+        # COPY skips the column defaults that insert() would apply: fill them in here.
+        defaults = {
+            c.key: (c.default.arg if c.default.is_scalar else c.default.arg(None))
+            for c in table.columns
+            if c.key not in keys and c.default is not None and not c.primary_key
+        }
+        keys = keys + sorted(defaults)
+        batch = [{**defaults, **row} for row in batch]
+        columns = ", ".join(f'"{k}"' for k in keys)
+        cursor = self.conn.connection.driver_connection.cursor()
+        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in batch:
+                copy.write_row([_cell(row.get(k)) for k in keys])
+
     def flush(self) -> None:
         for table in Base.metadata.sorted_tables:
             batch = self.rows.pop(table, None)
             if batch:
-                keys = set().union(*batch)  # one statement needs the same keys in every row
-                batch = [{k: row.get(k) for k in keys} for row in batch]
-                self.conn.execute(insert(table), batch)
+                keys = sorted(set().union(*batch))  # the same columns in every row
+                if self.copy:
+                    self._copy(table, keys, batch)
+                else:
+                    self.conn.execute(insert(table), [{k: r.get(k) for k in keys} for r in batch])
                 self.counts[table.name] = self.counts.get(table.name, 0) + len(batch)
 
 
