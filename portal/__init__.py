@@ -48,6 +48,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth import bp as auth_bp
     from portal.contingency import bp as contingency_bp
     from portal.plans import bp as plans_bp
+    from portal.sharing import bp as sharing_bp
 
     for bp in (auth_bp, account_bp, plans_bp, contingency_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(sharing_bp)

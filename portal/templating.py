@@ -1,7 +1,7 @@
 """Template globals: language, direction, date formatting and display labels."""
 
 from flask import Flask, request
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 from portal import labels
 from portal.i18n import LANGUAGES, html_lang, supported, text_direction
@@ -13,6 +13,7 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["nhs_number"] = format_nhs_number
     app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
     app.jinja_env.globals["labels"] = labels
 
     @app.context_processor
