@@ -13,7 +13,6 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["nhs_number"] = format_nhs_number
     app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
-    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
     app.jinja_env.globals["labels"] = labels
 
     @app.context_processor
@@ -27,3 +26,8 @@ def register_templating(app: Flask) -> None:
             "lang_attr": html_lang,
             "current_path": request.full_path.rstrip("?"),
         }
+
+    # Date and time in the reader's locale and the portal's time zone (Europe/London).
+    app.jinja_env.filters["datetime"] = (
+        lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    )

@@ -185,15 +185,19 @@ def test_a_mail_failure_falls_back_to_the_link(db, cast, login, smtp):
     assert TOKEN_IN_PAGE.search(_body(response))
 
 
-def test_invitation_email_is_in_the_patients_language(db, cast, login, app):
+def test_invitation_email_explains_what_they_will_see(db, cast, app):
     from portal.sharing.services import invitation_text
 
-    grant, _token = make_invitation(cast.a, scope="crisis", expires_on=_future())
+    grant, _token = make_invitation(
+        cast.a, scope="crisis", expires_on=date(2031, 3, 4), relationship="Neighbour"
+    )
     db.session.commit()
     with app.test_request_context("/"):
         text = invitation_text(grant, cast.a, "http://localhost/invitations/x")
     assert "Alice Able has invited you" in text
-    assert "Crisis page only" in text
+    assert "How they described you: Neighbour" in text
+    assert "You will see what to do if they become unwell" in text
+    assert "Your access ends on March 4, 2031." in text
     assert "http://localhost/invitations/x" in text
 
 

@@ -155,17 +155,20 @@ def invitation_text(grant: AccessGrant, patient: Patient, link: str) -> str:
         _("Hello,"),
         "",
         _(
-            "%(name)s has invited you to see their NHS personalised care plan on "
-            "My care plan. They told us you are their %(relationship)s.",
+            "%(name)s has invited you to see their NHS personalised care plan on My care plan.",
             name=patient.full_name,
+        ),
+        _(
+            "How they described you: %(relationship)s",
             relationship=grant.relationship_to_patient,
         ),
         "",
-        _("What you will be able to see: %(scope)s.", scope=labels.SCOPES[grant.scope]),
         str(labels.SCOPE_HINTS_FOR_CARER[grant.scope]),
     ]
     if grant.expires_on:
-        lines.append(_("Until %(date)s.", date=format_date(grant.expires_on, "long")))
+        lines.append(
+            _("Your access ends on %(date)s.", date=format_date(grant.expires_on, "long"))
+        )
     lines += [
         "",
         _(
