@@ -1,5 +1,6 @@
 """The care plan portal: application factory."""
 
+import importlib
 import os
 
 from flask import Flask
@@ -43,13 +44,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def register_blueprints(app: Flask) -> None:
-    from portal.account import bp as account_bp
-    from portal.auth import bp as auth_bp
-    from portal.contingency import bp as contingency_bp
-    from portal.health import bp as health_bp
-    from portal.plans import bp as plans_bp
-    from portal.portability import bp as portability_bp
+# One package per area of the product, each exposing its blueprint as ``bp``.
+AREAS = (
+    "health",
+    "auth",
+    "account",
+    "plans",
+    "contingency",
+    "portability",
+    "sharing",
+)
 
-    for bp in (health_bp, auth_bp, account_bp, plans_bp, contingency_bp, portability_bp):
-        app.register_blueprint(bp)
+
+def register_blueprints(app: Flask) -> None:
+    for area in AREAS:
+        app.register_blueprint(importlib.import_module(f"portal.{area}").bp)

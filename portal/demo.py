@@ -3,6 +3,8 @@
 Idempotent: a second run finds the demo practice and changes nothing.
 """
 
+import hashlib
+import secrets
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from portal.auth.services import hash_password
 from portal.extensions import db
 from portal.models import (
     AccessGrant,
+    AuditEvent,
     CarePlan,
     CareTeamMember,
     Condition,
@@ -135,6 +138,7 @@ def load_demo_data() -> bool:
         )
     _margaret_plan(margaret, nurse, today)
     _arif_plan(arif, nurse, today)
+    _margaret_sharing(margaret, nurse, carer)
     db.session.add(
         AccessGrant(
             patient_id=margaret.id,
@@ -373,3 +377,40 @@ def _arif_plan(patient: Patient, nurse: User, today: date) -> None:
             **mine,
         )
     ]
+
+
+def _margaret_sharing(patient: Patient, nurse: User, carer: User) -> None:
+    """An invitation waiting for her daughter, and some history for "who has looked"."""
+    now = utcnow()
+    db.session.add(
+        AccessGrant(
+            patient_id=patient.id,
+            invited_email="sarah.hughes@example.org",
+            relationship_to_patient="Daughter",
+            scope="crisis",
+            # Nobody knows this link: "send the invitation again" makes a usable one.
+            token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+            invitation_expires_at=now + timedelta(days=5),
+            created_by_id=patient.user_id,
+            created_at=now - timedelta(days=2),
+        )
+    )
+    history = [
+        (40, nurse, "plan.view"),
+        (39, nurse, "goal.agree"),
+        (12, carer, "crisis.view"),
+        (12, carer, "pdf.crisis"),
+        (6, patient.user, "goal.create"),
+        (3, carer, "plan.view"),
+        (2, patient.user, "sharing.invite"),
+        (1, nurse, "plan.view"),
+    ]
+    for days_ago, actor, action in history:
+        db.session.add(
+            AuditEvent(
+                actor=actor,
+                patient_id=patient.id,
+                action=action,
+                occurred_at=now - timedelta(days=days_ago, hours=days_ago % 5),
+            )
+        )

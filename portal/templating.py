@@ -1,7 +1,7 @@
 """Template globals: language, direction, date formatting and display labels."""
 
 from flask import Flask, request
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 from portal import labels
 from portal.i18n import LANGUAGES, html_lang, language_name, supported, text_direction
@@ -28,3 +28,8 @@ def register_templating(app: Flask) -> None:
             "languages": [(code, LANGUAGES[code]) for code in supported()],
             "current_path": request.full_path.rstrip("?"),
         }
+
+    # Date and time in the reader's locale and the portal's time zone (Europe/London).
+    app.jinja_env.filters["datetime"] = (
+        lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    )

@@ -49,10 +49,11 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     os.environ.setdefault("PORTAL_ENV", "testing")
     app = create_app(
         {
+            "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
             "ENV": "testing",
             "TESTING": True,
             "SECRET_KEY": "test-secret",

@@ -141,3 +141,31 @@ def make_grant(
     db.session.add(grant)
     db.session.flush()
     return grant
+
+
+def make_invitation(
+    patient: Patient,
+    email: str = "invited@example.org",
+    scope: str = "view",
+    token: str | None = None,
+    days: int = 7,
+    **kw,
+) -> tuple[AccessGrant, str]:
+    """A pending invitation and its raw link token (only the token's digest is stored)."""
+    import hashlib
+    import secrets
+
+    token = token or secrets.token_urlsafe(32)
+    grant = AccessGrant(
+        patient_id=patient.id,
+        invited_email=email,
+        relationship_to_patient=kw.pop("relationship", "Daughter"),
+        scope=scope,
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        invitation_expires_at=utcnow() + timedelta(days=days),
+        created_by_id=patient.user_id,
+        **kw,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    return grant, token

@@ -1,0 +1,167 @@
+"""Forms for inviting carers, changing their access, consent and carer sign-up."""
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, Field, PasswordField, RadioField, SelectChoice, StringField
+from wtforms.utils import unset_value
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
+
+from portal import labels
+from portal.models import Scope
+
+DATE_PARTS = (("day", 2), ("month", 2), ("year", 4))
+
+
+class DateInputField(Field):
+    """An optional date typed as day, month and year (the NHS date input).
+
+    The boxes are named ``<name>-day``, ``<name>-month`` and ``<name>-year``; what was typed is
+    kept in ``parts`` so a mistake re-shows exactly what the person entered.
+    """
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.parts = {"day": "", "month": "", "year": ""}
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = data
+        self.data = data
+        if isinstance(data, date):
+            self.parts = {"day": str(data.day), "month": str(data.month), "year": str(data.year)}
+        if formdata is None:
+            return
+        keys = [f"{self.name}-{part}" for part, _ in DATE_PARTS]
+        if not any(key in formdata for key in keys):
+            return
+        self.parts = {
+            part: formdata.get(f"{self.name}-{part}", "").strip()[:10] for part, _ in DATE_PARTS
+        }
+        self.raw_data = [self.parts[part] for part, _ in DATE_PARTS]
+        self.data = None
+        if not any(self.parts.values()):
+            return
+        label = self.label.text
+        for part, _ in DATE_PARTS:
+            if not self.parts[part]:
+                self.process_errors.append(MISSING_PART[part](label))
+                return
+        try:
+            if not all(
+                self.parts[part].isdigit() and len(self.parts[part]) <= size
+                for part, size in DATE_PARTS
+            ):
+                raise ValueError
+            day, month, year = (int(self.parts[part]) for part, _ in DATE_PARTS)
+            if year < 1000:
+                raise ValueError
+            self.data = date(year, month, day)
+        except ValueError:
+            self.process_errors.append(_l("%(label)s must be a real date", label=label))
+
+
+MISSING_PART = {
+    "day": lambda label: _l("%(label)s must include a day", label=label),
+    "month": lambda label: _l("%(label)s must include a month", label=label),
+    "year": lambda label: _l("%(label)s must include a year", label=label),
+}
+
+
+class NotInPast:
+    """Refuse a date before today: an end date in the past would end access at once."""
+
+    def __call__(self, form, field):
+        if field.data is not None and field.data < date.today():
+            raise ValidationError(_l("End date must be today or in the future"))
+
+
+SCOPE_CHOICES = [SelectChoice(scope.value, labels.SCOPES[scope]) for scope in Scope]
+
+
+def _scope_field():
+    return RadioField(
+        _l("What can they see?"),
+        choices=SCOPE_CHOICES,
+        validators=[InputRequired(_l("Choose what this person can see"))],
+    )
+
+
+def _end_date_field():
+    return DateInputField(_l("End date"), validators=[NotInPast()])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Their email address"),
+        filters=[lambda value: value.strip() if value else value],
+        validators=[
+            DataRequired(_l("Enter their email address")),
+            Length(max=254, message=_l("The email address must be 254 characters or fewer")),
+            Email(
+                message=_l("Enter an email address in the correct format, like name@example.com"),
+                check_deliverability=False,
+            ),
+        ],
+    )
+    relationship = StringField(
+        _l("How are they related to you?"),
+        validators=[
+            DataRequired(_l("Enter how this person is related to you, like son or friend")),
+            Length(max=100, message=_l("This must be 100 characters or fewer")),
+        ],
+    )
+    scope = _scope_field()
+    end_date = _end_date_field()
+
+
+class GrantForm(FlaskForm):
+    scope = _scope_field()
+    end_date = _end_date_field()
+
+
+class ConsentForm(FlaskForm):
+    share = RadioField(
+        _l("Do you agree to share your care plan with your care team?"),
+        choices=[
+            SelectChoice("yes", _l("Yes, share my plan with my care team")),
+            SelectChoice("no", _l("No")),
+        ],
+        validators=[InputRequired(_l("Choose yes or no"))],
+    )
+
+
+class CarerAccountForm(FlaskForm):
+    display_name = StringField(
+        _l("Your full name"),
+        validators=[
+            DataRequired(_l("Enter your full name")),
+            Length(max=200, message=_l("Your name must be 200 characters or fewer")),
+        ],
+    )
+    password = PasswordField(
+        _l("Create a password"),
+        validators=[
+            DataRequired(_l("Enter a password")),
+            Length(
+                min=8,
+                max=128,
+                message=_l("Your password must be between 8 and 128 characters"),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Type the password again"),
+        validators=[
+            DataRequired(_l("Type your password again")),
+            Length(max=128, message=_l("Your password must be between 8 and 128 characters")),
+            EqualTo("password", _l("The passwords do not match")),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token: accept an invitation, stop sharing, give up access."""
