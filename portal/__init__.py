@@ -47,7 +47,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
     from portal.auth import bp as auth_bp
     from portal.contingency import bp as contingency_bp
+    from portal.goals import bp as goals_bp
+    from portal.needs import bp as needs_bp
     from portal.plans import bp as plans_bp
+    from portal.preparation import bp as preparation_bp
 
     for bp in (auth_bp, account_bp, plans_bp, contingency_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(goals_bp)
+    app.register_blueprint(needs_bp)
+    app.register_blueprint(preparation_bp)
