@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -35,6 +37,7 @@ def _goal_form_page(
         goal=goal,
         conflict=conflict,
         closed=closed,
+        example_year=date.today().year + 1,
     )
     return page, 409 if conflict or closed else 200
 
