@@ -23,6 +23,14 @@ def clean_text(value: str | None) -> str | None:
     return value.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
 
 
+def seen_version(raw: str | None) -> int | None:
+    """The version a form was read at, from its hidden field; anything unreadable is stale."""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
 PARTS = ("day", "month", "year")
 _TYPED_LIMIT = 10  # longer input is certainly wrong; keep only this much to show it again
 

@@ -35,14 +35,6 @@ def goal_for(patient_id: int, goal_id: int) -> Goal:
     return goal
 
 
-def parse_version(raw: str | None) -> int | None:
-    """The version a form was read at; anything unreadable counts as stale."""
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def add_goal(plan_id: int, changes: dict, user: User, patient_id: int) -> Goal:
     goal = Goal(plan_id=plan_id, status=GoalStatus.PROPOSED, proposed_by_id=user.id)
     save_proposal(goal, changes, None, user, patient_id, "goal")

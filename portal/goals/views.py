@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from portal import audit
 from portal.editing import EditConflict
 from portal.extensions import db
+from portal.fields import seen_version
 from portal.goals import bp, services
 from portal.goals.forms import ConfirmForm, GoalForm
 from portal.models import Goal
@@ -83,7 +84,7 @@ def edit(patient_id: int, goal_id: int):
         return _back_to_goals(patient_id)
     try:
         services.change_goal(
-            goal, changes, services.parse_version(form.version.data), current_user, patient_id
+            goal, changes, seen_version(form.version.data), current_user, patient_id
         )
     except services.GoalClosed:
         return _goal_form_page(access, form, goal, closed=True)
@@ -126,9 +127,7 @@ def withdraw(patient_id: int, goal_id: int):
     if not form.validate():  # only the CSRF token can fail
         abort(400)
     try:
-        services.withdraw_goal(
-            goal, services.parse_version(form.version.data), current_user, patient_id
-        )
+        services.withdraw_goal(goal, seen_version(form.version.data), current_user, patient_id)
     except services.GoalClosed:
         return _confirm_page(access, template, goal, form, closed=True)
     except EditConflict as conflict:
@@ -149,9 +148,7 @@ def keep(patient_id: int, goal_id: int):
     if not form.validate():
         abort(400)
     try:
-        services.keep_goal(
-            goal, services.parse_version(form.version.data), current_user, patient_id
-        )
+        services.keep_goal(goal, seen_version(form.version.data), current_user, patient_id)
     except services.GoalClosed:
         flash(_("This goal can no longer be kept: it was changed at a review or by someone else."))
         return _back_to_goals(patient_id)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from portal import audit
 from portal.editing import EditConflict
 from portal.extensions import db
-from portal.goals.services import parse_version
+from portal.fields import seen_version
 from portal.needs import bp, services
 from portal.needs.forms import OwnWordsForm
 from portal.needs.services import NEEDS, WISHES, Part
@@ -60,7 +60,7 @@ def _edit(part: Part, patient_id: int, code: str):
         return back
     try:
         services.save_text(
-            part, item, form.text.data, parse_version(form.version.data), current_user, patient_id
+            part, item, form.text.data, seen_version(form.version.data), current_user, patient_id
         )
     except EditConflict as conflict:
         form.version.data = str(conflict.version)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from portal import audit
 from portal.editing import EditConflict
 from portal.extensions import db
-from portal.goals.services import parse_version
+from portal.fields import seen_version
 from portal.permissions import Access, Action, require
 from portal.plans.services import load_plan
 from portal.preparation import bp, services
@@ -106,9 +106,9 @@ def preparation(patient_id: int):
     try:
         services.save_preparation(
             plan,
-            parse_version(form.preparation_id.data),
+            seen_version(form.preparation_id.data),
             changes,
-            parse_version(form.version.data),
+            seen_version(form.version.data),
             current_user,
             patient_id,
         )
