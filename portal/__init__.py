@@ -53,6 +53,9 @@ AREAS = (
     "contingency",
     "portability",
     "sharing",
+    "goals",
+    "needs",
+    "preparation",
 )
 
 

@@ -24,6 +24,7 @@ from portal.models import (
     NeedsSection,
     Organisation,
     Patient,
+    Preparation,
     Role,
     User,
     UsualState,
@@ -137,6 +138,7 @@ def load_demo_data() -> bool:
             )
         )
     _margaret_plan(margaret, nurse, today)
+    _margaret_preparation(margaret)
     _arif_plan(arif, nurse, today)
     _margaret_sharing(margaret, nurse, carer)
     db.session.add(
@@ -329,6 +331,21 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
             position=1,
         ),
     ]
+
+
+def _margaret_preparation(patient: Patient) -> None:
+    """Margaret has started getting ready for her review: a question or two, nothing else yet."""
+    plan = patient.plan
+    db.session.flush()
+    db.session.add(
+        Preparation(
+            plan_id=plan.id,
+            questions="Can I have the flu jab at home this year?\n"
+            "Is there help with the heating bills?",
+            language="en",
+            updated_by_id=patient.user_id,
+        )
+    )
 
 
 def _arif_plan(patient: Patient, nurse: User, today: date) -> None:

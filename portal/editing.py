@@ -36,11 +36,13 @@ def save_proposal(
     patient_id: int,
     kind: str,
     agreed: bool = False,
+    action: str | None = None,
 ) -> None:
     """Apply ``changes`` to a reviewable item and audit it; commits.
 
     Changes by patients and carers stay proposals until agreed at review (``agreed=False``);
-    a professional agreeing at the meeting passes ``agreed=True``.
+    a professional agreeing at the meeting passes ``agreed=True``. ``action`` names the audit
+    event when "create" or "edit" would hide what happened (``withdraw``).
     """
     if item.id is not None:
         check_version(item, seen_version, list(changes))
@@ -48,11 +50,11 @@ def save_proposal(
         setattr(item, field, value)
     item.pending_review = not agreed
     item.updated_by_id = user.id
-    if not agreed:
+    if not agreed and set(changes) - {"status"}:  # a status change alone leaves the text as written
         item.language = str(get_locale())
     db.session.add(item)
     db.session.flush()
-    verb = "create" if item.version == 1 else "edit"
+    verb = action or ("create" if item.version == 1 else "edit")
     audit.record(f"{kind}.{verb}", patient_id, f"{kind} {item.id}")
     try:
         db.session.commit()

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.models import AccessGrant, CarePlan, Goal, Patient, User
+from portal.models import AccessGrant, CarePlan, Goal, NeedsSection, Patient, User, Wish
 from portal.permissions import active_grants_query
 
 
@@ -12,9 +12,11 @@ def plan_query():
     return select(CarePlan).options(
         joinedload(CarePlan.patient).selectinload(Patient.conditions),
         joinedload(CarePlan.named_contact).joinedload(User.organisation),
-        selectinload(CarePlan.needs),
-        selectinload(CarePlan.goals).joinedload(Goal.proposed_by),
-        selectinload(CarePlan.wishes),
+        selectinload(CarePlan.needs).joinedload(NeedsSection.updated_by),
+        selectinload(CarePlan.goals).options(
+            joinedload(Goal.proposed_by), joinedload(Goal.updated_by)
+        ),
+        selectinload(CarePlan.wishes).joinedload(Wish.updated_by),
         selectinload(CarePlan.crisis_steps),
         selectinload(CarePlan.usual_state),
         selectinload(CarePlan.contacts),

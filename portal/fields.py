@@ -1,0 +1,112 @@
+"""Form fields and filters shared by the forms that edit plan content.
+
+The NHS.UK date input uses separate day, month and year boxes: easier to fill in than a date
+picker and usable with every keyboard, but they let people type dates that cannot exist
+(31 February), so each problem gets its own clear message and what was typed is shown again.
+"""
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field
+from wtforms.utils import unset_value
+
+
+def clean_text(value: str | None) -> str | None:
+    """Trim, use one newline convention and drop NUL characters.
+
+    Browsers send newlines as CRLF while the character count counts one character per
+    newline, so both sides count alike; PostgreSQL refuses NUL in text, so it never gets there.
+    """
+    if value is None:
+        return None
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+
+
+def seen_version(raw: str | None) -> int | None:
+    """The version a form was read at, from its hidden field; anything unreadable is stale."""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+PARTS = ("day", "month", "year")
+_TYPED_LIMIT = 10  # longer input is certainly wrong; keep only this much to show it again
+
+_MISSING = {
+    ("day",): _l("%(label)s must include a day"),
+    ("month",): _l("%(label)s must include a month"),
+    ("year",): _l("%(label)s must include a year"),
+    ("day", "month"): _l("%(label)s must include a day and month"),
+    ("day", "year"): _l("%(label)s must include a day and year"),
+    ("month", "year"): _l("%(label)s must include a month and year"),
+}
+
+
+class DateInputField(Field):
+    """A date typed into ``<name>-day``, ``<name>-month`` and ``<name>-year``.
+
+    ``data`` is a ``date`` or ``None`` (all three boxes empty, when the date is optional).
+    ``parts`` keeps what was typed for re-display and ``error_parts`` names the boxes to
+    highlight. With ``required_message`` an empty date is an error with that message.
+    """
+
+    def __init__(self, label=None, validators=None, required_message=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.required_message = required_message
+        self.parts = dict.fromkeys(PARTS, "")
+        self.error_parts: tuple[str, ...] = ()
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = data
+        self.data = data
+        if data:
+            self.parts = {"day": str(data.day), "month": str(data.month), "year": str(data.year)}
+        if formdata is not None:
+            typed = {p: formdata.get(f"{self.name}-{p}", "") for p in PARTS}
+            self.parts = {p: clean_text(v)[:_TYPED_LIMIT] for p, v in typed.items()}
+            self.raw_data = list(self.parts.values())
+            self.data = None
+            self._parse()
+
+    def _fail(self, message, parts) -> None:
+        self.error_parts = tuple(parts)
+        self.process_errors.append(message)
+
+    def _parse(self) -> None:
+        label = self.label.text
+        missing = [p for p in PARTS if not self.parts[p]]
+        if len(missing) == 3:
+            if self.required_message:
+                self._fail(self.required_message, PARTS)
+            return
+        if missing:
+            self._fail(_MISSING[tuple(missing)] % {"label": label}, missing)
+            return
+        # isdecimal() also accepts digits of other scripts (Arabic-Indic, Bengali...), which int()
+        # reads correctly, so people can type dates with their own keyboard.
+        wrong = [p for p in PARTS if not self.parts[p].isdecimal()]
+        if wrong:
+            self._fail(_l("%(label)s must be a real date", label=label), wrong)
+            return
+        if len(self.parts["year"]) != 4:
+            self._fail(_l("Year must include 4 numbers"), ("year",))
+            return
+        try:
+            self.data = date(
+                int(self.parts["year"]), int(self.parts["month"]), int(self.parts["day"])
+            )
+        except ValueError:
+            self._fail(_l("%(label)s must be a real date", label=label), PARTS)
+
+    def error_anchor(self) -> str:
+        """The box the error summary should take people to."""
+        first = self.error_parts[0] if self.error_parts else "day"
+        return f"{self.id}-{first}"
+
+    def _value(self):
+        return self.parts

@@ -1,0 +1,159 @@
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.editing import EditConflict
+from portal.extensions import db
+from portal.fields import seen_version
+from portal.goals import bp, services
+from portal.goals.forms import ConfirmForm, GoalForm
+from portal.models import Goal
+from portal.permissions import Access, Action, require
+
+
+def _back_to_goals(patient_id: int):
+    return redirect(url_for("plans.plan", patient_id=patient_id, _anchor="goals"))
+
+
+def _shown(values: dict) -> dict:
+    """Saved or typed values as the conflict table shows them (dates in the reader's format)."""
+    shown = dict(values)
+    if shown.get("target_date"):
+        shown["target_date"] = format_date(shown["target_date"], "long")
+    return shown
+
+
+def _goal_form_page(
+    access: Access, form: GoalForm, goal: Goal | None = None, conflict=None, closed=False
+):
+    page = render_template(
+        "goals/goal_form.html",
+        access=access,
+        patient=access.patient,
+        form=form,
+        goal=goal,
+        conflict=conflict,
+        closed=closed,
+        example_year=date.today().year + 1,
+    )
+    return page, 409 if conflict or closed else 200
+
+
+def _viewed(goal: Goal, patient_id: int) -> None:
+    audit.record("goal.view", patient_id, f"goal {goal.id}")
+    db.session.commit()
+
+
+@bp.route("/patients/<int:patient_id>/goals/new", methods=["GET", "POST"])
+@login_required
+def new(patient_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan_id = services.plan_id_for(patient_id)
+    form = GoalForm()
+    if form.validate_on_submit():
+        services.add_goal(plan_id, form.changes(), current_user, patient_id)
+        flash(_("Your new goal has been saved. It will be talked about at the next review."))
+        return _back_to_goals(patient_id)
+    return _goal_form_page(access, form)
+
+
+@bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(patient_id: int, goal_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    goal = services.goal_for(patient_id, goal_id)
+    if request.method == "GET":
+        if goal.status not in services.OPEN:
+            abort(404)
+        form = GoalForm(obj=goal)
+        form.version.data = str(goal.version)
+        _viewed(goal, patient_id)
+        return _goal_form_page(access, form, goal)
+
+    form = GoalForm()  # only what was posted: a missing version must count as stale
+    form.saved_target_date = goal.target_date
+    if not form.validate():
+        return _goal_form_page(access, form, goal)
+    changes = form.changes()
+    if goal.status in services.OPEN and services.unchanged(goal, changes):
+        flash(_("You did not change anything, so nothing new has been saved."))
+        return _back_to_goals(patient_id)
+    try:
+        services.change_goal(
+            goal, changes, seen_version(form.version.data), current_user, patient_id
+        )
+    except services.GoalClosed:
+        return _goal_form_page(access, form, goal, closed=True)
+    except EditConflict as conflict:
+        form.version.data = str(conflict.version)
+        shown = {"current": _shown(conflict.current), "mine": _shown(changes)}
+        return _goal_form_page(access, form, goal, conflict=shown)
+    flash(_("Your changes have been saved. They will be talked about at the next review."))
+    return _back_to_goals(patient_id)
+
+
+def _confirm_page(access: Access, template: str, goal: Goal, form, changed=False, closed=False):
+    page = render_template(
+        template,
+        access=access,
+        patient=access.patient,
+        goal=goal,
+        form=form,
+        changed=changed,
+        closed=closed,
+    )
+    return page, 409 if changed or closed else 200
+
+
+@bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(patient_id: int, goal_id: int):
+    """Ask before withdrawing: the goal stays on the plan, marked, until the review."""
+    access = require(current_user, Action.PROPOSE, patient_id)
+    goal = services.goal_for(patient_id, goal_id)
+    template = "goals/withdraw.html"
+    if request.method == "GET":
+        if goal.status not in services.OPEN:
+            abort(404)
+        form = ConfirmForm(version=str(goal.version))
+        _viewed(goal, patient_id)
+        return _confirm_page(access, template, goal, form)
+
+    form = ConfirmForm()
+    if not form.validate():  # only the CSRF token can fail
+        abort(400)
+    try:
+        services.withdraw_goal(goal, seen_version(form.version.data), current_user, patient_id)
+    except services.GoalClosed:
+        return _confirm_page(access, template, goal, form, closed=True)
+    except EditConflict as conflict:
+        # Show the goal as it is now and ask again, rather than withdraw something unseen.
+        form.version.data = str(conflict.version)
+        return _confirm_page(access, template, goal, form, changed=True)
+    flash(_("You have asked to withdraw this goal. It will be talked about at the next review."))
+    return _back_to_goals(patient_id)
+
+
+@bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/keep", methods=["POST"])
+@login_required
+def keep(patient_id: int, goal_id: int):
+    """Take back a request to withdraw a goal (the button is on the plan page)."""
+    require(current_user, Action.PROPOSE, patient_id)
+    goal = services.goal_for(patient_id, goal_id)
+    form = ConfirmForm()
+    if not form.validate():
+        abort(400)
+    try:
+        services.keep_goal(goal, seen_version(form.version.data), current_user, patient_id)
+    except services.GoalClosed:
+        flash(_("This goal can no longer be kept: it was changed at a review or by someone else."))
+        return _back_to_goals(patient_id)
+    except EditConflict:
+        flash(_("Someone else changed this goal just now. Check it below and try again."))
+        return _back_to_goals(patient_id)
+    flash(_("You have taken back your request to withdraw this goal."))
+    return _back_to_goals(patient_id)

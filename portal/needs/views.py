@@ -1,0 +1,69 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.editing import EditConflict
+from portal.extensions import db
+from portal.fields import seen_version
+from portal.needs import bp, services
+from portal.needs.forms import OwnWordsForm
+from portal.needs.services import NEEDS, WISHES, Part
+from portal.permissions import Action, require
+
+
+@bp.route("/patients/<int:patient_id>/about-me/<domain>", methods=["GET", "POST"])
+@login_required
+def section(patient_id: int, domain: str):
+    return _edit(NEEDS, patient_id, domain)
+
+
+@bp.route("/patients/<int:patient_id>/wishes/<kind>", methods=["GET", "POST"])
+@login_required
+def wish(patient_id: int, kind: str):
+    return _edit(WISHES, patient_id, kind)
+
+
+def _edit(part: Part, patient_id: int, code: str):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan_id = services.plan_id_for(patient_id)
+    item = services.item_for(part, plan_id, code)
+    title = part.titles[code]
+
+    def page(form, conflict=None):
+        body = render_template(
+            "needs/edit.html",
+            access=access,
+            patient=access.patient,
+            form=form,
+            item=item,
+            title=title,
+            hint=part.hints[code],
+            anchor=part.anchor,
+            conflict=conflict,
+        )
+        return body, 409 if conflict else 200
+
+    if request.method == "GET":
+        form = OwnWordsForm(text=item.text, version=str(item.version) if item.id else "")
+        if item.id:
+            audit.record(f"{part.kind}.view", patient_id, f"{part.kind} {item.id}")
+            db.session.commit()
+        return page(form)
+
+    form = OwnWordsForm()
+    if not form.validate():
+        return page(form)
+    back = redirect(url_for("plans.plan", patient_id=patient_id, _anchor=part.anchor))
+    if item.id and item.text == form.text.data:
+        flash(_("You did not change anything, so nothing new has been saved."))
+        return back
+    try:
+        services.save_text(
+            part, item, form.text.data, seen_version(form.version.data), current_user, patient_id
+        )
+    except EditConflict as conflict:
+        form.version.data = str(conflict.version)
+        return page(form, {"current": conflict.current, "mine": {"text": form.text.data}})
+    flash(_("Your words have been saved. They will be talked about at the next review."))
+    return back

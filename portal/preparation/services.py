@@ -1,0 +1,117 @@
+"""The open preparation for the next review, saving it safely, and what is left to do.
+
+A plan has one open preparation (no meeting yet); recording the review meeting attaches it to
+that meeting and the next save starts a new one.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from flask_babel import get_locale
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import audit
+from portal.editing import EditConflict, check_version
+from portal.extensions import db
+from portal.models import AuditEvent, CarePlan, Domain, Preparation, User, WishKind
+
+COMPLETED = "completed"
+IN_PROGRESS = "in_progress"
+NOT_STARTED = "not_started"
+
+
+class PreparationClosed(Exception):
+    """The preparation the form was opened on now belongs to a recorded meeting."""
+
+
+def open_preparation(plan_id: int) -> Preparation | None:
+    return db.session.scalars(
+        select(Preparation)
+        .where(Preparation.plan_id == plan_id, Preparation.meeting_id.is_(None))
+        .order_by(Preparation.id)
+    ).first()
+
+
+def _current(prep: Preparation, fields) -> dict:
+    return {f: getattr(prep, f) for f in fields}
+
+
+def save_preparation(
+    plan: CarePlan,
+    opened_id: int | None,
+    changes: dict,
+    seen_version: int | None,
+    user: User,
+    patient_id: int,
+) -> Preparation:
+    """Save the open preparation, refusing a stale version like any other shared text."""
+    prep = open_preparation(plan.id)
+    if opened_id is not None and (prep is None or prep.id != opened_id):
+        raise PreparationClosed
+    if prep is None:
+        # Hold the plan row while creating, so two first saves cannot both start one.
+        db.session.execute(select(CarePlan.id).where(CarePlan.id == plan.id).with_for_update())
+        prep = open_preparation(plan.id)
+        if prep is not None:
+            raise EditConflict(_current(prep, changes), prep.version)
+        prep = Preparation(plan_id=plan.id)
+        db.session.add(prep)
+    else:
+        check_version(prep, seen_version, list(changes))
+    for field, value in changes.items():
+        setattr(prep, field, value)
+    prep.language = str(get_locale())
+    prep.updated_by_id = user.id
+    db.session.flush()
+    verb = "create" if prep.version == 1 else "edit"
+    audit.record(f"preparation.{verb}", patient_id, f"preparation {prep.id}")
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(Preparation, prep.id, populate_existing=True)
+        raise EditConflict(_current(fresh, changes), fresh.version) from None
+    return prep
+
+
+@dataclass(frozen=True)
+class TaskState:
+    status: str
+    done: int = 0
+    total: int = 0
+
+
+def _by_count(done: int, total: int) -> TaskState:
+    status = COMPLETED if done == total else IN_PROGRESS if done else NOT_STARTED
+    return TaskState(status, done, total)
+
+
+def task_states(plan: CarePlan, prep: Preparation | None, user: User) -> dict[str, TaskState]:
+    """How far each step of getting ready has gone, from what is saved.
+
+    Reading the plan and the crisis plan count once the person asking has opened them since
+    the last review; goals once a goal has been added, changed or withdrawn since it was last
+    agreed; wishes, the about-me sections and the questions by how many are written.
+    """
+    query = select(AuditEvent.action).where(
+        AuditEvent.patient_id == plan.patient_id,
+        AuditEvent.actor_id == user.id,
+        AuditEvent.action.in_(("plan.view", "crisis.view")),
+    )
+    if plan.last_review_date:
+        since = datetime.combine(plan.last_review_date, time.min, tzinfo=UTC)
+        query = query.where(AuditEvent.occurred_at >= since)
+    read = set(db.session.scalars(query.distinct()))
+    goal_changes = sum(1 for g in plan.goals if g.pending_review)
+    wishes = sum(1 for w in plan.wishes if w.text and w.kind in set(WishKind))
+    needs = sum(1 for n in plan.needs if n.text and n.domain in set(Domain))
+    notes = sum(1 for f in ("questions", "what_changed", "how_i_feel") if prep and getattr(prep, f))
+    return {
+        "plan": TaskState(COMPLETED if "plan.view" in read else NOT_STARTED),
+        "goals": TaskState(COMPLETED if goal_changes else NOT_STARTED, goal_changes),
+        "wishes": _by_count(wishes, len(WishKind)),
+        "needs": _by_count(needs, len(Domain)),
+        "crisis": TaskState(COMPLETED if "crisis.view" in read else NOT_STARTED),
+        "notes": _by_count(notes, 3),
+    }

@@ -1,0 +1,57 @@
+"""Helpers for tests of pages where patients and carers propose changes to the plan."""
+
+import re
+
+from tests.conftest import sign_in
+
+# Every key of ``cast.users``, for endpoint x role matrices.
+EVERYONE = [
+    "owner",
+    "other_patient",
+    "carer_crisis",
+    "carer_view",
+    "carer_contribute",
+    "carer_expired",
+    "carer_revoked",
+    "carer_no_grant",
+    "professional",
+    "professional_other_org",
+    "commissioner",
+    "admin",
+    "anonymous",
+]
+
+# Who may propose changes to patient A's plan: the patient and a carer with contribute scope.
+PROPOSERS = {"owner", "carer_contribute"}
+
+
+def expected_status(who: str, method: str) -> int:
+    """Page shown (GET), saved and redirected (POST), sign-in redirect, or 404 to everyone else."""
+    if who == "anonymous":
+        return 302
+    if who in PROPOSERS:
+        return 200 if method == "GET" else 302
+    return 404
+
+
+def check_matrix_response(response, who: str, method: str, saved_location: str) -> None:
+    assert response.status_code == expected_status(who, method)
+    if response.status_code == 302:
+        target = "/sign-in" if who == "anonymous" else saved_location
+        assert response.headers["Location"].startswith(target)
+
+
+def hidden_value(body: str, name: str) -> str:
+    """The value of a hidden form field in a page."""
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', body) or re.search(
+        rf'<input[^>]*value="([^"]*)"[^>]*name="{name}"', body
+    )
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+def second_client(app, user):
+    """Another browser, signed in separately, for two people editing at once."""
+    client = app.test_client()
+    sign_in(client, user)
+    return client
