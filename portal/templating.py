@@ -6,6 +6,7 @@ from flask_babel import format_date, get_locale
 from portal import labels
 from portal.i18n import LANGUAGES, html_lang, supported, text_direction
 from portal.nhs_number import formatted as format_nhs_number
+from portal.phone import is_phone_number, tel_href
 
 
 def register_templating(app: Flask) -> None:
@@ -14,6 +15,10 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["nhs_number"] = format_nhs_number
     app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
     app.jinja_env.globals["labels"] = labels
+    app.jinja_env.filters["tel_href"] = tel_href
+    app.jinja_env.tests["phone_number"] = is_phone_number
+    # A global, not only a context value: macros imported without context (own_words) need it.
+    app.jinja_env.globals["lang_attr"] = html_lang
 
     @app.context_processor
     def inject():
