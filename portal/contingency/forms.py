@@ -7,6 +7,7 @@ Text is trimmed and Windows line endings are folded, so the limit counts what th
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
 
 from portal import labels
@@ -47,9 +48,9 @@ class CrisisStepForm(VersionedForm):
     level = RadioField(
         _l("How urgent is it?"),
         choices=[
-            (CrisisLevel.RED.value, _l("Emergency: call 999")),
-            (CrisisLevel.AMBER.value, _l("Urgent: get help the same day")),
-            (CrisisLevel.GREEN.value, _l("Non-urgent: keep an eye on it")),
+            SelectChoice(CrisisLevel.RED.value, _l("Emergency: call 999")),
+            SelectChoice(CrisisLevel.AMBER.value, _l("Urgent: get help the same day")),
+            SelectChoice(CrisisLevel.GREEN.value, _l("Non-urgent: keep an eye on it")),
         ],
         validate_choice=False,
         validators=[
@@ -167,7 +168,8 @@ class UsualStateForm(VersionedForm):
 class ContactForm(VersionedForm):
     kind = SelectField(
         _l("Who is this?"),
-        choices=[("", _l("Choose one"))] + [(k.value, v) for k, v in labels.CONTACT_KINDS.items()],
+        choices=[SelectChoice("", _l("Choose one"))]
+        + [SelectChoice(k.value, v) for k, v in labels.CONTACT_KINDS.items()],
         validate_choice=False,
         validators=[
             DataRequired(message=_l("Choose who this contact is")),
