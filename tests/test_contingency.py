@@ -323,6 +323,7 @@ def test_step_form_keeps_what_was_typed_and_says_what_is_missing(db, cast, login
     page = body(response)
     assert "There is a problem" in page
     assert "Choose how urgent it is" in page
+    assert 'href="#level"' in page and 'id="level"' in page  # the summary links to the radios
     assert "Enter what to do" in page
     assert "Very drowsy</textarea>" in page and 'value="Sam"' in page
     assert db.session.scalar(select(func.count(CrisisStep.id))) == count
@@ -533,6 +534,18 @@ def test_first_usual_state_written_twice_is_a_conflict(db, cast, login):
     page = body(response)
     assert "Someone else changed this while you were editing" in page
     assert USUAL["mobility"] in page and "Second writer" in page
+
+
+def test_simultaneous_first_usual_states_do_not_give_a_500(app, db, cast, items):
+    """The database's one-per-plan rule turns the later insert into a conflict."""
+    from portal.contingency.services import propose
+    from portal.editing import EditConflict
+
+    second = UsualState(plan_id=items.usual.plan_id)
+    with app.test_request_context(), pytest.raises(EditConflict) as conflict:
+        propose(second, {"mobility": "Second"}, None, cast.users["owner"], cast.a.id)
+    assert conflict.value.current == {"mobility": "Walks with a stick"}
+    assert conflict.value.version == items.usual.version
 
 
 # --------------------------------------------------------------------------- #

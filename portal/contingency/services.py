@@ -53,9 +53,9 @@ def load_contingency(patient_id: int) -> CarePlan | None:
         select(CarePlan)
         .where(CarePlan.patient_id == patient_id)
         .options(
-            selectinload(CarePlan.crisis_steps).joinedload(CrisisStep.updated_by),
-            selectinload(CarePlan.usual_state).joinedload(UsualState.updated_by),
-            selectinload(CarePlan.contacts).joinedload(Contact.updated_by),
+            selectinload(CarePlan.crisis_steps),
+            selectinload(CarePlan.usual_state),
+            selectinload(CarePlan.contacts),
         )
     ).first()
 
