@@ -6,6 +6,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from portal import labels
 from portal.i18n import LANGUAGES, html_lang, language_name, supported, text_direction
 from portal.nhs_number import formatted as format_nhs_number
+from portal.phone import is_phone_number, tel_href
 
 
 def register_templating(app: Flask) -> None:
@@ -17,6 +18,8 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["lang_attr"] = html_lang
     app.jinja_env.globals["language_name"] = language_name
+    app.jinja_env.filters["tel_href"] = tel_href
+    app.jinja_env.tests["phone_number"] = is_phone_number
 
     @app.context_processor
     def inject():

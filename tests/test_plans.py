@@ -106,7 +106,7 @@ def test_crisis_page_has_tap_to_call_links(cast, login):
         as_text=True
     )
     assert 'href="tel:999"' in body
-    assert 'href="tel:07700900123"' in body
+    assert 'href="tel:+447700900123"' in body  # E.164, dials from any phone
     assert "Walks with a stick" in body
 
 

@@ -1,10 +1,172 @@
-"""Ordering and grouping of crisis steps for the crisis page."""
+"""Loading and changing the contingency plan: crisis steps, usual state, contacts, care team.
 
-from portal.models import CrisisLevel, CrisisStep
+Patients and carers change crisis content as proposals (``portal.editing.save_proposal``): the
+crisis page shows the newest version at once, marked as not yet reviewed, because in a crisis
+the newest information matters most. The care team is kept by professionals and is not a
+proposal.
+"""
+
+from flask import abort
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import audit
+from portal.editing import EditConflict, check_version, save_proposal
+from portal.extensions import db
+from portal.models import (
+    CarePlan,
+    CareTeamMember,
+    Contact,
+    CrisisLevel,
+    CrisisStep,
+    User,
+    UsualState,
+)
 
 # Emergencies first: a carer reading in a hurry must meet the 999 step before anything else.
 LEVEL_ORDER = (CrisisLevel.RED, CrisisLevel.AMBER, CrisisLevel.GREEN)
 
+# Audit kinds, as they appear in the patient's audit trail ("crisis_step 12").
+KINDS = {CrisisStep: "crisis_step", UsualState: "usual_state", Contact: "contact"}
+
+# What a person writes in each removable item (shown side by side on a conflict).
+CONTENT = {
+    CrisisStep: ("level", "signs", "actions", "who_to_call"),
+    Contact: ("kind", "name", "relationship_to_patient", "phone", "when_to_call"),
+}
+
 
 def steps_by_level(steps: list[CrisisStep]) -> list[tuple[CrisisLevel, list[CrisisStep]]]:
     return [(level, [s for s in steps if s.level == level]) for level in LEVEL_ORDER]
+
+
+def current(items: list) -> list:
+    """What the crisis page shows: everything but items whose removal is waiting for review."""
+    return [item for item in items if not item.removal_proposed]
+
+
+def load_contingency(patient_id: int) -> CarePlan | None:
+    """The plan with its crisis steps, usual state and contacts, in a fixed number of queries."""
+    return db.session.scalars(
+        select(CarePlan)
+        .where(CarePlan.patient_id == patient_id)
+        .options(
+            selectinload(CarePlan.crisis_steps),
+            selectinload(CarePlan.usual_state),
+            selectinload(CarePlan.contacts),
+        )
+    ).first()
+
+
+def load_care_team(patient_id: int) -> CarePlan | None:
+    return db.session.scalars(
+        select(CarePlan)
+        .where(CarePlan.patient_id == patient_id)
+        .options(
+            joinedload(CarePlan.named_contact).joinedload(User.organisation),
+            selectinload(CarePlan.care_team),
+        )
+    ).first()
+
+
+def plan_for(patient_id: int) -> CarePlan:
+    plan = db.session.scalar(select(CarePlan).where(CarePlan.patient_id == patient_id))
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def item_of(model, item_id: int, plan: CarePlan):
+    """One item of this plan; 404 for an id from someone else's plan, as for a missing one."""
+    item = db.session.scalar(select(model).where(model.id == item_id, model.plan_id == plan.id))
+    if item is None:
+        abort(404)
+    return item
+
+
+def next_position(model, plan: CarePlan) -> int:
+    last = db.session.scalar(select(func.max(model.position)).where(model.plan_id == plan.id))
+    return 0 if last is None else last + 1
+
+
+def new_step(plan: CarePlan) -> CrisisStep:
+    return CrisisStep(plan_id=plan.id, position=next_position(CrisisStep, plan))
+
+
+def new_contact(plan: CarePlan) -> Contact:
+    return Contact(plan_id=plan.id, position=next_position(Contact, plan))
+
+
+def propose(item, changes: dict, seen_version: int | None, user: User, patient_id: int) -> None:
+    """Save a patient's or carer's change as a proposal; raises ``EditConflict`` when stale.
+
+    Editing an item whose removal was proposed keeps it: the newest wish is to have it.
+    """
+    if hasattr(item, "removal_proposed") and item.id is not None:
+        changes = {**changes, "removal_proposed": False}
+    try:
+        save_proposal(item, changes, seen_version, user, patient_id, KINDS[type(item)])
+    except IntegrityError:
+        # Two people wrote the first usual state at once: the second sees the first's text.
+        db.session.rollback()
+        saved = db.session.scalar(select(UsualState).where(UsualState.plan_id == item.plan_id))
+        if saved is None:
+            raise
+        raise EditConflict({f: getattr(saved, f) for f in changes}, saved.version) from None
+
+
+def never_agreed(item) -> bool:
+    """Proposed, and not changed by anyone since: it cannot have been agreed at a review.
+
+    Any later save (an edit, or a professional agreeing it) raises ``version``, so a draft at
+    version 1 is certainly nobody's agreed plan.
+    """
+    return item.pending_review and item.version == 1
+
+
+def propose_removal(item, seen_version: int | None, user: User, patient_id: int) -> bool:
+    """Remove a crisis step or contact; True if deleted, False if kept as a pending removal.
+
+    A draft that was never agreed is deleted at once. Anything else stays, marked, until the
+    professional agrees the removal at the review; the crisis page stops showing it now.
+    """
+    kind = KINDS[type(item)]
+    fields = list(CONTENT[type(item)])
+    check_version(item, seen_version, fields)
+    deleted = never_agreed(item)
+    audit.record(f"{kind}.{'delete' if deleted else 'remove'}", patient_id, f"{kind} {item.id}")
+    if deleted:
+        db.session.delete(item)
+    else:
+        item.removal_proposed = True
+        item.pending_review = True
+        item.updated_by_id = user.id
+    try:
+        db.session.commit()
+    except StaleDataError:  # changed or removed by someone else between the check and the write
+        db.session.rollback()
+        fresh = db.session.get(type(item), item.id, populate_existing=True)
+        if fresh is None:
+            return True
+        raise EditConflict({f: getattr(fresh, f) for f in fields}, fresh.version) from None
+    return deleted
+
+
+def save_member(member: CareTeamMember, data: dict, patient_id: int) -> None:
+    """Add or change a care team member (professionals only; not a proposal)."""
+    creating = member.id is None
+    for field, value in data.items():
+        setattr(member, field, value)
+    db.session.add(member)
+    db.session.flush()
+    verb = "create" if creating else "edit"
+    audit.record(f"care_team_member.{verb}", patient_id, f"care_team_member {member.id}")
+    db.session.commit()
+
+
+def delete_member(member: CareTeamMember, patient_id: int) -> None:
+    audit.record("care_team_member.delete", patient_id, f"care_team_member {member.id}")
+    db.session.delete(member)
+    db.session.commit()

@@ -1,28 +1,334 @@
-from flask import abort, render_template
+"""The crisis page, changing the contingency plan (as proposals) and the care team page."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from portal import audit
-from portal.contingency import bp
-from portal.contingency.services import steps_by_level
+from portal import audit, labels
+from portal.contingency import bp, services
+from portal.contingency.forms import (
+    CareTeamMemberForm,
+    ContactForm,
+    CrisisStepForm,
+    UsualStateForm,
+    VersionedForm,
+)
+from portal.editing import EditConflict
 from portal.extensions import db
+from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.permissions import Action, require
-from portal.plans.services import load_plan
+
+# The usual state of health in the order a paramedic reads it: (id, heading, [(field, label)]).
+USUAL_GROUPS = [
+    (
+        "medicines",
+        _l("Medicines and allergies"),
+        [("medicines", _l("Medicines")), ("allergies", _l("Allergies"))],
+    ),
+    (
+        "usual-state",
+        _l("Usual state of health"),
+        [
+            ("mobility", _l("Mobility")),
+            ("breathing", _l("Breathing")),
+            ("memory_understanding", _l("Memory and understanding")),
+            ("usual_readings", _l("Usual readings")),
+            ("communication", _l("Communication")),
+        ],
+    ),
+    (
+        "documents",
+        _l("Where important documents are kept"),
+        [
+            ("respect_form_location", _l("ReSPECT form")),
+            ("dnacpr_location", _l("DNACPR decision")),
+            ("lpa_location", _l("Lasting power of attorney")),
+            ("rescue_medication_location", _l("Rescue medication")),
+        ],
+    ),
+]
 
 
 @bp.route("/patients/<int:patient_id>/crisis")
 @login_required
 def crisis(patient_id: int):
     access = require(current_user, Action.VIEW_CRISIS, patient_id)
-    care_plan = load_plan(patient_id)
-    if care_plan is None:
+    plan = services.load_contingency(patient_id)
+    if plan is None:
         abort(404)
     audit.record("crisis.view", patient_id)
     db.session.commit()
+    steps = services.current(plan.crisis_steps)
+    contacts = services.current(plan.contacts)
+    usual = plan.usual_state
     return render_template(
         "contingency/crisis.html",
         access=access,
         patient=access.patient,
-        plan=care_plan,
-        levels=steps_by_level(care_plan.crisis_steps),
+        plan=plan,
+        levels=services.steps_by_level(steps),
+        any_steps=bool(steps),
+        contacts=contacts,
+        usual=usual,
+        has_drafts=any(i.pending_review for i in [*steps, *contacts, *([usual] if usual else [])]),
+        usual_groups=USUAL_GROUPS,
         can_view_plan=access.allows(Action.VIEW_PLAN),
+        can_propose=access.allows(Action.PROPOSE),
     )
+
+
+@bp.route("/patients/<int:patient_id>/contingency")
+@login_required
+def overview(patient_id: int):
+    """Everything in the contingency plan with a way to change each part."""
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan = services.load_contingency(patient_id)
+    if plan is None:
+        abort(404)
+    audit.record("contingency.view", patient_id)
+    db.session.commit()
+    return render_template(
+        "contingency/overview.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        levels=services.steps_by_level(plan.crisis_steps),
+        usual_groups=USUAL_GROUPS,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Proposals: crisis steps, usual state of health, contacts
+# --------------------------------------------------------------------------- #
+
+
+def _readable(values: dict) -> dict:
+    """Stored codes as words, for the side-by-side view of a conflict."""
+    shown = dict(values)
+    if "level" in shown:
+        shown["level"] = labels.CRISIS_LEVELS.get(shown["level"], shown["level"])
+    if "kind" in shown and shown["kind"] in labels.CONTACT_KINDS:
+        shown["kind"] = labels.CONTACT_KINDS[shown["kind"]]
+    return shown
+
+
+def _proposal_form(access, item, form, template: str, saved: str, **context):
+    """Show the form; on a valid post save it as a proposal, or show the conflict."""
+    patient_id = access.patient.id
+    conflict = None
+    if form.validate_on_submit():
+        changes = {field: form[field].data or "" for field in form.FIELDS}
+        try:
+            services.propose(item, changes, form.seen_version(), current_user, patient_id)
+        except EditConflict as e:
+            conflict = {"current": _readable(e.current), "mine": _readable(changes)}
+            form.version.data = e.version
+        else:
+            flash(saved)
+            return redirect(url_for("contingency.overview", patient_id=patient_id))
+    elif request.method == "GET" and item.id is not None:
+        kind = services.KINDS[type(item)]
+        audit.record("contingency.view", patient_id, f"{kind} {item.id}")
+        db.session.commit()
+    return render_template(
+        template,
+        access=access,
+        patient=access.patient,
+        form=form,
+        item=item,
+        conflict=conflict,
+        conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
+        **context,
+    )
+
+
+def _remove(access, item, edit_endpoint: str, **ids):
+    """Remove a step or contact: deleted if never agreed, else kept as a pending removal."""
+    patient_id = access.patient.id
+    form = VersionedForm()  # CSRF is checked for every post before the view runs
+    if item.removal_proposed:
+        flash(_("You have already asked to remove this. It will be looked at in your review."))
+        return redirect(url_for("contingency.overview", patient_id=patient_id))
+    try:
+        deleted = services.propose_removal(item, form.seen_version(), current_user, patient_id)
+    except EditConflict:
+        flash(
+            _(
+                "Someone changed this after you opened it, so it has not been removed. "
+                "Check it below, then remove it again if you still want to."
+            )
+        )
+        return redirect(url_for(edit_endpoint, patient_id=patient_id, **ids))
+    if deleted:
+        flash(_("Removed."))
+    else:
+        flash(
+            _(
+                "Your request to remove this has been saved. The crisis page no longer shows it; "
+                "it will be looked at in your review."
+            )
+        )
+    return redirect(url_for("contingency.overview", patient_id=patient_id))
+
+
+@bp.route("/patients/<int:patient_id>/contingency/steps/new", methods=["GET", "POST"])
+@login_required
+def new_step(patient_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan = services.plan_for(patient_id)
+    return _proposal_form(
+        access,
+        services.new_step(plan),
+        CrisisStepForm(),
+        "contingency/step_form.html",
+        _("The step has been added. It will be looked at in your review."),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/contingency/steps/<int:step_id>", methods=["GET", "POST"])
+@login_required
+def edit_step(patient_id: int, step_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    step = services.item_of(CrisisStep, step_id, services.plan_for(patient_id))
+    return _proposal_form(
+        access,
+        step,
+        CrisisStepForm(obj=step),
+        "contingency/step_form.html",
+        _("Your changes have been saved. They will be looked at in your review."),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/contingency/steps/<int:step_id>/remove", methods=["POST"])
+@login_required
+def remove_step(patient_id: int, step_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    step = services.item_of(CrisisStep, step_id, services.plan_for(patient_id))
+    return _remove(access, step, "contingency.edit_step", step_id=step_id)
+
+
+@bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
+@login_required
+def usual_state(patient_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan = services.plan_for(patient_id)
+    usual = plan.usual_state
+    if usual is None:
+        usual = UsualState(plan_id=plan.id)
+        form = UsualStateForm()
+    else:
+        form = UsualStateForm(obj=usual)
+    return _proposal_form(
+        access,
+        usual,
+        form,
+        "contingency/usual_state_form.html",
+        _("Your changes have been saved. They will be looked at in your review."),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/contingency/contacts/new", methods=["GET", "POST"])
+@login_required
+def new_contact(patient_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan = services.plan_for(patient_id)
+    return _proposal_form(
+        access,
+        services.new_contact(plan),
+        ContactForm(),
+        "contingency/contact_form.html",
+        _("The contact has been added. It will be looked at in your review."),
+    )
+
+
+@bp.route(
+    "/patients/<int:patient_id>/contingency/contacts/<int:contact_id>", methods=["GET", "POST"]
+)
+@login_required
+def edit_contact(patient_id: int, contact_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    contact = services.item_of(Contact, contact_id, services.plan_for(patient_id))
+    return _proposal_form(
+        access,
+        contact,
+        ContactForm(obj=contact),
+        "contingency/contact_form.html",
+        _("Your changes have been saved. They will be looked at in your review."),
+    )
+
+
+@bp.route(
+    "/patients/<int:patient_id>/contingency/contacts/<int:contact_id>/remove", methods=["POST"]
+)
+@login_required
+def remove_contact(patient_id: int, contact_id: int):
+    access = require(current_user, Action.PROPOSE, patient_id)
+    contact = services.item_of(Contact, contact_id, services.plan_for(patient_id))
+    return _remove(access, contact, "contingency.edit_contact", contact_id=contact_id)
+
+
+# --------------------------------------------------------------------------- #
+# Care team
+# --------------------------------------------------------------------------- #
+
+
+@bp.route("/patients/<int:patient_id>/care-team")
+@login_required
+def care_team(patient_id: int):
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    plan = services.load_care_team(patient_id)
+    if plan is None:
+        abort(404)
+    audit.record("care_team.view", patient_id)
+    db.session.commit()
+    return render_template(
+        "contingency/care_team.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        can_manage=access.allows(Action.AGREE),
+    )
+
+
+def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved: str):
+    patient_id = access.patient.id
+    if form.validate_on_submit():
+        data = {field: form[field].data or "" for field in form.FIELDS}
+        services.save_member(member, data, patient_id)
+        flash(saved)
+        return redirect(url_for("contingency.care_team", patient_id=patient_id))
+    return render_template(
+        "contingency/member_form.html",
+        access=access,
+        patient=access.patient,
+        form=form,
+        member=member,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
+@login_required
+def new_member(patient_id: int):
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = services.plan_for(patient_id)
+    member = CareTeamMember(plan_id=plan.id, position=services.next_position(CareTeamMember, plan))
+    return _member_form(access, member, CareTeamMemberForm(), _("Added to the care team."))
+
+
+@bp.route("/patients/<int:patient_id>/care-team/<int:member_id>", methods=["GET", "POST"])
+@login_required
+def edit_member(patient_id: int, member_id: int):
+    access = require(current_user, Action.AGREE, patient_id)
+    member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
+    return _member_form(access, member, CareTeamMemberForm(obj=member), _("Changes saved."))
+
+
+@bp.route("/patients/<int:patient_id>/care-team/<int:member_id>/remove", methods=["POST"])
+@login_required
+def remove_member(patient_id: int, member_id: int):
+    require(current_user, Action.AGREE, patient_id)
+    member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
+    services.delete_member(member, patient_id)
+    flash(_("Removed from the care team."))
+    return redirect(url_for("contingency.care_team", patient_id=patient_id))

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base
@@ -24,7 +24,18 @@ class ContactKind(StrEnum):
     OTHER = "other"
 
 
-class CrisisStep(Reviewable, Base):
+class RemovableMixin:
+    """A removal asked for by the patient or a carer, waiting to be agreed at the review.
+
+    Only something that was certainly never agreed is deleted at once; anything else keeps its
+    row with ``removal_proposed`` set, so the professional sees the removal as a proposal.
+    Agreeing it deletes the row; declining it clears the flag.
+    """
+
+    removal_proposed: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class CrisisStep(RemovableMixin, Reviewable, Base):
     __tablename__ = "crisis_steps"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,7 +67,7 @@ class UsualState(Reviewable, Base):
     rescue_medication_location: Mapped[str] = mapped_column(String(200), default="")
 
 
-class Contact(Reviewable, Base):
+class Contact(RemovableMixin, Reviewable, Base):
     """Someone to ring: next of kin, carers, the practice, out-of-hours, specialist lines."""
 
     __tablename__ = "contacts"

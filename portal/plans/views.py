@@ -49,6 +49,10 @@ def plan(patient_id: int):
         domains=list(Domain),
         wish_kinds=list(WishKind),
         goal_statuses=GoalStatus,
-        red_steps=[s for s in care_plan.crisis_steps if s.level == CrisisLevel.RED],
+        red_steps=[
+            s
+            for s in care_plan.crisis_steps
+            if s.level == CrisisLevel.RED and not s.removal_proposed
+        ],
         can_propose=access.allows(Action.PROPOSE),
     )

@@ -1,0 +1,257 @@
+"""Forms for the crisis plan, the usual state of health, contacts and the care team.
+
+Every field has a length limit that matches its column and a message saying what to fix.
+Text is trimmed and Windows line endings are folded, so the limit counts what the person sees.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
+
+from portal import labels
+from portal.models import ContactKind, CrisisLevel
+from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+from portal.phone import MAX_LENGTH as PHONE_LIMIT
+from portal.phone import PhoneNumber
+
+LOCATION_LIMIT = 200
+
+
+def clean(value):
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").strip()
+    return value
+
+
+def _text(field_class, label, limit: int, too_long, required=None, more=()):
+    """A trimmed text field with its length limit, and a message when it is required."""
+    validators = [DataRequired(message=required)] if required else []
+    validators.append(Length(max=limit, message=too_long))
+    return field_class(label, filters=[clean], validators=[*validators, *more])
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version the form was read at, so a stale save is caught, not lost."""
+
+    version = HiddenField()
+
+    def seen_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class CrisisStepForm(VersionedForm):
+    level = RadioField(
+        _l("How urgent is it?"),
+        choices=[
+            SelectChoice(CrisisLevel.RED.value, _l("Emergency: call 999")),
+            SelectChoice(CrisisLevel.AMBER.value, _l("Urgent: get help the same day")),
+            SelectChoice(CrisisLevel.GREEN.value, _l("Non-urgent: keep an eye on it")),
+        ],
+        validate_choice=False,
+        validators=[
+            InputRequired(message=_l("Choose how urgent it is")),
+            AnyOf([c.value for c in CrisisLevel], message=_l("Choose how urgent it is")),
+        ],
+    )
+    signs = _text(
+        TextAreaField,
+        _l("Signs to look for"),
+        TEXT_LIMIT,
+        _l("Signs to look for must be %(max)d characters or fewer"),
+        required=_l("Enter the signs to look for"),
+    )
+    actions = _text(
+        TextAreaField,
+        _l("What to do"),
+        TEXT_LIMIT,
+        _l("What to do must be %(max)d characters or fewer"),
+        required=_l("Enter what to do"),
+    )
+    who_to_call = _text(
+        StringField,
+        _l("Who to contact (optional)"),
+        SHORT_LIMIT,
+        _l("Who to contact must be %(max)d characters or fewer"),
+    )
+
+    FIELDS = ("level", "signs", "actions", "who_to_call")
+
+
+class UsualStateForm(VersionedForm):
+    mobility = _text(
+        TextAreaField,
+        _l("Mobility"),
+        TEXT_LIMIT,
+        _l("Mobility must be %(max)d characters or fewer"),
+    )
+    breathing = _text(
+        TextAreaField,
+        _l("Breathing"),
+        TEXT_LIMIT,
+        _l("Breathing must be %(max)d characters or fewer"),
+    )
+    memory_understanding = _text(
+        TextAreaField,
+        _l("Memory and understanding"),
+        TEXT_LIMIT,
+        _l("Memory and understanding must be %(max)d characters or fewer"),
+    )
+    usual_readings = _text(
+        TextAreaField,
+        _l("Usual readings"),
+        TEXT_LIMIT,
+        _l("Usual readings must be %(max)d characters or fewer"),
+    )
+    communication = _text(
+        TextAreaField,
+        _l("Communication"),
+        TEXT_LIMIT,
+        _l("Communication must be %(max)d characters or fewer"),
+    )
+    medicines = _text(
+        TextAreaField,
+        _l("Medicines"),
+        TEXT_LIMIT,
+        _l("Medicines must be %(max)d characters or fewer"),
+    )
+    allergies = _text(
+        TextAreaField,
+        _l("Allergies"),
+        TEXT_LIMIT,
+        _l("Allergies must be %(max)d characters or fewer"),
+    )
+    respect_form_location = _text(
+        StringField,
+        _l("Where the ReSPECT form is kept"),
+        LOCATION_LIMIT,
+        _l("Where the ReSPECT form is kept must be %(max)d characters or fewer"),
+    )
+    dnacpr_location = _text(
+        StringField,
+        _l("Where the DNACPR decision is kept"),
+        LOCATION_LIMIT,
+        _l("Where the DNACPR decision is kept must be %(max)d characters or fewer"),
+    )
+    lpa_location = _text(
+        StringField,
+        _l("Where the lasting power of attorney is kept"),
+        LOCATION_LIMIT,
+        _l("Where the lasting power of attorney is kept must be %(max)d characters or fewer"),
+    )
+    rescue_medication_location = _text(
+        StringField,
+        _l("Where the rescue medication is kept"),
+        LOCATION_LIMIT,
+        _l("Where the rescue medication is kept must be %(max)d characters or fewer"),
+    )
+
+    FIELDS = (
+        "mobility",
+        "breathing",
+        "memory_understanding",
+        "usual_readings",
+        "communication",
+        "medicines",
+        "allergies",
+        "respect_form_location",
+        "dnacpr_location",
+        "lpa_location",
+        "rescue_medication_location",
+    )
+
+
+class ContactForm(VersionedForm):
+    kind = SelectField(
+        _l("Who is this?"),
+        choices=[SelectChoice("", _l("Choose one"))]
+        + [SelectChoice(k.value, v) for k, v in labels.CONTACT_KINDS.items()],
+        validate_choice=False,
+        validators=[
+            DataRequired(message=_l("Choose who this contact is")),
+            AnyOf([k.value for k in ContactKind], message=_l("Choose who this contact is")),
+        ],
+    )
+    name = _text(
+        StringField,
+        _l("Name"),
+        SHORT_LIMIT,
+        _l("Name must be %(max)d characters or fewer"),
+        required=_l("Enter the name of the person or service"),
+    )
+    relationship_to_patient = _text(
+        StringField,
+        _l("Relationship (optional)"),
+        100,
+        _l("Relationship must be %(max)d characters or fewer"),
+    )
+    phone = _text(
+        StringField,
+        _l("Phone number"),
+        PHONE_LIMIT,
+        _l("Phone number must be %(max)d characters or fewer"),
+        required=_l("Enter a phone number"),
+        more=[PhoneNumber()],
+    )
+    when_to_call = _text(
+        StringField,
+        _l("When to call (optional)"),
+        SHORT_LIMIT,
+        _l("When to call must be %(max)d characters or fewer"),
+    )
+
+    FIELDS = ("kind", "name", "relationship_to_patient", "phone", "when_to_call")
+
+
+class CareTeamMemberForm(FlaskForm):
+    name = _text(
+        StringField,
+        _l("Name"),
+        SHORT_LIMIT,
+        _l("Name must be %(max)d characters or fewer"),
+        required=_l("Enter their name"),
+    )
+    role = _text(
+        StringField,
+        _l("Role"),
+        120,
+        _l("Role must be %(max)d characters or fewer"),
+        required=_l("Enter their role, for example community matron"),
+    )
+    organisation = _text(
+        StringField,
+        _l("Organisation (optional)"),
+        SHORT_LIMIT,
+        _l("Organisation must be %(max)d characters or fewer"),
+    )
+    phone = _text(
+        StringField,
+        _l("Phone number (optional)"),
+        PHONE_LIMIT,
+        _l("Phone number must be %(max)d characters or fewer"),
+        more=[PhoneNumber()],
+    )
+    email = _text(
+        EmailField,
+        _l("Email address (optional)"),
+        254,
+        _l("Email address must be %(max)d characters or fewer"),
+        more=[
+            Optional(),
+            Email(
+                message=_l("Enter an email address in the correct format, like name@example.org")
+            ),
+        ],
+    )
+    availability = _text(
+        StringField,
+        _l("When they can be reached (optional)"),
+        SHORT_LIMIT,
+        _l("When they can be reached must be %(max)d characters or fewer"),
+    )
+
+    FIELDS = ("name", "role", "organisation", "phone", "email", "availability")
