@@ -48,10 +48,6 @@ class Defaults:
     INVITATION_DAYS = 7
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
-    MAIL_PORT = 587
-    MAIL_USE_TLS = True
-    MAIL_USERNAME: str | None = None
-    MAIL_PASSWORD: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"
     # Public address used for links in emails, e.g. https://careplan.example.nhs.uk
     # (otherwise the request's host, which a proxy must then pin).

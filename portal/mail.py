@@ -1,34 +1,71 @@
-"""Sending email: SMTP when ``MAIL_SERVER`` is set, otherwise a .eml file in ``OUTBOX_DIR``.
+"""Sending email: by SMTP when ``MAIL_SERVER`` is set, otherwise a local outbox in development.
 
-The outbox lets development and tests read what would have been sent without a mail server.
+Used for invitations and password resets. The caller decides what to do when nothing was sent
+(for an invitation: show the link to the patient to pass on).
+
+Settings: ``MAIL_SERVER``, ``MAIL_PORT`` (25), ``MAIL_USE_TLS`` (STARTTLS, off),
+``MAIL_USERNAME`` / ``MAIL_PASSWORD`` (optional), ``MAIL_SENDER``, and ``OUTBOX_DIR`` where, in
+development and testing, a message that was not sent by SMTP is written as an ``.eml`` file.
 """
 
+import secrets
 import smtplib
-import uuid
+import time
+from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app
 
 
-def send_email(to: str, subject: str, body: str) -> None:
-    config = current_app.config
+@dataclass(frozen=True)
+class Delivery:
+    sent: bool  # handed to the SMTP server
+    outbox_file: Path | None = None  # development copy, if one was written
+
+
+def build_message(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = config["MAIL_SENDER"]
+    message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=config["MAIL_SENDER"].rpartition("@")[2])
     message.set_content(body)
+    return message
+
+
+def send(to: str, subject: str, body: str) -> Delivery:
+    """Send a plain-text email; never raises for a mail failure (it is logged instead)."""
+    config = current_app.config
+    message = build_message(to, subject, body)
+    sent = False
     if config.get("MAIL_SERVER"):
-        with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=10) as smtp:
+        sent = _send_smtp(message)
+    outbox_file = None
+    if not sent and config["ENV"] in ("development", "testing"):
+        outbox_file = write_to_outbox(message)
+    return Delivery(sent=sent, outbox_file=outbox_file)
+
+
+def _send_smtp(message: EmailMessage) -> bool:
+    config = current_app.config
+    try:
+        port = int(config.get("MAIL_PORT", 25))
+        with smtplib.SMTP(config["MAIL_SERVER"], port, timeout=10) as smtp:
             if config.get("MAIL_USE_TLS"):
                 smtp.starttls()
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
             smtp.send_message(message)
-        return
-    outbox = Path(config["OUTBOX_DIR"])
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.exception("Could not send email")
+        return False
+    return True
+
+
+def write_to_outbox(message: EmailMessage) -> Path:
+    """Keep a copy as ``.eml`` in ``OUTBOX_DIR`` so development needs no mail server."""
+    outbox = Path(current_app.config["OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
-    (outbox / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
+    path = outbox / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}.eml"
+    path.write_bytes(bytes(message))
+    return path

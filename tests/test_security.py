@@ -234,6 +234,18 @@ def test_sign_in_is_throttled_per_account_for_a_time_window_only(limited, db, mo
     assert _attempt(limited.test_client(), "pat@example.org", PASSWORD).status_code == 302
 
 
+def test_two_step_codes_are_throttled_per_account(limited, db):
+    user = make_user(email="pat@example.org", mfa_enabled=True, mfa_secret="JBSWY3DPEHPK3PXP" * 2)
+    db.session.commit()
+    client = limited.test_client()
+    assert _attempt(client, user.email, PASSWORD).headers["Location"] == "/sign-in/code"
+    for _ in range(5):
+        assert client.post("/sign-in/code", data={"code": "000000"}).status_code == 200
+    assert client.post("/sign-in/code", data={"code": "000000"}).status_code == 429
+    throttled = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.throttled"))
+    assert [e.actor_id for e in throttled] == [user.id]
+
+
 def test_sign_in_is_throttled_per_address(limited, db, monkeypatch):
     monkeypatch.setitem(limited.config, "SIGN_IN_LIMITS_ADDRESS", "3 per hour")
     client = limited.test_client()
@@ -292,6 +304,15 @@ def test_throttling_counts_in_redis_shared_by_every_worker(app, db):
     stored = connection.keys(f"*{key}*")
     assert stored and email.encode() not in b"".join(stored)
     connection.delete(*stored)
+
+
+def test_sign_in_still_works_when_the_limit_store_is_down(app, db):
+    user = make_user(email="pat@example.org")
+    db.session.commit()
+    config = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+    with other_app(app, config) as limited:
+        assert _attempt(limited.test_client(), user.email).status_code == 200
+        assert _attempt(limited.test_client(), user.email, PASSWORD).status_code == 302
 
 
 # --- logs carry no personal data ---------------------------------------------------------------

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -44,7 +44,7 @@ def set_language():
             LOCALE_COOKIE,
             choice,
             max_age=365 * 24 * 3600,
-            secure=request.is_secure,
+            secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
             httponly=True,
             samesite="Lax",
         )

@@ -10,10 +10,9 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
-from portal import audit
+from portal import audit, mail
 from portal.auth import emails
 from portal.extensions import db
-from portal.mail import send_email
 from portal.models import PasswordResetToken, User
 from portal.models.base import utcnow
 from portal.security import end_every_session
@@ -67,19 +66,13 @@ def external_url(endpoint: str, **values) -> str:
 
 
 def notify(user: User, message, to: str | None = None, **context) -> None:
-    """Email the account holder in their language; a mail failure is logged, not shown.
+    """Email the account holder in their language; a mail failure does not stop the change.
 
     ``message`` is one of ``portal.auth.emails``: it returns (subject, body).
     """
     with force_locale(user.preferred_locale or "en"):
         subject, body = message(**context)
-    try:
-        send_email(to or user.email, subject, body)
-    except Exception as error:  # noqa: BLE001 - the action itself has succeeded
-        # The error's text may hold the address: log its type and the account id only.
-        current_app.logger.error(
-            "email to user %s not sent: %s", user.id, type(error).__name__
-        )
+    mail.send(to or user.email, subject, body)  # logs a failure itself, never raises
 
 
 def _invalidate_reset_tokens(user: User) -> None:

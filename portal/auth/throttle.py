@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.extensions import db
+from portal.models import User
 
 
 def _hashed(kind: str, value: str) -> str:
@@ -56,6 +57,9 @@ def on_breach(_limit) -> None:
 
         user = find_user(request.form.get("email", "")[:254])
         actor_id = user.id if user else None
+    elif request.endpoint == "auth.mfa_code":
+        uid = (session.get("mfa_pending") or {}).get("uid")
+        actor_id = uid if isinstance(uid, int) and db.session.get(User, uid) else None
     elif current_user.is_authenticated:
         actor_id = current_user.id
     audit.record("auth.throttled", detail=str(request.endpoint), actor_id=actor_id)
