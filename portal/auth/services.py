@@ -58,7 +58,8 @@ def authenticate(email: str, password: str) -> tuple[User | None, int | None]:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for an email: ``BASE_URL`` when configured, never a forged Host."""
+    """An absolute link for an email: on ``BASE_URL`` when configured, so a forged Host header
+    cannot point it elsewhere; otherwise on the request's own host."""
     base = current_app.config.get("BASE_URL")
     if base:
         return base.rstrip("/") + url_for(endpoint, **values)
