@@ -13,7 +13,8 @@ class Defaults:
     ENV = "production"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI = "sqlite:///" + str(ROOT / "instance" / "portal.sqlite3")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Parameters never appear in database error messages, so logs carry no personal data.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     BABEL_DEFAULT_LOCALE = "en"
@@ -27,13 +28,30 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     IDLE_TIMEOUT_PATIENT = timedelta(minutes=30)
     IDLE_TIMEOUT_STAFF = timedelta(minutes=15)
+    # Changing email, password, two-step verification or sharing needs a password this recent.
+    REAUTH_WINDOW = timedelta(minutes=5)
+    # How long a password-checked sign-in may wait for its two-step verification code.
+    MFA_PENDING_SECONDS = 300
+    PASSWORD_RESET_HOURS = 1
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
+    # If Redis is unreachable, sign-in keeps working (unthrottled, and logged) rather than failing.
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Sign-in throttling: time windows only, so nobody can lock an account for good.
+    SIGN_IN_LIMITS_ACCOUNT = "5 per minute;20 per hour"
+    SIGN_IN_LIMITS_ADDRESS = "50 per hour"
+    RESET_LIMITS_ACCOUNT = "3 per hour"
+    RESET_LIMITS_ADDRESS = "20 per hour"
+    # Number of reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = 0
     INVITATION_DAYS = 7
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"
+    # Public address used for links in emails, e.g. https://careplan.example.nhs.uk
+    # (otherwise the request's host, which a proxy must then pin).
+    BASE_URL: str | None = None
     PDF_CACHE_SIZE = 256
     HSTS = True
 
@@ -50,16 +68,20 @@ def apply_environment(app) -> None:
     if redis_url := os.environ.get("REDIS_URL"):
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
     if app.config["ENV"] in ("development", "testing"):
-        app.config.setdefault("SECRET_KEY", None)
-        app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or DEV_SECRET_KEY
+        app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or DEV_SECRET_KEY
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
         app.config["HSTS"] = False
-    elif not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+        return
+    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError(
             "PORTAL_SECRET_KEY must be set to a long random value outside development."
         )
-    else:
-        app.config.setdefault("SESSION_COOKIE_NAME", "__Host-session")
-        if app.config.get("SESSION_COOKIE_NAME") == "session":
-            app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    # Production: HTTPS only. The __Host- prefix makes browsers refuse the cookie unless it is
+    # Secure, for the whole site (Path=/) and without a Domain, so no sibling host can set it.
+    app.config["DEBUG"] = False
+    app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    app.config["SESSION_COOKIE_DOMAIN"] = None
+    app.config["SESSION_COOKIE_PATH"] = "/"
+    app.config["PREFERRED_URL_SCHEME"] = "https"

@@ -35,6 +35,9 @@ from portal.security import new_session_token
 
 DEMO_PASSWORD = "demo-care-plan-2026"  # noqa: S105 - printed in the README for demo sign-in
 DEMO_ODS = "Y00001"
+# Staff must use two-step verification. The demo staff share this published authenticator key
+# (README, `flask demo-data`), and `flask demo-code` prints the current code. Demo only.
+DEMO_TOTP_SECRET = "DEMOCAREPLANSTAFFTOTPKEY234567AB"  # noqa: S105 - published for the demo
 
 ACCOUNTS = {
     "patient": "patient@example.org",
@@ -56,13 +59,30 @@ def make_user(email: str, role: Role, name: str, **extra) -> User:
         session_token=new_session_token(),
         **extra,
     )
+    if user.is_staff:
+        _demo_mfa(user)
     db.session.add(user)
     return user
+
+
+def _demo_mfa(user: User) -> None:
+    user.mfa_secret = DEMO_TOTP_SECRET
+    user.mfa_enabled = True
+
+
+def _demo_staff_mfa() -> None:
+    """Demo staff created before two-step verification existed get the published key."""
+    emails = [ACCOUNTS[k] for k in ("professional", "other_professional", "commissioner", "admin")]
+    for user in db.session.scalars(select(User).where(User.email.in_(emails))):
+        if not user.mfa_enabled:
+            _demo_mfa(user)
 
 
 def load_demo_data() -> bool:
     """Create the demo practice and people; False if they are already there."""
     if db.session.scalar(select(Organisation).where(Organisation.ods_code == DEMO_ODS)):
+        _demo_staff_mfa()
+        db.session.commit()
         return False
     today = date.today()
     practice = Organisation(

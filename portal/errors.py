@@ -1,7 +1,14 @@
-"""Friendly error pages in the reader's language that reveal nothing about the system."""
+"""Friendly error pages in the reader's language that reveal nothing about the system.
 
-from flask import Flask, render_template
+Unexpected errors are logged with the exception type, the code location and the account id,
+but not the exception's message: messages can quote what was typed (names, NHS numbers).
+"""
+
+import traceback
+
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -46,5 +53,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
         db.session.rollback()
-        app.logger.exception("Unhandled error")
+        app.logger.error(
+            "Unhandled %s at %s (user %s)\n%s",
+            type(e).__name__,
+            request.endpoint,
+            _user_id(),
+            "".join(traceback.format_tb(e.__traceback__)),
+        )
         return render_error(500)
+
+
+def _user_id() -> str:
+    """The account id only: logs never name a person."""
+    try:
+        return str(current_user.id) if current_user.is_authenticated else "anonymous"
+    except Exception:  # noqa: BLE001 - the loader itself may be what failed
+        return "unknown"

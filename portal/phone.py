@@ -48,6 +48,8 @@ def dial_string(text: str) -> str:
     if not _TYPED.fullmatch(text):
         raise PhoneError(NOT_A_NUMBER)
     digits = re.sub(r"\D", "", text)
+    if not digits:
+        raise PhoneError(NOT_A_NUMBER)
     if len(digits) > MAX_DIGITS + 2:  # room for a 00 international prefix
         raise PhoneError(TOO_LONG)
     if not text.startswith("+") and len(digits) <= 6:

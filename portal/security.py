@@ -1,11 +1,15 @@
-"""Sessions, sign-in state and the security headers on every response."""
+"""Sessions, sign-in state, input hygiene and the security headers on every response."""
 
+import re
 import secrets
 import time
 
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.extensions import db, login_manager
 from portal.models import User
@@ -16,16 +20,41 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 
+# C0 control characters except tab, line feed and carriage return, and DEL. NUL in particular
+# is refused by PostgreSQL in text columns; none of them belongs in anything a person types.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# While a signed-in account still has to set up two-step verification, only these answer.
+MFA_SETUP_ENDPOINTS = frozenset(
+    {
+        "static",
+        "account.mfa_setup",
+        "account.set_language",
+        "auth.logout",
+        "auth.confirm_password",
+    }
+)
+
+
+def now() -> int:
+    """Seconds since the epoch; one place for tests to move the clock."""
+    return int(time.time())
+
 
 def new_session_token() -> str:
     return secrets.token_hex(32)
+
+
+def mfa_required(user: User) -> bool:
+    """Staff (professionals, auditors, commissioners, admins) must use two-step verification."""
+    return user.is_staff or bool(user.can_audit)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The session carries ``id:token``; rotating the token ends every session of the account."""
     uid, _, token = user_id.partition(":")
-    if not uid.isdigit() or not token:
+    if not uid.isdigit() or not token or len(uid) > 12:
         return None
     user = db.session.get(User, int(uid))
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
@@ -33,13 +62,32 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def start_session(user: User) -> None:
-    """A fresh session at sign-in, so a session id fixed before sign-in is worthless."""
+def start_session(user: User, mfa_ok: bool = False) -> None:
+    """A fresh session at sign-in, so a session fixed or read before sign-in is worthless.
+
+    Flask's session is the signed cookie itself: clearing it replaces the whole session, and
+    nothing written before sign-in survives into the signed-in one.
+    """
     session.clear()
-    now = int(time.time())
-    session["started_at"] = now
-    session["seen_at"] = now
+    stamp = now()
+    session["started_at"] = stamp
+    session["seen_at"] = stamp
+    session["auth_at"] = stamp  # the password was just checked
+    if mfa_ok:
+        session["mfa_ok"] = True
     session.permanent = True
+    login_user(user)
+
+
+def end_every_session(user: User) -> None:
+    """Rotate the account's token: every session of the account, on every device, ends."""
+    user.session_token = new_session_token()
+
+
+def keep_this_session(user: User) -> None:
+    """After rotating the token, carry the current session over to the new one."""
+    # ``current_user`` is a proxy; Flask-Login must be given the user object behind it.
+    login_user(getattr(user, "_get_current_object", lambda: user)())
 
 
 def end_session() -> None:
@@ -51,19 +99,66 @@ def _enforce_timeouts(app: Flask):
     def check():
         if request.endpoint == "static" or not current_user.is_authenticated:
             return None
-        now = int(time.time())
+        stamp = now()
         idle = app.config["IDLE_TIMEOUT_STAFF" if current_user.is_staff else "IDLE_TIMEOUT_PATIENT"]
         absolute = app.config["PERMANENT_SESSION_LIFETIME"]
         started = session.get("started_at", 0)
         seen = session.get("seen_at", 0)
-        if now - seen > idle.total_seconds() or now - started > absolute.total_seconds():
+        if stamp - seen > idle.total_seconds() or stamp - started > absolute.total_seconds():
             end_session()
             flash(_l("You were signed out because you had not used the portal for a while."))
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        session["seen_at"] = now
+        session["seen_at"] = stamp
         return None
 
     return check
+
+
+def _enforce_mfa():
+    """Staff without two-step verification set up are sent to set it up before anything else."""
+    if not current_user.is_authenticated or session.get("mfa_ok"):
+        return None
+    if current_user.mfa_enabled:
+        # Only a session that passed the code step may use an account with MFA on.
+        end_session()
+        return redirect(url_for("auth.login"))
+    if not mfa_required(current_user) or request.endpoint in MFA_SETUP_ENDPOINTS:
+        return None
+    return redirect(url_for("account.mfa_setup"))
+
+
+def _clean(value: str) -> str:
+    return CONTROL_CHARS.sub("", value)
+
+
+def _strip_control_characters():
+    """Remove control characters (NUL above all) from every form field and query parameter.
+
+    Done once for the whole app, so no form can pass them to the database by forgetting to.
+    """
+    if request.args and any(CONTROL_CHARS.search(k + v) for k, v in request.args.items(True)):
+        request.args = ImmutableMultiDict(
+            [(_clean(k), _clean(v)) for k, v in request.args.items(multi=True)]
+        )
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.form:
+        request.form = ImmutableMultiDict(
+            [(_clean(k), _clean(v)) for k, v in request.form.items(multi=True)]
+        )
+
+
+def _clean_view_args(_endpoint, values):
+    if values:
+        for key, value in values.items():
+            if isinstance(value, str):
+                values[key] = _clean(value)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` ids beyond what the database holds answer 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _headers(app: Flask):
@@ -72,6 +167,7 @@ def _headers(app: Flask):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Permissions-Policy"] = (
             "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
         )
@@ -85,8 +181,17 @@ def _headers(app: Flask):
 
 
 def register_security(app: Flask) -> None:
+    """Called before the blueprints are registered (the int converter must be in place)."""
+    if proxies := int(app.config.get("TRUSTED_PROXIES") or 0):
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
+    app.url_map.converters["int"] = BoundedIntConverter
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Sign in to see this page.")
     login_manager.session_protection = "basic"
+    app.before_request(_strip_control_characters)
+    app.url_value_preprocessor(_clean_view_args)
     app.before_request(_enforce_timeouts(app))
+    app.before_request(_enforce_mfa)
     app.after_request(_headers(app))

@@ -110,6 +110,8 @@ def sign_in(client, user) -> None:
         session["_fresh"] = True
         session["started_at"] = now
         session["seen_at"] = now
+        session["auth_at"] = now  # password just checked (re-authentication is recent)
+        session["mfa_ok"] = True  # passed two-step verification (mandatory for staff)
 
 
 @pytest.fixture

@@ -34,6 +34,9 @@ PUBLIC_ENDPOINTS = {
     "account.set_language",
     "sharing.invitation",
     "sharing.create_account",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "auth.mfa_code",
 }
 
 # Signed-in people with no tie to patient A.

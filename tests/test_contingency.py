@@ -704,6 +704,8 @@ def test_phone_numbers_that_are_accepted(app, typed, dials):
         ("07911 12345", "Enter a UK phone number"),
         ("+999 123 456 789", "Enter a UK phone number"),
         ("+", "using numbers only"),
+        ("()", "using numbers only"),  # punctuation alone, no digit at all
+        ("- . -", "using numbers only"),
     ],
 )
 def test_phone_numbers_that_are_refused(app, typed, message):

@@ -1,8 +1,21 @@
-from flask import redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import audit, security
 from portal.account import bp
-from portal.extensions import db
+from portal.account.forms import ActionForm, EmailForm, MfaCodeForm, NameForm, PasswordForm
+from portal.auth import emails, mfa
+from portal.auth.reauth import mark_authenticated, require_recent_auth
+from portal.auth.services import (
+    change_email,
+    change_password,
+    email_taken,
+    notify,
+    verify_password,
+)
+from portal.auth.throttle import failed, limits, on_breach, user_key
+from portal.extensions import db, limiter
 from portal.i18n import LOCALE_COOKIE, supported
 from portal.redirects import safe_next
 
@@ -10,7 +23,11 @@ from portal.redirects import safe_next
 @bp.route("/")
 @login_required
 def settings():
-    return render_template("account/settings.html")
+    return render_template(
+        "account/settings.html",
+        form=ActionForm(),
+        mfa_required=security.mfa_required(current_user),
+    )
 
 
 @bp.route("/language", methods=["POST"])
@@ -27,8 +44,153 @@ def set_language():
             LOCALE_COOKIE,
             choice,
             max_age=365 * 24 * 3600,
-            secure=request.is_secure,
+            secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
             httponly=True,
             samesite="Lax",
         )
     return response
+
+
+@bp.route("/name", methods=["GET", "POST"])
+@login_required
+def name():
+    # The saved name fills the form only when it is first shown, never a submitted one.
+    saved = {"display_name": current_user.display_name} if request.method == "GET" else None
+    form = NameForm(data=saved)
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data
+        audit.record("account.name_changed")
+        db.session.commit()
+        flash(_("Your name has been changed."))
+        return redirect(url_for("account.settings"))
+    return render_template("account/name.html", form=form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+@require_recent_auth
+def email():
+    form = EmailForm()
+    if form.validate_on_submit():
+        if email_taken(form.email.data, current_user):
+            form.email.errors.append(_("You cannot use this email address. Enter a different one."))
+        else:
+            change_email(current_user, form.email.data)
+            security.keep_this_session(current_user)
+            flash(_("Your email address has been changed. Use it the next time you sign in."))
+            return redirect(url_for("account.settings"))
+    return render_template("account/email.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    limits("SIGN_IN_LIMITS_ACCOUNT"),
+    key_func=user_key,
+    methods=["POST"],
+    deduct_when=failed,
+    on_breach=on_breach,
+)
+def password():
+    """The current password is asked for on the form itself: that is the re-authentication."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user, form.current_password.data):
+            audit.record("auth.reauth_failed", detail="password change")
+            db.session.commit()
+            form.current_password.errors.append(_("Your current password is not right"))
+        else:
+            change_password(current_user, form.password.data)
+            security.keep_this_session(current_user)
+            mark_authenticated()
+            flash(_("Your password has been changed. You have been signed out on other devices."))
+            return redirect(url_for("account.settings"))
+    return render_template("account/password.html", form=form)
+
+
+@bp.route("/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    security.end_every_session(current_user)
+    audit.record("auth.sign_out_everywhere")
+    db.session.commit()
+    security.end_session()
+    flash(_("You have been signed out on every device."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/mfa")
+@login_required
+def mfa_status():
+    return render_template(
+        "account/mfa.html",
+        form=ActionForm(),
+        codes_left=mfa.recovery_codes_left(current_user),
+        mfa_required=security.mfa_required(current_user),
+    )
+
+
+@bp.route("/mfa/set-up", methods=["GET", "POST"])
+@login_required
+@require_recent_auth
+def mfa_setup():
+    """Scan the QR code (or type the secret), then confirm with a code to turn it on."""
+    secret = session.get("mfa_setup_secret")
+    if not isinstance(secret, str) or len(secret) != 32:
+        if request.method == "POST":
+            return redirect(url_for("account.mfa_setup"))
+        secret = session["mfa_setup_secret"] = mfa.new_secret()
+    form = MfaCodeForm()
+    if form.validate_on_submit():
+        step = mfa.matching_step(secret, form.code.data, None)
+        if step is None:
+            form.code.errors.append(
+                _("The code is not right. Enter the newest code the app shows.")
+            )
+        else:
+            replacing = current_user.mfa_enabled
+            codes = mfa.enable(current_user, secret, step)
+            audit.record("auth.mfa_changed" if replacing else "auth.mfa_enabled")
+            db.session.commit()
+            session.pop("mfa_setup_secret", None)
+            security.keep_this_session(current_user)
+            session["mfa_ok"] = True
+            return render_template("account/recovery_codes.html", codes=codes, new_setup=True)
+    uri = mfa.provisioning_uri(secret, current_user.email)
+    return render_template(
+        "account/mfa_setup.html",
+        form=form,
+        qr=mfa.qr_data_uri(uri),
+        secret=mfa.grouped(secret),
+        forced=security.mfa_required(current_user) and not current_user.mfa_enabled,
+    )
+
+
+@bp.route("/mfa/recovery-codes", methods=["POST"])
+@login_required
+@require_recent_auth(return_to="account.mfa_status")
+def mfa_recovery_codes():
+    if not current_user.mfa_enabled:
+        return redirect(url_for("account.mfa_status"))
+    codes = mfa.new_recovery_codes(current_user)
+    audit.record("auth.recovery_codes_replaced")
+    db.session.commit()
+    return render_template("account/recovery_codes.html", codes=codes, new_setup=False)
+
+
+@bp.route("/mfa/turn-off", methods=["POST"])
+@login_required
+@require_recent_auth(return_to="account.mfa_status")
+def mfa_disable():
+    """Optional for patients and carers only; staff must keep it."""
+    if security.mfa_required(current_user):
+        abort(403)
+    if current_user.mfa_enabled:
+        mfa.disable(current_user)
+        audit.record("auth.mfa_disabled")
+        db.session.commit()
+        notify(current_user, emails.mfa_disabled)
+        security.keep_this_session(current_user)
+        session.pop("mfa_ok", None)
+        flash(_("Two-step verification is off."))
+    return redirect(url_for("account.mfa_status"))

@@ -1,11 +1,21 @@
-"""Password hashing and credential checks."""
+"""Password hashing, credential checks, password and email changes, and password reset."""
+
+import hashlib
+import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from flask import current_app, url_for
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
 
+from portal import audit, mail
+from portal.auth import emails
 from portal.extensions import db
-from portal.models import User
+from portal.models import PasswordResetToken, User
+from portal.models.base import utcnow
+from portal.security import end_every_session
 
 hasher = PasswordHasher()  # argon2id with the library's current defaults
 
@@ -23,15 +33,135 @@ def find_user(email: str) -> User | None:
     ).first()
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The user if the password matches; rehashes when the argon2 parameters have changed."""
-    user = find_user(email)
+def verify_password(user: User | None, password: str) -> bool:
+    """Constant work whether or not the account exists; rehashes when parameters changed."""
     try:
         hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        return None
-    if user is None or not user.active:
-        return None
+        return False
+    if user is None:
+        return False
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
+    return True
+
+
+def authenticate(email: str, password: str) -> tuple[User | None, int | None]:
+    """The user if the password matches, and the id of the account the email names (if any).
+
+    The id lets a failed attempt be audited against the account without logging the email.
+    """
+    user = find_user(email)
+    if not verify_password(user, password) or not user.active:
+        return None, user.id if user else None
+    return user, user.id
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an email: on ``BASE_URL`` when configured, so a forged Host header
+    cannot point it elsewhere; otherwise on the request's own host."""
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def notify(user: User, message, to: str | None = None, **context) -> None:
+    """Email the account holder in their language; a mail failure does not stop the change.
+
+    ``message`` is one of ``portal.auth.emails``: it returns (subject, body).
+    """
+    with force_locale(user.preferred_locale or "en"):
+        subject, body = message(**context)
+    mail.send(to or user.email, subject, body)  # logs a failure itself, never raises
+
+
+def _invalidate_reset_tokens(user: User) -> None:
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+def set_password(user: User, password: str) -> None:
+    """New hash, every session ended, outstanding reset links cancelled."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_every_session(user)
+    _invalidate_reset_tokens(user)
+
+
+def change_password(user: User, password: str) -> None:
+    set_password(user, password)
+    audit.record("auth.password_changed", actor_id=user.id)
+    db.session.commit()
+    notify(user, emails.password_changed)
+
+
+def change_email(user: User, email: str) -> None:
+    """Old address is told, so a takeover cannot quietly move the account."""
+    old = user.email
+    user.email = email
+    end_every_session(user)
+    _invalidate_reset_tokens(user)
+    audit.record("auth.email_changed", actor_id=user.id)
+    db.session.commit()
+    notify(user, emails.email_changed, to=old)
+
+
+def email_taken(email: str, user: User) -> bool:
+    other = find_user(email)
+    return other is not None and other.id != user.id
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+
+
+def request_reset(email: str) -> None:
+    """Email a single-use link if the account exists; the caller answers the same either way."""
+    user = find_user(email)
+    if user is None or not user.active:
+        audit.record("auth.reset_requested", detail="no such account")
+        db.session.commit()
+        return
+    _invalidate_reset_tokens(user)
+    raw = secrets.token_urlsafe(32)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=_token_hash(raw),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    audit.record("auth.reset_requested", actor_id=user.id)
+    db.session.commit()
+    link = external_url("auth.reset_password", token=raw)
+    notify(user, emails.password_reset, link=link, hours=hours)
+
+
+def valid_reset_token(raw: str) -> PasswordResetToken | None:
+    """The unused, unexpired token for an active account, or None."""
+    if not raw or len(raw) > 100:
+        return None
+    token = db.session.scalars(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(raw))
+    ).first()
+    if token is None or token.used_at is not None or token.expires_at <= utcnow():
+        return None
+    user = db.session.get(User, token.user_id)
+    if user is None or not user.active:
+        return None
+    return token
+
+
+def complete_reset(token: PasswordResetToken, password: str) -> User:
+    user = db.session.get(User, token.user_id)
+    set_password(user, password)  # also marks this token used
+    token.used_at = utcnow()
+    audit.record("auth.reset_completed", actor_id=user.id)
+    db.session.commit()
+    notify(user, emails.password_changed)
     return user

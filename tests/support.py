@@ -1,0 +1,122 @@
+"""Helpers for the security tests: a second app with other settings, the email outbox, a
+snapshot of the database, and the app's routes with their URL arguments filled in.
+
+Flask-Limiter keeps its state on the one ``limiter`` object, so initialising it for another
+app changes it for the shared test app too: ``other_app`` hands it back when done.
+"""
+
+from contextlib import contextmanager
+
+from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
+
+from portal import create_app
+from portal.extensions import db, limiter
+from portal.models import Base
+from tests.conftest import FreshContextClient
+
+TEST_CONFIG = {
+    "ENV": "testing",
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "SESSION_COOKIE_SECURE": False,
+    "HSTS": False,
+    "SERVER_NAME": "localhost",
+}
+
+
+@contextmanager
+def other_app(base_app, config: dict | None = None, testing_defaults: bool = True):
+    """``config`` on top of the shared test settings (or on its own for production checks)."""
+    settings = dict(TEST_CONFIG) if testing_defaults else {}
+    settings["SQLALCHEMY_DATABASE_URI"] = base_app.config["SQLALCHEMY_DATABASE_URI"]
+    settings.update(config or {})
+    app = create_app(settings)
+    app.test_client_class = FreshContextClient
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        limiter.init_app(base_app)
+
+
+class Outbox:
+    """The emails the app wrote to its outbox directory (no mail server in tests)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    @property
+    def messages(self):
+        from email import policy
+        from email.parser import BytesParser
+
+        parser = BytesParser(policy=policy.default)
+        files = sorted(self.path.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+        return [parser.parsebytes(p.read_bytes()) for p in files]
+
+    def to(self, address: str):
+        return [m for m in self.messages if m["To"] == address]
+
+
+def use_outbox(app, monkeypatch, tmp_path) -> Outbox:
+    path = tmp_path / "outbox"
+    monkeypatch.setitem(app.config, "OUTBOX_DIR", str(path))
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+    return Outbox(path)
+
+
+def snapshot(exclude=("audit_events",)) -> dict[str, list]:
+    """Every row of every table (audit events aside: viewing a plan writes one by design)."""
+    with db.engine.connect() as conn:
+        return {
+            table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
+            for table in Base.metadata.sorted_tables
+            if table.name not in exclude
+        }
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def rules(app, methods: set[str]):
+    """The app's rules answering any of ``methods`` (static files aside), in a stable order."""
+    found = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static" and r.methods and methods & set(r.methods)
+    ]
+    return sorted(found, key=lambda r: (r.rule, r.endpoint))
+
+
+def ids_for(arg: str) -> list[int]:
+    """Ids that exist in the table an ``<int:...>`` argument names (``goal_id`` -> ``goals``)."""
+    stem = arg.removesuffix("_id")
+    ids: list[int] = []
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if stem and stem in table.name and "id" in table.c:
+                ids += [row[0] for row in conn.execute(select(table.c.id).limit(50))]
+    return sorted(set(ids))
+
+
+def fill(app, rule, patient_id: int, forged: bool = False) -> str:
+    """A URL for ``rule``: the given patient, and an existing (or, forged, a foreign) item id."""
+    values = {}
+    for arg in sorted(rule.arguments):
+        if isinstance(rule._converters[arg], IntegerConverter):
+            if arg == "patient_id":
+                values[arg] = patient_id
+            else:
+                ids = ids_for(arg)
+                values[arg] = (ids[-1] if forged else ids[0]) if ids else 1
+        else:
+            values[arg] = "not-a-real-value"
+    return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
