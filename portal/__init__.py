@@ -47,7 +47,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
     from portal.auth import bp as auth_bp
     from portal.contingency import bp as contingency_bp
+    from portal.meetings import bp as meetings_bp
     from portal.plans import bp as plans_bp
+    from portal.versions import bp as versions_bp
 
     for bp in (auth_bp, account_bp, plans_bp, contingency_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(versions_bp)

@@ -14,6 +14,7 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["nhs_number"] = format_nhs_number
     app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
     app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals["lang_attr"] = html_lang  # for imported macros, which get no context
 
     @app.context_processor
     def inject():

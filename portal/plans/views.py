@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
+from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
 from portal.permissions import Action, require
 from portal.plans import bp
@@ -51,4 +52,5 @@ def plan(patient_id: int):
         goal_statuses=GoalStatus,
         red_steps=[s for s in care_plan.crisis_steps if s.level == CrisisLevel.RED],
         can_propose=access.allows(Action.PROPOSE),
+        **plan_summary(care_plan),
     )
