@@ -147,8 +147,10 @@ def key(kind: str, item) -> str:
 
 
 def test_review_page_shows_agreed_and_proposed_text_side_by_side(agreed, cast, login):
-    body = login(cast.users["professional"]).get(f"/patients/{cast.a.id}/review").get_data(
-        as_text=True
+    body = (
+        login(cast.users["professional"])
+        .get(f"/patients/{cast.a.id}/review")
+        .get_data(as_text=True)
     )
     assert "Last agreed" in body and "Version 1 on" in body
     # a changed needs section: the agreed text beside the proposal, in its own language
@@ -369,8 +371,9 @@ def test_add_months_keeps_to_the_end_of_shorter_months():
         ("review_interval", "7", "Choose when the next review is due"),
     ],
 )
-def test_bad_meeting_input_is_explained_and_nothing_saved(agreed, db, cast, login, field, value,
-                                                          message):
+def test_bad_meeting_input_is_explained_and_nothing_saved(
+    agreed, db, cast, login, field, value, message
+):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, notes="My notes <b>kept</b>")
     data[field] = value
@@ -516,6 +519,38 @@ def test_proposal_changed_after_the_form_opened_asks_again(agreed, db, cast, log
     db.session.expire_all()
     assert db.session.get(NeedsSection, agreed["needs"].id).pending_review is True
     assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
+
+
+def test_a_save_slipping_in_between_check_and_write_is_refused(
+    agreed, db, cast, login, monkeypatch
+):
+    """Someone else's write lands after the version checks: the plan's version column stops it."""
+    from sqlalchemy import text
+
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, notes="Notes typed during the race")
+    original = services.apply_decision
+    raced = []
+
+    def concurrent_save_then_decide(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            with db.engine.begin() as other:
+                other.execute(
+                    text("UPDATE care_plans SET version = version + 1 WHERE id = :id"),
+                    {"id": cast.plan_a.id},
+                )
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "apply_decision", concurrent_save_then_decide)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    assert raced and response.status_code == 409
+    assert "Notes typed during the race" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
+    assert db.session.scalar(select(func.count(ReviewMeeting.id))) == 0
+    assert db.session.get(NeedsSection, agreed["needs"].id).pending_review is True
+    assert db.session.get(Goal, agreed["new_goal"].id).status == "proposed"
 
 
 def test_new_proposal_after_the_form_opened_asks_again(agreed, db, cast, login):
@@ -666,8 +701,8 @@ def test_plan_page_shows_the_booked_meeting_and_last_agreed_version(booked, db, 
     assert f'href="/patients/{cast.a.id}/meetings/next.ics"' in body
     assert f'href="/patients/{cast.a.id}/results"' in body
     assert f'href="/patients/{cast.a.id}/review"' not in body  # for the professional only
-    body = login(cast.users["professional"]).get(f"/patients/{cast.a.id}/plan").get_data(
-        as_text=True
+    body = (
+        login(cast.users["professional"]).get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
     )
     assert f'href="/patients/{cast.a.id}/review"' in body
 
@@ -730,9 +765,12 @@ def test_remove_a_result_of_another_plan_is_404(db, cast, login):
     assert db.session.get(SharedResult, theirs_id) is not None
     assert client.post(f"/patients/{cast.a.id}/results/{mine_id}/remove").status_code == 302
     assert db.session.get(SharedResult, mine_id) is None
-    assert db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "result.remove")
-    ).one().detail == f"result {mine_id}"
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "result.remove"))
+        .one()
+        .detail
+        == f"result {mine_id}"
+    )
 
 
 # --- named contact ---------------------------------------------------------------------------
@@ -752,15 +790,20 @@ def test_patient_asks_for_a_different_named_contact(db, cast, login):
     body = review.get_data(as_text=True)
     assert "The patient asked for a different named contact" in body
     assert "I would like a nurse who speaks Welsh" in body
-    assert db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "named_contact.request")
-    ).one().actor_id == cast.users["owner"].id
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "named_contact.request"))
+        .one()
+        .actor_id
+        == cast.users["owner"].id
+    )
 
 
 @pytest.mark.parametrize(
     ("reason", "message"),
-    [("", "Tell us why you would like a different named contact"),
-     ("x" * 501, "500 characters or fewer")],
+    [
+        ("", "Tell us why you would like a different named contact"),
+        ("x" * 501, "500 characters or fewer"),
+    ],
 )
 def test_named_contact_request_bad_input(db, cast, login, reason, message):
     response = login(cast.users["owner"]).post(
@@ -783,9 +826,12 @@ def test_professional_changes_the_named_contact_and_answers_the_request(db, cast
     plan = db.session.get(CarePlan, cast.plan_a.id)
     assert plan.named_contact_id == colleague.id
     assert plan.named_contact_request is None and plan.named_contact_requested_at is None
-    assert db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "named_contact.change")
-    ).one().detail == f"user {colleague.id}"
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "named_contact.change"))
+        .one()
+        .detail
+        == f"user {colleague.id}"
+    )
 
 
 def test_named_contact_must_be_of_the_patients_organisation(db, cast, login):
@@ -798,9 +844,9 @@ def test_named_contact_must_be_of_the_patients_organisation(db, cast, login):
         response = client.post(url, data={"contact": forged, **form})
         assert response.status_code == 200
         assert "Choose a professional from the list" in response.get_data(as_text=True)
-    assert db.session.get(CarePlan, cast.plan_a.id).named_contact_id == cast.users[
-        "professional"
-    ].id
+    assert (
+        db.session.get(CarePlan, cast.plan_a.id).named_contact_id == cast.users["professional"].id
+    )
 
 
 def test_named_contact_change_on_a_changed_plan_is_refused_and_kept(db, cast, login):
@@ -905,6 +951,24 @@ def test_post_routes(db, cast, request_as, route, allowed, who):
     assert changed is (who in allowed)  # refused requests leave no trace of a change
 
 
+@pytest.mark.parametrize("route", [route for route, _allowed in POST_ROUTES])
+def test_every_form_needs_its_csrf_token(app, db, cast, request_as, route):
+    result = SharedResult(plan_id=cast.plan_a.id, name="Weight", value="68 kg")
+    db.session.add(result)
+    db.session.commit()
+    who = "owner" if route.endswith("/request") else "professional"
+    data = _post_payload(db, cast, route)
+    events_before = db.session.scalar(select(func.count(AuditEvent.id)))
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        url = route.format(a=cast.a.id, result=result.id)
+        response = request_as(cast.users[who], "POST", url, data=data)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events_before
+
+
 @pytest.mark.parametrize(("route", "_allowed"), GET_ROUTES)
 def test_professional_without_patient_consent_gets_404(booked, cast, request_as, route, _allowed):
     url = route.format(a=cast.no_consent.id)
@@ -942,6 +1006,9 @@ def test_demo_has_an_agreed_version_and_a_booked_meeting(db):
         )
     ).one()
     assert meeting.scheduled_for.date() == plan.next_review_date
-    assert db.session.scalar(
-        select(func.count(SharedResult.id)).where(SharedResult.plan_id == plan.id)
-    ) >= 2
+    assert (
+        db.session.scalar(
+            select(func.count(SharedResult.id)).where(SharedResult.plan_id == plan.id)
+        )
+        >= 2
+    )

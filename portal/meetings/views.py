@@ -330,7 +330,10 @@ def named_contact(patient_id: int):
         for u in people
     ]
     stale = False
-    if form.validate_on_submit():
+    if fresh:
+        audit.record("named_contact.view", patient_id, "named contact form")
+        db.session.commit()
+    elif form.validate_on_submit():
         if _int(form.plan_version.data) != plan.version:
             stale = True
             form.plan_version.data = str(plan.version)

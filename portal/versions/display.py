@@ -30,7 +30,7 @@ def snapshot_value(section: str, field: str, value) -> Shown | None:
         return Shown(str(labels.CONTACT_KINDS.get(value, value)), False)
     if field in DATE_FIELDS:
         try:
-            return Shown(format_date(date.fromisoformat(str(value))), False)
+            return Shown(format_date(date.fromisoformat(str(value)), "long"), False)
         except ValueError:
             return Shown(str(value), False)
     if field == "review_interval_months":
