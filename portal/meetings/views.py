@@ -1,7 +1,7 @@
 """Review meetings: the professional's review page and forms; results, named contact, calendar."""
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -29,9 +29,18 @@ def _plan(patient_id: int, loader=load_plan) -> CarePlan:
 
 _int = forms.int_or_none
 
-bp.add_app_template_filter(
-    lambda moment, fmt="medium": format_datetime(moment, fmt) if moment else "", "datetime"
-)
+
+
+@bp.app_template_filter("meeting_time")
+def meeting_time(moment, date_format: str = "full") -> str:
+    """A booked time as the practice's wall clock: "Thursday, 7 January 2027 at 10:30"."""
+    if moment is None:
+        return ""
+    return _(
+        "%(date)s at %(time)s",
+        date=format_date(moment, date_format),
+        time=format_time(moment, "short"),
+    )
 
 
 # --- the professional's review page ------------------------------------------------------
