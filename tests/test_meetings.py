@@ -298,6 +298,21 @@ def test_declining_a_change_restores_the_agreed_language(agreed, db, cast, login
     assert (needs.text, needs.language) == ("My breathing", None)
 
 
+def test_amending_keeps_the_patients_language(agreed, db, cast, login):
+    client = login(cast.users["professional"])
+    needs_key = key("needs", agreed["needs"])
+    data = meeting_payload(client, cast.a.id, {needs_key: "amend"})
+    data[f"p_{needs_key}_text"] = "Mae fy anadlu yn waeth yn y gaeaf"
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    needs = db.session.get(NeedsSection, agreed["needs"].id)
+    assert (needs.text, needs.language, needs.pending_review) == (
+        "Mae fy anadlu yn waeth yn y gaeaf",
+        "cy",
+        False,
+    )
+    assert needs.updated_by_id == cast.users["professional"].id
+
+
 def test_first_meeting_without_any_version_writes_version_1(db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)

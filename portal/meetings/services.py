@@ -254,14 +254,12 @@ def _restore(p: Proposal, user: User) -> None:
         value = p.before.get(name)
         if name == "target_date":
             value = date.fromisoformat(value) if value else None
-        setattr(p.item, name, value if value is not None else _empty(p.kind, name))
+        elif value is None:
+            value = ""
+        setattr(p.item, name, value)
     p.item.language = p.before.get("language")
     p.item.pending_review = False
     p.item.updated_by_id = user.id
-
-
-def _empty(kind: str, name: str):
-    return None if name == "target_date" else ""
 
 
 def apply_decision(
@@ -272,7 +270,9 @@ def apply_decision(
         for name in p.amendable:
             if name in decision.amended:
                 setattr(p.item, name, decision.amended[name])
-        p.item.language = str(get_locale())
+        # Amended copy usually stays in the patient's language (and script); a professional
+        # writing into an item that had none marks it with their own.
+        p.item.language = p.item.language or str(get_locale())
         p.item.updated_by_id = user.id
         _agree(p, user, now)
     elif action == "decline":
@@ -301,7 +301,9 @@ def record_meeting(
 ) -> tuple[ReviewMeeting, PlanVersion]:
     """Apply every decision, record the meeting, snapshot the agreed plan; commits.
 
-    Raises ``MeetingConflict`` (after rolling back) when someone else got there first.
+    Raises ``MeetingConflict``, with nothing saved, when someone else got there first: a
+    stale form is refused up front, and a write that slips in before ours is caught by the
+    plan's and the items' version columns (and the unique version number).
     """
     patient_id = plan.patient_id
     previous = latest_version(plan.id)

@@ -30,7 +30,6 @@ def _plan(patient_id: int, loader=load_plan) -> CarePlan:
 _int = forms.int_or_none
 
 
-
 @bp.app_template_filter("meeting_time")
 def meeting_time(moment, date_format: str = "full") -> str:
     """A booked time as the practice's wall clock: "Thursday, 7 January 2027 at 10:30"."""
