@@ -56,6 +56,8 @@ AREAS = (
     "goals",
     "needs",
     "preparation",
+    "meetings",
+    "versions",
 )
 
 

@@ -5,7 +5,8 @@ Idempotent: a second run finds the demo practice and changes nothing.
 
 import hashlib
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -25,13 +26,16 @@ from portal.models import (
     Organisation,
     Patient,
     Preparation,
+    ReviewMeeting,
     Role,
+    SharedResult,
     User,
     UsualState,
     Wish,
 )
 from portal.models.base import utcnow
 from portal.security import new_session_token
+from portal.versions.services import create_version
 
 DEMO_PASSWORD = "demo-care-plan-2026"  # noqa: S105 - printed in the README for demo sign-in
 DEMO_ODS = "Y00001"
@@ -161,6 +165,8 @@ def load_demo_data() -> bool:
     _margaret_preparation(margaret)
     _arif_plan(arif, nurse, today)
     _margaret_sharing(margaret, nurse, carer)
+    db.session.flush()
+    _margaret_review(margaret, nurse, today)
     db.session.add(
         AccessGrant(
             patient_id=margaret.id,
@@ -366,6 +372,64 @@ def _margaret_preparation(patient: Patient) -> None:
             updated_by_id=patient.user_id,
         )
     )
+def _margaret_review(patient: Patient, nurse: User, today: date) -> None:
+    """Last year's meeting agreed version 1; this year's is booked and results are shared."""
+    plan = patient.plan
+    last_review = datetime.combine(plan.last_review_date, time(11, 0), tzinfo=UTC)
+    version = create_version(plan, nurse, agreed_at=last_review)
+    db.session.flush()
+    db.session.add(
+        ReviewMeeting(
+            plan_id=plan.id,
+            status="held",
+            held_on=plan.last_review_date,
+            attendees="Margaret Hughes, David Hughes (son), Priya Shah (practice nurse)",
+            notes="Breathing stable. Agreed daily weights and the walking goal.",
+            patient_feedback=plan.patient_feedback,
+            recorded_by_id=nurse.id,
+            plan_version_id=version.id,
+        )
+    )
+    db.session.add(
+        ReviewMeeting(
+            plan_id=plan.id,
+            status="scheduled",
+            scheduled_for=datetime.combine(
+                plan.next_review_date, time(10, 30), tzinfo=ZoneInfo("Europe/London")
+            ),
+            location="Riverside Medical Practice, nurse's room 2",
+            recorded_by_id=nurse.id,
+        )
+    )
+    results = [
+        (
+            "Blood pressure",
+            "128/76 mmHg",
+            "This is a good reading. It is below the 140/90 we aim for.",
+        ),
+        (
+            "Kidney function (eGFR)",
+            "58",
+            "Slightly lower than last year (62). This is common with your heart tablets. "
+            "We will check it again in six months.",
+        ),
+        (
+            "Oxygen level at rest",
+            "92%",
+            "The same as your usual level. Nothing needs to change.",
+        ),
+    ]
+    for name, value, explanation in results:
+        db.session.add(
+            SharedResult(
+                plan_id=plan.id,
+                name=name,
+                value=value,
+                taken_on=today - timedelta(days=14),
+                explanation=explanation,
+                shared_by_id=nurse.id,
+            )
+        )
 
 
 def _arif_plan(patient: Patient, nurse: User, today: date) -> None:

@@ -53,7 +53,10 @@ def dial_string(text: str) -> str:
     if len(digits) > MAX_DIGITS + 2:  # room for a 00 international prefix
         raise PhoneError(TOO_LONG)
     if not text.startswith("+") and len(digits) <= 6:
-        short = phonenumbers.parse(digits, REGION)
+        try:
+            short = phonenumbers.parse(digits, REGION)
+        except NumberParseException:  # one digit alone is not even a short code
+            raise PhoneError(NOT_VALID) from None
         if shortnumberinfo.is_valid_short_number_for_region(short, REGION):
             return digits
     try:

@@ -706,6 +706,7 @@ def test_phone_numbers_that_are_accepted(app, typed, dials):
         ("+", "using numbers only"),
         ("()", "using numbers only"),  # punctuation alone, no digit at all
         ("- . -", "using numbers only"),
+        ("0", "Enter a UK phone number"),  # a single digit
     ],
 )
 def test_phone_numbers_that_are_refused(app, typed, message):

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
+from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
 from portal.permissions import Action, require
 from portal.plans import bp
@@ -55,4 +56,5 @@ def plan(patient_id: int):
             if s.level == CrisisLevel.RED and not s.removal_proposed
         ],
         can_propose=access.allows(Action.PROPOSE),
+        **plan_summary(care_plan),
     )

@@ -1,0 +1,25 @@
+"""What the plan page shows about agreement and the next meeting.
+
+Kept apart from ``services`` so the plan page can use it without importing the review logic.
+"""
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import CarePlan, ReviewMeeting
+from portal.versions.services import version_summary
+
+
+def next_meeting(plan_id: int) -> ReviewMeeting | None:
+    """The booked (not yet held) meeting, if there is one."""
+    return db.session.scalars(
+        select(ReviewMeeting)
+        .where(ReviewMeeting.plan_id == plan_id, ReviewMeeting.status == "scheduled")
+        .order_by(ReviewMeeting.scheduled_for, ReviewMeeting.id)
+        .limit(1)
+    ).first()
+
+
+def plan_summary(plan: CarePlan) -> dict:
+    """The last agreed version and the booked meeting, in two small queries."""
+    return {"last_agreed": version_summary(plan.id), "next_meeting": next_meeting(plan.id)}

@@ -1,0 +1,386 @@
+"""Review meetings: the professional's review page and forms; results, named contact, calendar."""
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_date, format_time
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from wtforms.fields.choices import SelectChoice
+
+from portal import audit
+from portal.extensions import db
+from portal.i18n import html_lang
+from portal.meetings import bp, forms, ics, services
+from portal.meetings.summary import next_meeting
+from portal.models import CarePlan, SharedResult
+from portal.models.base import utcnow
+from portal.permissions import Action, require
+from portal.plans.services import load_plan
+from portal.versions.services import latest_version
+
+
+def _plan(patient_id: int, loader=load_plan) -> CarePlan:
+    plan = loader(patient_id)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+_int = forms.int_or_none
+
+
+@bp.app_template_filter("meeting_time")
+def meeting_time(moment, date_format: str = "full") -> str:
+    """A booked time as the practice's wall clock: "Thursday, 7 January 2027 at 10:30"."""
+    if moment is None:
+        return ""
+    return _(
+        "%(date)s at %(time)s",
+        date=format_date(moment, date_format),
+        time=format_time(moment, "short"),
+    )
+
+
+# --- the professional's review page ------------------------------------------------------
+
+
+@bp.route("/patients/<int:patient_id>/review")
+@login_required
+def review(patient_id: int):
+    """What changed since the last agreed version, the patient's preparation and results."""
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = _plan(patient_id, services.review_plan)
+    previous = latest_version(plan.id)
+    found = services.proposals(plan, previous.snapshot if previous else None)
+    audit.record("review.view", patient_id, "review page")
+    db.session.commit()
+    return render_template(
+        "meetings/review.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        previous=previous,
+        proposals=found,
+        preparation=services.open_preparation(plan.id),
+        results=services.shared_results(plan.id),
+        meeting=next_meeting(plan.id),
+    )
+
+
+def _render_record(access, plan, form, previous, status=200, conflict=None):
+    return (
+        render_template(
+            "meetings/record.html",
+            access=access,
+            patient=access.patient,
+            plan=plan,
+            form=form,
+            previous=previous,
+            conflict=conflict,
+            preparation=services.open_preparation(plan.id),
+            field_name=forms.field_name,
+        ),
+        status,
+    )
+
+
+def _meeting_defaults(plan: CarePlan, fresh: bool) -> dict:
+    """A fresh form starts from the plan; a submitted one keeps only what was sent."""
+    if not fresh:
+        return {}
+    meeting = next_meeting(plan.id)
+    booked = meeting.scheduled_for if meeting else None
+    held = services.to_local(booked).date() if booked else None
+    usual = services.review_interval(plan.complex_needs, None)
+    return {
+        "agreed_version": plan.agreed_version,
+        "held_on": held if held and held <= services.local_today() else None,
+        "complex_needs": plan.complex_needs,
+        "review_interval": ""
+        if plan.review_interval_months == usual
+        else str(plan.review_interval_months),
+    }
+
+
+@bp.route("/patients/<int:patient_id>/review/record", methods=["GET", "POST"])
+@login_required
+def record(patient_id: int):
+    """Record the meeting: a decision for each proposal, then the plan is agreed as a version."""
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = _plan(patient_id, services.review_plan)
+    previous = latest_version(plan.id)
+    found = services.proposals(plan, previous.snapshot if previous else None)
+    fresh = request.method == "GET"
+    form = forms.record_form(found, prefill_versions=fresh, data=_meeting_defaults(plan, fresh))
+    form.last_review = plan.last_review_date
+    if fresh:
+        audit.record("review.view", patient_id, "record meeting form")
+        db.session.commit()
+        return _render_record(access, plan, form, previous)
+
+    seen_agreed = _int(request.form.get("agreed_version"))
+    if seen_agreed != plan.agreed_version:
+        return _conflict(access, patient_id, services.MeetingConflict("meeting"))
+    unknown = [k for k in request.form if k.startswith("p_") and k not in form]
+    if unknown:
+        # Ids that are not this plan's pending proposals: another patient's items, or a
+        # proposal that is no longer waiting. Nothing is saved.
+        return _render_record(access, plan, form, previous, 409, conflict="unknown")
+    try:
+        services.check_versions(plan, found, seen_agreed, forms.seen_versions(form))
+    except services.MeetingConflict as conflict:
+        return _conflict(access, patient_id, conflict)
+    form.validate()
+    if not forms.check_amendments(form):  # the final word: unused amend fields are let off
+        return _render_record(access, plan, form, previous)
+
+    details = services.MeetingDetails(
+        held_on=form.held_on.data,
+        attendees=form.attendees.data.strip(),
+        notes=(form.notes.data or "").strip(),
+        patient_feedback=form.patient_feedback.data.strip(),
+        complex_needs=form.complex_needs.data,
+        interval_months=_int(form.review_interval.data),
+    )
+    decisions = {
+        p.key: services.Decision(
+            form[forms.field_name(p, "decision")].data, forms.amendments(form, p)
+        )
+        for p in found
+    }
+    try:
+        meeting, version = services.record_meeting(
+            plan,
+            current_user,
+            details,
+            decisions,
+            seen_agreed,
+            forms.seen_versions(form),
+        )
+    except services.MeetingConflict as conflict:
+        return _conflict(access, patient_id, conflict)
+    flash(
+        _(
+            "The review meeting is recorded and the plan is agreed as version %(number)s. "
+            "The next review is due by %(date)s.",
+            number=version.number,
+            date=format_date(plan.next_review_date, "long"),
+        )
+    )
+    return redirect(url_for("meetings.review", patient_id=patient_id))
+
+
+def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
+    """Show the form again on the fresh plan, keeping everything typed.
+
+    Decisions on proposals that changed (or are new) are cleared, so the professional reads
+    them again before agreeing; the form now carries the current versions.
+    """
+    plan = _plan(patient_id, services.review_plan)
+    previous = latest_version(plan.id)
+    found = services.proposals(plan, previous.snapshot if previous else None)
+    typed = MultiDict(request.form)
+    typed["agreed_version"] = str(plan.agreed_version)
+    changed = {p.key for p in found if conflict.reason == "meeting" or p.key in conflict.changed}
+    for p in found:
+        typed[forms.field_name(p, "version")] = str(p.item.version)
+        if p.key in changed:
+            typed.pop(forms.field_name(p, "decision"), None)
+    form = forms.record_form(found, formdata=typed)
+    form.last_review = plan.last_review_date
+    for p in found:
+        if p.key in changed:
+            form[forms.field_name(p, "decision")].errors = [
+                _(
+                    "This proposal changed while you were filling in the form. "
+                    "Read it again and choose."
+                )
+            ]
+    return _render_record(access, plan, form, previous, 409, conflict=conflict.reason)
+
+
+# --- scheduling and the calendar file ----------------------------------------------------
+
+
+@bp.route("/patients/<int:patient_id>/meetings/schedule", methods=["GET", "POST"])
+@login_required
+def schedule(patient_id: int):
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = _plan(patient_id)
+    meeting = next_meeting(plan.id)
+    data = {}
+    if meeting and meeting.scheduled_for:
+        local = services.to_local(meeting.scheduled_for)
+        data = {"day": local.date(), "at": local.time(), "location": meeting.location}
+    form = forms.ScheduleForm(data=data)
+    if form.validate_on_submit():
+        when = services.to_utc(form.day.data, form.at.data)
+        services.schedule_meeting(plan, current_user, when, form.location.data.strip())
+        flash(_("The review meeting is booked. The patient can add it to their calendar."))
+        return redirect(url_for("meetings.review", patient_id=patient_id))
+    return render_template(
+        "meetings/schedule.html", access=access, patient=access.patient, form=form, meeting=meeting
+    )
+
+
+@bp.route("/patients/<int:patient_id>/meetings/next.ics")
+@login_required
+def calendar_file(patient_id: int):
+    """The next booked meeting as a calendar file, in the reader's language."""
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    plan = _plan(patient_id)
+    meeting = next_meeting(plan.id)
+    if meeting is None or meeting.scheduled_for is None:
+        abort(404)
+    organisation = access.patient.organisation.name
+    event = ics.Event(
+        uid=f"review-meeting-{meeting.id}@careplan.nhs.invalid",
+        start=meeting.scheduled_for,
+        length=services.MEETING_LENGTH,
+        summary=_("Care plan review meeting"),
+        location=meeting.location,
+        description=_(
+            "Your care plan review with %(organisation)s. Bring your questions and anything "
+            "that has changed since your last review.",
+            organisation=organisation,
+        ),
+        language=html_lang(),
+        url=url_for("plans.plan", patient_id=patient_id, _external=True),
+        reminder=_("Your care plan review is tomorrow."),
+    )
+    audit.record("meeting.calendar_download", patient_id, f"meeting {meeting.id}")
+    db.session.commit()
+    response = make_response(ics.calendar(event, utcnow()))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="care-plan-review.ics"'
+    return response
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+@bp.route("/patients/<int:patient_id>/results")
+@login_required
+def results(patient_id: int):
+    """The results letter: results shared before the meeting, each with a plain explanation."""
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    plan = _plan(patient_id)
+    shared = services.shared_results(plan.id)
+    audit.record("results.view", patient_id, "shared results")
+    db.session.commit()
+    return render_template(
+        "meetings/results.html",
+        access=access,
+        patient=access.patient,
+        results=shared,
+        meeting=next_meeting(plan.id),
+        can_share=access.allows(Action.AGREE),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/results/new", methods=["GET", "POST"])
+@login_required
+def share_result(patient_id: int):
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = _plan(patient_id)
+    form = forms.ResultForm()
+    if form.validate_on_submit():
+        services.share_result(
+            plan,
+            current_user,
+            form.name.data.strip(),
+            form.value.data.strip(),
+            form.taken_on.data,
+            form.explanation.data.strip(),
+        )
+        flash(_("The result is shared. The patient can read it before the meeting."))
+        return redirect(url_for("meetings.review", patient_id=patient_id) + "#results")
+    return render_template(
+        "meetings/share_result.html", access=access, patient=access.patient, form=form
+    )
+
+
+@bp.route("/patients/<int:patient_id>/results/<int:result_id>/remove", methods=["POST"])
+@login_required
+def remove_result(patient_id: int, result_id: int):
+    """Take back a result shared by mistake. Another plan's result is not found."""
+    require(current_user, Action.AGREE, patient_id)
+    plan = _plan(patient_id)
+    result = db.session.scalars(
+        select(SharedResult).where(SharedResult.id == result_id, SharedResult.plan_id == plan.id)
+    ).first()
+    if result is None:
+        abort(404)
+    if not forms.RemoveForm().validate_on_submit():
+        abort(400)
+    services.remove_result(plan, result)
+    flash(_("The result has been removed."))
+    return redirect(url_for("meetings.review", patient_id=patient_id) + "#results")
+
+
+# --- named contact -----------------------------------------------------------------------
+
+
+@bp.route("/patients/<int:patient_id>/named-contact", methods=["GET", "POST"])
+@login_required
+def named_contact(patient_id: int):
+    """Change the named contact to a professional of the patient's own organisation."""
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = _plan(patient_id)
+    people = services.named_contact_choices(access.patient)
+    fresh = request.method == "GET"
+    form = forms.NamedContactForm(
+        data={"contact": plan.named_contact_id, "plan_version": plan.version} if fresh else {}
+    )
+    form.contact.choices = [
+        SelectChoice(u.id, f"{u.display_name} – {u.job_title}" if u.job_title else u.display_name)
+        for u in people
+    ]
+    stale = False
+    if fresh:
+        audit.record("named_contact.view", patient_id, "named contact form")
+        db.session.commit()
+    elif form.validate_on_submit():
+        if _int(form.plan_version.data) != plan.version:
+            stale = True
+            form.plan_version.data = str(plan.version)
+        else:
+            chosen = next(u for u in people if u.id == form.contact.data)
+            services.change_named_contact(plan, chosen)
+            flash(_("%(name)s is now the named contact.", name=chosen.display_name))
+            return redirect(url_for("meetings.review", patient_id=patient_id))
+    return (
+        render_template(
+            "meetings/named_contact.html",
+            access=access,
+            patient=access.patient,
+            plan=plan,
+            form=form,
+            stale=stale,
+        ),
+        409 if stale else 200,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/named-contact/request", methods=["GET", "POST"])
+@login_required
+def request_named_contact(patient_id: int):
+    """The patient (or a carer who may suggest changes) asks for a different named contact."""
+    access = require(current_user, Action.PROPOSE, patient_id)
+    plan = _plan(patient_id)
+    form = forms.NamedContactRequestForm(data={"reason": plan.named_contact_request or ""})
+    if form.validate_on_submit():
+        services.request_named_contact(plan, form.reason.data.strip())
+        flash(_("Your request has been sent. It will be discussed with you."))
+        return redirect(url_for("plans.plan", patient_id=patient_id) + "#named-contact")
+    if request.method == "GET":
+        audit.record("named_contact.view", patient_id, "named contact request form")
+        db.session.commit()
+    return render_template(
+        "meetings/named_contact_request.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        form=form,
+    )

@@ -1,0 +1,40 @@
+"""Turning stored snapshot values into what a reader sees, in their language."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import format_date, gettext, ngettext
+
+from portal import labels
+from portal.versions.services import DATE_FIELDS
+
+# Written by professionals or the portal, not in the patient's own words.
+_PLAIN_SECTIONS = frozenset({"named_contact", "review"})
+
+
+@dataclass(frozen=True)
+class Shown:
+    text: str
+    own_words: bool  # patient-written: shown with its language, never translated
+
+
+def snapshot_value(section: str, field: str, value) -> Shown | None:
+    """How to show one stored value; ``None`` when there is nothing to show."""
+    if value is None or value == "":
+        return None
+    if field == "status":
+        return Shown(str(labels.GOAL_STATUSES.get(value, value)), False)
+    if field == "level":
+        return Shown(str(labels.CRISIS_LEVELS.get(value, value)), False)
+    if section == "contacts" and field == "kind":
+        return Shown(str(labels.CONTACT_KINDS.get(value, value)), False)
+    if field in DATE_FIELDS:
+        try:
+            return Shown(format_date(date.fromisoformat(str(value)), "long"), False)
+        except ValueError:
+            return Shown(str(value), False)
+    if field == "review_interval_months":
+        return Shown(ngettext("%(num)d month", "%(num)d months", int(value)), False)
+    if field == "complex_needs":
+        return Shown(gettext("Yes") if value else gettext("No"), False)
+    return Shown(str(value), section not in _PLAIN_SECTIONS)

@@ -1,0 +1,114 @@
+"""History of the agreed plan: every version, one version, and what changed between two."""
+
+from flask import abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal import audit
+from portal.extensions import db
+from portal.models import CarePlan
+from portal.permissions import Action, require
+from portal.versions import bp
+from portal.versions import labels as version_labels
+from portal.versions.display import snapshot_value
+from portal.versions.services import (
+    FIELDS,
+    diff,
+    get_version,
+    history,
+    meeting_for_version,
+    ordered_keys,
+)
+
+bp.add_app_template_global(snapshot_value, "snapshot_value")
+bp.add_app_template_global(version_labels, "version_labels")
+bp.add_app_template_global(FIELDS, "snapshot_fields")
+bp.add_app_template_global(
+    lambda section, entries: ordered_keys(section, entries, entries), "snapshot_keys"
+)
+
+
+def _plan_id(patient_id: int) -> int:
+    plan_id = db.session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient_id))
+    if plan_id is None:
+        abort(404)
+    return plan_id
+
+
+@bp.route("/patients/<int:patient_id>/versions")
+@login_required
+def versions(patient_id: int):
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    plan_id = _plan_id(patient_id)
+    rows = history(plan_id)
+    audit.record("versions.view", patient_id, "version history")
+    db.session.commit()
+    return render_template(
+        "versions/history.html", access=access, patient=access.patient, rows=rows
+    )
+
+
+@bp.route("/patients/<int:patient_id>/versions/<int:number>")
+@login_required
+def version(patient_id: int, number: int):
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    found = get_version(_plan_id(patient_id), number)
+    if found is None:
+        abort(404)
+    meeting = meeting_for_version(found)
+    audit.record("version.view", patient_id, f"version {number}")
+    db.session.commit()
+    return render_template(
+        "versions/version.html",
+        access=access,
+        patient=access.patient,
+        version=found,
+        meeting=meeting,
+    )
+
+
+def _number(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.route("/patients/<int:patient_id>/versions/compare")
+@login_required
+def compare(patient_id: int):
+    """Two versions chosen by number; the older is always shown first.
+
+    A read-only GET form (nothing changes), so it carries no CSRF token.
+    """
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    plan_id = _plan_id(patient_id)
+    rows = history(plan_id)
+    numbers = [r.number for r in rows]
+    first, second = _number("from"), _number("to")
+    if first is None and second is None and len(numbers) >= 2:
+        first, second = numbers[1], numbers[0]  # the last two, by default
+    error = None
+    changes = older = newer = None
+    if first is None or second is None:
+        error = "missing" if numbers else None
+    elif first not in numbers or second not in numbers:
+        abort(404)
+    elif first == second:
+        error = "same"
+    else:
+        low, high = sorted((first, second))
+        older, newer = get_version(plan_id, low), get_version(plan_id, high)
+        changes = diff(older.snapshot, newer.snapshot)
+        audit.record("versions.compare", patient_id, f"versions {low} and {high}")
+        db.session.commit()
+    return render_template(
+        "versions/compare.html",
+        access=access,
+        patient=access.patient,
+        numbers=numbers,
+        first=first,
+        second=second,
+        error=error,
+        older=older,
+        newer=newer,
+        changes=changes,
+    )
