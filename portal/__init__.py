@@ -47,7 +47,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
     from portal.auth import bp as auth_bp
     from portal.contingency import bp as contingency_bp
+    from portal.pdf import bp as pdf_bp
     from portal.plans import bp as plans_bp
 
     for bp in (auth_bp, account_bp, plans_bp, contingency_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(pdf_bp)
