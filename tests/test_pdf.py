@@ -508,6 +508,39 @@ def test_documents_carry_the_readers_language_and_direction(app, locale, lang, d
             assert f'<html lang="{lang}" dir="{direction}"' in html
 
 
+def test_page_numbers_follow_the_translations_word_order(app, monkeypatch):
+    with app.test_request_context():
+        _fake_catalogue(monkeypatch, "cy", {"Page %(page)s of %(pages)s": "%(pages)s: %(page)s"})
+        with force_locale("cy"):
+            footer = services.page_numbers_css()
+        with force_locale("en"):
+            english = services.page_numbers_css()
+    assert 'content: counter(pages) "\\00003a " counter(page);' in footer
+    assert 'content: "Page " counter(page) " of " counter(pages);' in english
+
+
+def test_css_strings_cannot_break_out():
+    quoted = services.css_string('a"b\\c};@import url(x)')
+    assert quoted.startswith('"') and quoted.endswith('"')
+    assert not set(quoted[1:-1]) & set("\"'};(@")
+    assert quoted == '"a\\000022b\\00005cc\\00007d\\00003b\\000040import url\\000028x\\000029"'
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "direction"),
+    [
+        ("Ring 999.", "en", "ltr"),
+        ("Ring 999.", "ur", "rtl"),  # the language wins
+        ("مجھے ذیابیطس ہے", None, "rtl"),  # else the first letter
+        ("999 – Ring David", None, "ltr"),
+        ("Hello", "not a language", "ltr"),
+    ],
+)
+def test_direction_of_patient_text(app, text, language, direction):
+    with app.test_request_context(), force_locale("en"):
+        assert services.direction_of(text, language) == direction
+
+
 def test_patient_text_keeps_its_own_language_and_direction(app):
     with app.test_request_context(), force_locale("en"):
         html = services.plan_html(full_plan())

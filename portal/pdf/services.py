@@ -19,6 +19,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from functools import cache
 
+from babel import UnknownLocaleError
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale, gettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
@@ -121,7 +122,7 @@ def direction_of(text: str, language: str | None = None) -> str:
     if language:
         try:
             return text_direction(language)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnknownLocaleError):
             pass
     for ch in text or "":
         kind = unicodedata.bidirectional(ch)
@@ -205,7 +206,9 @@ class PdfCache:
     def __init__(self, max_entries: int):
         self.max_entries = max(0, int(max_entries))
         self._entries: OrderedDict[tuple, bytes] = OrderedDict()
-        self._sizes: dict[tuple, int] = {}  # (plan id, kind, locale) -> size of the latest
+        # (plan id, kind, locale) -> size of the latest rendering; small, but bounded too.
+        self._sizes: OrderedDict[tuple, int] = OrderedDict()
+        self._max_sizes = max(1000, 4 * self.max_entries)
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -218,6 +221,9 @@ class PdfCache:
     def put(self, key: tuple, data: bytes) -> None:
         with self._lock:
             self._sizes[key[:3]] = len(data)
+            self._sizes.move_to_end(key[:3])
+            while len(self._sizes) > self._max_sizes:
+                self._sizes.popitem(last=False)
             if not self.max_entries:
                 return
             self._entries[key] = data
