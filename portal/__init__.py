@@ -58,6 +58,7 @@ AREAS = (
     "preparation",
     "meetings",
     "versions",
+    "pdf",
 )
 
 

@@ -1,0 +1,353 @@
+"""Rendering the care plan and the crisis sheet to PDF, and keeping what was rendered.
+
+The HTML comes from the portal's own Jinja templates (``templates/pdf/``) with autoescape on,
+in the reader's current locale. WeasyPrint lays it out with the Noto fonts chosen by ``lang``
+(see ``static/css/pdf.css``) and writes a tagged PDF/UA-1 file. Every ``HTML`` and ``CSS``
+object gets the ``StaticOnlyFetcher``, so nothing outside ``static/`` can be loaded.
+
+Rendering takes a few hundred milliseconds; the result is kept in a per-process LRU cache
+keyed by the plan, the document kind, the locale and a hash of the rendered HTML. Any change
+that shows in the document (a proposal, an edit, a new named contact, the print date) changes
+the HTML and so the key; an unchanged plan is served from memory.
+"""
+
+import hashlib
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from datetime import UTC, datetime
+from functools import cache
+
+from babel import UnknownLocaleError
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale, gettext, to_user_timezone
+from flask_babel import lazy_gettext as _l
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from portal import labels
+from portal.contingency.services import current, steps_by_level
+from portal.i18n import html_lang, text_direction
+from portal.models import CarePlan, Domain, GoalStatus, WishKind
+from portal.pdf.fetcher import StaticOnlyFetcher
+
+PLAN = "plan"
+CRISIS = "crisis"
+
+# Tagged PDF/UA-1: structure tags, title shown in the window bar, document language.
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
+
+STYLESHEET = "css/pdf.css"
+
+# The crisis sheet must fit one sheet of paper. A long crisis plan is laid out again with
+# smaller type, down to a size still readable on a fridge door; past that it continues on a
+# second page rather than losing any instruction.
+SHEET_DENSITIES = (
+    "",
+    "html.pdf--crisis { font-size: 8pt; --urdu-line-height: 1.8; }",
+    "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }",
+)
+
+# Headings of the crisis sheet. In any language but English each one is printed with the
+# English beside it, so a paramedic can find "Allergies" on a sheet written in Urdu.
+SHEET_HEADINGS = {
+    "emergency": _l("In an emergency call 999"),
+    "date_of_birth": _l("Date of birth"),
+    "conditions": _l("Long-term conditions"),
+    "signs": _l("Signs to look for"),
+    "what_to_do": _l("What to do"),
+    "who_to_call": _l("Who to call"),
+    "usual_state": _l("Usual state of health"),
+    "documents": _l("Where documents are kept"),
+}
+
+USUAL_STATE_FIELDS = (
+    ("mobility", _l("Mobility")),
+    ("breathing", _l("Breathing")),
+    ("memory_understanding", _l("Memory and understanding")),
+    ("usual_readings", _l("Usual readings")),
+    ("communication", _l("Communication")),
+    ("medicines", _l("Medicines")),
+    ("allergies", _l("Allergies")),
+)
+
+DOCUMENT_FIELDS = (
+    ("respect_form_location", _l("ReSPECT form is kept")),
+    ("dnacpr_location", _l("DNACPR decision is kept")),
+    ("lpa_location", _l("Lasting power of attorney is kept")),
+    ("rescue_medication_location", _l("Rescue medication is kept")),
+)
+
+
+# --------------------------------------------------------------------------- #
+# The documents
+# --------------------------------------------------------------------------- #
+
+
+def plan_pdf(plan: CarePlan) -> bytes:
+    """The whole plan, crisis steps first. The same for every reader with ``view`` access."""
+    return _cached(plan, PLAN, plan_html(plan))
+
+
+def crisis_pdf(plan: CarePlan) -> bytes:
+    """The one-page crisis sheet for the fridge or beside the phone."""
+    return _cached(plan, CRISIS, crisis_html(plan))
+
+
+def plan_html(plan: CarePlan) -> str:
+    return render_template("pdf/plan.html", **_plan_context(plan))
+
+
+def crisis_html(plan: CarePlan) -> str:
+    return render_template("pdf/crisis.html", **_crisis_context(plan))
+
+
+def bilingual(message) -> tuple[str, str | None]:
+    """A heading in the reader's language, and in English when that reads differently."""
+    text = str(message)
+    if get_locale() is None or get_locale().language == "en":
+        return text, None
+    with force_locale("en"):
+        english = str(message)
+    return text, (english if english != text else None)
+
+
+def direction_of(text: str, language: str | None = None) -> str:
+    """``ltr`` or ``rtl`` for a piece of patient text: from its language, else its first letter.
+
+    WeasyPrint has no ``dir="auto"``; without this an English note in an Urdu plan would be
+    laid out right to left, its full stop at the wrong end.
+    """
+    if language:
+        try:
+            return text_direction(language)
+        except (ValueError, TypeError, UnknownLocaleError):
+            pass
+    for ch in text or "":
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return text_direction()
+
+
+def _common_context(plan: CarePlan, kind: str, title: str) -> dict:
+    patient = plan.patient
+    today = to_user_timezone(datetime.now(UTC)).date()
+    if plan.agreed_version:
+        version = gettext("Plan version %(number)s", number=plan.agreed_version)
+    else:
+        version = gettext("Plan not yet agreed")
+    return {
+        "kind": kind,
+        "title": title,
+        "plan": plan,
+        "patient": patient,
+        "document_lang": html_lang(),
+        "document_dir": text_direction(),
+        "version_label": version,
+        "printed_on": today,
+        "labels": labels,
+        "lang_tag": html_lang,
+        "direction_of": direction_of,
+    }
+
+
+def _plan_context(plan: CarePlan) -> dict:
+    title = gettext("Care plan for %(name)s", name=plan.patient.full_name)
+    goals = [g for g in plan.goals if g.status != GoalStatus.WITHDRAWN or g.pending_review]
+    return {
+        **_common_context(plan, PLAN, title),
+        # Steps and contacts whose removal awaits review are not printed, as on the crisis page.
+        "levels": steps_by_level(current(plan.crisis_steps)),
+        "contacts": current(plan.contacts),
+        "usual_fields": USUAL_STATE_FIELDS + DOCUMENT_FIELDS,
+        "agreed_goals": [g for g in goals if not g.pending_review],
+        "proposed_goals": [g for g in goals if g.pending_review],
+        "wishes": [(kind, w) for kind in WishKind for w in plan.wishes if w.kind == kind],
+        "needs": [(d, n) for d in Domain for n in plan.needs if n.domain == d and n.text],
+    }
+
+
+def _crisis_context(plan: CarePlan) -> dict:
+    name = plan.patient.full_name
+    return {
+        **_common_context(plan, CRISIS, gettext("Crisis plan for %(name)s", name=name)),
+        "heading_title": _l("Crisis plan for %(name)s", name=name),
+        "headings": SHEET_HEADINGS,
+        # Steps and contacts whose removal awaits review are not printed, as on the crisis page.
+        "levels": steps_by_level(current(plan.crisis_steps)),
+        "contacts": current(plan.contacts),
+        "usual_fields": USUAL_STATE_FIELDS,
+        "document_fields": DOCUMENT_FIELDS,
+        "filled": _filled_fields(plan.usual_state),
+        "bilingual": bilingual,
+    }
+
+
+def _filled_fields(usual) -> set[str]:
+    if usual is None:
+        return set()
+    fields = USUAL_STATE_FIELDS + DOCUMENT_FIELDS
+    return {field for field, _label in fields if getattr(usual, field)}
+
+
+# --------------------------------------------------------------------------- #
+# Cache
+# --------------------------------------------------------------------------- #
+
+
+class PdfCache:
+    """A thread-safe LRU of rendered PDFs, bounded by ``PDF_CACHE_SIZE`` entries.
+
+    It lives in the worker process: each gunicorn worker keeps its own, and a restart
+    empties it. Entries for content that has since changed are never asked for again and
+    age out.
+    """
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max(0, int(max_entries))
+        self._entries: OrderedDict[tuple, bytes] = OrderedDict()
+        # (plan id, kind, locale) -> size of the latest rendering; small, but bounded too.
+        self._sizes: OrderedDict[tuple, int] = OrderedDict()
+        self._max_sizes = max(1000, 4 * self.max_entries)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            data = self._entries.get(key)
+            if data is not None:
+                self._entries.move_to_end(key)
+            return data
+
+    def put(self, key: tuple, data: bytes) -> None:
+        with self._lock:
+            self._sizes[key[:3]] = len(data)
+            self._sizes.move_to_end(key[:3])
+            while len(self._sizes) > self._max_sizes:
+                self._sizes.popitem(last=False)
+            if not self.max_entries:
+                return
+            self._entries[key] = data
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def last_size(self, plan_id: int, kind: str, locale: str) -> int | None:
+        """Size of the latest rendering, for the "PDF, 80 KB" hint beside download links."""
+        return self._sizes.get((plan_id, kind, locale))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._sizes.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def pdf_cache() -> PdfCache:
+    return current_app.extensions["pdf_cache"]
+
+
+def fingerprint(html: str) -> str:
+    return hashlib.sha256(html.encode("utf-8")).hexdigest()
+
+
+def _cached(plan: CarePlan, kind: str, html: str) -> bytes:
+    key = (plan.id, kind, str(get_locale()), fingerprint(html))
+    store = pdf_cache()
+    data = store.get(key)
+    if data is None:
+        data = render_pdf(html, one_page=kind == CRISIS)
+        store.put(key, data)
+    return data
+
+
+def size_hint(plan_id: int, kind: str) -> str:
+    """ "PDF" or "PDF, 84 KB" for a download link, from the latest rendering if any."""
+    size = pdf_cache().last_size(plan_id, kind, str(get_locale()))
+    if not size:
+        return gettext("PDF")
+    return gettext("PDF, %(size)s KB", size=max(1, round(size / 1024)))
+
+
+def download_name(kind: str) -> str:
+    return "crisis-sheet.pdf" if kind == CRISIS else "care-plan.pdf"
+
+
+# --------------------------------------------------------------------------- #
+# WeasyPrint
+# --------------------------------------------------------------------------- #
+
+
+def fetcher() -> StaticOnlyFetcher:
+    return StaticOnlyFetcher(current_app.static_folder)
+
+
+_fonts = threading.local()
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per thread: loading the fonts anew costs ~30 ms a render.
+
+    The portal declares no ``@font-face`` (system Noto fonts only), so nothing a document
+    contains is ever added to it.
+    """
+    config = getattr(_fonts, "config", None)
+    if config is None:
+        config = _fonts.config = FontConfiguration()
+    return config
+
+
+@cache
+def _base_stylesheet(static_folder: str) -> CSS:
+    """``static/css/pdf.css``, parsed once per process (through the fetcher, like the rest)."""
+    url_fetcher = StaticOnlyFetcher(static_folder)
+    return CSS(url=url_fetcher.base_url + STYLESHEET, url_fetcher=url_fetcher)
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal holding ``text``: anything but letters, digits and spaces escaped."""
+    return '"' + "".join(
+        ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x}" for ch in text
+    ) + '"'
+
+
+def page_numbers_css() -> str:
+    """The "Page X of Y" footer in the reader's language, with CSS page counters."""
+    pattern = gettext("Page %(page)s of %(pages)s")
+    parts = []
+    for piece in re.split(r"(%\(pages?\)s)", pattern):
+        if piece == "%(page)s":
+            parts.append("counter(page)")
+        elif piece == "%(pages)s":
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(css_string(piece))
+    return "@page { @bottom-center { content: %s; } }" % " ".join(parts)  # noqa: UP031
+
+
+def render_pdf(html: str, *, one_page: bool = False) -> bytes:
+    """Lay out ``html`` and write the PDF. ``one_page`` tightens the type until it fits."""
+    url_fetcher = fetcher()
+    document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)
+    stylesheets = [
+        _base_stylesheet(current_app.static_folder),
+        CSS(string=page_numbers_css(), url_fetcher=url_fetcher),
+    ]
+    font_config = _font_config()
+    if not one_page:
+        return document.write_pdf(
+            stylesheets=stylesheets, font_config=font_config, **PDF_OPTIONS
+        )
+    for density in SHEET_DENSITIES:
+        extra = [CSS(string=density, url_fetcher=url_fetcher)] if density else []
+        rendered = document.render(
+            stylesheets=stylesheets + extra, font_config=font_config, **PDF_OPTIONS
+        )
+        if len(rendered.pages) == 1:
+            break
+    return rendered.write_pdf(**PDF_OPTIONS)

@@ -1,0 +1,50 @@
+"""Downloads of the printable plan and crisis sheet. Each download is audited, cached or not."""
+
+from flask import Response, abort
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.extensions import db
+from portal.pdf import bp, services
+from portal.permissions import Action, require
+from portal.plans.services import load_plan
+
+
+@bp.route("/patients/<int:patient_id>/plan.pdf")
+@login_required
+def plan_pdf(patient_id: int):
+    require(current_user, Action.VIEW_PLAN, patient_id)
+    care_plan = load_plan(patient_id)
+    if care_plan is None:
+        abort(404)
+    data = services.plan_pdf(care_plan)
+    audit.record("pdf.plan", patient_id, f"plan {care_plan.id}")
+    db.session.commit()
+    return _download(data, services.PLAN)
+
+
+@bp.route("/patients/<int:patient_id>/crisis.pdf")
+@login_required
+def crisis_pdf(patient_id: int):
+    require(current_user, Action.VIEW_CRISIS, patient_id)
+    care_plan = load_plan(patient_id)
+    if care_plan is None:
+        abort(404)
+    data = services.crisis_pdf(care_plan)
+    audit.record("pdf.crisis", patient_id, f"plan {care_plan.id}")
+    db.session.commit()
+    return _download(data, services.CRISIS)
+
+
+def _download(data: bytes, kind: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{services.download_name(kind)}"'
+    )
+    return response
+
+
+@bp.app_template_global("pdf_file_hint")
+def pdf_file_hint(plan_id: int, kind: str) -> str:
+    """ "PDF" or "PDF, 84 KB" after a download link, as NHS.UK asks for links to files."""
+    return services.size_hint(plan_id, kind)
