@@ -14,6 +14,8 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["nhs_number"] = format_nhs_number
     app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
     app.jinja_env.globals["labels"] = labels
+    # A global, not a context variable: macros imported without context use it (own_words).
+    app.jinja_env.globals["lang_attr"] = html_lang
 
     @app.context_processor
     def inject():
@@ -23,6 +25,5 @@ def register_templating(app: Flask) -> None:
             "text_dir": text_direction(locale),
             "current_locale": locale,
             "languages": [(code, LANGUAGES[code]) for code in supported()],
-            "lang_attr": html_lang,
             "current_path": request.full_path.rstrip("?"),
         }
