@@ -44,8 +44,8 @@ def test_patient_text_carries_the_language_it_was_written_in(db, cast, login):
     )
     db.session.commit()
     body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
-    assert '<span lang="ur">ہفتے میں تین بار سیر</span>' in body
-    assert '<span lang="zh-Hans">每周散步三次</span>' in body
+    assert '<span dir="auto" lang="ur">ہفتے میں تین بار سیر</span>' in body
+    assert '<span dir="auto" lang="zh-Hans">每周散步三次</span>' in body
 
 
 def test_hostile_text_is_shown_as_text(db, cast, login):

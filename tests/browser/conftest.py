@@ -1,0 +1,206 @@
+"""Real-browser fixtures: the portal served on a free port with demo data, and Chromium.
+
+Each pytest worker starts its own server on its own port with its own SQLite database, and
+one Chromium; each test gets fresh browser contexts (cookies are never shared between tests).
+"""
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from unittest import mock
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select, text
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.browser import harness
+
+BROWSER_DIR = os.path.dirname(__file__)
+
+
+def pytest_configure(config):
+    """Drop screenshots and PDFs left by earlier runs.
+
+    Every process (each xdist worker too) may get here, at different moments; what this
+    run saves is always newer than its start, so only files from well before it go.
+    """
+    before = time.time() - 30
+    for old in [*harness.SCREENSHOTS.glob("*.png"), *harness.ARTIFACTS.glob("*.pdf")]:
+        with contextlib.suppress(FileNotFoundError):
+            if old.stat().st_mtime < before:
+                old.unlink()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Everything in tests/browser is a browser test (runs before ``-m`` deselects)."""
+    for item in items:
+        if str(item.path).startswith(BROWSER_DIR):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.portal_failed = report.failed
+
+
+@dataclass
+class DemoFacts:
+    """Ids and dates of the demo records, read from the database the server uses."""
+
+    margaret: int
+    arif: int
+    margaret_next_review: object
+
+
+@dataclass
+class PortalServer:
+    url: str
+    app: object
+    demo: DemoFacts
+    # Signed-in browser state per role, so the sweep signs each role in through the form
+    # once per worker rather than once per page.
+    sessions: dict = field(default_factory=dict)
+
+    def path(self, template: str) -> str:
+        return template.format(**vars(self.demo))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+@pytest.fixture(scope="session")
+def portal_server(tmp_path_factory):
+    """The portal on 127.0.0.1 and a free port, with a fresh SQLite database of demo data."""
+    os.environ.setdefault("PORTAL_ENV", "testing")
+    from portal import create_app, demo
+    from portal.conditions import CONDITIONS
+    from portal.extensions import db
+    from portal.models import Base, Condition, Patient, User
+
+    database = tmp_path_factory.mktemp("browser-db") / "portal.sqlite3"
+    app = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "WTF_CSRF_ENABLED": True,  # a real browser submits real forms
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "HSTS": False,
+        }
+    )
+    with app.app_context():
+        # WAL lets the page being read and the audit event being written not wait on each other.
+        db.session.execute(text("PRAGMA journal_mode=WAL"))
+        Base.metadata.create_all(db.engine)
+        db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
+        db.session.commit()
+        # Every demo account has the same password: hash it once (argon2 is slow on purpose).
+        with mock.patch("portal.demo.hash_password", cache(demo.hash_password)):
+            demo.load_demo_data()
+
+        def patient_of(email):
+            return db.session.scalars(
+                select(Patient).join(User, Patient.user_id == User.id).where(User.email == email)
+            ).one()
+
+        margaret = patient_of(harness.ACCOUNTS["patient"])
+        arif = patient_of(harness.ACCOUNTS["patient_urdu"])
+        facts = DemoFacts(
+            margaret=margaret.id,
+            arif=arif.id,
+            margaret_next_review=margaret.plan.next_review_date,
+        )
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="portal-server", daemon=True)
+    thread.start()
+    yield PortalServer(url=f"http://127.0.0.1:{server.server_port}", app=app, demo=facts)
+    server.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium per worker (Playwright never downloads a browser here)."""
+    if not harness.CHROMIUM.exists():
+        message = f"{harness.CHROMIUM} is missing: install Debian's chromium (make setup)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(harness.CHROMIUM), headless=True, args=harness.CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, portal_server: PortalServer, request):
+    """Factory for fresh browser contexts on the portal; closed (and shot on failure) after."""
+    contexts = []
+
+    def _new(**options):
+        options.setdefault("viewport", {"width": 1024, "height": 768})
+        options.setdefault("locale", "en-GB")
+        context = browser.new_context(base_url=portal_server.url, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield _new
+    failed = getattr(request.node, "portal_failed", False)
+    for n, context in enumerate(contexts):
+        if failed:
+            for m, page in enumerate(context.pages):
+                if not page.is_closed():
+                    harness.screenshot(page, f"FAILED-{request.node.name}-{n}-{m}")
+        context.close()
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    """A fresh page for someone who has not signed in (journeys sign in through the form)."""
+    tab = new_context().new_page()
+    harness.watch_console(tab)
+    return tab
+
+
+@pytest.fixture
+def open_as(new_context, portal_server: PortalServer):
+    """Factory: a page at ``path``, signed in as ``role``, in language ``locale``.
+
+    The first time a worker needs a role it signs in through the real form; later contexts
+    reuse that browser state. If the portal has ended that session (a sign-out elsewhere
+    rotates the session token), it signs in through the form again. ``path`` may name demo
+    patients as ``{margaret}`` or ``{arif}``. ``harness.status(page)`` gives the HTTP status.
+    """
+
+    def _open(role: str = "anonymous", locale: str = "en", path: str = "/", **options) -> Page:
+        if role != "anonymous" and role in portal_server.sessions:
+            options.setdefault("storage_state", portal_server.sessions[role])
+        tab = new_context(**options).new_page()
+        harness.watch_console(tab)
+        tab.goto(portal_server.path(path))
+        if role != "anonymous" and not harness.is_signed_in_page(tab):
+            harness.sign_in(tab, role, locale=None)  # back to ``path`` afterwards
+            portal_server.sessions[role] = tab.context.storage_state()
+        harness.ensure_language(tab, locale)  # the switcher comes back to ``path`` too
+        return tab
+
+    return _open

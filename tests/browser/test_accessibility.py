@@ -1,0 +1,53 @@
+"""axe-core on every page each role can reach, in every sweep language: no violations."""
+
+import pytest
+
+from tests.browser import harness
+from tests.browser.pages import SWEEP
+
+
+def test_the_sweep_has_languages_to_run_in():
+    assert harness.SWEEP_LOCALES, "English at least must be available"
+    assert harness.SWEEP_LOCALES[0] == "en"
+
+
+def test_checker_reports_an_image_without_alt_text(page):
+    """The checker itself: a page with a known fault must fail the check, naming the fault."""
+    page.set_content(
+        '<!DOCTYPE html><html lang="en"><head><title>Broken</title></head><body>'
+        '<main><h1>Broken page</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+        "</main></body></html>"
+    )
+    violations = harness.axe_violations(page)
+    assert "image-alt" in {v["id"] for v in violations}
+    with pytest.raises(AssertionError, match="image-alt"):
+        harness.assert_accessible(page)
+
+
+def test_checker_passes_a_clean_page(page):
+    page.set_content(
+        '<!DOCTYPE html><html lang="en"><head><title>Fine</title></head><body>'
+        "<main><h1>A fine page</h1><p>Nothing wrong here.</p></main></body></html>"
+    )
+    harness.assert_accessible(page)
+
+
+def test_checker_works_under_the_portal_csp(open_as):
+    """The real pages carry ``script-src 'self'``; axe must still load and run there."""
+    tab = open_as("anonymous")
+    tab.evaluate(
+        "() => document.querySelector('main').insertAdjacentHTML('beforeend', "
+        "'<img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\">')"
+    )
+    assert "image-alt" in {v["id"] for v in harness.axe_violations(tab)}
+
+
+# Pages vary fastest, so each role changes language once per language, not once per page.
+@pytest.mark.parametrize("target", SWEEP, ids=lambda p: p.id)
+@pytest.mark.parametrize("locale", harness.SWEEP_LOCALES)
+def test_page_is_accessible(open_as, target, locale):
+    tab = open_as(target.role, locale, target.path)
+    assert harness.status(tab) == target.status
+    assert tab.locator("html").get_attribute("lang") == locale.replace("_", "-")
+    harness.assert_accessible(tab, target.disable)
+    assert harness.console_errors(tab, target.status) == []
