@@ -33,6 +33,7 @@ def _catalog(locale: str):
         catalog.locale = Locale.parse(locale)
     catalog.update(template, no_fuzzy_matching=True)
     catalog.obsolete.clear()
+    catalog.fuzzy = False  # the header of a new catalogue copies the template's fuzzy flag
     return catalog, po_path
 
 
