@@ -7,11 +7,11 @@ typed (kept in the form) and lets them save again knowingly.
 
 from dataclasses import dataclass
 
-from flask_babel import get_locale
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.models import User
 
 
@@ -51,7 +51,7 @@ def save_proposal(
     item.pending_review = not agreed
     item.updated_by_id = user.id
     if not agreed and set(changes) - {"status"}:  # a status change alone leaves the text as written
-        item.language = str(get_locale())
+        item.language = current_language()
     db.session.add(item)
     db.session.flush()
     verb = action or ("create" if item.version == 1 else "edit")

@@ -38,7 +38,23 @@ def supported() -> list[str]:
     return current_app.config["LOCALES"]
 
 
+# English is written and formatted as in the UK ("1 June 2027"), not as Babel's plain "en".
+BRITISH_ENGLISH = "en_GB"
+
+
 def select_locale() -> str:
+    """The chosen language, with English formatted the British way."""
+    code = _chosen_language()
+    return BRITISH_ENGLISH if code == "en" else code
+
+
+def current_language() -> str:
+    """The portal's code for the reader's language (``en``, ``cy``, ... ``zh_Hans``)."""
+    code = str(get_locale())
+    return "en" if code == BRITISH_ENGLISH else code
+
+
+def _chosen_language() -> str:
     """Saved choice on the account, then the cookie, then Accept-Language, then English."""
     locales = supported()
     if current_user and current_user.is_authenticated and current_user.preferred_locale in locales:

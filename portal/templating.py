@@ -4,7 +4,14 @@ from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
 
 from portal import labels
-from portal.i18n import LANGUAGES, html_lang, language_name, supported, text_direction
+from portal.i18n import (
+    LANGUAGES,
+    current_language,
+    html_lang,
+    language_name,
+    supported,
+    text_direction,
+)
 from portal.nhs_number import formatted as format_nhs_number
 from portal.phone import is_phone_number, tel_href
 
@@ -23,9 +30,9 @@ def register_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        locale = str(get_locale())
+        locale = current_language()
         return {
-            "html_lang": html_lang(locale),
+            "html_lang": html_lang(str(get_locale())),
             "text_dir": text_direction(locale),
             "current_locale": locale,
             "languages": [(code, LANGUAGES[code]) for code in supported()],

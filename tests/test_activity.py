@@ -59,8 +59,8 @@ def test_activity_lists_who_did_what_and_when_newest_first(db, cast, login):
     assert "Carer" in rows[5]
     assert "mystery.thing" not in body and "plan.view" not in body
     # Local time (Europe/London, summer time) in the reader's locale.
-    shown = format_datetime(start, "medium", tzinfo=ZoneInfo("Europe/London"), locale="en")
-    assert "1:00:00" in shown
+    shown = format_datetime(start, "medium", tzinfo=ZoneInfo("Europe/London"), locale="en_GB")
+    assert "13:00:00" in shown
     assert shown in rows[5]
     assert "6 entries" in body
 
@@ -104,7 +104,7 @@ def test_activity_is_paginated_25_a_page(db, cast, login):
     assert 'rel="prev"' not in first
     assert re.search(r'aria-label="Page 1" aria-current="page"', first)
     newest = format_datetime(
-        start + timedelta(minutes=59), "medium", tzinfo=ZoneInfo("Europe/London"), locale="en"
+        start + timedelta(minutes=59), "medium", tzinfo=ZoneInfo("Europe/London"), locale="en_GB"
     )
     assert newest in _rows(first)[0]
 
@@ -115,7 +115,7 @@ def test_activity_is_paginated_25_a_page(db, cast, login):
 
     last = page("?page=3")
     assert len(_rows(last)) == 10 and 'rel="next"' not in last
-    oldest = format_datetime(start, "medium", tzinfo=ZoneInfo("Europe/London"), locale="en")
+    oldest = format_datetime(start, "medium", tzinfo=ZoneInfo("Europe/London"), locale="en_GB")
     assert oldest in _rows(last)[-1]
 
     assert "page 3 of 3" in page("?page=99")  # past the end: the last page

@@ -51,7 +51,7 @@ def test_language_switcher_names_each_language_in_itself(client, app):
 
 def test_default_is_english(client):
     body = client.get("/sign-in").get_data(as_text=True)
-    assert '<html lang="en" dir="ltr">' in body
+    assert '<html lang="en-GB" dir="ltr">' in body
 
 
 def _other_locale(app):

@@ -672,8 +672,8 @@ def test_calendar_file_is_valid_icalendar(booked, db, cast, login):
     assert re.fullmatch(r"\d{8}T\d{6}Z", props["DTSTAMP"])
     assert props["DTSTART"] == "20300614T083000Z"  # 09:30 British Summer Time
     assert props["DTEND"] == "20300614T090000Z"
-    assert props["SUMMARY;LANGUAGE=en"] == "Care plan review meeting"
-    location = props["LOCATION;LANGUAGE=en"]
+    assert props["SUMMARY;LANGUAGE=en-GB"] == "Care plan review meeting"
+    location = props["LOCATION;LANGUAGE=en-GB"]
     assert location == "Riverside Medical Practice\\, room 3\\; ask at reception"
     audit = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "meeting.calendar_download")

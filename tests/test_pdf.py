@@ -297,7 +297,7 @@ class NotdefWarnings(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def _render(app, kind: str, plan: CarePlan, locale: str = "en"):
+def _render(app, kind: str, plan: CarePlan, locale: str = "en_GB"):
     handler = NotdefWarnings()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
@@ -363,7 +363,7 @@ def test_plan_pdf_puts_the_crisis_plan_first_and_the_review_date_last(plan_pdf):
     ]
     positions = [text.index(heading) for heading in order]
     assert positions == sorted(positions)
-    assert "Saturday, June 1, 2030" in text[positions[-1] :]
+    assert "Saturday, 1 June 2030" in text[positions[-1] :]
 
 
 def test_plan_pdf_marks_proposals_apart_from_agreed_goals(plan_pdf):
@@ -392,7 +392,7 @@ def test_plan_pdf_is_tagged_with_a_title_and_language(plan_pdf):
     reader = PdfReader(io.BytesIO(plan_pdf["data"]))
     root = reader.trailer["/Root"]
     assert reader.metadata.title == "Care plan for Margaret Hughes"
-    assert root["/Lang"] == "en"
+    assert root["/Lang"] == "en-GB"
     assert bool(root["/MarkInfo"]["/Marked"])
     assert "/StructTreeRoot" in root
     assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
@@ -491,9 +491,9 @@ def test_crisis_sheet_headings_carry_the_english_beside_the_translation(app, mon
 
 
 def test_crisis_sheet_in_english_has_no_second_heading(app):
-    with app.test_request_context(), force_locale("en"):
+    with app.test_request_context(), force_locale("en_GB"):
         html = services.crisis_html(full_plan())
-    assert '<html lang="en" dir="ltr"' in html
+    assert '<html lang="en-GB" dir="ltr"' in html
     assert "<h3>Signs to look for</h3>" in html
     assert "pdf-english" not in html
 

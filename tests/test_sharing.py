@@ -197,7 +197,7 @@ def test_invitation_email_explains_what_they_will_see(db, cast, app):
     assert "Alice Able has invited you" in text
     assert "How they described you: Neighbour" in text
     assert "You will see what to do if they become unwell" in text
-    assert "Your access ends on March 4, 2031." in text
+    assert "Your access ends on 4 March 2031." in text
     assert "http://localhost/invitations/x" in text
 
 

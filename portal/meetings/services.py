@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -25,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.meetings.summary import next_meeting
 from portal.models import (
     CarePlan,
@@ -272,7 +272,7 @@ def apply_decision(
                 setattr(p.item, name, decision.amended[name])
         # Amended copy usually stays in the patient's language (and script); a professional
         # writing into an item that had none marks it with their own.
-        p.item.language = p.item.language or str(get_locale())
+        p.item.language = p.item.language or current_language()
         p.item.updated_by_id = user.id
         _agree(p, user, now)
     elif action == "decline":

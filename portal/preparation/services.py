@@ -7,13 +7,13 @@ that meeting and the next save starts a new one.
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.editing import EditConflict, check_version
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.models import AuditEvent, CarePlan, Domain, Preparation, User, WishKind
 
 COMPLETED = "completed"
@@ -61,7 +61,7 @@ def save_preparation(
         check_version(prep, seen_version, list(changes))
     for field, value in changes.items():
         setattr(prep, field, value)
-    prep.language = str(get_locale())
+    prep.language = current_language()
     prep.updated_by_id = user.id
     db.session.flush()
     verb = "create" if prep.version == 1 else "edit"

@@ -1,12 +1,12 @@
 """Who can see my plan, consent, who has looked, invitations, and "shared with me"."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from portal import audit
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.models import AccessGrant
 from portal.models.base import utcnow
 from portal.permissions import Action, require
@@ -268,7 +268,7 @@ def create_account(token: str):
         exists = services.account_exists(grant.invited_email)
         if not exists:
             user = services.create_carer(
-                grant, form.display_name.data, form.password.data, str(get_locale())
+                grant, form.display_name.data, form.password.data, current_language()
             )
             if not services.accept(grant, user):
                 return _problem(InvitationProblem.UNKNOWN, None, token)
