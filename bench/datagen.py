@@ -37,6 +37,7 @@ from portal.models import (
     UsualState,
     patient_conditions,
 )
+from portal.nhs_number import synthetic
 
 PASSWORD = "bench-password-2026"  # noqa: S105 - synthetic accounts only
 BATCH = 5000
@@ -49,18 +50,6 @@ ETHNICITY = ["white_british", "white_other", "asian_indian", "asian_pakistani",
 LANGS = ["en"] * 12 + ["cy", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "gu", "so", "zh_Hans"]
 LEVELS = ["red", "amber", "amber", "green"]
 AUDIT_ACTIONS = ["plan.view"] * 6 + ["crisis.view", "goal.edit", "pdf.plan", "auth.sign_in"]
-
-
-def nhs_number(n: int) -> str:
-    """A valid NHS number (modulus 11) unique to ``n``."""
-    base = 100_000_000 + n * 3
-    while True:
-        digits = f"{base:09d}"
-        total = sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True))
-        check = (11 - total % 11) % 11
-        if check != 10:
-            return digits + str(check)
-        base += 1
 
 
 def _cell(value):
@@ -167,7 +156,8 @@ def generate(url: str, patients: int, seed: int = 2026, create: bool = True) -> 
             assessed = today - timedelta(days=rng.randint(10, 3000))
             w.add(t["Patient"], {
                 "id": pid, "user_id": patient_user, "organisation_id": org,
-                "nhs_number": nhs_number(pid), "given_name": "Pat", "family_name": f"Ient{pid}",
+                "nhs_number": synthetic(pid, start=100_000_000, step=3),
+                "given_name": "Pat", "family_name": f"Ient{pid}",
                 "date_of_birth": date(1930, 1, 1) + timedelta(days=rng.randint(0, 25000)),
                 "sex": rng.choice(["female", "male"]), "ethnicity_category": rng.choice(ETHNICITY),
                 "preferred_language": rng.choice(LANGS), "interpreter_needed": False,

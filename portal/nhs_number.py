@@ -9,15 +9,26 @@ def normalise(value: str) -> str:
     return _SEPARATORS.sub("", value or "")
 
 
+def check_digit(first_nine: str) -> int | None:
+    """The modulus-11 check digit, or None when it would be 10 (such numbers are never issued)."""
+    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True))
+    check = (11 - total % 11) % 11
+    return None if check == 10 else check
+
+
 def is_valid(value: str) -> bool:
     digits = normalise(value)
     if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    return check != 10 and check == int(digits[9])
+    return check_digit(digits[:9]) == int(digits[9])
+
+
+def synthetic(n: int, start: int = 900_000_000, step: int = 7) -> str:
+    """A valid NHS number unique to ``n``, for test and benchmark data."""
+    base = start + n * step
+    while (check := check_digit(f"{base:09d}")) is None:
+        base += 1
+    return f"{base:09d}{check}"
 
 
 def formatted(value: str) -> str:

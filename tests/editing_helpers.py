@@ -3,23 +3,9 @@
 import re
 
 from tests.conftest import sign_in
+from tests.factories import CAST_KEYS
 
-# Every key of ``cast.users``, for endpoint x role matrices.
-EVERYONE = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+EVERYONE = CAST_KEYS
 
 # Who may propose changes to patient A's plan: the patient and a carer with contribute scope.
 PROPOSERS = {"owner", "carer_contribute"}

@@ -21,9 +21,27 @@ from portal.models import (
     Wish,
 )
 from portal.models.base import utcnow
+from portal.nhs_number import synthetic
 from portal.security import new_session_token
 
 PASSWORD = "a-long-test-password-42"
+
+# Every key of the ``cast`` fixture's users, for endpoint x role matrices.
+CAST_KEYS = [
+    "owner",
+    "other_patient",
+    "carer_crisis",
+    "carer_view",
+    "carer_contribute",
+    "carer_expired",
+    "carer_revoked",
+    "carer_no_grant",
+    "professional",
+    "professional_other_org",
+    "commissioner",
+    "admin",
+    "anonymous",
+]
 _seq = itertools.count(1)
 
 @cache
@@ -64,7 +82,7 @@ def make_patient(
     patient = Patient(
         user_id=user.id,
         organisation_id=organisation.id,
-        nhs_number=kw.pop("nhs_number", _nhs(n)),
+        nhs_number=kw.pop("nhs_number", synthetic(n)),
         given_name=kw.pop("given_name", "Pat"),
         family_name=kw.pop("family_name", f"Ient{n}"),
         date_of_birth=kw.pop("date_of_birth", date(1950, 1, 1)),
@@ -75,18 +93,6 @@ def make_patient(
     db.session.add(patient)
     db.session.flush()
     return patient
-
-
-def _nhs(n: int) -> str:
-    """A valid, unique NHS number derived from ``n``."""
-    base = 900000000 + n * 7
-    while True:
-        digits = f"{base:09d}"
-        total = sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True))
-        check = (11 - total % 11) % 11
-        if check != 10:
-            return digits + str(check)
-        base += 1
 
 
 def make_plan(patient: Patient, goals: int = 2, named_contact: User | None = None) -> CarePlan:

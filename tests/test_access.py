@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.factories import CAST_KEYS
+
 PLAN_ROUTES = ["/patients/{a}/plan"]
 CRISIS_ROUTES = ["/patients/{a}/crisis"]
 
@@ -9,21 +11,7 @@ CRISIS_ROUTES = ["/patients/{a}/crisis"]
 PLAN_READERS = {"owner", "carer_view", "carer_contribute", "professional"}
 CRISIS_READERS = PLAN_READERS | {"carer_crisis"}
 
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 
 
 def _expected(who: str, readers: set[str]) -> int:

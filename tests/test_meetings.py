@@ -25,23 +25,9 @@ from portal.models import (
     Wish,
 )
 from portal.versions.services import create_version
-from tests.factories import make_org, make_patient, make_plan, make_user
+from tests.factories import CAST_KEYS, make_org, make_patient, make_plan, make_user
 
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 AGREERS = {"professional"}
 READERS = {"owner", "carer_view", "carer_contribute", "professional"}
 PROPOSERS = {"owner", "carer_contribute"}

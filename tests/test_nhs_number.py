@@ -26,3 +26,11 @@ def test_invalid_numbers(value):
 
 def test_formatted_groups_three_three_four():
     assert formatted("9434765919") == "943 476 5919"
+
+
+def test_synthetic_numbers_are_valid_and_distinct():
+    from portal.nhs_number import synthetic
+
+    numbers = [synthetic(n) for n in range(500)]
+    assert all(is_valid(number) for number in numbers)
+    assert len(set(numbers)) == len(numbers)

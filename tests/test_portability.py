@@ -11,23 +11,9 @@ from portal.models.base import utcnow
 from portal.models.sharing import ConsentRecord
 from portal.portability import fhir_codes
 from portal.portability import valuesets as vs
-from tests.factories import make_patient
+from tests.factories import CAST_KEYS, make_patient
 
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 EXPORTERS = {"owner", "professional"}
 
 

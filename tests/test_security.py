@@ -14,7 +14,7 @@ from portal.auth import throttle
 from portal.config import DEV_SECRET_KEY
 from portal.models import AuditEvent, User
 from tests.conftest import sign_in
-from tests.factories import PASSWORD, make_patient, make_plan, make_user
+from tests.factories import CAST_KEYS, PASSWORD, make_patient, make_plan, make_user
 from tests.support import STATE_CHANGING, changed_tables, fill, other_app, rules, snapshot
 
 CSP_PARTS = ["script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"]
@@ -366,21 +366,7 @@ def test_control_characters_are_removed_from_every_form_and_query(login, client,
 
 # --- who may reach the account security pages -------------------------------------------------
 
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 STAFF = {"professional", "professional_other_org", "commissioner", "admin"}
 
 # (method, url, status for anonymous, for patients and carers, for staff); staff in the
