@@ -73,8 +73,9 @@ def _chosen_language() -> str:
 
 
 def html_lang(code: str | None = None) -> str:
-    """BCP 47 tag for the ``lang`` attribute (``zh_Hans`` -> ``zh-Hans``)."""
-    return (code or str(get_locale())).replace("_", "-")
+    """BCP 47 tag for the ``lang`` attribute (``zh_Hans`` -> ``zh-Hans``, ``en`` -> ``en-GB``)."""
+    code = code or str(get_locale())
+    return "en-GB" if code == "en" else code.replace("_", "-")
 
 
 def text_direction(code: str | None = None) -> str:

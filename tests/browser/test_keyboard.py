@@ -87,4 +87,4 @@ def test_language_switcher_works_by_keyboard(open_as):
     expect(button).to_be_focused()
     tab.keyboard.press("Enter")
     expect(tab).to_have_url(re.compile(r"/sign-in$"))
-    expect(tab.locator("html")).to_have_attribute("lang", "en")
+    expect(tab.locator("html")).to_have_attribute("lang", "en-GB")
