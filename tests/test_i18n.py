@@ -145,7 +145,7 @@ def _page_text(html: str) -> str:
     return "\n".join(c for c in chunks if c)
 
 
-def test_every_locale_renders_main_pages_translated(db, app, cast, request_as):
+def test_every_locale_renders_main_pages_translated(db, app, cast, client, request_as):
     """lang and dir from the locale, a translated heading, and no English UI text leaking."""
     owner, carer = cast.users["owner"], cast.users["carer_view"]
     pages = [
@@ -163,9 +163,8 @@ def test_every_locale_renders_main_pages_translated(db, app, cast, request_as):
             for u in (owner, carer):
                 u.preferred_locale = locale
             db.session.commit()
-            response = request_as(
-                user, "GET", url, headers={"Cookie": f"{LOCALE_COOKIE}={locale}"}
-            )
+            client.set_cookie(LOCALE_COOKIE, locale)
+            response = request_as(user, "GET", url)
             html = response.get_data(as_text=True)
             assert f'<html lang="{tag}" dir="{direction}">' in html, (locale, url)
             assert translated[heading] in html, (locale, url)
