@@ -173,11 +173,8 @@ i18n-check: $(PIP_STAMP)
 # --------------------------------------------------------------------------- #
 
 bench: setup
-	@if [ -f bench/__main__.py ]; then \
-	    $(PIP) install --quiet -e '.[bench]' && $(PY) -m bench; \
-	else \
-	    echo "bench: nothing to run yet (no bench/__main__.py)"; \
-	fi
+	$(PIP) install --quiet -e '.[bench]'
+	$(PY) -m bench $(BENCH_ARGS)
 
 serve: setup
 	$(VENV)/bin/gunicorn --workers $$(( $$(nproc) * 2 + 1 )) \

@@ -1,0 +1,103 @@
+"""Every benchmark in one run: ``make bench`` (``python -m bench [--million]``).
+
+Runs each benchmark as its own process (so memory figures are its own), prints its figures as
+it goes, and writes them all to ``bench/results/summary.md``. PostgreSQL steps run when a
+server answers on 127.0.0.1:5432 (``BENCH_PG_ADMIN`` to use another); ``--million`` adds the
+1,000,000-patient data set, which takes a long time on a small machine.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def fresh_pg_database(name: str) -> str | None:
+    """Create (or recreate) a benchmark database; None when PostgreSQL does not answer."""
+    try:
+        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - no server: the PostgreSQL steps are skipped
+        return None
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def steps(million: bool) -> list[tuple[str, list[str]]]:
+    sqlite_100k = "sqlite:///" + str(RESULTS / "bench-100k.sqlite3")
+    (RESULTS / "bench-100k.sqlite3").unlink(missing_ok=True)
+    plan = [
+        ("Data generator: 100,000 patients on SQLite",
+         ["bench.datagen", "--patients", "100000", "--url", sqlite_100k]),
+        ("Monthly report: 100,000 patients on SQLite",
+         ["bench.report_bench", "--url", sqlite_100k, "--patients", "100000", "--reuse"]),
+        ("PDF rendering", ["bench.pdf_bench"]),
+    ]
+    pg_100k = fresh_pg_database("portal_bench_100k")
+    if pg_100k:
+        plan += [
+            ("Data generator: 100,000 patients on PostgreSQL",
+             ["bench.datagen", "--patients", "100000", "--url", pg_100k]),
+            ("Load test: 100,000 patients on PostgreSQL, 20 users",
+             ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", "20",
+              "--seconds", "60"]),
+        ]
+    else:
+        plan.append(("Load test: SQLite (no PostgreSQL server answered)",
+                     ["bench.load", "--url", sqlite_100k, "--patients", "100000"]))
+    if million and pg_100k:
+        pg_1m = fresh_pg_database("portal_bench_1m")
+        plan += [
+            ("Data generator: 1,000,000 patients on PostgreSQL",
+             ["bench.datagen", "--patients", "1000000", "--url", pg_1m]),
+            ("Monthly report: 1,000,000 patients on PostgreSQL",
+             ["bench.report_bench", "--url", pg_1m, "--patients", "1000000", "--reuse"]),
+        ]
+    return plan
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--million", action="store_true", help="add the 1,000,000 data set")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
+    cores = sum(line.startswith("processor") for line in cpuinfo)
+    sections = [
+        "# Benchmark results",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu}, {cores} cores.",
+    ]
+    failed = 0
+    for title, argv in steps(args.million):
+        print(f"\n== {title}", flush=True)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        elapsed = time.perf_counter() - started
+        output = (result.stdout or "").strip()
+        print(output, flush=True)
+        if result.returncode:
+            failed += 1
+            output += f"\n(exit code {result.returncode})\n{result.stderr.strip()[-2000:]}"
+            print(result.stderr[-2000:], file=sys.stderr)
+        sections += ["", f"## {title}", "", f"Took {elapsed:.0f} s.", "", "```", output, "```"]
+    (RESULTS / "summary.md").write_text("\n".join(sections) + "\n", encoding="utf-8")
+    print(f"\nSummary written to {RESULTS / 'summary.md'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
