@@ -2,6 +2,7 @@
 
 import pytest
 
+from portal.i18n import html_lang
 from tests.browser import harness
 from tests.browser.pages import SWEEP
 
@@ -48,6 +49,6 @@ def test_checker_works_under_the_portal_csp(open_as):
 def test_page_is_accessible(open_as, target, locale):
     tab = open_as(target.role, locale, target.path)
     assert harness.status(tab) == target.status
-    assert tab.locator("html").get_attribute("lang") == locale.replace("_", "-")
+    assert tab.locator("html").get_attribute("lang") == html_lang(locale)
     harness.assert_accessible(tab, target.disable)
     assert harness.console_errors(tab, target.status) == []
