@@ -51,3 +51,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, account_bp, plans_bp, contingency_bp):
         app.register_blueprint(bp)
+
+    from portal.reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
