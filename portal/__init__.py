@@ -53,5 +53,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
     from portal.reports import bp as reports_bp
+    from portal.surveys import bp as surveys_bp
 
     app.register_blueprint(reports_bp)
+    app.register_blueprint(surveys_bp)

@@ -5,9 +5,10 @@ from sqlalchemy import select
 from portal import audit
 from portal.extensions import db
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
-from portal.permissions import Action, require
+from portal.permissions import Action, Relation, require
 from portal.plans import bp
 from portal.plans.services import load_plan, patients_in_care, people_shared_with
+from portal.surveys.services import meeting_awaiting_survey
 
 
 @bp.route("/")
@@ -51,4 +52,7 @@ def plan(patient_id: int):
         goal_statuses=GoalStatus,
         red_steps=[s for s in care_plan.crisis_steps if s.level == CrisisLevel.RED],
         can_propose=access.allows(Action.PROPOSE),
+        survey_meeting=(
+            meeting_awaiting_survey(care_plan.id) if access.relation == Relation.OWNER else None
+        ),
     )

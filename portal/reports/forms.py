@@ -3,7 +3,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
@@ -42,8 +42,8 @@ class ReportFilterForm(FlaskForm):
 
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.organisation.choices = [("", _l("All organisations"))] + [
-            (str(org_id), name) for org_id, name in organisations
+        self.organisation.choices = [SelectChoice("", _l("All organisations"))] + [
+            SelectChoice(str(org_id), name) for org_id, name in organisations
         ]
 
     def validate_month(self, field) -> None:
@@ -55,7 +55,7 @@ class ReportFilterForm(FlaskForm):
 
     def validate_organisation(self, field) -> None:
         field.data = field.data or ""
-        if field.data not in {value for value, _label in field.choices}:
+        if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Choose an organisation from the list"))
 
     @property
