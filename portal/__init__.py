@@ -52,8 +52,10 @@ def register_blueprints(app: Flask) -> None:
     for bp in (auth_bp, account_bp, plans_bp, contingency_bp):
         app.register_blueprint(bp)
 
+    from portal.audits import bp as audits_bp
     from portal.reports import bp as reports_bp
     from portal.surveys import bp as surveys_bp
 
     app.register_blueprint(reports_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(audits_bp)
