@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, String, func, literal, select
+from sqlalchemy import Date, String, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, and_, exists, or_
 
@@ -236,20 +236,13 @@ def evidence(organisation_id: int | None = None):
         select(
             ReviewMeeting.plan_id,
             func.min(ReviewMeeting.held_on).label("first_held_on"),
+            func.min(
+                case((has_text_sql(ReviewMeeting.patient_feedback), ReviewMeeting.held_on))
+            ).label("first_feedback_on"),
         )
         .where(ReviewMeeting.status == "held", ReviewMeeting.held_on.is_not(None))
         .group_by(ReviewMeeting.plan_id)
         .subquery("ev_meetings")
-    )
-    feedback = (
-        select(ReviewMeeting.plan_id, func.min(ReviewMeeting.held_on).label("first_feedback_on"))
-        .where(
-            ReviewMeeting.status == "held",
-            ReviewMeeting.held_on.is_not(None),
-            has_text_sql(ReviewMeeting.patient_feedback),
-        )
-        .group_by(ReviewMeeting.plan_id)
-        .subquery("ev_feedback")
     )
     goals = (
         select(Goal.plan_id, func.min(Goal.agreed_at).label("first_agreed_at"))
@@ -286,7 +279,7 @@ def evidence(organisation_id: int | None = None):
             CarePlan.contingency_reviewed_on,
             needs.c.n.label("needs_written"),
             meetings.c.first_held_on,
-            feedback.c.first_feedback_on,
+            meetings.c.first_feedback_on,
             goals.c.first_agreed_at,
             consents.c.first_at.label("first_consent_at"),
             steps.c.plan_id.label("step_plan_id"),
@@ -296,7 +289,6 @@ def evidence(organisation_id: int | None = None):
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
         .outerjoin(needs, needs.c.plan_id == CarePlan.id)
         .outerjoin(meetings, meetings.c.plan_id == CarePlan.id)
-        .outerjoin(feedback, feedback.c.plan_id == CarePlan.id)
         .outerjoin(goals, goals.c.plan_id == CarePlan.id)
         .outerjoin(consents, consents.c.patient_id == Patient.id)
         .outerjoin(steps, steps.c.plan_id == CarePlan.id)

@@ -11,7 +11,7 @@ from flask_babel import format_date
 from portal.reports.services import Point
 
 WIDTH, HEIGHT = 640, 320
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 48, 32, 16, 40
 Y_TICKS = (0, 25, 50, 75, 100)
 
 
