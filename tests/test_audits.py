@@ -153,7 +153,8 @@ def test_auditor_draws_a_sample_checks_it_and_the_summary_is_reported(cast, peop
     assert len(checks) == 3 and all(e.actor_id == auditor.id for e in checks)
 
     page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
-    assert "Checked 3 of 5 plans; 2 meet the requirements." in page
+    figures = re.findall(r'summary-list__value">(\d+)<', page)
+    assert figures == ["5", "3", "2"]
     with force_locale("en"):
         report = monthly_report(date.today())
     assert (report.audited, report.audit_meeting) == (None, None)  # 3 plans: too few to show
@@ -247,8 +248,11 @@ def test_withdrawn_consent_closes_the_item(cast, people, sample, login, db):
     audit, item = sample
     cast.a.care_team_consent = False
     db.session.commit()
-    url = f"/audits/{audit.id}/items/{item.id}"
-    assert login(people["auditor"]).get(url).status_code == 404
+    client = login(people["auditor"])
+    assert client.get(f"/audits/{audit.id}/items/{item.id}").status_code == 404
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert "Alice" not in page and cast.a.nhs_number[:3] + " " not in page
+    assert "No longer shares their plan with the care team" in page
 
 
 def test_forged_ids_are_404(cast, people, sample, login, db):

@@ -609,3 +609,19 @@ def test_a_breakdown_that_would_give_people_away_is_not_shown(db, cast, login):
     assert sex.withheld and sex.rows == []
     body = login(cast.users["commissioner"]).get(f"/reports?month=2011-03&organisation={org.id}")
     assert "Not shown: every group is small enough" in body.get_data(as_text=True)
+
+
+def test_report_page_queries_do_not_grow_with_the_data(db, cast, login, count_queries):
+    client = login(cast.users["commissioner"])
+    counts = []
+    for _ in range(2):
+        with count_queries() as counter:
+            assert client.get("/reports?month=2011-03").status_code == 200
+        counts.append(counter.count)
+        org = make_org()
+        nurse = make_user(Role.PROFESSIONAL, org)
+        for _ in range(10):
+            make_compliant_plan(org, nurse=nurse)
+        db.session.commit()
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12

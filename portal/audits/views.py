@@ -10,7 +10,7 @@ from portal.audits.forms import CheckForm, NewAuditForm
 from portal.compliance import CRITERIA
 from portal.extensions import db
 from portal.models import Role
-from portal.permissions import Action, require
+from portal.permissions import Action, can, require
 
 
 def auditors_only(view):
@@ -58,8 +58,12 @@ def new():
 @auditors_only
 def show(audit_id: int):
     sample = _audit_or_404(audit_id)
-    rows = [
-        (item, patient, all(c.get("computed") for c in item.criteria.values()))
+    rows = [  # a patient who stopped sharing since the sample was drawn is not named
+        (
+            item,
+            patient if can(current_user, Action.AGREE, patient) else None,
+            all(c.get("computed") for c in item.criteria.values()),
+        )
         for item, patient in services.items_of(sample)
     ]
     checked = [item for item, _patient, _all in rows if item.meets_requirements is not None]
