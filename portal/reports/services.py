@@ -252,13 +252,9 @@ def _raw_counts(month: date, organisation_id: int | None, today: date) -> dict:
                 func.sum(case((m_register & m_meets, 1), else_=0)),
             ).select_from(ev)
         )
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if db.session.get_bind().dialect.name == "postgresql":
         # Compiling this one-off statement costs more than it saves; for this transaction only.
         db.session.execute(text("SET LOCAL jit = off"))
-    elif dialect == "sqlite":
-        # Keep the statement's working tables in memory rather than temporary files.
-        db.session.execute(text("PRAGMA temp_store = MEMORY"))
     rows = db.session.execute(union_all(*branches))
     return {(dim, key): (int(n or 0), int(m or 0)) for dim, key, n, m in rows}
 
