@@ -1,5 +1,8 @@
 """The commissioner's monthly report: aggregate counts in SQL, published through suppression.
 
+People with a long-term condition are counted from the day they were recorded in the portal
+(``Patient.created_at``); "meets the requirements" is ``portal.compliance``.
+
 Everything is counted by the database (one statement over the evidence rows, grouped once per
 breakdown, plus one each for surveys and audits); Python only reads the grouped rows. The
 ``Report`` returned holds published values only, so nothing downstream can show a raw count.
