@@ -59,6 +59,9 @@ AREAS = (
     "meetings",
     "versions",
     "pdf",
+    "reports",
+    "surveys",
+    "audits",
 )
 
 

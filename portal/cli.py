@@ -29,3 +29,40 @@ def register_cli(app: Flask) -> None:
         from portal.demo import DEMO_TOTP_SECRET
 
         click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
+
+    @app.cli.command("report")
+    @click.option("--month", required=True, help="The month to report on, as YYYY-MM.")
+    @click.option(
+        "--format", "output", type=click.Choice(["csv", "text"]), default="text", show_default=True
+    )
+    @click.option("--organisation", help="ODS code of one organisation (default: all of them).")
+    def report(month: str, output: str, organisation: str | None):
+        """Print the commissioner's figures for a month, suppressed as on the dashboard."""
+        from datetime import date
+
+        from flask_babel import force_locale
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.models import Organisation
+        from portal.reports.exports import as_csv, as_text
+        from portal.reports.forms import parse_month
+        from portal.reports.services import monthly_report
+
+        start = parse_month(month)
+        if start is None:
+            raise click.BadParameter("use a year and month such as 2011-03", param_hint="--month")
+        if start > date.today().replace(day=1):
+            raise click.BadParameter("the month is in the future", param_hint="--month")
+        organisation_id = None
+        if organisation:
+            organisation_id = db.session.scalar(
+                select(Organisation.id).where(Organisation.ods_code == organisation.upper())
+            )
+            if organisation_id is None:
+                raise click.BadParameter(
+                    "no organisation has that ODS code", param_hint="--organisation"
+                )
+        with force_locale("en"):
+            figures = monthly_report(start, organisation_id)
+            click.echo(as_csv(figures) if output == "csv" else as_text(figures), nl=output != "csv")

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from portal.auth.services import hash_password
+from portal.demo_population import add_population
 from portal.extensions import db
 from portal.models import (
     AccessGrant,
@@ -178,6 +179,7 @@ def load_demo_data() -> bool:
             created_by_id=margaret_user.id,
         )
     )
+    add_population(today)  # synthetic patients for the commissioner's report and audits
     db.session.commit()
     return True
 

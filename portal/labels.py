@@ -163,3 +163,53 @@ def audit_action(code: str):
     if verb in ("create", "edit", "update", "delete", "agree", "withdraw"):
         return _GENERIC_CHANGE
     return _GENERIC
+
+SEXES = {
+    "female": _l("Female"),
+    "male": _l("Male"),
+    "other": _l("Other"),
+    "unknown": _l("Not known"),
+}
+
+# NHS Data Dictionary ethnic categories (2001 census groups), stored as readable codes.
+ETHNICITIES = {
+    "white_british": _l("White: British"),
+    "white_irish": _l("White: Irish"),
+    "white_other": _l("White: any other White background"),
+    "mixed_white_black_caribbean": _l("Mixed: White and Black Caribbean"),
+    "mixed_white_black_african": _l("Mixed: White and Black African"),
+    "mixed_white_asian": _l("Mixed: White and Asian"),
+    "mixed_other": _l("Mixed: any other mixed background"),
+    "asian_indian": _l("Asian or Asian British: Indian"),
+    "asian_pakistani": _l("Asian or Asian British: Pakistani"),
+    "asian_bangladeshi": _l("Asian or Asian British: Bangladeshi"),
+    "asian_other": _l("Asian or Asian British: any other Asian background"),
+    "black_caribbean": _l("Black or Black British: Caribbean"),
+    "black_african": _l("Black or Black British: African"),
+    "black_other": _l("Black or Black British: any other Black background"),
+    "chinese": _l("Chinese"),
+    "other": _l("Any other ethnic group"),
+    "not_stated": _l("Not stated"),
+}
+
+
+def ethnicity(code: str):
+    return ETHNICITIES.get(code, code)
+
+
+def language(code: str) -> str:
+    """A language's name in the reader's language (``ur`` -> "Urdu" for an English reader)."""
+    from babel import Locale, UnknownLocaleError
+    from flask_babel import get_locale
+
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(get_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+# The satisfaction survey after a review meeting: each statement is scored 1 to 5.
+SURVEY_STATEMENTS = {
+    "involved": _l("I was involved as much as I wanted to be in decisions about my care"),
+    "agreed_plan": _l("We agreed a plan together"),
+    "confidence": _l("I feel confident managing my health"),
+}

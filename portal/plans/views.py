@@ -6,9 +6,10 @@ from portal import audit
 from portal.extensions import db
 from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
-from portal.permissions import Action, require
+from portal.permissions import Action, Relation, require
 from portal.plans import bp
 from portal.plans.services import load_plan, patients_in_care, people_shared_with
+from portal.surveys.services import meeting_awaiting_survey
 
 
 @bp.route("/")
@@ -57,4 +58,7 @@ def plan(patient_id: int):
         ],
         can_propose=access.allows(Action.PROPOSE),
         **plan_summary(care_plan),
+        survey_meeting=(
+            meeting_awaiting_survey(care_plan.id) if access.relation == Relation.OWNER else None
+        ),
     )

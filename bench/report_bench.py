@@ -1,0 +1,370 @@
+"""Time the commissioner's monthly report over many synthetic patients.
+
+    python -m bench.report_bench --patients 100000
+    python -m bench.report_bench --patients 1000000 \\
+        --url postgresql+psycopg://postgres@127.0.0.1:5432/report_bench --reset
+
+Fills the database with Core ``insert()`` of lists of dicts (deterministic for a seed), runs
+ANALYZE, then builds the monthly report a few times and prints the timings and the published
+figures. Without ``--url`` a throwaway SQLite file is used. ``--reset`` drops and recreates
+every portal table first (refused otherwise if the database already holds patients).
+"""
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, insert, select, text
+
+from portal.conditions import CONDITIONS
+from portal.models import (
+    Base,
+    CarePlan,
+    Condition,
+    ConsentRecord,
+    CrisisStep,
+    Goal,
+    NeedsSection,
+    Organisation,
+    Patient,
+    PlanAudit,
+    PlanAuditItem,
+    ReviewMeeting,
+    SurveyResponse,
+    User,
+    UsualState,
+    patient_conditions,
+)
+
+BATCH = 5000
+PATIENTS_PER_ORG = 4000
+DOMAINS = [
+    "health",
+    "personal",
+    "family",
+    "social",
+    "home",
+    "economic",
+    "educational",
+    "mental_health",
+    "cultural",
+]
+ETHNICITY = (
+    ["white_british"] * 14
+    + ["white_irish", "white_other", "white_other", "asian_indian", "asian_pakistani"]
+    + ["asian_bangladeshi", "black_african", "black_caribbean", "mixed_other", "chinese"]
+    + ["other", "not_stated", "not_stated"]
+)
+LANGUAGES = ["en"] * 16 + ["cy", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "gu", "so", "zh"]
+SEXES = ["female"] * 50 + ["male"] * 48 + ["other", "unknown"]
+FIRST_DAY = date(2009, 1, 1)  # registrations from here up to the default report month
+LAST_DAY = date(2011, 3, 31)
+
+
+def _at(day: date, rng: random.Random) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC) + timedelta(
+        seconds=rng.randrange(8 * 3600, 18 * 3600)
+    )
+
+
+class Writer:
+    """Buffers rows per table and writes them in batches of multi-row INSERTs, parents first."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.rows: dict = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, table, row: dict) -> None:
+        self.rows.setdefault(table, []).append(row)
+        if len(self.rows[table]) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        for table in Base.metadata.sorted_tables:
+            batch = self.rows.pop(table, None)
+            if batch:
+                self.conn.execute(insert(table), batch)
+                self.counts[table.name] = self.counts.get(table.name, 0) + len(batch)
+
+
+def generate(engine, patients: int, seed: int = 2010) -> dict[str, int]:
+    """Organisations, staff, patients with conditions, plans and all the report reads."""
+    rng = random.Random(seed)
+    codes = [c.code for c in CONDITIONS]
+    orgs = max(2, -(-patients // PATIENTS_PER_ORG))
+    user_id = plan_id = meeting_id = audit_id = 0
+    with engine.begin() as conn:
+        if not conn.scalar(select(func.count()).select_from(Condition)):
+            conn.execute(insert(Condition), [{"code": c.code, "name": c.name} for c in CONDITIONS])
+        w = Writer(conn)
+        staff: dict[int, list[int]] = {}
+        for org in range(1, orgs + 1):
+            w.add(
+                Organisation.__table__,
+                {"id": org, "ods_code": f"B{org:05d}", "name": f"Practice {org}"},
+            )
+            staff[org] = []
+            for k in range(3):
+                user_id += 1
+                staff[org].append(user_id)
+                w.add(User.__table__, _user(user_id, "professional", f"staff{org}-{k}"))
+        w.flush()
+        for pid in range(1, patients + 1):
+            org = 1 + pid % orgs
+            registered = FIRST_DAY + timedelta(days=rng.randrange((LAST_DAY - FIRST_DAY).days))
+            assessed = registered + timedelta(days=rng.randrange(0, 15))
+            online = rng.random() < 0.55
+            if online:
+                user_id += 1
+                w.add(User.__table__, _user(user_id, "patient", f"p{pid}"))
+            w.add(
+                Patient.__table__,
+                {
+                    "id": pid,
+                    "user_id": user_id if online else None,
+                    "organisation_id": org,
+                    "nhs_number": f"{pid:010d}",
+                    "given_name": "Synthetic",
+                    "family_name": f"Patient {pid}",
+                    "date_of_birth": date(1920, 1, 1) + timedelta(days=rng.randrange(30000)),
+                    "sex": rng.choice(SEXES),
+                    "ethnicity_category": rng.choice(ETHNICITY),
+                    "preferred_language": rng.choice(LANGUAGES),
+                    "interpreter_needed": False,
+                    "initial_assessment_date": assessed,
+                    "care_team_consent": True,
+                    "created_at": _at(registered, rng),
+                },
+            )
+            for code in rng.sample(codes, rng.choice([1, 1, 1, 2, 2, 3])):
+                w.add(patient_conditions, {"patient_id": pid, "condition_code": code})
+            if rng.random() < 0.97:
+                w.add(
+                    ConsentRecord.__table__,
+                    {
+                        "patient_id": pid,
+                        "share_with_care_team": rng.random() < 0.95,
+                        "note": "",
+                        "created_at": _at(assessed + timedelta(days=rng.randrange(40)), rng),
+                    },
+                )
+            if rng.random() > 0.96:
+                continue
+            plan_id += 1
+            started = assessed + timedelta(days=rng.choice([3, 10, 20, 27, 35, 60, 120]))
+            reviews = [started + timedelta(days=rng.randrange(0, 20))]
+            while reviews[-1] + timedelta(days=380) <= LAST_DAY and rng.random() < 0.9:
+                reviews.append(reviews[-1] + timedelta(days=rng.randrange(340, 380)))
+            w.add(
+                CarePlan.__table__,
+                {
+                    "id": plan_id,
+                    "patient_id": pid,
+                    "status": "active",
+                    "named_contact_id": rng.choice(staff[org]) if rng.random() < 0.96 else None,
+                    "complex_needs": False,
+                    "review_interval_months": 12,
+                    "preferred_format": "electronic" if online else "paper",
+                    "paper_copy_given_on": None if online or rng.random() < 0.1 else started,
+                    "contingency_reviewed_on": reviews[-1] if rng.random() < 0.95 else None,
+                    "agreed_version": 1,
+                    "version": 1,
+                    "created_at": _at(started - timedelta(days=2), rng),
+                    "updated_at": _at(started, rng),
+                },
+            )
+            common = {"pending_review": False, "language": "en", "version": 1}
+            domains = DOMAINS if rng.random() < 0.93 else rng.sample(DOMAINS, 5)
+            for domain in domains:
+                w.add(
+                    NeedsSection.__table__,
+                    {"plan_id": plan_id, "domain": domain, "text": "Written", **common},
+                )
+            for held_on in reviews if rng.random() < 0.96 else []:
+                meeting_id += 1
+                w.add(
+                    ReviewMeeting.__table__,
+                    {
+                        "id": meeting_id,
+                        "plan_id": plan_id,
+                        "status": "held",
+                        "held_on": held_on,
+                        "patient_feedback": "Felt listened to" if rng.random() < 0.95 else "",
+                        "created_at": _at(held_on, rng),
+                    },
+                )
+                if rng.random() < 0.3:
+                    w.add(
+                        SurveyResponse.__table__,
+                        {
+                            "meeting_id": meeting_id,
+                            "patient_id": pid,
+                            "organisation_id": org,
+                            "involved": rng.choice([3, 4, 4, 5, 5]),
+                            "agreed_plan": rng.choice([2, 4, 4, 5, 5]),
+                            "confidence": rng.choice([1, 3, 3, 4, 5]),
+                            "comment": "",
+                            "created_at": _at(held_on + timedelta(days=2), rng),
+                        },
+                    )
+            for _ in range(rng.choice([1, 1, 2, 2, 3])):
+                status = rng.choice(["agreed"] * 6 + ["proposed", "achieved", "withdrawn"])
+                w.add(
+                    Goal.__table__,
+                    {
+                        "plan_id": plan_id,
+                        "title": "Walk to the shops",
+                        "why_it_matters": "",
+                        "steps": "",
+                        "status": status,
+                        "agreed_at": None if status == "proposed" else _at(started, rng),
+                        "created_at": _at(started, rng),
+                        **common,
+                    },
+                )
+            for position in range(rng.choice([1, 1, 2, 2])):
+                w.add(
+                    CrisisStep.__table__,
+                    {
+                        "plan_id": plan_id,
+                        "level": "red",
+                        "signs": "Breathless at rest",
+                        "actions": "Ring 999",
+                        "who_to_call": "999",
+                        "position": position,
+                        **common,
+                    },
+                )
+            if rng.random() < 0.96:
+                w.add(
+                    UsualState.__table__,
+                    {"plan_id": plan_id, "mobility": "Walks with a stick", **common},
+                )
+            if rng.random() < 0.01:
+                audit_id += 1
+                w.add(
+                    PlanAudit.__table__,
+                    {
+                        "id": audit_id,
+                        "organisation_id": org,
+                        "auditor_id": staff[org][0],
+                        "created_at": _at(started + timedelta(days=90), rng),
+                    },
+                )
+                w.add(
+                    PlanAuditItem.__table__,
+                    {
+                        "audit_id": audit_id,
+                        "plan_id": plan_id,
+                        "meets_requirements": rng.random() < 0.7,
+                        "criteria": {},
+                        "notes": "",
+                    },
+                )
+        w.flush()
+        if engine.dialect.name == "postgresql":
+            for table, column in (
+                ("organisations", "id"),
+                ("users", "id"),
+                ("patients", "id"),
+                ("care_plans", "id"),
+                ("review_meetings", "id"),
+                ("plan_audits", "id"),
+            ):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "  # noqa: S608
+                        f"(SELECT coalesce(max({column}), 1) FROM {table}))"
+                    )
+                )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    return w.counts
+
+
+def _user(uid: int, role: str, name: str) -> dict:
+    return {
+        "id": uid,
+        "email": f"{name}@bench.invalid",
+        "password_hash": "!",  # no password: these accounts cannot sign in
+        "role": role,
+        "display_name": name,
+        "session_token": f"{uid:064d}",
+        "can_audit": False,
+        "active": True,
+        "mfa_enabled": False,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--url", help="database URL (default: a throwaway SQLite file)")
+    parser.add_argument("--month", default="2011-03", help="report month, YYYY-MM")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reset", action="store_true", help="drop and recreate portal tables")
+    parser.add_argument("--reuse", action="store_true", help="report on the patients already there")
+    parser.add_argument("--seed", type=int, default=2010)
+    args = parser.parse_args()
+
+    workdir = None
+    url = args.url
+    if not url:
+        workdir = tempfile.mkdtemp(prefix="report-bench-")
+        url = "sqlite:///" + str(Path(workdir) / "bench.sqlite3")
+    engine = create_engine(url)
+    if args.reset:
+        Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with engine.connect() as conn:
+        existing = conn.scalar(select(func.count()).select_from(Patient))
+    print(f"database      {engine.dialect.name} ({url.rsplit('@', 1)[-1]})")
+    if existing and not args.reuse:
+        raise SystemExit(
+            f"{existing} patients already there: use --reset, --reuse or another database"
+        )
+    if existing:
+        print(f"reusing       {existing:,} patients")
+    else:
+        started = time.perf_counter()
+        counts = generate(engine, args.patients, args.seed)
+        print(f"generated     {args.patients:,} patients in {time.perf_counter() - started:.1f} s")
+        for name in sorted(counts):
+            print(f"  {name:20} {counts[name]:>10,}")
+    engine.dispose()
+
+    os.environ.setdefault("PORTAL_ENV", "testing")
+    from flask_babel import force_locale
+
+    from portal import create_app
+    from portal.reports.exports import as_text
+    from portal.reports.forms import parse_month
+    from portal.reports.services import monthly_report
+
+    app = create_app({"ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
+    month = parse_month(args.month)
+    timings, cpu = [], []
+    with app.app_context(), force_locale("en"):
+        for _ in range(args.runs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = monthly_report(month, today=LAST_DAY + timedelta(days=60))
+            timings.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        print()
+        print(as_text(report))
+    print()
+    print(
+        f"monthly report ({args.runs} runs): best {min(timings):.2f} s, "
+        f"median {statistics.median(timings):.2f} s, worst {max(timings):.2f} s "
+        f"(CPU in this process: best {min(cpu):.2f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

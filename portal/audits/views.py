@@ -1,0 +1,111 @@
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.audits import bp, services
+from portal.audits.forms import CheckForm, NewAuditForm
+from portal.compliance import CRITERIA
+from portal.extensions import db
+from portal.models import Role
+from portal.permissions import Action, can, require
+
+
+def auditors_only(view):
+    """Sample audits are for professionals with the audit role; to anyone else they do not exist."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        user = current_user
+        if user.role != Role.PROFESSIONAL or not user.can_audit or user.organisation_id is None:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _audit_or_404(audit_id: int):
+    sample = services.audit_for(current_user.organisation_id, audit_id)
+    if sample is None:
+        abort(404)
+    return sample
+
+
+@bp.route("/audits")
+@auditors_only
+def index():
+    return render_template(
+        "audits/index.html", audits=services.audits_of(current_user.organisation_id)
+    )
+
+
+@bp.route("/audits/new", methods=["GET", "POST"])
+@auditors_only
+def new():
+    form = NewAuditForm()
+    if form.validate_on_submit():
+        sample = services.draw_sample(current_user, form.sample_size)
+        if sample is not None:
+            return redirect(url_for("audits.show", audit_id=sample.id))
+        form.size.errors.append(_("There are no plans to sample in your organisation yet"))
+    return render_template("audits/new.html", form=form)
+
+
+@bp.route("/audits/<int:audit_id>")
+@auditors_only
+def show(audit_id: int):
+    sample = _audit_or_404(audit_id)
+    rows = [  # a patient who stopped sharing since the sample was drawn is not named
+        (
+            item,
+            patient if can(current_user, Action.AGREE, patient) else None,
+            all(c.get("computed") for c in item.criteria.values()),
+        )
+        for item, patient in services.items_of(sample)
+    ]
+    checked = [item for item, _patient, _all in rows if item.meets_requirements is not None]
+    audit.record("plan_audit.view", detail=f"audit {sample.id}")
+    db.session.commit()
+    return render_template(
+        "audits/audit.html",
+        sample=sample,
+        rows=rows,
+        checked=len(checked),
+        meeting=sum(1 for item in checked if item.meets_requirements),
+    )
+
+
+@bp.route("/audits/<int:audit_id>/items/<int:item_id>", methods=["GET", "POST"])
+@auditors_only
+def check(audit_id: int, item_id: int):
+    sample = _audit_or_404(audit_id)
+    item = services.item_for(sample, item_id)
+    if item is None:
+        abort(404)
+    plan = services.plan_of(item)
+    access = require(current_user, Action.AGREE, plan.patient_id)  # consent may have changed
+    computed = services.computed_now(item)
+    if item.meets_requirements is None:
+        prefill = {key: "yes" if computed[key] else "no" for key in CRITERIA}
+    else:
+        prefill = {key: "yes" if item.criteria[key]["found"] else "no" for key in CRITERIA}
+    form = CheckForm(data={**prefill, "notes": item.notes})
+    if form.validate_on_submit():
+        found = {key: form[key].data == "yes" for key in CRITERIA}
+        services.record_check(item, access.patient.id, computed, found, form.notes.data or "")
+        flash(_("Audit result saved."))
+        return redirect(url_for("audits.show", audit_id=sample.id))
+    audit.record("plan_audit.view_item", access.patient.id, f"audit item {item.id}")
+    db.session.commit()
+    return render_template(
+        "audits/item.html",
+        form=form,
+        sample=sample,
+        item=item,
+        patient=access.patient,
+        computed=computed,
+        criteria=CRITERIA,
+    )

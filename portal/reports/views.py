@@ -1,0 +1,104 @@
+from datetime import date
+from functools import wraps
+
+from flask import Response, abort, render_template, request
+from flask_babel import format_decimal
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.compliance import CRITERIA, NEW_PATIENT_DAYS
+from portal.extensions import db
+from portal.models import Role
+from portal.reports import bp, chart
+from portal.reports.exports import as_csv
+from portal.reports.forms import ReportFilterForm
+from portal.reports.services import add_months, monthly_report, organisations
+from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
+
+
+def commissioners_only(view):
+    """Reports are for commissioners; to anyone else the pages do not exist."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != Role.COMMISSIONER:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _form() -> ReportFilterForm:
+    """The filter from the address, or last month for everyone when nothing was chosen."""
+    orgs = organisations()
+    if request.args:
+        return ReportFilterForm(formdata=request.args, organisations=orgs)
+    last_month = add_months(date.today().replace(day=1), -1)
+    return ReportFilterForm(
+        formdata=None, organisations=orgs, month=last_month.strftime("%Y-%m"), organisation=""
+    )
+
+
+def _count(value: int | None) -> str:
+    return SUPPRESSED if value is None else format_decimal(value, format="#,##0")
+
+
+def _percent(value) -> str:
+    return "–" if value is None else format_decimal(value, format="#,##0.0") + "%"
+
+
+def _target(value) -> str:
+    return "–" if value is None else format_decimal(value, format="#,##0.00") + "%"
+
+
+def _score(value) -> str:
+    return "–" if value is None else format_decimal(value, format="0.0")
+
+
+@bp.route("/reports")
+@commissioners_only
+def dashboard():
+    form = _form()
+    report = None
+    if form.validate():
+        report = monthly_report(form.month_start, form.organisation_id)
+        audit.record(
+            "report.view", detail=f"month {form.month.data} organisation {form.organisation_id}"
+        )
+        db.session.commit()
+    return render_template(
+        "reports/dashboard.html",
+        form=form,
+        report=report,
+        chart=chart.build(report.series) if report else None,
+        criteria=CRITERIA,
+        new_patient_days=NEW_PATIENT_DAYS,
+        hidden_up_to=HIDDEN_UP_TO,
+        round_to=ROUND_TO,
+        count=_count,
+        percent=_percent,
+        score=_score,
+        target=_target,
+    )
+
+
+@bp.route("/reports.csv")
+@commissioners_only
+def download():
+    form = _form()
+    if not form.validate():
+        abort(400)
+    report = monthly_report(form.month_start, form.organisation_id)
+    audit.record(
+        "report.download", detail=f"month {form.month.data} organisation {form.organisation_id}"
+    )
+    db.session.commit()
+    name = f"care-planning-{form.month.data}"
+    if form.organisation_id is not None:
+        name += f"-organisation-{form.organisation_id}"
+    return Response(
+        as_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

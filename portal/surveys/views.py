@@ -1,0 +1,45 @@
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.labels import SURVEY_STATEMENTS
+from portal.models import Role
+from portal.permissions import Action, Relation, require
+from portal.surveys import bp, services
+from portal.surveys.forms import SurveyForm
+
+
+@bp.route("/patients/<int:patient_id>/survey/<int:meeting_id>", methods=["GET", "POST"])
+@login_required
+def survey(patient_id: int, meeting_id: int):
+    """Only the patient answers for themselves: carers and professionals get a 404."""
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
+    if access.relation != Relation.OWNER:
+        abort(404)
+    meeting = services.held_meeting(patient_id, meeting_id)
+    if meeting is None:
+        abort(404)
+    if services.response_for(meeting.id) is not None:
+        return render_template("surveys/answered.html", patient=access.patient, meeting=meeting)
+    form = SurveyForm()
+    if form.validate_on_submit():
+        if services.record(access.patient, meeting, form.data):
+            flash(_("Thank you. Your answers help your practice improve care planning."))
+            return redirect(url_for("plans.plan", patient_id=patient_id))
+        return render_template("surveys/answered.html", patient=access.patient, meeting=meeting)
+    return render_template(
+        "surveys/survey.html", form=form, patient=access.patient, meeting=meeting
+    )
+
+
+@bp.route("/surveys")
+@login_required
+def summary():
+    """The practice's survey results, with comments, for its own professionals only."""
+    if current_user.role != Role.PROFESSIONAL or current_user.organisation_id is None:
+        abort(404)
+    return render_template(
+        "surveys/summary.html",
+        summary=services.organisation_summary(current_user),
+        statements=SURVEY_STATEMENTS,
+    )
