@@ -40,7 +40,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Data generator: 100,000 patients on SQLite",
          ["bench.datagen", "--patients", "100000", "--url", sqlite_100k]),
         ("Monthly report: 100,000 patients on SQLite",
-         ["bench.report_bench", "--url", sqlite_100k, "--patients", "100000", "--reuse"]),
+         ["bench.report_bench", "--patients", "100000"]),
         ("PDF rendering", ["bench.pdf_bench"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
@@ -57,11 +57,12 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
                      ["bench.load", "--url", sqlite_100k, "--patients", "100000"]))
     if million and pg_100k:
         pg_1m = fresh_pg_database("portal_bench_1m")
+        report_1m = fresh_pg_database("portal_report_1m")
         plan += [
             ("Data generator: 1,000,000 patients on PostgreSQL",
              ["bench.datagen", "--patients", "1000000", "--url", pg_1m]),
             ("Monthly report: 1,000,000 patients on PostgreSQL",
-             ["bench.report_bench", "--url", pg_1m, "--patients", "1000000", "--reuse"]),
+             ["bench.report_bench", "--url", report_1m, "--patients", "1000000"]),
         ]
     return plan
 
