@@ -4,71 +4,12 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, PasswordField, RadioField, SelectChoice, StringField
-from wtforms.utils import unset_value
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
 from portal import labels
+from portal.fields import DateInputField
 from portal.models import Scope
-
-DATE_PARTS = (("day", 2), ("month", 2), ("year", 4))
-
-
-class DateInputField(Field):
-    """An optional date typed as day, month and year (the NHS date input).
-
-    The boxes are named ``<name>-day``, ``<name>-month`` and ``<name>-year``; what was typed is
-    kept in ``parts`` so a mistake re-shows exactly what the person entered.
-    """
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.parts = {"day": "", "month": "", "year": ""}
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        self.process_errors = []
-        if data is unset_value:
-            data = self.default() if callable(self.default) else self.default
-        self.object_data = data
-        self.data = data
-        if isinstance(data, date):
-            self.parts = {"day": str(data.day), "month": str(data.month), "year": str(data.year)}
-        if formdata is None:
-            return
-        keys = [f"{self.name}-{part}" for part, _ in DATE_PARTS]
-        if not any(key in formdata for key in keys):
-            return
-        self.parts = {
-            part: formdata.get(f"{self.name}-{part}", "").strip()[:10] for part, _ in DATE_PARTS
-        }
-        self.raw_data = [self.parts[part] for part, _ in DATE_PARTS]
-        self.data = None
-        if not any(self.parts.values()):
-            return
-        label = self.label.text
-        for part, _ in DATE_PARTS:
-            if not self.parts[part]:
-                self.process_errors.append(MISSING_PART[part](label))
-                return
-        try:
-            if not all(
-                self.parts[part].isdigit() and len(self.parts[part]) <= size
-                for part, size in DATE_PARTS
-            ):
-                raise ValueError
-            day, month, year = (int(self.parts[part]) for part, _ in DATE_PARTS)
-            if year < 1000:
-                raise ValueError
-            self.data = date(year, month, day)
-        except ValueError:
-            self.process_errors.append(_l("%(label)s must be a real date", label=label))
-
-
-MISSING_PART = {
-    "day": lambda label: _l("%(label)s must include a day", label=label),
-    "month": lambda label: _l("%(label)s must include a month", label=label),
-    "year": lambda label: _l("%(label)s must include a year", label=label),
-}
 
 
 class NotInPast:
