@@ -97,13 +97,18 @@ def sign_in_sessions(host: str, url: str, count: int) -> list[dict]:
     return sessions
 
 
-def run_locust(host: str, user_class: str, users: int, seconds: int, tag: str, env) -> dict:
+def run_locust(
+    host: str, user_class: str, users: int, seconds: int, tag: str, env, think: str = "0"
+) -> dict:
     prefix = RESULTS / tag
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
          "--headless", "--host", host, "-u", str(users), "-r", str(users),
          "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", user_class],
-        check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        check=False,
+        env={**env, "BENCH_THINK": think},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
         return {row["Name"]: row for row in csv.DictReader(f)}
@@ -158,6 +163,9 @@ def main() -> None:
         host = f"http://127.0.0.1:{port}"
         sessions = sign_in_sessions(host, args.url, args.users)
         (RESULTS / "sessions.json").write_text(json.dumps(sessions), encoding="utf-8")
+        people = run_locust(
+            host, "PatientUser", args.users, args.seconds, "people", env, think="1-3"
+        )
         journeys = run_locust(host, "PatientUser", args.users, args.seconds, "journeys", env)
         bare = run_locust(host, "BareUser", args.users, max(20, args.seconds // 2), "bare", env)
     finally:
@@ -167,14 +175,24 @@ def main() -> None:
 
     total, bare_total = journeys["Aggregated"], bare["Aggregated"]
     ratio = float(total["Requests/s"]) / max(float(bare_total["Requests/s"]), 1e-9)
+    header = [
+        "| request | count | failures | req/s | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
     lines = [
         f"# Load test: {args.patients:,} patients, {args.users} users, {args.workers} workers",
         "",
-        f"Database: `{args.url.split('@')[-1]}`; {args.seconds} s of journeys, then the bare "
-        "endpoint with the same users.",
+        f"Database: `{args.url.split('@')[-1]}`. The load generator runs on the same machine.",
         "",
-        "| request | count | failures | req/s | p50 ms | p95 ms | p99 ms |",
-        "|---|---|---|---|---|---|---|",
+        f"## {args.users} people using the portal (1 to 3 s between pages), {args.seconds} s",
+        "",
+        *header,
+        *[fmt(row) for name, row in people.items() if name != "Aggregated"],
+        fmt(people["Aggregated"]),
+        "",
+        f"## Capacity: the same {args.users} users with no pause, then the bare endpoint",
+        "",
+        *header,
         *[fmt(row) for name, row in journeys.items() if name != "Aggregated"],
         fmt(total),
         fmt(bare_total),

@@ -10,17 +10,27 @@ import json
 import os
 from pathlib import Path
 
-from locust import HttpUser, constant, task
+from locust import HttpUser, between, constant, task
 
 _sessions = itertools.cycle(
     json.loads(Path(os.environ.get("BENCH_SESSIONS", "bench/results/sessions.json")).read_text())
 )
 
 
+# People pause to read between pages (BENCH_THINK=1-3 seconds); with 0 the users send requests
+# back to back, which measures the server's capacity rather than what people experience.
+_THINK = os.environ.get("BENCH_THINK", "0")
+
+
+def _think_time():
+    low, _, high = _THINK.partition("-")
+    return between(float(low), float(high)) if high else constant(float(low))
+
+
 class PatientUser(HttpUser):
     """A signed-in patient; sessions are made before the timed run (see ``bench.load``)."""
 
-    wait_time = constant(0)  # closed loop: throughput is bounded by the server, not by pauses
+    wait_time = _think_time()
 
     def on_start(self):
         session = next(_sessions)
