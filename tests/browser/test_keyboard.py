@@ -45,6 +45,8 @@ def test_carer_uses_the_crisis_page_by_keyboard_alone(page, portal_server):
     harness.tab_to(page, page.get_by_role("link", name="Crisis plan for Margaret"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1, name=re.compile("Crisis plan"))).to_be_visible()
+    # The page's scripts (which reveal the print button) have run before the stops are listed.
+    page.wait_for_load_state("load")
 
     # Forwards through every stop: document order, each with a visible focus.
     expected = harness.tabbable(page)
