@@ -50,21 +50,28 @@ def _finish_sign_in(user: User, next_url: str | None, mfa_ok: bool):
     return redirect(safe_next(next_url, url_for("plans.home")))
 
 
+def throttled(account_key_func):
+    """Failed attempts are limited per account and per address (time windows only)."""
+
+    def decorate(view):
+        for name, key_func in (
+            ("SIGN_IN_LIMITS_ADDRESS", address_key),
+            ("SIGN_IN_LIMITS_ACCOUNT", account_key_func),
+        ):
+            view = limiter.limit(
+                limits(name),
+                key_func=key_func,
+                methods=["POST"],
+                deduct_when=failed,
+                on_breach=on_breach,
+            )(view)
+        return view
+
+    return decorate
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(
-    limits("SIGN_IN_LIMITS_ACCOUNT"),
-    key_func=account_key,
-    methods=["POST"],
-    deduct_when=failed,
-    on_breach=on_breach,
-)
-@limiter.limit(
-    limits("SIGN_IN_LIMITS_ADDRESS"),
-    key_func=address_key,
-    methods=["POST"],
-    deduct_when=failed,
-    on_breach=on_breach,
-)
+@throttled(account_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("plans.home"))
@@ -108,20 +115,7 @@ def _pending_user() -> User | None:
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit(
-    limits("SIGN_IN_LIMITS_ACCOUNT"),
-    key_func=pending_key,
-    methods=["POST"],
-    deduct_when=failed,
-    on_breach=on_breach,
-)
-@limiter.limit(
-    limits("SIGN_IN_LIMITS_ADDRESS"),
-    key_func=address_key,
-    methods=["POST"],
-    deduct_when=failed,
-    on_breach=on_breach,
-)
+@throttled(pending_key)
 def mfa_code():
     """The second step of signing in, for accounts with two-step verification."""
     if current_user.is_authenticated:
