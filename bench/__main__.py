@@ -45,7 +45,10 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:
+        report_100k = fresh_pg_database("portal_report_100k")
         plan += [
+            ("Monthly report: 100,000 patients on PostgreSQL",
+             ["bench.report_bench", "--url", report_100k, "--patients", "100000"]),
             ("Data generator: 100,000 patients on PostgreSQL",
              ["bench.datagen", "--patients", "100000", "--url", pg_100k]),
             ("Load test: 100,000 patients on PostgreSQL, 20 users",

@@ -62,6 +62,7 @@ AREAS = (
     "reports",
     "surveys",
     "audits",
+    "admin",
 )
 
 

@@ -1,7 +1,21 @@
 """Command-line tasks: ``flask --app portal demo-data``."""
 
+from datetime import date
+
 import click
 from flask import Flask
+
+
+def _month(value: str) -> date:
+    """``--month``: a year and month that is not in the future, as its first day."""
+    from portal.reports.forms import parse_month
+
+    start = parse_month(value)
+    if start is None:
+        raise click.BadParameter("use a year and month such as 2011-03", param_hint="--month")
+    if start > date.today().replace(day=1):
+        raise click.BadParameter("the month is in the future", param_hint="--month")
+    return start
 
 
 def register_cli(app: Flask) -> None:
@@ -38,22 +52,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--organisation", help="ODS code of one organisation (default: all of them).")
     def report(month: str, output: str, organisation: str | None):
         """Print the commissioner's figures for a month, suppressed as on the dashboard."""
-        from datetime import date
-
         from flask_babel import force_locale
         from sqlalchemy import select
 
         from portal.extensions import db
         from portal.models import Organisation
         from portal.reports.exports import as_csv, as_text
-        from portal.reports.forms import parse_month
         from portal.reports.services import monthly_report
 
-        start = parse_month(month)
-        if start is None:
-            raise click.BadParameter("use a year and month such as 2011-03", param_hint="--month")
-        if start > date.today().replace(day=1):
-            raise click.BadParameter("the month is in the future", param_hint="--month")
+        start = _month(month)
         organisation_id = None
         if organisation:
             organisation_id = db.session.scalar(
@@ -66,3 +73,31 @@ def register_cli(app: Flask) -> None:
         with force_locale("en"):
             figures = monthly_report(start, organisation_id)
             click.echo(as_csv(figures) if output == "csv" else as_text(figures), nl=output != "csv")
+
+    @app.cli.command("report-summarise")
+    @click.option("--month", help="A month that has ended, as YYYY-MM (summarised again if done).")
+    @click.option(
+        "--all-missing",
+        is_flag=True,
+        help="Every ended month without a summary, and new-patient figures still to finish.",
+    )
+    def report_summarise(month: str | None, all_missing: bool):
+        """Store the report's counts for ended months: run nightly with --all-missing."""
+        from portal.reports.summary import closed, summarise, summarise_missing
+
+        if bool(month) == all_missing:
+            raise click.UsageError("give either --month YYYY-MM or --all-missing")
+        if month:
+            start = _month(month)
+            if not closed(start, date.today()):
+                raise click.BadParameter("the month has not ended yet", param_hint="--month")
+            written = summarise(start)
+            click.echo(f"Summarised {start:%Y-%m} ({written} counts).")
+            return
+        summarised, finished = summarise_missing()
+        for start in summarised:
+            click.echo(f"Summarised {start:%Y-%m}.")
+        for start in finished:
+            click.echo(f"Finished the new-patient figures of {start:%Y-%m}.")
+        if not summarised and not finished:
+            click.echo("Nothing to summarise: every ended month has its summary.")

@@ -24,7 +24,8 @@ The rules, each as of the end of ``day`` (timestamps are compared in UK time):
 
 A plan created after the day does not count. The model keeps no history for the needs text,
 crisis steps, usual state, named contact or portal account, so those are read as they stand
-now; everything with a date is read as of the day.
+now; everything with a date is read as of the day. The commissioner's report keeps each ended
+month's counts as they stood when it was summarised (``portal.reports.summary``).
 """
 
 from dataclasses import dataclass

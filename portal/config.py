@@ -33,6 +33,7 @@ class Defaults:
     # How long a password-checked sign-in may wait for its two-step verification code.
     MFA_PENDING_SECONDS = 300
     PASSWORD_RESET_HOURS = 1
+    SET_PASSWORD_HOURS = 72  # the link in a new staff account's welcome email
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False

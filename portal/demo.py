@@ -209,43 +209,50 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
     }
     for domain, text in needs.items():
         db.session.add(NeedsSection(plan=plan, domain=domain, text=text, **agreed))
-    db.session.add_all(
-        [
+    # (title, why it matters, steps, target date, who proposed it)
+    goals = [
+        (
+            "Walk to the corner shop and back twice a week",
+            "So I can keep doing my own shopping.",
+            "Pulmonary rehab exercises every day; David walks with me at first.",
+            today + timedelta(days=120),
+            patient.user_id,
+        ),
+        (
+            "Weigh myself every morning",
+            "To catch fluid building up early.",
+            "Write it in the diary; ring the practice if up 2 kg in 3 days.",
+            None,
+            nurse.id,
+        ),
+    ]
+    for title, why, steps, target, proposer in goals:
+        db.session.add(
             Goal(
                 plan=plan,
-                title="Walk to the corner shop and back twice a week",
-                why_it_matters="So I can keep doing my own shopping.",
-                steps="Pulmonary rehab exercises every day; David walks with me at first.",
-                target_date=today + timedelta(days=120),
+                title=title,
+                why_it_matters=why,
+                steps=steps,
+                target_date=target,
                 status="agreed",
-                proposed_by_id=patient.user_id,
+                proposed_by_id=proposer,
                 agreed_by_id=nurse.id,
                 agreed_at=utcnow(),
                 **agreed,
-            ),
-            Goal(
-                plan=plan,
-                title="Weigh myself every morning",
-                why_it_matters="To catch fluid building up early.",
-                steps="Write it in the diary; ring the practice if up 2 kg in 3 days.",
-                status="agreed",
-                proposed_by_id=nurse.id,
-                agreed_by_id=nurse.id,
-                agreed_at=utcnow(),
-                **agreed,
-            ),
-            Goal(
-                plan=plan,
-                title="Get back to the Thursday lunch club",
-                why_it_matters="I miss my friends.",
-                steps="Ask about community transport.",
-                status="proposed",
-                proposed_by_id=patient.user_id,
-                pending_review=True,
-                updated_by_id=patient.user_id,
-                language="en",
-            ),
-        ]
+            )
+        )
+    db.session.add(
+        Goal(
+            plan=plan,
+            title="Get back to the Thursday lunch club",
+            why_it_matters="I miss my friends.",
+            steps="Ask about community transport.",
+            status="proposed",
+            proposed_by_id=patient.user_id,
+            pending_review=True,
+            updated_by_id=patient.user_id,
+            language="en",
+        )
     )
     wishes = {
         "place_of_care": "At home for as long as possible.",
@@ -306,40 +313,24 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
         rescue_medication_location="Kitchen drawer by the sink",
         **agreed,
     )
+    # (kind, name, relationship, phone, when to call)
+    contacts = [
+        ("next_of_kin", "David Hughes", "Son", "07700 900123", "Any time"),
+        ("practice", "Riverside Medical Practice", "", "0113 496 0000", "Weekdays 8am to 6.30pm"),
+        ("out_of_hours", "NHS 111", "", "111", "Evenings, nights and weekends"),
+        ("specialist", "Heart failure nurse team", "", "0113 496 0456", "Weekdays 9am to 5pm"),
+    ]
     plan.contacts = [
         Contact(
-            kind="next_of_kin",
-            name="David Hughes",
-            relationship_to_patient="Son",
-            phone="07700 900123",
-            when_to_call="Any time",
-            position=0,
+            kind=kind,
+            name=name,
+            relationship_to_patient=relationship,
+            phone=phone,
+            when_to_call=when,
+            position=position,
             **agreed,
-        ),
-        Contact(
-            kind="practice",
-            name="Riverside Medical Practice",
-            phone="0113 496 0000",
-            when_to_call="Weekdays 8am to 6.30pm",
-            position=1,
-            **agreed,
-        ),
-        Contact(
-            kind="out_of_hours",
-            name="NHS 111",
-            phone="111",
-            when_to_call="Evenings, nights and weekends",
-            position=2,
-            **agreed,
-        ),
-        Contact(
-            kind="specialist",
-            name="Heart failure nurse team",
-            phone="0113 496 0456",
-            when_to_call="Weekdays 9am to 5pm",
-            position=3,
-            **agreed,
-        ),
+        )
+        for position, (kind, name, relationship, phone, when) in enumerate(contacts)
     ]
     plan.care_team = [
         CareTeamMember(
@@ -443,32 +434,22 @@ def _arif_plan(patient: Patient, nurse: User, today: date) -> None:
     )
     db.session.add(plan)
     mine = {"pending_review": True, "updated_by_id": patient.user_id}
-    db.session.add_all(
-        [
-            NeedsSection(
-                plan=plan,
-                domain="health",
-                text="مجھے ذیابیطس ہے۔ کبھی کبھی میری شوگر بہت کم ہو جاتی ہے۔",
-                language="ur",
-                **mine,
-            ),
-            NeedsSection(
-                plan=plan,
-                domain="cultural",
-                text="I fast during Ramadan and need advice on my insulin.",
-                language="en",
-                **mine,
-            ),
-            Goal(
-                plan=plan,
-                title="ہفتے میں تین بار سیر کرنا",
-                why_it_matters="اپنی شوگر کو قابو میں رکھنے کے لیے",
-                status="proposed",
-                proposed_by_id=patient.user_id,
-                language="ur",
-                **mine,
-            ),
-        ]
+    needs = {
+        "health": ("مجھے ذیابیطس ہے۔ کبھی کبھی میری شوگر بہت کم ہو جاتی ہے۔", "ur"),
+        "cultural": ("I fast during Ramadan and need advice on my insulin.", "en"),
+    }
+    for domain, (text, language) in needs.items():
+        db.session.add(NeedsSection(plan=plan, domain=domain, text=text, language=language, **mine))
+    db.session.add(
+        Goal(
+            plan=plan,
+            title="ہفتے میں تین بار سیر کرنا",
+            why_it_matters="اپنی شوگر کو قابو میں رکھنے کے لیے",
+            status="proposed",
+            proposed_by_id=patient.user_id,
+            language="ur",
+            **mine,
+        )
     )
     plan.crisis_steps = [
         CrisisStep(

@@ -124,6 +124,9 @@ def _enforce_mfa():
         return redirect(url_for("auth.login"))
     if not mfa_required(current_user) or request.endpoint in MFA_SETUP_ENDPOINTS:
         return None
+    if request.method == "GET":
+        # Remembered so that, once set up, the person carries on to the page they asked for.
+        session["after_mfa_setup"] = request.full_path.rstrip("?")
     return redirect(url_for("account.mfa_setup"))
 
 

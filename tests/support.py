@@ -5,6 +5,7 @@ Flask-Limiter keeps its state on the one ``limiter`` object, so initialising it 
 app changes it for the shared test app too: ``other_app`` hands it back when done.
 """
 
+import re
 from contextlib import contextmanager
 
 from sqlalchemy import select
@@ -60,6 +61,12 @@ class Outbox:
 
     def to(self, address: str):
         return [m for m in self.messages if m["To"] == address]
+
+
+def email_change_link(outbox: Outbox, new_email: str) -> str:
+    """The path of the confirmation link sent to a new email address."""
+    body = outbox.to(new_email)[-1].get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"https?://[^/\s]+(/account/email/confirm/\S+)", body).group(1)
 
 
 def use_outbox(app, monkeypatch, tmp_path) -> Outbox:

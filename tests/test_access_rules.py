@@ -24,7 +24,7 @@ from portal.models import (
     SharedResult,
     SurveyResponse,
 )
-from tests.factories import make_invitation
+from tests.factories import CAST_KEYS, make_invitation
 
 # Endpoints anyone may open: the link token of an invitation is its own credential.
 PUBLIC_ENDPOINTS = {
@@ -197,20 +197,8 @@ def test_the_walk_resolves_ids_to_the_patients_own_records(db, rich_cast):
 # --------------------------------------------------------------------------- #
 
 RELATIONS = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
+    *CAST_KEYS,
     "professional_no_consent",  # the named nurse, after patient A withdrew consent
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
 ]
 
 

@@ -124,7 +124,7 @@ def test_activity_is_paginated_25_a_page(db, cast, login):
 
 
 def test_many_pages_show_first_last_and_neighbours():
-    from portal.sharing.services import page_numbers
+    from portal.pagination import page_numbers
 
     assert page_numbers(1, 1) == [1]
     assert page_numbers(1, 3) == [1, 2, 3]

@@ -11,23 +11,9 @@ from portal.compliance import CRITERIA
 from portal.models import AuditEvent, CarePlan, PlanAudit, PlanAuditItem, Role
 from portal.reports.services import monthly_report
 from tests.compliance_factories import add_conditions, make_compliant_plan
-from tests.factories import make_patient, make_plan, make_user
+from tests.factories import CAST_KEYS, make_patient, make_plan, make_user
 
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 AUDITORS = ["auditor", "auditor_other_org"]
 
 

@@ -260,6 +260,33 @@ def test_staff_without_it_must_set_it_up_before_anything_else(client, db, clock,
     assert client.get("/account/").status_code == 200
 
 
+def test_after_setting_it_up_staff_carry_on_to_the_page_they_asked_for(client, db, clock):
+    patient = make_patient()
+    make_plan(patient)
+    user = make_user(Role.PROFESSIONAL)
+    db.session.commit()
+    wanted = f"/patients/{patient.id}/plan"
+
+    response = password_step(client, user, next_url=wanted)
+    assert client.get(response.headers["Location"]).headers["Location"] == "/account/mfa/set-up"
+    secret = _setup_secret(client)
+    page = client.post("/account/mfa/set-up", data={"code": code(clock, secret)})
+
+    body = page.get_data(as_text=True)
+    assert f'href="{wanted}">I have saved my codes: continue' in body
+
+
+def test_a_setup_reached_directly_continues_to_the_home_page(login, db, clock):
+    user = make_user(Role.COMMISSIONER)
+    db.session.commit()
+    client = login(user)
+    secret = _setup_secret(client)
+    body = client.post("/account/mfa/set-up", data={"code": code(clock, secret)}).get_data(
+        as_text=True
+    )
+    assert 'href="/">I have saved my codes: continue' in body
+
+
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.CARER])
 def test_patients_and_carers_are_not_made_to_use_it(client, db, clock, role):
     user = make_user(role)

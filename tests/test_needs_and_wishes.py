@@ -61,7 +61,10 @@ def test_patient_writes_a_new_section_as_a_proposal(db, cast, login):
     body = client.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
     assert "My daughter visits on Sundays." in body
     assert "Changed by you" in body
-    assert "Your words have been saved" in body
+    # Said once, under the heading the address leads to, not out of sight at the top.
+    assert body.count("Your words have been saved") == 1
+    heading = body.index('<h2 id="whole-person">')
+    assert heading < body.index("Your words have been saved") < body.index("<dl", heading)
 
 
 def test_carer_changes_an_agreed_wish_as_a_proposal(db, cast, login):

@@ -32,24 +32,10 @@ from tests.compliance_factories import (
     make_compliant_plan,
     make_survey,
 )
-from tests.factories import make_org, make_user
+from tests.factories import CAST_KEYS, make_org, make_user
 
 MARCH = date(2011, 3, 1)
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 
 # Appendix 2 of the commissioning specification, as printed.
 APPENDIX_2 = {

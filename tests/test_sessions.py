@@ -1,8 +1,11 @@
 """Sessions: a new one at sign-in, timeouts, ending them server-side, re-authentication."""
 
+import time
+
 import pytest
 from flask import Flask
 from flask_login import login_required
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from portal import security
@@ -10,7 +13,7 @@ from portal.auth.reauth import require_recent_auth
 from portal.models import AuditEvent, Role, User
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, make_patient, make_plan, make_user
-from tests.support import use_outbox
+from tests.support import email_change_link, use_outbox
 
 MINUTE = 60
 
@@ -196,21 +199,63 @@ def test_a_late_post_is_sent_to_confirm_the_password_and_changes_nothing(login, 
     assert db.session.get(User, user.id).email == "old@example.org"
 
 
-def test_changing_email_ends_other_sessions_and_tells_the_old_address(app, login, db, outbox):
+def test_a_new_email_is_used_only_after_its_link_is_opened(app, login, db, outbox):
     user = make_user(email="old@example.org")
     db.session.commit()
     elsewhere = app.test_client()
     sign_in(elsewhere, user)
     client = login(user)
 
-    response = client.post("/account/email", data={"email": "new@example.org"})
+    response = client.post(
+        "/account/email", data={"email": "new@example.org"}, follow_redirects=True
+    )
 
-    assert response.status_code == 302
+    assert "We have sent a link to new@example.org" in response.get_data(as_text=True)
+    assert db.session.get(User, user.id).email == "old@example.org"
+    assert elsewhere.get("/account/").status_code == 200
+    link = email_change_link(outbox, "new@example.org")
+    page = client.get(link).get_data(as_text=True)
+    assert "new@example.org" in page and "Confirm new email address" in page
+    assert db.session.get(User, user.id).email == "old@example.org"  # opening is not confirming
+
+    client.post(link)
+
     assert db.session.get(User, user.id).email == "new@example.org"
     assert client.get("/account/").status_code == 200
     assert elsewhere.get("/account/").status_code == 302
     assert outbox.to("old@example.org")
-    assert "auth.email_changed" in actions(db)
+    assert actions(db)[-2:] == ["auth.email_change_requested", "auth.email_changed"]
+    again = client.get(link)
+    assert again.status_code == 404 and "This link no longer works" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", ["someone else", "expired", "tampered", "address taken since"])
+def test_a_link_that_is_not_good_changes_nothing(app, login, db, outbox, monkeypatch, case):
+    user = make_user(email="old@example.org")
+    other = make_user(email="other@example.org")
+    db.session.commit()
+    with monkeypatch.context() as m:
+        if case == "expired":  # the link was sent 25 hours ago
+            earlier = int(time.time()) - 25 * 3600
+            m.setattr(TimestampSigner, "get_timestamp", lambda self: earlier)
+        login(user).post("/account/email", data={"email": "new@example.org"})
+    link = email_change_link(outbox, "new@example.org")
+    client = app.test_client()
+    sign_in(client, user)
+    if case == "someone else":
+        sign_in(client, other)
+    elif case == "tampered":
+        link = link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb")
+    else:
+        make_user(email="new@example.org")
+        db.session.commit()
+
+    response = client.post(link)
+
+    assert response.status_code == 404
+    assert "This link no longer works" in response.get_data(as_text=True)
+    assert db.session.get(User, user.id).email == "old@example.org"
+    assert db.session.get(User, other.id).email == "other@example.org"
 
 
 @pytest.mark.parametrize(

@@ -7,23 +7,9 @@ from sqlalchemy import func, select
 
 from portal.models import AuditEvent, SurveyResponse
 from tests.compliance_factories import make_meeting, make_survey
-from tests.factories import make_patient, make_plan
+from tests.factories import CAST_KEYS, make_patient, make_plan
 
-ALL = [
-    "owner",
-    "other_patient",
-    "carer_crisis",
-    "carer_view",
-    "carer_contribute",
-    "carer_expired",
-    "carer_revoked",
-    "carer_no_grant",
-    "professional",
-    "professional_other_org",
-    "commissioner",
-    "admin",
-    "anonymous",
-]
+ALL = CAST_KEYS
 ANSWERS = {"involved": "5", "agreed_plan": "4", "confidence": "2", "comment": "Kind nurse"}
 
 

@@ -1,11 +1,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from portal.auth.forms import EMAIL_FORMAT, new_password_fields
-from portal.auth.passwords import MAX_LENGTH
+from portal.auth.forms import (
+    EMAIL_FORMAT,
+    code_field,
+    email_field,
+    new_password_fields,
+    password_field,
+)
 
 
 def _strip(value):
@@ -28,35 +33,20 @@ class NameForm(FlaskForm):
 
 
 class EmailForm(FlaskForm):
-    email = EmailField(
+    email = email_field(
         _l("New email address"),
+        _l("Enter your new email address"),
+        Email(EMAIL_FORMAT),
         filters=[_strip],
-        validators=[
-            DataRequired(_l("Enter your new email address")),
-            Length(max=254, message=_l("Email address must be 254 characters or fewer")),
-            Email(EMAIL_FORMAT),
-        ],
     )
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[
-            DataRequired(_l("Enter your current password")),
-            Length(max=MAX_LENGTH, message=_l("Password must be 128 characters or fewer")),
-        ],
-    )
+    current_password = password_field(_l("Current password"), _l("Enter your current password"))
     password, confirm = new_password_fields(
         lambda form: (current_user.email, current_user.display_name)
     )
 
 
 class MfaCodeForm(FlaskForm):
-    code = StringField(
-        _l("Code from your authenticator app"),
-        validators=[
-            DataRequired(_l("Enter the 6-digit code from your authenticator app")),
-            Length(max=20, message=_l("Enter the 6-digit code from your authenticator app")),
-        ],
-    )
+    code = code_field(_l("Code from your authenticator app"))

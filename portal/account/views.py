@@ -6,16 +6,18 @@ from portal import audit, security
 from portal.account import bp
 from portal.account.forms import ActionForm, EmailForm, MfaCodeForm, NameForm, PasswordForm
 from portal.auth import emails, mfa
-from portal.auth.reauth import mark_authenticated, require_recent_auth
+from portal.auth.reauth import mark_authenticated, password_confirmed, require_recent_auth
 from portal.auth.services import (
+    EMAIL_LINK_HOURS,
     change_email,
     change_password,
+    email_from_link,
     email_taken,
     notify,
-    verify_password,
+    request_email_change,
 )
-from portal.auth.throttle import failed, limits, on_breach, user_key
-from portal.extensions import db, limiter
+from portal.auth.throttle import password_checks_limited
+from portal.extensions import db
 from portal.i18n import LOCALE_COOKIE, supported
 from portal.redirects import safe_next
 
@@ -75,36 +77,48 @@ def email():
         if email_taken(form.email.data, current_user):
             form.email.errors.append(_("You cannot use this email address. Enter a different one."))
         else:
-            change_email(current_user, form.email.data)
-            security.keep_this_session(current_user)
-            flash(_("Your email address has been changed. Use it the next time you sign in."))
+            request_email_change(current_user, form.email.data)
+            flash(
+                _(
+                    "We have sent a link to %(email)s. Open it to confirm your new email "
+                    "address. Until then, keep using your current one.",
+                    email=form.email.data,
+                )
+            )
             return redirect(url_for("account.settings"))
     return render_template("account/email.html", form=form)
 
 
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@login_required
+def confirm_email(token: str):
+    """A page with a button, not a change on GET: mail scanners open links too."""
+    new_email = email_from_link(current_user, token)
+    if new_email is None or email_taken(new_email, current_user):
+        return render_template("account/email_link_invalid.html", hours=EMAIL_LINK_HOURS), 404
+    form = ActionForm()
+    if form.validate_on_submit():
+        change_email(current_user, new_email)
+        security.keep_this_session(current_user)
+        flash(_("Your email address has been changed. Use it the next time you sign in."))
+        return redirect(url_for("account.settings"))
+    return render_template("account/confirm_email.html", form=form, new_email=new_email)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    limits("SIGN_IN_LIMITS_ACCOUNT"),
-    key_func=user_key,
-    methods=["POST"],
-    deduct_when=failed,
-    on_breach=on_breach,
-)
+@password_checks_limited
 def password():
     """The current password is asked for on the form itself: that is the re-authentication."""
     form = PasswordForm()
-    if form.validate_on_submit():
-        if not verify_password(current_user, form.current_password.data):
-            audit.record("auth.reauth_failed", detail="password change")
-            db.session.commit()
-            form.current_password.errors.append(_("Your current password is not right"))
-        else:
-            change_password(current_user, form.password.data)
-            security.keep_this_session(current_user)
-            mark_authenticated()
-            flash(_("Your password has been changed. You have been signed out on other devices."))
-            return redirect(url_for("account.settings"))
+    if form.validate_on_submit() and password_confirmed(
+        form.current_password, _("Your current password is not right"), "password change"
+    ):
+        change_password(current_user, form.password.data)
+        security.keep_this_session(current_user)
+        mark_authenticated()
+        flash(_("Your password has been changed. You have been signed out on other devices."))
+        return redirect(url_for("account.settings"))
     return render_template("account/password.html", form=form)
 
 
@@ -155,7 +169,12 @@ def mfa_setup():
             session.pop("mfa_setup_secret", None)
             security.keep_this_session(current_user)
             session["mfa_ok"] = True
-            return render_template("account/recovery_codes.html", codes=codes, new_setup=True)
+            return render_template(
+                "account/recovery_codes.html",
+                codes=codes,
+                new_setup=True,
+                continue_to=safe_next(session.pop("after_mfa_setup", None), url_for("plans.home")),
+            )
     uri = mfa.provisioning_uri(secret, current_user.email)
     return render_template(
         "account/mfa_setup.html",

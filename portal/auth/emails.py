@@ -40,6 +40,21 @@ def password_changed() -> tuple[str, str]:
     )
 
 
+def confirm_new_email(link: str, hours: int) -> tuple[str, str]:
+    return _("Confirm your new email address"), "\n\n".join(
+        [
+            _("Someone asked to use this email address for a My care plan account."),
+            ngettext(
+                "To confirm the change, open this link within %(num)d hour:",
+                "To confirm the change, open this link within %(num)d hours:",
+                hours,
+            ),
+            link,
+            _("If you did not ask for this, you can ignore this email."),
+        ]
+    )
+
+
 def email_changed() -> tuple[str, str]:
     return _("The email address for your account has changed"), "\n\n".join(
         [
@@ -60,5 +75,52 @@ def mfa_disabled() -> tuple[str, str]:
                 "If you did not do this, reset your password straight away and tell your GP "
                 "practice."
             ),
+        ]
+    )
+
+
+def account_created(link: str, hours: int) -> tuple[str, str]:
+    """Sent to new staff, and again when an administrator sends a fresh link."""
+    return _("Set up your My care plan account"), "\n\n".join(
+        [
+            _("An administrator has set up a My care plan account for you."),
+            ngettext(
+                "To choose your password, open this link within %(num)d hour:",
+                "To choose your password, open this link within %(num)d hours:",
+                hours,
+            ),
+            link,
+            _(
+                "The link works once. When you first sign in, you will set up two-step "
+                "verification with an authenticator app."
+            ),
+        ]
+    )
+
+
+def account_deactivated() -> tuple[str, str]:
+    return _("Your My care plan account has been deactivated"), "\n\n".join(
+        [
+            _(
+                "An administrator has deactivated your My care plan account. You have been "
+                "signed out and cannot sign in until it is reactivated."
+            ),
+            _("If you think this is a mistake, speak to your manager."),
+        ]
+    )
+
+
+def mfa_reset() -> tuple[str, str]:
+    return _("Set up two-step verification again"), "\n\n".join(
+        [
+            _(
+                "An administrator has reset two-step verification for your My care plan "
+                "account, and you have been signed out."
+            ),
+            _(
+                "The next time you sign in, you will set up two-step verification again with "
+                "your authenticator app."
+            ),
+            _("If you did not ask for this, tell your manager straight away."),
         ]
     )

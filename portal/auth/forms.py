@@ -5,56 +5,52 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from portal.auth.passwords import MAX_LENGTH, StrongPassword
 
+EMAIL_FORMAT = _l("Enter an email address in the correct format, like name@example.com")
+PASSWORD_TOO_LONG = _l("Password must be 128 characters or fewer")
+
+
+def email_field(label, required, *more, **options):
+    """An email address: required, and no longer than an address can be."""
+    return EmailField(
+        label,
+        validators=[
+            DataRequired(required),
+            Length(max=254, message=_l("Email address must be 254 characters or fewer")),
+            *more,
+        ],
+        **options,
+    )
+
+
+def password_field(label, required):
+    """A password typed to prove who someone is (never checked for strength here)."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(required), Length(max=MAX_LENGTH, message=PASSWORD_TOO_LONG)],
+    )
+
+
+def code_field(label):
+    """A code from an authenticator app, or a recovery code."""
+    message = _l("Enter the 6-digit code from your authenticator app")
+    return StringField(label, validators=[DataRequired(message), Length(max=20, message=message)])
+
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(_l("Enter your email address")),
-            Length(max=254, message=_l("Email address must be 254 characters or fewer")),
-        ],
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(_l("Enter your password")),
-            Length(max=MAX_LENGTH, message=_l("Password must be 128 characters or fewer")),
-        ],
-    )
+    email = email_field(_l("Email address"), _l("Enter your email address"))
+    password = password_field(_l("Password"), _l("Enter your password"))
 
 
 class CodeForm(FlaskForm):
-    code = StringField(
-        _l("Security code"),
-        validators=[
-            DataRequired(_l("Enter the 6-digit code from your authenticator app")),
-            Length(max=20, message=_l("Enter the 6-digit code from your authenticator app")),
-        ],
-    )
+    code = code_field(_l("Security code"))
 
 
 class ConfirmPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(_l("Enter your password")),
-            Length(max=MAX_LENGTH, message=_l("Password must be 128 characters or fewer")),
-        ],
-    )
-
-
-EMAIL_FORMAT = _l("Enter an email address in the correct format, like name@example.com")
+    password = password_field(_l("Password"), _l("Enter your password"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(_l("Enter your email address")),
-            Length(max=254, message=_l("Email address must be 254 characters or fewer")),
-            Email(EMAIL_FORMAT),
-        ],
-    )
+    email = email_field(_l("Email address"), _l("Enter your email address"), Email(EMAIL_FORMAT))
 
 
 def new_password_fields(who):
@@ -67,7 +63,7 @@ def new_password_fields(who):
         _l("Type your new password again"),
         validators=[
             DataRequired(_l("Type your new password again")),
-            Length(max=MAX_LENGTH, message=_l("Password must be 128 characters or fewer")),
+            Length(max=MAX_LENGTH, message=PASSWORD_TOO_LONG),
             EqualTo("password", _l("The passwords do not match")),
         ],
     )

@@ -21,12 +21,28 @@ from functools import wraps
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
-from portal import security
+from portal import audit, security
+from portal.auth.services import verify_password
+from portal.extensions import db
 
 
 def mark_authenticated() -> None:
     session["auth_at"] = security.now()
+
+
+def password_confirmed(field, wrong: str, detail: str = "") -> bool:
+    """Whether ``field`` holds the signed-in person's password.
+
+    A wrong one is audited (with ``detail``) and ``wrong`` is shown on the field.
+    """
+    if verify_password(current_user, field.data):
+        return True
+    audit.record("auth.reauth_failed", detail=detail)
+    db.session.commit()
+    field.errors.append(wrong)
+    return False
 
 
 def recently_authenticated() -> bool:

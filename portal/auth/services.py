@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import force_locale
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
 from portal import audit, mail
@@ -110,6 +111,38 @@ def change_email(user: User, email: str) -> None:
     notify(user, emails.email_changed, to=old)
 
 
+EMAIL_LINK_HOURS = 24
+
+
+def _email_links() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="email-change")
+
+
+def request_email_change(user: User, email: str) -> None:
+    """The new address must prove it is the person's before the account moves to it.
+
+    The signed link names the current address too, so it works once: after the change, or
+    after any other change of address, it no longer matches.
+    """
+    token = _email_links().dumps({"user": user.id, "from": user.email, "to": email})
+    audit.record("auth.email_change_requested", actor_id=user.id)
+    db.session.commit()
+    link = external_url("account.confirm_email", token=token)
+    notify(user, emails.confirm_new_email, to=email, link=link, hours=EMAIL_LINK_HOURS)
+
+
+def email_from_link(user: User, token: str) -> str | None:
+    """The new address a link confirms for ``user``, or None if it is not theirs or too old."""
+    try:
+        data = _email_links().loads(token, max_age=EMAIL_LINK_HOURS * 3600)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("user") != user.id or data.get("from") != user.email:
+        return None
+    email = data.get("to")
+    return email if isinstance(email, str) else None
+
+
 def email_taken(email: str, user: User) -> bool:
     other = find_user(email)
     return other is not None and other.id != user.id
@@ -126,9 +159,18 @@ def request_reset(email: str) -> None:
         audit.record("auth.reset_requested", detail="no such account")
         db.session.commit()
         return
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    link = issue_password_link(user, hours)
+    audit.record("auth.reset_requested", actor_id=user.id)
+    db.session.commit()
+    notify(user, emails.password_reset, link=link, hours=hours)
+
+
+def issue_password_link(user: User, hours: int) -> str:
+    """A new single-use link to choose a password, valid for ``hours``; earlier links stop
+    working. Used for resets and for new staff accounts. The caller commits."""
     _invalidate_reset_tokens(user)
     raw = secrets.token_urlsafe(32)
-    hours = current_app.config["PASSWORD_RESET_HOURS"]
     db.session.add(
         PasswordResetToken(
             user_id=user.id,
@@ -136,10 +178,7 @@ def request_reset(email: str) -> None:
             expires_at=utcnow() + timedelta(hours=hours),
         )
     )
-    audit.record("auth.reset_requested", actor_id=user.id)
-    db.session.commit()
-    link = external_url("auth.reset_password", token=raw)
-    notify(user, emails.password_reset, link=link, hours=hours)
+    return external_url("auth.reset_password", token=raw)
 
 
 def valid_reset_token(raw: str) -> PasswordResetToken | None:

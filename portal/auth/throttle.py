@@ -1,4 +1,4 @@
-"""Sign-in throttling keys and callbacks for Flask-Limiter.
+"""Sign-in throttling for Flask-Limiter: the decorators, their keys and callbacks.
 
 Limits are time windows only (for example 5 failed sign-ins a minute and 20 an hour for one
 account): an attacker is slowed down, and a patient is never locked out for longer than the
@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from portal import audit
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import User
 
 
@@ -65,3 +65,29 @@ def on_breach(_limit) -> None:
     audit.record("auth.throttled", detail=str(request.endpoint), actor_id=actor_id)
     db.session.commit()
     current_app.logger.warning("throttled %s (user %s)", request.endpoint, actor_id)
+
+
+def _failures_limited(config_name: str, key_func):
+    """Failed POSTs, counted under ``key_func``, are limited by the config setting named."""
+    return limiter.limit(
+        limits(config_name),
+        key_func=key_func,
+        methods=["POST"],
+        deduct_when=failed,
+        on_breach=on_breach,
+    )
+
+
+def throttled(account_key_func):
+    """Failed attempts are limited per account and per address (time windows only)."""
+
+    def decorate(view):
+        view = _failures_limited("SIGN_IN_LIMITS_ADDRESS", address_key)(view)
+        return _failures_limited("SIGN_IN_LIMITS_ACCOUNT", account_key_func)(view)
+
+    return decorate
+
+
+def password_checks_limited(view):
+    """For a signed-in person typing their password: failures are limited per account."""
+    return _failures_limited("SIGN_IN_LIMITS_ACCOUNT", user_key)(view)

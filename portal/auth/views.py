@@ -14,22 +14,16 @@ from portal.auth.forms import (
     LoginForm,
     ResetPasswordForm,
 )
-from portal.auth.reauth import mark_authenticated
-from portal.auth.services import (
-    authenticate,
-    complete_reset,
-    request_reset,
-    valid_reset_token,
-    verify_password,
-)
+from portal.auth.reauth import mark_authenticated, password_confirmed
+from portal.auth.services import authenticate, complete_reset, request_reset, valid_reset_token
 from portal.auth.throttle import (
     account_key,
     address_key,
-    failed,
     limits,
     on_breach,
+    password_checks_limited,
     pending_key,
-    user_key,
+    throttled,
 )
 from portal.extensions import db, limiter
 from portal.models import User
@@ -48,26 +42,6 @@ def _finish_sign_in(user: User, next_url: str | None, mfa_ok: bool):
     db.session.commit()
     current_app.logger.info("sign-in (user %s)", user.id)
     return redirect(safe_next(next_url, url_for("plans.home")))
-
-
-def throttled(account_key_func):
-    """Failed attempts are limited per account and per address (time windows only)."""
-
-    def decorate(view):
-        for name, key_func in (
-            ("SIGN_IN_LIMITS_ADDRESS", address_key),
-            ("SIGN_IN_LIMITS_ACCOUNT", account_key_func),
-        ):
-            view = limiter.limit(
-                limits(name),
-                key_func=key_func,
-                methods=["POST"],
-                deduct_when=failed,
-                on_breach=on_breach,
-            )(view)
-        return view
-
-    return decorate
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -195,23 +169,15 @@ def reset_password(token: str):
 
 @bp.route("/confirm-password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    limits("SIGN_IN_LIMITS_ACCOUNT"),
-    key_func=user_key,
-    methods=["POST"],
-    deduct_when=failed,
-    on_breach=on_breach,
-)
+@password_checks_limited
 def confirm_password():
     """Re-authentication before changing email, password, two-step verification or sharing."""
     form = ConfirmPasswordForm()
-    if form.validate_on_submit():
-        if verify_password(current_user, form.password.data):
-            mark_authenticated()
-            audit.record("auth.reauth")
-            db.session.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("account.settings")))
-        audit.record("auth.reauth_failed")
+    if form.validate_on_submit() and password_confirmed(
+        form.password, _("Your password is not right")
+    ):
+        mark_authenticated()
+        audit.record("auth.reauth")
         db.session.commit()
-        form.password.errors.append(_("Your password is not right"))
+        return redirect(safe_next(request.args.get("next"), url_for("account.settings")))
     return render_template("auth/confirm_password.html", form=form)

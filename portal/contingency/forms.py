@@ -15,6 +15,7 @@ from portal.models import ContactKind, CrisisLevel
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
 from portal.phone import PhoneNumber
+from portal.versions.services import FIELDS as SNAPSHOT_FIELDS
 
 LOCATION_LIMIT = 200
 
@@ -32,8 +33,38 @@ def _text(field_class, label, limit: int, too_long, required=None, more=()):
     return field_class(label, filters=[clean], validators=[*validators, *more])
 
 
+def _long_text(label, too_long, required=None):
+    """Free text of a paragraph or more, up to the limit of a text column."""
+    return _text(TextAreaField, label, TEXT_LIMIT, too_long, required=required)
+
+
+def _choice(field_class, label, choices, allowed, message):
+    """A choice that must be made: nothing chosen and a value not offered get one message."""
+    return field_class(
+        label,
+        choices=choices,
+        validate_choice=False,
+        validators=[InputRequired(message=message), AnyOf(allowed, message=message)],
+    )
+
+
+def _phone(label, required=None):
+    """A phone number: the same limit and format check wherever one is asked for."""
+    return _text(
+        StringField,
+        label,
+        PHONE_LIMIT,
+        _l("Phone number must be %(max)d characters or fewer"),
+        required=required,
+        more=[PhoneNumber()],
+    )
+
+
 class VersionedForm(FlaskForm):
-    """Carries the version the form was read at, so a stale save is caught, not lost."""
+    """Carries the version the form was read at, so a stale save is caught, not lost.
+
+    ``FIELDS``, what a form proposes, are the fields an agreed version keeps of that part.
+    """
 
     version = HiddenField()
 
@@ -45,30 +76,24 @@ class VersionedForm(FlaskForm):
 
 
 class CrisisStepForm(VersionedForm):
-    level = RadioField(
+    level = _choice(
+        RadioField,
         _l("How urgent is it?"),
-        choices=[
+        [
             SelectChoice(CrisisLevel.RED.value, _l("Emergency: call 999")),
             SelectChoice(CrisisLevel.AMBER.value, _l("Urgent: get help the same day")),
             SelectChoice(CrisisLevel.GREEN.value, _l("Non-urgent: keep an eye on it")),
         ],
-        validate_choice=False,
-        validators=[
-            InputRequired(message=_l("Choose how urgent it is")),
-            AnyOf([c.value for c in CrisisLevel], message=_l("Choose how urgent it is")),
-        ],
+        [c.value for c in CrisisLevel],
+        _l("Choose how urgent it is"),
     )
-    signs = _text(
-        TextAreaField,
+    signs = _long_text(
         _l("Signs to look for"),
-        TEXT_LIMIT,
         _l("Signs to look for must be %(max)d characters or fewer"),
         required=_l("Enter the signs to look for"),
     )
-    actions = _text(
-        TextAreaField,
+    actions = _long_text(
         _l("What to do"),
-        TEXT_LIMIT,
         _l("What to do must be %(max)d characters or fewer"),
         required=_l("Enter what to do"),
     )
@@ -79,50 +104,36 @@ class CrisisStepForm(VersionedForm):
         _l("Who to contact must be %(max)d characters or fewer"),
     )
 
-    FIELDS = ("level", "signs", "actions", "who_to_call")
+    FIELDS = SNAPSHOT_FIELDS["crisis_steps"]
 
 
 class UsualStateForm(VersionedForm):
-    mobility = _text(
-        TextAreaField,
+    mobility = _long_text(
         _l("Mobility"),
-        TEXT_LIMIT,
         _l("Mobility must be %(max)d characters or fewer"),
     )
-    breathing = _text(
-        TextAreaField,
+    breathing = _long_text(
         _l("Breathing"),
-        TEXT_LIMIT,
         _l("Breathing must be %(max)d characters or fewer"),
     )
-    memory_understanding = _text(
-        TextAreaField,
+    memory_understanding = _long_text(
         _l("Memory and understanding"),
-        TEXT_LIMIT,
         _l("Memory and understanding must be %(max)d characters or fewer"),
     )
-    usual_readings = _text(
-        TextAreaField,
+    usual_readings = _long_text(
         _l("Usual readings"),
-        TEXT_LIMIT,
         _l("Usual readings must be %(max)d characters or fewer"),
     )
-    communication = _text(
-        TextAreaField,
+    communication = _long_text(
         _l("Communication"),
-        TEXT_LIMIT,
         _l("Communication must be %(max)d characters or fewer"),
     )
-    medicines = _text(
-        TextAreaField,
+    medicines = _long_text(
         _l("Medicines"),
-        TEXT_LIMIT,
         _l("Medicines must be %(max)d characters or fewer"),
     )
-    allergies = _text(
-        TextAreaField,
+    allergies = _long_text(
         _l("Allergies"),
-        TEXT_LIMIT,
         _l("Allergies must be %(max)d characters or fewer"),
     )
     respect_form_location = _text(
@@ -150,31 +161,17 @@ class UsualStateForm(VersionedForm):
         _l("Where the rescue medication is kept must be %(max)d characters or fewer"),
     )
 
-    FIELDS = (
-        "mobility",
-        "breathing",
-        "memory_understanding",
-        "usual_readings",
-        "communication",
-        "medicines",
-        "allergies",
-        "respect_form_location",
-        "dnacpr_location",
-        "lpa_location",
-        "rescue_medication_location",
-    )
+    FIELDS = SNAPSHOT_FIELDS["usual_state"]
 
 
 class ContactForm(VersionedForm):
-    kind = SelectField(
+    kind = _choice(
+        SelectField,
         _l("Who is this?"),
-        choices=[SelectChoice("", _l("Choose one"))]
+        [SelectChoice("", _l("Choose one"))]
         + [SelectChoice(k.value, v) for k, v in labels.CONTACT_KINDS.items()],
-        validate_choice=False,
-        validators=[
-            DataRequired(message=_l("Choose who this contact is")),
-            AnyOf([k.value for k in ContactKind], message=_l("Choose who this contact is")),
-        ],
+        [k.value for k in ContactKind],
+        _l("Choose who this contact is"),
     )
     name = _text(
         StringField,
@@ -189,14 +186,7 @@ class ContactForm(VersionedForm):
         100,
         _l("Relationship must be %(max)d characters or fewer"),
     )
-    phone = _text(
-        StringField,
-        _l("Phone number"),
-        PHONE_LIMIT,
-        _l("Phone number must be %(max)d characters or fewer"),
-        required=_l("Enter a phone number"),
-        more=[PhoneNumber()],
-    )
+    phone = _phone(_l("Phone number"), required=_l("Enter a phone number"))
     when_to_call = _text(
         StringField,
         _l("When to call (optional)"),
@@ -204,7 +194,7 @@ class ContactForm(VersionedForm):
         _l("When to call must be %(max)d characters or fewer"),
     )
 
-    FIELDS = ("kind", "name", "relationship_to_patient", "phone", "when_to_call")
+    FIELDS = SNAPSHOT_FIELDS["contacts"]
 
 
 class CareTeamMemberForm(FlaskForm):
@@ -228,13 +218,7 @@ class CareTeamMemberForm(FlaskForm):
         SHORT_LIMIT,
         _l("Organisation must be %(max)d characters or fewer"),
     )
-    phone = _text(
-        StringField,
-        _l("Phone number (optional)"),
-        PHONE_LIMIT,
-        _l("Phone number must be %(max)d characters or fewer"),
-        more=[PhoneNumber()],
-    )
+    phone = _phone(_l("Phone number (optional)"))
     email = _text(
         EmailField,
         _l("Email address (optional)"),

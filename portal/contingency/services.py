@@ -91,12 +91,9 @@ def next_position(model, plan: CarePlan) -> int:
     return 0 if last is None else last + 1
 
 
-def new_step(plan: CarePlan) -> CrisisStep:
-    return CrisisStep(plan_id=plan.id, position=next_position(CrisisStep, plan))
-
-
-def new_contact(plan: CarePlan) -> Contact:
-    return Contact(plan_id=plan.id, position=next_position(Contact, plan))
+def new_item(model, plan: CarePlan):
+    """A new crisis step, contact or care team member, placed after the plan's others."""
+    return model(plan_id=plan.id, position=next_position(model, plan))
 
 
 def propose(item, changes: dict, seen_version: int | None, user: User, patient_id: int) -> None:

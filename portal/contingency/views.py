@@ -1,5 +1,7 @@
 """The crisis page, changing the contingency plan (as proposals) and the care team page."""
 
+from dataclasses import dataclass
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -78,16 +80,24 @@ def crisis(patient_id: int):
     )
 
 
+def _viewed_plan(patient_id: int, action: Action, load, event: str):
+    """The access and the plan, loaded by ``load`` (404 if there is none), with the view audited."""
+    access = require(current_user, action, patient_id)
+    plan = load(patient_id)
+    if plan is None:
+        abort(404)
+    audit.record(event, patient_id)
+    db.session.commit()
+    return access, plan
+
+
 @bp.route("/patients/<int:patient_id>/contingency")
 @login_required
 def overview(patient_id: int):
     """Everything in the contingency plan with a way to change each part."""
-    access = require(current_user, Action.PROPOSE, patient_id)
-    plan = services.load_contingency(patient_id)
-    if plan is None:
-        abort(404)
-    audit.record("contingency.view", patient_id)
-    db.session.commit()
+    access, plan = _viewed_plan(
+        patient_id, Action.PROPOSE, services.load_contingency, "contingency.view"
+    )
     return render_template(
         "contingency/overview.html",
         access=access,
@@ -172,40 +182,80 @@ def _remove(access, item, edit_endpoint: str, **ids):
     return redirect(url_for("contingency.overview", patient_id=patient_id))
 
 
-@bp.route("/patients/<int:patient_id>/contingency/steps/new", methods=["GET", "POST"])
-@login_required
-def new_step(patient_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
-    plan = services.plan_for(patient_id)
-    return _proposal_form(
-        access,
-        services.new_step(plan),
-        CrisisStepForm(),
-        "contingency/step_form.html",
-        _("The step has been added. It will be looked at in your review."),
+@dataclass(frozen=True)
+class _ItemPages:
+    """What differs between the add, change and remove pages of crisis steps and of contacts.
+
+    For the name ``step``: endpoints ``new_step``, ``edit_step`` and ``remove_step`` at
+    ``.../contingency/steps/...`` with a ``step_id``, and the ``contingency/step_form.html`` page.
+    """
+
+    name: str
+    model: type
+    form: type[VersionedForm]
+    added: str  # lazy, so it is shown in the reader's language
+
+
+def _add_item_pages(pages: _ItemPages) -> None:
+    """Register the three pages of one kind of item."""
+    id_name = f"{pages.name}_id"
+    list_rule = f"/patients/<int:patient_id>/contingency/{pages.name}s"
+    item_rule = f"{list_rule}/<int:{id_name}>"
+    template = f"contingency/{pages.name}_form.html"
+
+    def item(patient_id: int, ids: dict):
+        return services.item_of(pages.model, ids[id_name], services.plan_for(patient_id))
+
+    def new(patient_id: int):
+        access = require(current_user, Action.PROPOSE, patient_id)
+        plan = services.plan_for(patient_id)
+        return _proposal_form(
+            access,
+            services.new_item(pages.model, plan),
+            pages.form(),
+            template,
+            str(pages.added),
+        )
+
+    def edit(patient_id: int, **ids):
+        access = require(current_user, Action.PROPOSE, patient_id)
+        found = item(patient_id, ids)
+        return _proposal_form(
+            access,
+            found,
+            pages.form(obj=found),
+            template,
+            _("Your changes have been saved. They will be looked at in your review."),
+        )
+
+    def remove(patient_id: int, **ids):
+        access = require(current_user, Action.PROPOSE, patient_id)
+        return _remove(access, item(patient_id, ids), f"contingency.edit_{pages.name}", **ids)
+
+    bp.add_url_rule(
+        f"{list_rule}/new", f"new_{pages.name}", login_required(new), methods=["GET", "POST"]
+    )
+    bp.add_url_rule(item_rule, f"edit_{pages.name}", login_required(edit), methods=["GET", "POST"])
+    bp.add_url_rule(
+        f"{item_rule}/remove", f"remove_{pages.name}", login_required(remove), methods=["POST"]
     )
 
 
-@bp.route("/patients/<int:patient_id>/contingency/steps/<int:step_id>", methods=["GET", "POST"])
-@login_required
-def edit_step(patient_id: int, step_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
-    step = services.item_of(CrisisStep, step_id, services.plan_for(patient_id))
-    return _proposal_form(
-        access,
-        step,
-        CrisisStepForm(obj=step),
-        "contingency/step_form.html",
-        _("Your changes have been saved. They will be looked at in your review."),
-    )
-
-
-@bp.route("/patients/<int:patient_id>/contingency/steps/<int:step_id>/remove", methods=["POST"])
-@login_required
-def remove_step(patient_id: int, step_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
-    step = services.item_of(CrisisStep, step_id, services.plan_for(patient_id))
-    return _remove(access, step, "contingency.edit_step", step_id=step_id)
+for _pages in (
+    _ItemPages(
+        name="step",
+        model=CrisisStep,
+        form=CrisisStepForm,
+        added=_l("The step has been added. It will be looked at in your review."),
+    ),
+    _ItemPages(
+        name="contact",
+        model=Contact,
+        form=ContactForm,
+        added=_l("The contact has been added. It will be looked at in your review."),
+    ),
+):
+    _add_item_pages(_pages)
 
 
 @bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
@@ -228,46 +278,6 @@ def usual_state(patient_id: int):
     )
 
 
-@bp.route("/patients/<int:patient_id>/contingency/contacts/new", methods=["GET", "POST"])
-@login_required
-def new_contact(patient_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
-    plan = services.plan_for(patient_id)
-    return _proposal_form(
-        access,
-        services.new_contact(plan),
-        ContactForm(),
-        "contingency/contact_form.html",
-        _("The contact has been added. It will be looked at in your review."),
-    )
-
-
-@bp.route(
-    "/patients/<int:patient_id>/contingency/contacts/<int:contact_id>", methods=["GET", "POST"]
-)
-@login_required
-def edit_contact(patient_id: int, contact_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
-    contact = services.item_of(Contact, contact_id, services.plan_for(patient_id))
-    return _proposal_form(
-        access,
-        contact,
-        ContactForm(obj=contact),
-        "contingency/contact_form.html",
-        _("Your changes have been saved. They will be looked at in your review."),
-    )
-
-
-@bp.route(
-    "/patients/<int:patient_id>/contingency/contacts/<int:contact_id>/remove", methods=["POST"]
-)
-@login_required
-def remove_contact(patient_id: int, contact_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
-    contact = services.item_of(Contact, contact_id, services.plan_for(patient_id))
-    return _remove(access, contact, "contingency.edit_contact", contact_id=contact_id)
-
-
 # --------------------------------------------------------------------------- #
 # Care team
 # --------------------------------------------------------------------------- #
@@ -276,12 +286,9 @@ def remove_contact(patient_id: int, contact_id: int):
 @bp.route("/patients/<int:patient_id>/care-team")
 @login_required
 def care_team(patient_id: int):
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
-    plan = services.load_care_team(patient_id)
-    if plan is None:
-        abort(404)
-    audit.record("care_team.view", patient_id)
-    db.session.commit()
+    access, plan = _viewed_plan(
+        patient_id, Action.VIEW_PLAN, services.load_care_team, "care_team.view"
+    )
     return render_template(
         "contingency/care_team.html",
         access=access,
@@ -312,7 +319,7 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
 def new_member(patient_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     plan = services.plan_for(patient_id)
-    member = CareTeamMember(plan_id=plan.id, position=services.next_position(CareTeamMember, plan))
+    member = services.new_item(CareTeamMember, plan)
     return _member_form(access, member, CareTeamMemberForm(), _("Added to the care team."))
 
 

@@ -16,13 +16,6 @@ class GoalClosed(Exception):
     """The goal was closed (withdrawn, achieved...) after the form was opened."""
 
 
-def plan_id_for(patient_id: int) -> int:
-    plan_id = db.session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient_id))
-    if plan_id is None:
-        abort(404)
-    return plan_id
-
-
 def goal_for(patient_id: int, goal_id: int) -> Goal:
     """The goal if it is in this patient's plan; 404 for any other id, forged ones included."""
     goal = db.session.scalar(

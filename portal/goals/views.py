@@ -13,10 +13,15 @@ from portal.goals import bp, services
 from portal.goals.forms import ConfirmForm, GoalForm
 from portal.models import Goal
 from portal.permissions import Access, Action, require
+from portal.plan_lookup import plan_id_for
+
+# The goals' section of the plan page. Saving a goal leads back there, and its message is
+# flashed to show there too: at the top of a long page it would be out of sight.
+GOALS = "goals"
 
 
 def _back_to_goals(patient_id: int):
-    return redirect(url_for("plans.plan", patient_id=patient_id, _anchor="goals"))
+    return redirect(url_for("plans.plan", patient_id=patient_id, _anchor=GOALS))
 
 
 def _shown(values: dict) -> dict:
@@ -52,11 +57,11 @@ def _viewed(goal: Goal, patient_id: int) -> None:
 @login_required
 def new(patient_id: int):
     access = require(current_user, Action.PROPOSE, patient_id)
-    plan_id = services.plan_id_for(patient_id)
+    plan_id = plan_id_for(patient_id)
     form = GoalForm()
     if form.validate_on_submit():
         services.add_goal(plan_id, form.changes(), current_user, patient_id)
-        flash(_("Your new goal has been saved. It will be talked about at the next review."))
+        flash(_("Your new goal has been saved. It will be talked about at the next review."), GOALS)
         return _back_to_goals(patient_id)
     return _goal_form_page(access, form)
 
@@ -80,7 +85,7 @@ def edit(patient_id: int, goal_id: int):
         return _goal_form_page(access, form, goal)
     changes = form.changes()
     if goal.status in services.OPEN and services.unchanged(goal, changes):
-        flash(_("You did not change anything, so nothing new has been saved."))
+        flash(_("You did not change anything, so nothing new has been saved."), GOALS)
         return _back_to_goals(patient_id)
     try:
         services.change_goal(
@@ -92,7 +97,7 @@ def edit(patient_id: int, goal_id: int):
         form.version.data = str(conflict.version)
         shown = {"current": _shown(conflict.current), "mine": _shown(changes)}
         return _goal_form_page(access, form, goal, conflict=shown)
-    flash(_("Your changes have been saved. They will be talked about at the next review."))
+    flash(_("Your changes have been saved. They will be talked about at the next review."), GOALS)
     return _back_to_goals(patient_id)
 
 
@@ -134,7 +139,10 @@ def withdraw(patient_id: int, goal_id: int):
         # Show the goal as it is now and ask again, rather than withdraw something unseen.
         form.version.data = str(conflict.version)
         return _confirm_page(access, template, goal, form, changed=True)
-    flash(_("You have asked to withdraw this goal. It will be talked about at the next review."))
+    flash(
+        _("You have asked to withdraw this goal. It will be talked about at the next review."),
+        GOALS,
+    )
     return _back_to_goals(patient_id)
 
 
@@ -150,10 +158,13 @@ def keep(patient_id: int, goal_id: int):
     try:
         services.keep_goal(goal, seen_version(form.version.data), current_user, patient_id)
     except services.GoalClosed:
-        flash(_("This goal can no longer be kept: it was changed at a review or by someone else."))
+        flash(
+            _("This goal can no longer be kept: it was changed at a review or by someone else."),
+            GOALS,
+        )
         return _back_to_goals(patient_id)
     except EditConflict:
-        flash(_("Someone else changed this goal just now. Check it below and try again."))
+        flash(_("Someone else changed this goal just now. Check it below and try again."), GOALS)
         return _back_to_goals(patient_id)
-    flash(_("You have taken back your request to withdraw this goal."))
+    flash(_("You have taken back your request to withdraw this goal."), GOALS)
     return _back_to_goals(patient_id)

@@ -15,7 +15,7 @@ from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
 from portal.models.base import utcnow
-from portal.permissions import Action, require
+from portal.permissions import Access, Action, require
 from portal.plans.services import load_plan
 from portal.versions.services import latest_version
 
@@ -25,6 +25,18 @@ def _plan(patient_id: int, loader=load_plan) -> CarePlan:
     if plan is None:
         abort(404)
     return plan
+
+
+def _access_and_plan(patient_id: int, action: Action, loader=load_plan) -> tuple[Access, CarePlan]:
+    """Access is checked before the plan is looked for, so a refusal says nothing about it."""
+    access = require(current_user, action, patient_id)
+    return access, _plan(patient_id, loader)
+
+
+def _since_agreed(plan: CarePlan):
+    """The last agreed version (None before the first review) and the proposals since."""
+    previous = latest_version(plan.id)
+    return previous, services.proposals(plan, previous.snapshot if previous else None)
 
 
 _int = forms.int_or_none
@@ -49,10 +61,8 @@ def meeting_time(moment, date_format: str = "full") -> str:
 @login_required
 def review(patient_id: int):
     """What changed since the last agreed version, the patient's preparation and results."""
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = _plan(patient_id, services.review_plan)
-    previous = latest_version(plan.id)
-    found = services.proposals(plan, previous.snapshot if previous else None)
+    access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
+    previous, found = _since_agreed(plan)
     audit.record("review.view", patient_id, "review page")
     db.session.commit()
     return render_template(
@@ -107,10 +117,8 @@ def _meeting_defaults(plan: CarePlan, fresh: bool) -> dict:
 @login_required
 def record(patient_id: int):
     """Record the meeting: a decision for each proposal, then the plan is agreed as a version."""
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = _plan(patient_id, services.review_plan)
-    previous = latest_version(plan.id)
-    found = services.proposals(plan, previous.snapshot if previous else None)
+    access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
+    previous, found = _since_agreed(plan)
     fresh = request.method == "GET"
     form = forms.record_form(found, prefill_versions=fresh, data=_meeting_defaults(plan, fresh))
     form.last_review = plan.last_review_date
@@ -178,8 +186,7 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
     them again before agreeing; the form now carries the current versions.
     """
     plan = _plan(patient_id, services.review_plan)
-    previous = latest_version(plan.id)
-    found = services.proposals(plan, previous.snapshot if previous else None)
+    previous, found = _since_agreed(plan)
     typed = MultiDict(request.form)
     typed["agreed_version"] = str(plan.agreed_version)
     changed = {p.key for p in found if conflict.reason == "meeting" or p.key in conflict.changed}
@@ -206,8 +213,7 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
 @bp.route("/patients/<int:patient_id>/meetings/schedule", methods=["GET", "POST"])
 @login_required
 def schedule(patient_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = _plan(patient_id)
+    access, plan = _access_and_plan(patient_id, Action.AGREE)
     meeting = next_meeting(plan.id)
     data = {}
     if meeting and meeting.scheduled_for:
@@ -228,8 +234,7 @@ def schedule(patient_id: int):
 @login_required
 def calendar_file(patient_id: int):
     """The next booked meeting as a calendar file, in the reader's language."""
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
-    plan = _plan(patient_id)
+    access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
     meeting = next_meeting(plan.id)
     if meeting is None or meeting.scheduled_for is None:
         abort(404)
@@ -264,8 +269,7 @@ def calendar_file(patient_id: int):
 @login_required
 def results(patient_id: int):
     """The results letter: results shared before the meeting, each with a plain explanation."""
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
-    plan = _plan(patient_id)
+    access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
     shared = services.shared_results(plan.id)
     audit.record("results.view", patient_id, "shared results")
     db.session.commit()
@@ -282,8 +286,7 @@ def results(patient_id: int):
 @bp.route("/patients/<int:patient_id>/results/new", methods=["GET", "POST"])
 @login_required
 def share_result(patient_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = _plan(patient_id)
+    access, plan = _access_and_plan(patient_id, Action.AGREE)
     form = forms.ResultForm()
     if form.validate_on_submit():
         services.share_result(
@@ -305,8 +308,7 @@ def share_result(patient_id: int):
 @login_required
 def remove_result(patient_id: int, result_id: int):
     """Take back a result shared by mistake. Another plan's result is not found."""
-    require(current_user, Action.AGREE, patient_id)
-    plan = _plan(patient_id)
+    plan = _access_and_plan(patient_id, Action.AGREE)[1]
     result = db.session.scalars(
         select(SharedResult).where(SharedResult.id == result_id, SharedResult.plan_id == plan.id)
     ).first()
@@ -326,8 +328,7 @@ def remove_result(patient_id: int, result_id: int):
 @login_required
 def named_contact(patient_id: int):
     """Change the named contact to a professional of the patient's own organisation."""
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = _plan(patient_id)
+    access, plan = _access_and_plan(patient_id, Action.AGREE)
     people = services.named_contact_choices(access.patient)
     fresh = request.method == "GET"
     form = forms.NamedContactForm(
@@ -367,8 +368,7 @@ def named_contact(patient_id: int):
 @login_required
 def request_named_contact(patient_id: int):
     """The patient (or a carer who may suggest changes) asks for a different named contact."""
-    access = require(current_user, Action.PROPOSE, patient_id)
-    plan = _plan(patient_id)
+    access, plan = _access_and_plan(patient_id, Action.PROPOSE)
     form = forms.NamedContactRequestForm(data={"reason": plan.named_contact_request or ""})
     if form.validate_on_submit():
         services.request_named_contact(plan, form.reason.data.strip())

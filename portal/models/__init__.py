@@ -24,6 +24,7 @@ from portal.models.plan import (
     Wish,
     WishKind,
 )
+from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentRecord, Scope
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
@@ -43,6 +44,8 @@ __all__ = [
     "Domain",
     "Goal",
     "GoalStatus",
+    "MonthlySummary",
+    "MonthlySummaryCell",
     "NeedsSection",
     "Organisation",
     "Patient",

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import labels
 from portal.editing import EditConflict, save_proposal
 from portal.extensions import db
-from portal.models import CarePlan, Domain, NeedsSection, User, Wish, WishKind
+from portal.models import Domain, NeedsSection, User, Wish, WishKind
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,6 @@ WISHES = Part(
     },
     "wishes",
 )
-
-
-def plan_id_for(patient_id: int) -> int:
-    plan_id = db.session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient_id))
-    if plan_id is None:
-        abort(404)
-    return plan_id
 
 
 def item_for(part: Part, plan_id: int, code: str):

@@ -10,6 +10,7 @@ from portal.needs import bp, services
 from portal.needs.forms import OwnWordsForm
 from portal.needs.services import NEEDS, WISHES, Part
 from portal.permissions import Action, require
+from portal.plan_lookup import plan_id_for
 
 
 @bp.route("/patients/<int:patient_id>/about-me/<domain>", methods=["GET", "POST"])
@@ -26,7 +27,7 @@ def wish(patient_id: int, kind: str):
 
 def _edit(part: Part, patient_id: int, code: str):
     access = require(current_user, Action.PROPOSE, patient_id)
-    plan_id = services.plan_id_for(patient_id)
+    plan_id = plan_id_for(patient_id)
     item = services.item_for(part, plan_id, code)
     title = part.titles[code]
 
@@ -56,7 +57,7 @@ def _edit(part: Part, patient_id: int, code: str):
         return page(form)
     back = redirect(url_for("plans.plan", patient_id=patient_id, _anchor=part.anchor))
     if item.id and item.text == form.text.data:
-        flash(_("You did not change anything, so nothing new has been saved."))
+        flash(_("You did not change anything, so nothing new has been saved."), part.anchor)
         return back
     try:
         services.save_text(
@@ -65,5 +66,7 @@ def _edit(part: Part, patient_id: int, code: str):
     except EditConflict as conflict:
         form.version.data = str(conflict.version)
         return page(form, {"current": conflict.current, "mine": {"text": form.text.data}})
-    flash(_("Your words have been saved. They will be talked about at the next review."))
+    flash(
+        _("Your words have been saved. They will be talked about at the next review."), part.anchor
+    )
     return back

@@ -139,6 +139,11 @@ def as_text(report: Report) -> str:
                 day=report.as_of.isoformat(),
             )
         ),
+        str(
+            _l("Figures calculated on %(day)s.", day=report.calculated_at.date().isoformat())
+            if report.calculated_at
+            else _l("Live figures, counted now: this month has not been summarised yet.")
+        ),
     ]
     current = None
     for section, _code, label, measure, value in figures(report):

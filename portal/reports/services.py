@@ -3,17 +3,20 @@
 People with a long-term condition are counted from the day they were recorded in the portal
 (``Patient.created_at``); "meets the requirements" is ``portal.compliance``.
 
-Everything is counted by the database (one statement over the evidence rows, grouped once per
-breakdown, plus one each for surveys and audits); Python only reads the grouped rows. The
-``Report`` returned holds published values only, so nothing downstream can show a raw count.
+Everything is counted by the database (one statement over the evidence rows, grouped by
+organisation once per breakdown, plus one each for surveys and audits); Python only adds up
+the grouped rows. An ended month that has been summarised (``portal.reports.summary``) is read
+from its stored rows instead, which is fast whatever the number of patients and keeps the month
+as it stood then. The ``Report`` returned holds published values only, so nothing downstream
+can show a raw count.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, case, cast, func, literal_column, select, text, union_all
+from sqlalchemy import String, case, cast, func, literal_column, or_, select, text, union_all
 
 from portal import labels
 from portal.compliance import (
@@ -27,7 +30,16 @@ from portal.compliance import (
     within_days_sql,
 )
 from portal.extensions import db
-from portal.models import Goal, GoalStatus, Organisation, PlanAudit, PlanAuditItem, SurveyResponse
+from portal.models import (
+    Goal,
+    GoalStatus,
+    MonthlySummary,
+    MonthlySummaryCell,
+    Organisation,
+    PlanAudit,
+    PlanAuditItem,
+    SurveyResponse,
+)
 from portal.models import patient_conditions as pc
 from portal.reports import suppression
 from portal.reports.trajectory import target
@@ -135,6 +147,7 @@ class Report:
     survey: list[SurveyQuestion]
     audited: int | None
     audit_meeting: int | None
+    calculated_at: datetime | None = None  # when the stored summary was made; None: live
     new_patient_days: int = NEW_PATIENT_DAYS
 
     @property
@@ -181,11 +194,13 @@ def _const(text: str):
     return literal_column(f"'{text}'", String)  # internal constants only, never user input
 
 
-def _raw_counts(month: date, organisation_id: int | None, today: date) -> dict:
-    """{(dimension, key): (people, compliant)} from one statement.
+def cells_sql(month: date, organisation_id: int | None, today: date, only=None):
+    """Every raw count of the month as rows (organisation, dimension, key, people, compliant).
 
-    ``ev`` (the evidence) and ``facts`` (who is on the register at the month end, and whether
-    their plan met the requirements) are each worked out once and grouped for every breakdown.
+    One statement: ``ev`` (the evidence) and ``facts`` (who is on the register at the month
+    end, and whether their plan met the requirements) are each worked out once and grouped by
+    organisation for every breakdown. ``only`` limits it to some dimensions. The live report
+    adds the rows up; ``portal.reports.summary`` stores them as they are.
     """
     ev = evidence(organisation_id).cte("ev")
     day = as_of(month, today)
@@ -207,59 +222,135 @@ def _raw_counts(month: date, organisation_id: int | None, today: date) -> dict:
     people = func.count()
     compliant = func.sum(facts.c.compliant)
 
-    def grouped(dimension: str, key, source=facts):
-        key = cast(key, String)
-        return select(_const(dimension), key, people, compliant).select_from(source).group_by(key)
+    def grouped(dimension: str, key=None, source=facts):
+        org = facts.c.organisation_id
+        group = [org] if key is None else [org, cast(key, String)]
+        key = _const("") if key is None else cast(key, String)
+        return _cells(org, dimension, key, people, compliant).select_from(source).group_by(*group)
 
-    branches = [
-        select(_const("total"), _const(""), people, compliant).select_from(facts),
-        grouped(
+    goals = Goal.__table__
+    branches = {
+        "total": grouped("total"),
+        "condition": grouped(
             "condition",
             pc.c.condition_code,
             facts.join(pc, pc.c.patient_id == facts.c.patient_id),
         ),
-        grouped("age_band", facts.c.age_band),
-        grouped("sex", facts.c.sex),
-        grouped("ethnicity", facts.c.ethnicity_category),
-        grouped("language", facts.c.preferred_language),
-    ]
-    if organisation_id is None:
-        branches.append(grouped("organisation", facts.c.organisation_id))
-    goals = Goal.__table__
-    branches.append(
-        select(_const("goal"), goals.c.status, people, literal_column("0"))
+        "age_band": grouped("age_band", facts.c.age_band),
+        "sex": grouped("sex", facts.c.sex),
+        "ethnicity": grouped("ethnicity", facts.c.ethnicity_category),
+        "language": grouped("language", facts.c.preferred_language),
+        "goal": _cells(facts.c.organisation_id, "goal", goals.c.status, people, literal_column("0"))
         .select_from(facts.join(goals, goals.c.plan_id == facts.c.plan_id))
         .where(goals.c.created_at < cutoff)
-        .group_by(goals.c.status)
-    )
-    branches.append(
-        select(
-            _const("new"),
+        .group_by(facts.c.organisation_id, goals.c.status),
+        "new": _cells(
+            ev.c.organisation_id,
+            "new",
             _const(""),
             func.count(),
             func.sum(case((within_days_sql(ev), 1), else_=0)),
         )
-        .select_from(ev)
         .where(ev.c.initial_assessment_date.between(month, last_of_month(month)))
-    )
-    for i in range(SERIES_MONTHS - 1, -1, -1):
-        point = add_months(month, -i)
-        m_day, m_cutoff, m_review_after = as_of_sql(as_of(point, today))
-        m_register = registered_sql(ev, m_cutoff)
-        m_meets = meets_sql(ev, m_day, m_cutoff, m_review_after)
-        branches.append(
-            select(
-                _const("month"),
-                _const(point.strftime("%Y-%m")),
-                func.sum(case((m_register, 1), else_=0)),
-                func.sum(case((m_register & m_meets, 1), else_=0)),
-            ).select_from(ev)
+        .group_by(ev.c.organisation_id),
+    }
+    chosen = [branch for name, branch in branches.items() if only is None or name in only]
+    if only is None or "month" in only:
+        chosen += _earlier_months(ev, month, today)
+    return union_all(*chosen)
+
+
+def _earlier_months(ev, month: date, today: date) -> list:
+    """The uptake of the 12 months before, each as read at its end: one pass over ``ev``
+    grouped by organisation, then a row per month."""
+    points = [add_months(month, -i) for i in range(SERIES_MONTHS - 1, 0, -1)]
+    sums = []
+    for i, point in enumerate(points):
+        day, cutoff, review_after = as_of_sql(as_of(point, today))
+        register = registered_sql(ev, cutoff)
+        meets = register & meets_sql(ev, day, cutoff, review_after)
+        sums.append(func.sum(case((register, 1), else_=0)).label(f"people_{i}"))
+        sums.append(func.sum(case((meets, 1), else_=0)).label(f"compliant_{i}"))
+    series = select(ev.c.organisation_id, *sums).group_by(ev.c.organisation_id).cte("series")
+    return [
+        _cells(
+            series.c.organisation_id,
+            "month",
+            _const(point.strftime("%Y-%m")),
+            series.c[f"people_{i}"],
+            series.c[f"compliant_{i}"],
         )
+        for i, point in enumerate(points)
+    ]
+
+
+def _cells(organisation_id, dimension: str, key, people, compliant):
+    return select(
+        organisation_id.label("organisation_id"),
+        _const(dimension).label("dimension"),
+        key.label("key"),
+        people.label("people"),
+        compliant.label("compliant"),
+    )
+
+
+def no_jit() -> None:
+    """PostgreSQL: compiling the one-off counting statement costs more than it saves."""
     if db.session.get_bind().dialect.name == "postgresql":
-        # Compiling this one-off statement costs more than it saves; for this transaction only.
-        db.session.execute(text("SET LOCAL jit = off"))
-    rows = db.session.execute(union_all(*branches))
-    return {(dim, key): (int(n or 0), int(m or 0)) for dim, key, n, m in rows}
+        db.session.execute(text("SET LOCAL jit = off"))  # this transaction only
+
+
+def add_up(rows) -> dict:
+    """{(dimension, key): (people, compliant)} over organisations, with each organisation's
+    total as its own ``organisation`` cell."""
+    raw: dict = {}
+    for organisation_id, dimension, key, n, m in rows:
+        cells = [(dimension, key)]
+        if dimension == "total":
+            cells.append(("organisation", str(organisation_id)))
+        for cell in cells:
+            people, compliant = raw.get(cell, (0, 0))
+            raw[cell] = (people + int(n or 0), compliant + int(m or 0))
+    return raw
+
+
+def _raw_counts(month: date, organisation_id: int | None, today: date):
+    """The month's raw counts, and its stored summary (``None`` when counted live now).
+
+    A summarised month is read from its stored cells. Each earlier month in the uptake series
+    is its own summary's total when it has one, so a month shows the same figure wherever it
+    appears; otherwise it is as read with this month (from its stored cells, or live).
+    """
+    series_start = add_months(month, 1 - SERIES_MONTHS)
+    summaries = {
+        s.month: s
+        for s in db.session.scalars(
+            select(MonthlySummary).where(MonthlySummary.month.between(series_start, month))
+        )
+    }
+    stored: dict[date, list] = {}
+    if summaries:
+        cell = MonthlySummaryCell
+        query = select(
+            cell.month, cell.organisation_id, cell.dimension, cell.key, cell.people, cell.compliant
+        ).where(
+            cell.month.in_(list(summaries)), or_(cell.month == month, cell.dimension == "total")
+        )
+        if organisation_id is not None:
+            query = query.where(cell.organisation_id == organisation_id)
+        for row in db.session.execute(query):
+            stored.setdefault(row[0], []).append(row[1:])
+    summary = summaries.get(month)
+    if summary is not None:
+        raw = add_up(stored.get(month, []))
+    else:
+        no_jit()
+        raw = add_up(db.session.execute(cells_sql(month, organisation_id, today)))
+    for point in summaries:
+        if point != month:
+            total = add_up(stored.get(point, [])).get(("total", ""), (0, 0))
+            raw[("month", point.strftime("%Y-%m"))] = total
+    return raw, summary
 
 
 def _survey_counts(start: date, day: date, organisation_id: int | None) -> dict:
@@ -352,7 +443,7 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
     month = first_of_month(month)
     day = as_of(month, today)
     names = {str(i): name for i, name in organisations()}
-    raw = _raw_counts(month, organisation_id, today)
+    raw, summary = _raw_counts(month, organisation_id, today)
     window_start = add_months(month, -(WINDOW_MONTHS - 1))
     survey = _survey_counts(window_start, day, organisation_id)
     checked, meeting = _audit_counts(window_start, day, organisation_id)
@@ -368,7 +459,7 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
     series = []
     for i in range(SERIES_MONTHS - 1, -1, -1):
         point = add_months(month, -i)
-        n, m = raw.get(("month", point.strftime("%Y-%m")), (0, 0))
+        n, m = raw.get(("month", point.strftime("%Y-%m")), (0, 0)) if i else total
         series.append(Point(point, suppression.count(n), suppression.count(m), target(point)))
     n_responses = survey["n"]
     questions = [
@@ -398,4 +489,5 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
         survey=questions,
         audited=suppression.count(checked),
         audit_meeting=suppression.count(meeting),
+        calculated_at=summary.calculated_at if summary else None,
     )

@@ -21,6 +21,7 @@ from portal.auth.services import find_user, hash_password
 from portal.extensions import db
 from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
 from portal.models.base import utcnow
+from portal.pagination import Page, paginate
 from portal.permissions import active_grants_query
 from portal.security import new_session_token
 
@@ -358,41 +359,11 @@ def consent_history(patient_id: int) -> list[tuple[ConsentRecord, User | None]]:
 # --------------------------------------------------------------------------- #
 
 
-@dataclass(frozen=True)
-class ActivityPage:
-    events: list[AuditEvent]
-    page: int
-    pages: int
-    total: int
-
-
-def activity(patient_id: int, page: int, per_page: int = ACTIVITY_PAGE_SIZE) -> ActivityPage:
-    """One page of the patient's audit events, newest first, in two queries whatever the size."""
-    total = db.session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == patient_id)
+def activity(patient_id: int, page: int, per_page: int = ACTIVITY_PAGE_SIZE) -> Page:
+    """One page of the patient's audit events, newest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.patient_id == patient_id)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    events = list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.patient_id == patient_id)
-            .options(joinedload(AuditEvent.actor))
-            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
-    return ActivityPage(events=events, page=page, pages=pages, total=total)
-
-
-def page_numbers(page: int, pages: int) -> list[int | None]:
-    """Page links to show: first, last and the current page's neighbours; None is an ellipsis."""
-    wanted = {1, pages, page - 1, page, page + 1}
-    shown: list[int | None] = []
-    for number in range(1, pages + 1):
-        if number in wanted:
-            if shown and shown[-1] is not None and number - shown[-1] > 1:
-                shown.append(None)
-            shown.append(number)
-    return shown
+    return paginate(query, page, per_page, joinedload(AuditEvent.actor))

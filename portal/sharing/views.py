@@ -180,7 +180,6 @@ def activity(patient_id: int):
         "sharing/activity.html",
         patient=access.patient,
         result=result,
-        page_numbers=services.page_numbers(result.page, result.pages),
     )
 
 

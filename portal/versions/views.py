@@ -2,12 +2,11 @@
 
 from flask import abort, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
-from portal.models import CarePlan
 from portal.permissions import Action, require
+from portal.plan_lookup import plan_id_for
 from portal.versions import bp
 from portal.versions import labels as version_labels
 from portal.versions.display import snapshot_value
@@ -28,18 +27,11 @@ bp.add_app_template_global(
 )
 
 
-def _plan_id(patient_id: int) -> int:
-    plan_id = db.session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient_id))
-    if plan_id is None:
-        abort(404)
-    return plan_id
-
-
 @bp.route("/patients/<int:patient_id>/versions")
 @login_required
 def versions(patient_id: int):
     access = require(current_user, Action.VIEW_PLAN, patient_id)
-    plan_id = _plan_id(patient_id)
+    plan_id = plan_id_for(patient_id)
     rows = history(plan_id)
     audit.record("versions.view", patient_id, "version history")
     db.session.commit()
@@ -52,7 +44,7 @@ def versions(patient_id: int):
 @login_required
 def version(patient_id: int, number: int):
     access = require(current_user, Action.VIEW_PLAN, patient_id)
-    found = get_version(_plan_id(patient_id), number)
+    found = get_version(plan_id_for(patient_id), number)
     if found is None:
         abort(404)
     meeting = meeting_for_version(found)
@@ -80,7 +72,7 @@ def compare(patient_id: int):
     A read-only GET form (nothing changes), so it carries no CSRF token.
     """
     access = require(current_user, Action.VIEW_PLAN, patient_id)
-    plan_id = _plan_id(patient_id)
+    plan_id = plan_id_for(patient_id)
     rows = history(plan_id)
     numbers = [r.number for r in rows]
     first, second = _number("from"), _number("to")

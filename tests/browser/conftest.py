@@ -2,14 +2,17 @@
 
 Each pytest worker starts its own server on its own port with its own SQLite database, and
 one Chromium; each test gets fresh browser contexts (cookies are never shared between tests).
+A journey that changes the demo data gets a server and a copy of the database of its own.
 """
 
 import contextlib
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -68,6 +71,8 @@ class PortalServer:
     # Signed-in browser state per role, so the sweep signs each role in through the form
     # once per worker rather than once per page.
     sessions: dict = field(default_factory=dict)
+    # An untouched copy of the demo database, for ``fresh_portal``.
+    pristine: Path | None = None
 
     def path(self, template: str) -> str:
         return template.format(**vars(self.demo))
@@ -76,6 +81,41 @@ class PortalServer:
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
+
+
+def _app_config(database: Path) -> dict:
+    return {
+        "ENV": "testing",
+        "SECRET_KEY": "browser-test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "WTF_CSRF_ENABLED": True,  # a real browser submits real forms
+        "RATELIMIT_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "HSTS": False,
+    }
+
+
+def _use_wal(db) -> None:
+    # WAL lets the page being read and the audit event being written not wait on each other.
+    db.session.execute(text("PRAGMA journal_mode=WAL"))
+
+
+@contextlib.contextmanager
+def _serving(app):
+    """Serve ``app`` on 127.0.0.1 and a free port; yields its address."""
+    from portal.extensions import db
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="portal-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -87,22 +127,11 @@ def portal_server(tmp_path_factory):
     from portal.extensions import db
     from portal.models import Base, Condition, Patient, User
 
-    database = tmp_path_factory.mktemp("browser-db") / "portal.sqlite3"
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": "browser-test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "WTF_CSRF_ENABLED": True,  # a real browser submits real forms
-            "RATELIMIT_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-            "HSTS": False,
-        }
-    )
+    folder = tmp_path_factory.mktemp("browser-db")
+    database = folder / "portal.sqlite3"
+    app = create_app(_app_config(database))
     with app.app_context():
-        # WAL lets the page being read and the audit event being written not wait on each other.
-        db.session.execute(text("PRAGMA journal_mode=WAL"))
+        _use_wal(db)
         Base.metadata.create_all(db.engine)
         db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
         db.session.commit()
@@ -123,15 +152,41 @@ def portal_server(tmp_path_factory):
             margaret_next_review=margaret.plan.next_review_date,
         )
         db.session.remove()
+    pristine = folder / "pristine.sqlite3"
+    _copy_database(database, pristine)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="portal-server", daemon=True)
-    thread.start()
-    yield PortalServer(url=f"http://127.0.0.1:{server.server_port}", app=app, demo=facts)
-    server.shutdown()
-    thread.join(timeout=10)
+    with _serving(app) as url:
+        yield PortalServer(url=url, app=app, demo=facts, pristine=pristine)
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, write-ahead log included."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as reading,
+        contextlib.closing(sqlite3.connect(target)) as writing,
+    ):
+        reading.backup(writing)
+
+
+@pytest.fixture
+def fresh_portal(portal_server: PortalServer, tmp_path) -> PortalServer:
+    """The portal again, on a port of its own, with its own copy of the untouched demo data.
+
+    For a journey that changes the plans (edits a goal, agrees a proposal): it starts from the
+    demo data as loaded, whatever ran before it, and the worker's other tests never see its
+    changes. A copy of the database and a second app take well under a second.
+    """
+    from portal import create_app
+    from portal.extensions import db
+
+    database = tmp_path / "portal.sqlite3"
+    _copy_database(portal_server.pristine, database)
+    app = create_app(_app_config(database))
     with app.app_context():
-        db.engine.dispose()
+        _use_wal(db)
+        db.session.remove()
+    with _serving(app) as url:
+        yield PortalServer(url=url, app=app, demo=portal_server.demo)
 
 
 @pytest.fixture(scope="session")
@@ -158,7 +213,8 @@ def new_context(browser: Browser, portal_server: PortalServer, request):
     def _new(**options):
         options.setdefault("viewport", {"width": 1024, "height": 768})
         options.setdefault("locale", "en-GB")
-        context = browser.new_context(base_url=portal_server.url, **options)
+        options.setdefault("base_url", portal_server.url)
+        context = browser.new_context(**options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context
@@ -177,6 +233,15 @@ def new_context(browser: Browser, portal_server: PortalServer, request):
 def page(new_context) -> Page:
     """A fresh page for someone who has not signed in (journeys sign in through the form)."""
     tab = new_context().new_page()
+    harness.watch_console(tab)
+    return tab
+
+
+@pytest.fixture
+def fresh_page(fresh_portal: PortalServer, new_context) -> Page:
+    """A fresh page, not signed in, on a portal of its own (``fresh_portal``, which stops
+    after the page is closed)."""
+    tab = new_context(base_url=fresh_portal.url).new_page()
     harness.watch_console(tab)
     return tab
 

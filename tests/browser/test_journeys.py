@@ -7,7 +7,9 @@ with ``assert harness.console_errors(page) == []`` and ``harness.assert_accessib
 where a page state is new (an error message, an expanded section).
 """
 
+import csv
 import re
+from datetime import date
 
 from babel.dates import format_date
 from playwright.sync_api import expect
@@ -118,6 +120,79 @@ def test_commissioner_sees_their_home_page_and_nobody_s_plan(page):
     for someone in ("Margaret", "Hughes", "Arif", "Khan", "943 476"):
         expect(body).not_to_contain_text(someone)
     harness.screenshot(page, "commissioner-01-home")
+    assert harness.console_errors(page) == []
+
+
+def test_commissioner_reads_a_month_s_report_and_downloads_it(page, tmp_path):
+    harness.sign_in(page, "commissioner")  # two-step verification, answered with the demo key
+    page.get_by_role("link", name="Care planning report").click()
+    expect(page.get_by_role("heading", level=1, name="Care planning report")).to_be_visible()
+
+    first_of_month = date.today().replace(day=1)
+    month = first_of_month.replace(  # three months ago
+        year=first_of_month.year - (first_of_month.month <= 3),
+        month=(first_of_month.month - 4) % 12 + 1,
+    )
+    page.get_by_label("Month", exact=True).fill(month.strftime("%Y-%m"))
+    page.get_by_label("Organisation").select_option(label="Riverside Medical Practice")
+    page.get_by_role("button", name="Show report").click()
+
+    month_name = format_date(month, "MMMM yyyy", locale="en")
+    expect(
+        page.get_by_role("heading", level=2, name=f"{month_name}: Riverside Medical Practice")
+    ).to_be_visible()
+    expect(page.get_by_label("Month", exact=True)).to_have_value(month.strftime("%Y-%m"))
+    figures = page.locator(".nhsuk-summary-list").first
+
+    def figure(name: str):
+        row = figures.locator(".nhsuk-summary-list__row").filter(
+            has=page.get_by_role("term").filter(has_text=name)
+        )
+        return row.get_by_role("definition")
+
+    expect(figure("People with a long-term condition")).to_have_text(re.compile(r"^\d[\d,]*$"))
+    expect(figure("With a care plan that meets the requirements")).to_have_text(
+        re.compile(r"^(\d[\d,]*|\*)$")
+    )
+    expect(figure("Share with such a plan")).to_have_text(re.compile(r"^(\d+\.\d%|–)$"))
+    # The trajectory is held at 90% from March 2012.
+    expect(figure(f"Trajectory target for {month_name}")).to_have_text("90.00%")
+    expect(figure("Against the target")).to_have_text(re.compile("(On|Below) target"))
+
+    chart_name = "Share of people with a plan that meets the requirements, by month, against"
+    chart = page.get_by_role("img", name=f"{chart_name} the trajectory")
+    expect(chart).to_be_visible()
+    expect(chart).to_have_accessible_description(
+        "The same figures are in the table beside the chart."
+    )
+    table = page.get_by_role("table", name="Uptake by month")
+    expect(table.get_by_role("columnheader")).to_have_text(["Month", "Share", "Target"])
+    months = table.get_by_role("rowheader")
+    expect(months.last).to_have_text(format_date(month, "MMM yyyy", locale="en"))
+    assert months.count() > 1
+    harness.screenshot(page, "commissioner-02-report")
+    harness.assert_accessible(page)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download these figures (CSV)").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith(f"care-planning-{month:%Y-%m}-organisation-")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    with saved.open(newline="", encoding="utf-8") as sheet:
+        rows = list(csv.reader(sheet))
+    assert rows[0] == [
+        "month",
+        "organisation",
+        "section",
+        "group_code",
+        "group",
+        "measure",
+        "value",
+    ]
+    summary = {row[5]: row[6] for row in rows[1:] if row[2] == "summary"}
+    assert rows[1][:2] == [month.strftime("%Y-%m"), "Riverside Medical Practice"]
+    assert summary["target"] == "90.00"
     assert harness.console_errors(page) == []
 
 

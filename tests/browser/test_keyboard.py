@@ -90,3 +90,66 @@ def test_language_switcher_works_by_keyboard(open_as):
     tab.keyboard.press("Enter")
     expect(tab).to_have_url(re.compile(r"/sign-in$"))
     expect(tab.locator("html")).to_have_attribute("lang", "en-GB")
+
+
+def tab_visibly_to(page, target, limit: int = 60) -> int:
+    """Press Tab until ``target`` has the focus, checking every element on the way shows it;
+    the number of presses it took."""
+    for presses in range(1, limit + 1):
+        (stop,) = harness.tab_through(page, 1)
+        harness.assert_focus_visible(stop)
+        if target.evaluate("el => el === document.activeElement"):
+            return presses
+    raise AssertionError(f"{target} never received the focus in {limit} presses of Tab")
+
+
+def skip_to_main(page) -> None:
+    """From the top of a freshly loaded page: the skip link first, shown, then into main."""
+    (stop,) = harness.tab_through(page, 1)
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    harness.assert_focus_visible(stop)
+    page.keyboard.press("Enter")
+    expect(page.locator("main#maincontent")).to_be_focused()
+
+
+def test_patient_changes_a_goal_by_keyboard_alone(fresh_page):
+    page = fresh_page  # the goal changes on a portal of its own
+    page.goto("/sign-in")
+    harness.tab_to(page, page.get_by_label("Email address"))
+    page.keyboard.type(harness.ACCOUNTS["patient"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(harness.demo.DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name="My care plan")).to_be_visible()
+    page.wait_for_load_state("load")
+
+    old = "Walk to the corner shop and back twice a week"
+    skip_to_main(page)
+    tab_visibly_to(page, page.get_by_role("link", name=f"Change ({old})"))
+    harness.screenshot(page, "keyboard-goal-01-change-link", full_page=False)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name="Change a goal")).to_be_visible()
+    page.wait_for_load_state("load")
+
+    skip_to_main(page)
+    title = page.get_by_label("What I want to achieve")
+    tab_visibly_to(page, title)
+    new = "Walk to the corner shop and back three times a week"
+    page.keyboard.type(new)  # reaching a text field by Tab selects what is in it
+    expect(title).to_have_value(new)
+    save = page.get_by_role("button", name="Save goal")
+    tab_visibly_to(page, save)
+    harness.screenshot(page, "keyboard-goal-02-save", full_page=False)
+    page.keyboard.press("Space")
+
+    expect(page.get_by_role("status")).to_contain_text("Your changes have been saved.")
+    expect(page.get_by_role("status")).to_be_in_viewport()
+    card = page.locator(".nhsuk-card").filter(has=page.get_by_role("heading", name=new))
+    expect(card).to_contain_text("Draft – not yet agreed")
+    expect(page.get_by_role("heading", name=old)).to_have_count(0)
+    harness.screenshot(page, "keyboard-goal-03-saved", full_page=False)
+    # Back at the goals (the address ends in #goals), Tab carries on from there: the changed
+    # goal's own link comes next, not the top of the page.
+    expect(page).to_have_url(re.compile("#goals$"))
+    assert tab_visibly_to(page, page.get_by_role("link", name=f"Change ({new})"), limit=2) == 1
+    assert harness.console_errors(page) == []

@@ -1,0 +1,98 @@
+"""Forms for staff accounts and organisations."""
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+
+from portal import labels
+from portal.auth.forms import EMAIL_FORMAT
+from portal.models.user import STAFF_ROLES, Role
+
+# Organisation Data Service codes: GP practices are a letter and five digits (A81001), other
+# organisations 3 to 5 letters and digits.
+ODS_CODE = re.compile(r"\A[A-Z0-9]{3,6}\Z")
+ODS_FORMAT = _l("Enter an ODS code of 3 to 6 capital letters and numbers, like A81001")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _ods(value):
+    """Forgiving: spaces around and lower case are fixed rather than refused."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+ROLE_CHOICES = [SelectChoice(r.value, labels.ROLES[r]) for r in Role if r in STAFF_ROLES]
+
+
+class AccountForm(FlaskForm):
+    """A staff account; ``version`` is the saved details the form was opened with."""
+
+    display_name = StringField(
+        _l("Full name"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter their full name")),
+            Length(max=200, message=_l("Name must be 200 characters or fewer")),
+        ],
+    )
+    email = EmailField(
+        _l("Email address"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter their email address")),
+            Length(max=254, message=_l("Email address must be 254 characters or fewer")),
+            Email(EMAIL_FORMAT, check_deliverability=False),
+        ],
+    )
+    role = RadioField(
+        _l("Role"), choices=ROLE_CHOICES, validators=[InputRequired(_l("Select a role"))]
+    )
+    organisation = StringField(
+        _l("Organisation ODS code"),
+        filters=[_ods],
+        validators=[Optional(), Regexp(ODS_CODE, message=ODS_FORMAT)],
+    )
+    job_title = StringField(
+        _l("Job title (optional)"),
+        filters=[_strip],
+        validators=[Length(max=120, message=_l("Job title must be 120 characters or fewer"))],
+    )
+    can_audit = BooleanField(_l("Can run sample audits of their organisation's plans"))
+    version = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.role.data == Role.PROFESSIONAL and not self.organisation.data:
+            # Professionals see the plans of their organisation's patients: they need one.
+            self.organisation.errors.append(_l("Enter the ODS code of their organisation"))
+            return False
+        return valid
+
+
+class EditAccountForm(AccountForm):
+    email = None  # the person changes their own address, with a confirmation link
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter the organisation's name")),
+            Length(max=200, message=_l("Name must be 200 characters or fewer")),
+        ],
+    )
+    ods_code = StringField(
+        _l("ODS code"),
+        filters=[_ods],
+        validators=[
+            DataRequired(_l("Enter the ODS code")),
+            Regexp(ODS_CODE, message=ODS_FORMAT),
+        ],
+    )
+    version = HiddenField()
