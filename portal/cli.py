@@ -79,10 +79,11 @@ def register_cli(app: Flask) -> None:
     @click.option(
         "--all-missing",
         is_flag=True,
-        help="Every ended month without a summary, and new-patient figures still to finish.",
+        help="Every month without a final summary (this month so far too), and new-patient "
+        "figures still to finish.",
     )
     def report_summarise(month: str | None, all_missing: bool):
-        """Store the report's counts for ended months: run nightly with --all-missing."""
+        """Store the report's counts month by month: run nightly with --all-missing."""
         from portal.reports.summary import closed, summarise, summarise_missing
 
         if bool(month) == all_missing:
@@ -94,10 +95,12 @@ def register_cli(app: Flask) -> None:
             written = summarise(start)
             click.echo(f"Summarised {start:%Y-%m} ({written} counts).")
             return
-        summarised, finished = summarise_missing()
+        today = date.today()
+        summarised, finished = summarise_missing(today)
         for start in summarised:
-            click.echo(f"Summarised {start:%Y-%m}.")
+            so_far = "" if closed(start, today) else " (the month so far)"
+            click.echo(f"Summarised {start:%Y-%m}{so_far}.")
         for start in finished:
             click.echo(f"Finished the new-patient figures of {start:%Y-%m}.")
         if not summarised and not finished:
-            click.echo("Nothing to summarise: every ended month has its summary.")
+            click.echo("Nothing to summarise: no patient has been recorded yet.")

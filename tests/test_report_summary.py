@@ -187,24 +187,42 @@ def test_new_patient_figures_are_read_again_until_their_28_days_are_over(db):
     meetings = update(ReviewMeeting).where(ReviewMeeting.plan_id.in_([p.id for p in late]))
     db.session.execute(meetings.values(status="scheduled", held_on=None))
     db.session.commit()
-    assert summarise_missing(date(2011, 4, 1)) == (_months(date(2011, 1, 1), MARCH), [])
+    april, may = date(2011, 4, 1), date(2011, 5, 1)
+    assert summarise_missing(april) == (_months(date(2011, 1, 1), april), [])
     report = monthly_report(MARCH)
     assert (report.new_patients, report.new_within, report.compliant) == (10, 0, 10)
     db.session.execute(meetings.values(status="held", held_on=date(2011, 4, 10)))
     for plan in others:
         plan.named_contact_id = None  # not read again: only the new-patient figures are
     db.session.commit()
-    assert summarise_missing(date(2011, 4, 28)) == ([], [])  # the 28 days are not over
-    assert summarise_missing(date(2011, 4, 29)) == ([], [MARCH])
+    # April, the month so far, is read again every night; March's 28 days are not over
+    assert summarise_missing(date(2011, 4, 28)) == ([april], [])
+    assert summarise_missing(date(2011, 4, 29)) == ([april], [MARCH])
     report = monthly_report(MARCH)
     assert (report.new_patients, report.new_within, report.compliant) == (10, 10, 10)
-    assert summarise_missing(date(2011, 5, 29)) == ([date(2011, 4, 1)], [])
+    assert summarise_missing(date(2011, 5, 29)) == ([april, may], [])
 
 
-def test_an_unfinished_month_is_not_summarised(db):
-    with pytest.raises(ValueError, match="not ended"):
-        summarise(MARCH, today=date(2011, 3, 31))
+def test_a_month_not_started_is_not_summarised(db):
+    with pytest.raises(ValueError, match="not started"):
+        summarise(date(2011, 4, 1), today=date(2011, 3, 31))
     assert summarise_missing(date(2011, 3, 31)) == ([], [])  # nobody registered yet
+
+
+def test_the_current_month_is_summarised_so_far_each_night_until_it_ends(history):
+    """The nightly job keeps the month in progress too, so no month is ever counted live."""
+    night = date(2011, 3, 20)
+    live = monthly_report(MARCH, today=night)
+    summarised, _ = summarise_missing(night)
+    assert summarised[-1] == MARCH
+    stored = monthly_report(MARCH, today=date(2011, 3, 25))  # read days later: as it stood
+    assert stored.as_of == night
+    _same(live, stored)
+    assert summarise_missing(date(2011, 3, 21)) == ([MARCH], [])  # the month so far, again
+    assert monthly_report(MARCH, today=date(2011, 3, 25)).as_of == date(2011, 3, 21)
+    assert summarise_missing(date(2011, 4, 1))[0] == [MARCH, date(2011, 4, 1)]  # March ended
+    assert monthly_report(MARCH, today=TODAY).as_of == date(2011, 3, 31)
+    assert summarise_missing(date(2011, 4, 2))[0] == [date(2011, 4, 1)]  # March is kept
 
 
 @pytest.mark.parametrize("summarised", [False, True], ids=["live", "summary"])
@@ -313,10 +331,17 @@ def test_cli_summarises_a_month_and_every_missing_one(app, db):
     assert result.exit_code == 0, result.output
     months = db.session.scalars(select(MonthlySummary.month).order_by(MonthlySummary.month)).all()
     registered = db.session.scalar(select(func.min(Patient.created_at))).date().replace(day=1)
-    assert months == _months(registered, last_month)
+    this_month = date.today().replace(day=1)
+    assert months == _months(registered, this_month)
     assert last_month.strftime("%Y-%m") not in result.output  # already there
     assert registered.strftime("%Y-%m") in result.output
     result = runner.invoke(args=["report-summarise", "--all-missing"])
+    assert result.exit_code == 0
+    assert result.output == f"Summarised {this_month:%Y-%m} (the month so far).\n"
+
+
+def test_cli_has_nothing_to_summarise_before_anyone_is_recorded(app, db):
+    result = app.test_cli_runner().invoke(args=["report-summarise", "--all-missing"])
     assert result.exit_code == 0 and "Nothing to summarise" in result.output
 
 

@@ -441,9 +441,9 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
     """The published report for ``month`` (any day in it), for one organisation or all."""
     today = today or date.today()
     month = first_of_month(month)
-    day = as_of(month, today)
     names = {str(i): name for i, name in organisations()}
     raw, summary = _raw_counts(month, organisation_id, today)
+    day = as_of(month, summary.new_patients_on if summary else today)  # the month so far
     window_start = add_months(month, -(WINDOW_MONTHS - 1))
     survey = _survey_counts(window_start, day, organisation_id)
     checked, meeting = _audit_counts(window_start, day, organisation_id)

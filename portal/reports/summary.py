@@ -1,10 +1,11 @@
-"""Stored monthly summaries: each closed month counted once, in SQL, and kept as it stood.
+"""Stored monthly summaries: each month counted in SQL, and an ended month kept as it stood.
 
 ``summarise`` counts a month with the statement the live report uses (``cells_sql``), grouped
 by organisation, and writes the rows with one INSERT ... SELECT, replacing any earlier summary
 of the month in the same transaction. Nothing is looped over per patient.
 
-``summarise_missing`` is the nightly job: it summarises every closed month that has no summary,
+``summarise_missing`` is the nightly job: it summarises every month that has no final summary
+(the current month too, as it stands so far, so that no month is counted live on a busy day),
 and reads again the new-patient figures of months summarised before their 28 days were over
 (a plan agreed in the first days of the next month still counts for a patient assessed late
 in the month). Those figures rest only on dates, so reading them later changes nothing else.
@@ -29,6 +30,12 @@ def closed(month: date, today: date) -> bool:
     return last_of_month(month) < today
 
 
+def final(month: date, read_on: date) -> bool:
+    """A summary read after its month ended holds the whole month; one read before, the
+    month so far, to be read again the next night."""
+    return closed(month, read_on)
+
+
 def new_patients_final(month: date, read_on: date) -> bool:
     """New-patient figures read on ``read_on`` include every plan agreed within 28 days."""
     return read_on > last_of_month(month) + timedelta(days=NEW_PATIENT_DAYS)
@@ -46,11 +53,12 @@ def _insert_cells(month: date, today: date, only=None) -> None:
 
 
 def summarise(month: date, today: date | None = None) -> int:
-    """Count a closed month and store it in place of any earlier summary; the cells written."""
+    """Count a month (or the current month so far) and store it in place of any earlier
+    summary; the cells written."""
     today = today or date.today()
     month = first_of_month(month)
-    if not closed(month, today):
-        raise ValueError("the month has not ended yet")
+    if month > today:
+        raise ValueError("the month has not started yet")
     db.session.execute(delete(MonthlySummaryCell).where(MonthlySummaryCell.month == month))
     db.session.execute(delete(MonthlySummary).where(MonthlySummary.month == month))
     db.session.execute(
@@ -89,20 +97,23 @@ def first_month() -> date | None:
 
 
 def summarise_missing(today: date | None = None) -> tuple[list[date], list[date]]:
-    """Summarise every closed month since the first without a summary, and finish the
-    new-patient figures that were read too early. Returns (summarised, finished)."""
+    """Summarise every month since the first without a final summary (the current month so
+    far included), and finish the new-patient figures that were read too early.
+    Returns (summarised, finished)."""
     today = today or date.today()
     start = first_month()
     read_on = select(MonthlySummary.month, MonthlySummary.new_patients_on)
     stored = dict(db.session.execute(read_on).tuples().all())
     summarised, finished = [], []
     month = start
-    while month is not None and closed(month, today):
-        if month not in stored:
+    while month is not None and month <= today:
+        if month not in stored or not final(month, stored[month]):
             summarise(month, today)
             summarised.append(month)
         month = add_months(month, 1)
     for month, read_on in sorted(stored.items()):
+        if month in summarised:
+            continue
         if not new_patients_final(month, read_on) and new_patients_final(month, today):
             finish_new_patients(month, today)
             finished.append(month)
