@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, inspect, select
 
 from portal.audit import AuditTampering
+from portal.i18n import LOCALE_COOKIE
 from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
 from portal.models.base import utcnow
 from tests.conftest import sign_in
@@ -199,6 +200,15 @@ def test_invitation_email_explains_what_they_will_see(db, cast, app):
     assert "You will see what to do if they become unwell" in text
     assert "Your access ends on 4 March 2031." in text
     assert "http://localhost/invitations/x" in text
+
+
+def test_the_words_for_a_carer_are_shown_in_their_language(db, cast, login):
+    client = login(cast.users["owner"])
+    client.set_cookie(LOCALE_COOKIE, "pl")
+    client.post(f"/patients/{cast.a.id}/sharing/invite", data=_invite_form(relationship="Córka"))
+    client.set_cookie(LOCALE_COOKIE, "en")
+    body = _body(client.get(f"/patients/{cast.a.id}/sharing"))
+    assert re.search(r'<span [^>]*lang="pl"[^>]*>Córka</span>', body)
 
 
 def test_invite_form_says_what_is_missing(db, cast, login):

@@ -1,10 +1,12 @@
 """The satisfaction survey after a review meeting: who may answer, once, and where it goes."""
 
+import re
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.i18n import LOCALE_COOKIE
 from portal.models import AuditEvent, SurveyResponse
 from tests.compliance_factories import make_meeting, make_survey
 from tests.factories import CAST_KEYS, make_patient, make_plan
@@ -119,6 +121,15 @@ def test_wrong_answers_are_explained_and_nothing_is_lost(
 def test_a_comment_of_1000_characters_is_accepted(cast, meeting, login, db):
     login(cast.users["owner"]).post(_url(cast, meeting), data={**ANSWERS, "comment": "y" * 1000})
     assert len(db.session.scalars(select(SurveyResponse)).one().comment) == 1000
+
+
+def test_a_comment_is_shown_to_the_practice_marked_with_its_language(cast, meeting, login, db):
+    """Screen readers read an Urdu comment in Urdu on an English page."""
+    patient = login(cast.users["owner"])
+    patient.set_cookie(LOCALE_COOKIE, "ur")
+    patient.post(_url(cast, meeting), data={**ANSWERS, "comment": "نرس بہت مہربان تھی"})
+    body = login(cast.users["professional"]).get("/surveys").get_data(as_text=True)
+    assert re.search(r'<p [^>]*lang="ur"[^>]*>نرس بہت مہربان تھی</p>', body)
 
 
 def test_other_patients_meetings_and_unheld_meetings_are_404(cast, login, db):

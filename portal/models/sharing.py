@@ -27,6 +27,7 @@ class AccessGrant(TimestampMixin, Base):
     grantee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     invited_email: Mapped[str] = mapped_column(String(254))
     relationship_to_patient: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str | None] = mapped_column(String(10))  # of the relationship words
     scope: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invitation_expires_at: Mapped[datetime | None]

@@ -1,6 +1,6 @@
 """Compliance evidence: satisfaction surveys and sample audits (contract requirement 8)."""
 
-from sqlalchemy import JSON, ForeignKey, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, TimestampMixin
@@ -17,6 +17,7 @@ class SurveyResponse(TimestampMixin, Base):
     agreed_plan: Mapped[int]  # 1..5: we agreed a plan together
     confidence: Mapped[int]  # 1..5: confident managing my health
     comment: Mapped[str] = mapped_column(Text, default="")  # stays within the organisation
+    language: Mapped[str | None] = mapped_column(String(10))  # the comment's, for lang=
 
 
 class PlanAudit(TimestampMixin, Base):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from portal import audit, labels, mail
 from portal.auth.services import find_user, hash_password
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
 from portal.models.base import utcnow
 from portal.pagination import Page, paginate
@@ -123,6 +124,7 @@ def invite(
         patient_id=patient.id,
         invited_email=normalise_email(email),
         relationship_to_patient=relationship.strip(),
+        language=current_language(),
         scope=scope,
         expires_on=end_date,
         created_by_id=inviter.id,

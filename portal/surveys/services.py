@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.models import CarePlan, Patient, ReviewMeeting, SurveyResponse, User
 from portal.reports import suppression
 
@@ -62,6 +63,7 @@ def record(patient: Patient, meeting: ReviewMeeting, answers: dict) -> bool:
             agreed_plan=int(answers["agreed_plan"]),
             confidence=int(answers["confidence"]),
             comment=(answers.get("comment") or "").strip(),
+            language=current_language(),
         )
     )
     audit.record("survey.submit", patient.id, f"survey for meeting {meeting.id}")
@@ -94,7 +96,7 @@ def organisation_summary(user: User) -> dict:
     }
     comments = list(
         db.session.execute(
-            select(SurveyResponse.created_at, SurveyResponse.comment)
+            select(SurveyResponse.created_at, SurveyResponse.comment, SurveyResponse.language)
             .join(Patient, Patient.id == SurveyResponse.patient_id)
             .where(
                 SurveyResponse.organisation_id == org_id,
