@@ -126,6 +126,8 @@ AUDIT_ACTIONS = {
     "goal.create": _l("Added a goal"),
     "goal.edit": _l("Changed a goal"),
     "goal.agree": _l("Agreed a goal"),
+    "goal.achieved": _l("Recorded a goal as achieved"),
+    "goal.not_achieved": _l("Recorded a goal as not achieved"),
     "needs.create": _l("Wrote about what matters"),
     "needs.edit": _l("Changed what matters"),
     "wish.create": _l("Wrote down a wish"),

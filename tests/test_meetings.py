@@ -465,6 +465,90 @@ def test_forged_ids_of_another_patients_goal_change_nothing(agreed, db, cast, lo
     assert db.session.get(Goal, agreed["new_goal"].id).status == "proposed"
 
 
+# --- how agreed goals went -------------------------------------------------------------------
+
+
+@pytest.fixture
+def goals_agreed(db, cast):
+    """Patient A's plan agreed as version 1 with its two goals, nothing waiting for review."""
+    agree_everything(db, cast.plan_a, cast.users["professional"])
+    return cast.plan_a.goals
+
+
+def _outcome(goal) -> str:
+    return f"o_goal_{goal.id}_outcome"
+
+
+def test_agreed_goals_are_closed_as_achieved_or_not_at_the_meeting(goals_agreed, db, cast, login):
+    walk, swim = goals_agreed
+    client = login(cast.users["professional"])
+    form_page = client.get(f"/patients/{cast.a.id}/review/record").get_data(as_text=True)
+    assert "Agreed goals" in form_page and "How did this goal go?" in form_page
+    assert f'name="{_outcome(walk)}"' in form_page and f'name="{_outcome(swim)}"' in form_page
+    data = meeting_payload(client, cast.a.id, **{_outcome(walk): "achieved"})
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Goal, walk.id).status == "achieved"
+    assert db.session.get(Goal, swim.id).status == "agreed"  # carried on: the default
+    version = db.session.scalars(select(PlanVersion).order_by(PlanVersion.number.desc())).first()
+    assert version.number == 2
+    statuses = {v["title"]: v["status"] for v in version.snapshot["goals"].values()}
+    assert statuses == {"Goal 1": "achieved", "Goal 2": "agreed"}
+    closed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "goal.achieved"))
+    assert [e.detail for e in closed] == [f"goal {walk.id}"]
+    # closed goals are not asked about again at the next meeting
+    next_form = client.get(f"/patients/{cast.a.id}/review/record").get_data(as_text=True)
+    assert _outcome(walk) not in next_form and _outcome(swim) in next_form
+    owner = login(cast.users["owner"])
+    plan_page = owner.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
+    assert '<strong class="nhsuk-tag nhsuk-tag--blue">Achieved</strong>' in plan_page
+    activity = owner.get(f"/patients/{cast.a.id}/activity").get_data(as_text=True)
+    assert "Recorded a goal as achieved" in activity
+
+
+def test_a_goal_not_achieved_is_closed_too(goals_agreed, db, cast, login):
+    walk, _swim = goals_agreed
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, **{_outcome(walk): "not_achieved"})
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert db.session.get(Goal, walk.id).status == "not_achieved"
+
+
+@pytest.mark.parametrize("value", ["finished", "", "<b>achieved</b>", "agreed", "withdrawn"])
+def test_a_made_up_outcome_is_explained_and_nothing_saved(goals_agreed, db, cast, login, value):
+    walk, _swim = goals_agreed
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, **{_outcome(walk): value})
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    assert response.status_code == 200
+    assert "Choose how this goal went" in response.get_data(as_text=True)
+    assert db.session.get(Goal, walk.id).status == "agreed"
+    assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
+
+
+def test_an_outcome_for_another_patients_goal_changes_nothing(goals_agreed, db, cast, login):
+    other_goal = cast.plan_b.goals[0]
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, **{_outcome(other_goal): "achieved"})
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 409
+    assert db.session.get(Goal, other_goal.id).status == "agreed"
+    assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
+
+
+def test_a_goal_changed_after_the_form_opened_is_not_closed(goals_agreed, db, cast, login):
+    """The patient proposed a change while the meeting form was open: nothing is saved."""
+    walk, _swim = goals_agreed
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, **{_outcome(walk): "achieved"})
+    walk.title, walk.pending_review = "Walk to the park and back", True
+    db.session.commit()
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    assert response.status_code == 409
+    assert "Nothing has been saved yet" in response.get_data(as_text=True)
+    goal = db.session.get(Goal, walk.id)
+    assert (goal.status, goal.title) == ("agreed", "Walk to the park and back")
+
+
 def test_record_form_for_another_patient_is_404_even_for_a_professional(agreed, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)

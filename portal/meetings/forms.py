@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from portal import labels
-from portal.models import ContactKind, CrisisLevel
+from portal.models import ContactKind, CrisisLevel, GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
 ATTENDEES_LIMIT = 1000
@@ -199,10 +199,24 @@ def field_name(proposal, part: str) -> str:
     return f"p_{proposal.key}_{part}"
 
 
-def record_form(proposals, prefill_versions: bool = False, **kwargs) -> MeetingForm:
-    """The meeting form with a decision (and amendable copy) for each proposal.
+def outcome_name(goal) -> str:
+    return f"o_goal_{goal.id}_outcome"
 
-    Fields exist only for this plan's own pending items, so a forged id names no field.
+
+# How an agreed goal went, recorded at the meeting; "ongoing" keeps it in the plan.
+_OUTCOMES = (
+    SelectChoice("ongoing", _l("Carry on: keep it in the plan")),
+    SelectChoice(GoalStatus.ACHIEVED.value, _l("Achieved")),
+    SelectChoice(GoalStatus.NOT_ACHIEVED.value, _l("Not achieved: close it")),
+)
+
+
+def record_form(proposals, goals=(), prefill_versions: bool = False, **kwargs) -> MeetingForm:
+    """The meeting form with a decision (and amendable copy) for each proposal, and how each
+    agreed goal went.
+
+    Fields exist only for this plan's own pending items and agreed goals, so a forged id
+    names no field.
     Amended text is prefilled with the proposal and checked only when "amend" is chosen.
     Versions are prefilled only on a fresh form: a submitted form without them is stale.
     """
@@ -221,10 +235,28 @@ def record_form(proposals, prefill_versions: bool = False, **kwargs) -> MeetingF
             attrs[field_name(p, name)] = _amend_field(name)
             value = getattr(p.item, name)
             defaults.setdefault(field_name(p, name), value)
+    for goal in goals:
+        attrs[outcome_name(goal)] = RadioField(
+            _l("How did this goal go?"),
+            choices=_OUTCOMES,
+            invalid_choice_message=_l("Choose how this goal went"),
+        )
+        defaults.setdefault(outcome_name(goal), "ongoing")
     cls = type("RecordMeetingForm", (MeetingForm,), attrs)
     form = cls(data=defaults, **kwargs)
     form.proposals = proposals
+    form.goals = list(goals)
     return form
+
+
+def outcomes(form: MeetingForm) -> dict[int, GoalStatus]:
+    """The goals closed at the meeting: id -> achieved or not achieved."""
+    closed = {}
+    for goal in form.goals:
+        chosen = form[outcome_name(goal)].data
+        if chosen in (GoalStatus.ACHIEVED, GoalStatus.NOT_ACHIEVED):
+            closed[goal.id] = GoalStatus(chosen)
+    return closed
 
 
 def check_amendments(form: MeetingForm) -> bool:

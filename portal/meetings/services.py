@@ -185,6 +185,12 @@ def proposals(plan: CarePlan, agreed: dict | None) -> list[Proposal]:
 # --- recording the meeting -------------------------------------------------------------
 
 
+def goals_to_close(plan: CarePlan) -> list[Goal]:
+    """Agreed goals with no change waiting: at the meeting each is carried on or closed as
+    achieved or not achieved."""
+    return [g for g in plan.goals if g.status == GoalStatus.AGREED and not g.pending_review]
+
+
 @dataclass
 class Decision:
     choice: str  # agree / amend / decline
@@ -298,8 +304,10 @@ def record_meeting(
     decisions: dict[str, Decision],
     seen_agreed: int | None,
     seen_versions: dict[str, int | None],
+    outcomes: dict[int, GoalStatus] | None = None,
 ) -> tuple[ReviewMeeting, PlanVersion]:
-    """Apply every decision, record the meeting, snapshot the agreed plan; commits.
+    """Apply every decision and goal outcome, record the meeting, snapshot the agreed plan;
+    commits.
 
     Raises ``MeetingConflict``, with nothing saved, when someone else got there first: a
     stale form is refused up front, and a write that slips in before ours is caught by the
@@ -309,10 +317,18 @@ def record_meeting(
     previous = latest_version(plan.id)
     found = proposals(plan, previous.snapshot if previous else None)
     check_versions(plan, found, seen_agreed, seen_versions)
+    closing = {g.id: g for g in goals_to_close(plan)}
+    if set(outcomes or {}) - set(closing):
+        raise MeetingConflict("proposals")  # a goal that is no longer agreed as it was
     now = utcnow()
     try:
         for p in found:
             apply_decision(p, decisions[p.key], user, now, patient_id)
+        for goal_id, status in (outcomes or {}).items():
+            goal = closing[goal_id]
+            goal.status = status
+            goal.updated_by_id = user.id
+            audit.record(f"goal.{status}", patient_id, f"goal {goal.id}")
         meeting = next_meeting(plan.id) or ReviewMeeting(plan_id=plan.id)
         meeting.status = "held"
         meeting.held_on = details.held_on

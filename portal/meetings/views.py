@@ -90,6 +90,7 @@ def _render_record(access, plan, form, previous, status=200, conflict=None):
             conflict=conflict,
             preparation=services.open_preparation(plan.id),
             field_name=forms.field_name,
+            outcome_name=forms.outcome_name,
         ),
         status,
     )
@@ -120,7 +121,12 @@ def record(patient_id: int):
     access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
     previous, found = _since_agreed(plan)
     fresh = request.method == "GET"
-    form = forms.record_form(found, prefill_versions=fresh, data=_meeting_defaults(plan, fresh))
+    form = forms.record_form(
+        found,
+        services.goals_to_close(plan),
+        prefill_versions=fresh,
+        data=_meeting_defaults(plan, fresh),
+    )
     form.last_review = plan.last_review_date
     if fresh:
         audit.record("review.view", patient_id, "record meeting form")
@@ -130,7 +136,7 @@ def record(patient_id: int):
     seen_agreed = _int(request.form.get("agreed_version"))
     if seen_agreed != plan.agreed_version:
         return _conflict(access, patient_id, services.MeetingConflict("meeting"))
-    unknown = [k for k in request.form if k.startswith("p_") and k not in form]
+    unknown = [k for k in request.form if k.startswith(("p_", "o_")) and k not in form]
     if unknown:
         # Ids that are not this plan's pending proposals: another patient's items, or a
         # proposal that is no longer waiting. Nothing is saved.
@@ -165,6 +171,7 @@ def record(patient_id: int):
             decisions,
             seen_agreed,
             forms.seen_versions(form),
+            forms.outcomes(form),
         )
     except services.MeetingConflict as conflict:
         return _conflict(access, patient_id, conflict)
@@ -194,7 +201,7 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
         typed[forms.field_name(p, "version")] = str(p.item.version)
         if p.key in changed:
             typed.pop(forms.field_name(p, "decision"), None)
-    form = forms.record_form(found, formdata=typed)
+    form = forms.record_form(found, services.goals_to_close(plan), formdata=typed)
     form.last_review = plan.last_review_date
     for p in found:
         if p.key in changed:
