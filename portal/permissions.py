@@ -20,6 +20,9 @@ class Action(StrEnum):
     VIEW_PLAN = "view_plan"  # the whole plan, PDFs, versions
     PROPOSE = "propose"  # edit goals, wishes, needs, preparation, contingency as proposals
     AGREE = "agree"  # professional: agree goals, record meetings, share results
+    # A new goal, as a proposal: the patient's side between meetings, or the professional
+    # writing it with the patient, to agree it when the meeting is recorded.
+    ADD_GOAL = "add_goal"
     MANAGE_SHARING = "manage_sharing"  # invite carers, consent, read the audit trail
     EXPORT_FHIR = "export_fhir"  # the plan as a FHIR Bundle, to move between systems
     SUBJECT_ACCESS = "subject_access"  # everything held about the patient (right of access)
@@ -40,6 +43,7 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.VIEW_CRISIS,
             Action.VIEW_PLAN,
             Action.PROPOSE,
+            Action.ADD_GOAL,
             Action.MANAGE_SHARING,
             Action.EXPORT_FHIR,
             Action.SUBJECT_ACCESS,
@@ -47,9 +51,11 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
     ),
     Relation.CARER_CRISIS: frozenset({Action.VIEW_CRISIS}),
     Relation.CARER_VIEW: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN}),
-    Relation.CARER_CONTRIBUTE: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE}),
+    Relation.CARER_CONTRIBUTE: frozenset(
+        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE, Action.ADD_GOAL}
+    ),
     Relation.PROFESSIONAL: frozenset(
-        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.AGREE, Action.EXPORT_FHIR}
+        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.ADD_GOAL, Action.AGREE, Action.EXPORT_FHIR}
     ),
     Relation.NONE: frozenset(),
 }

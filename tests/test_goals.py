@@ -17,6 +17,7 @@ from tests.editing_helpers import (
 from tests.factories import make_org, make_patient, make_plan, make_user
 
 NEXT_YEAR = date.today().year + 1
+ADDERS = {"owner", "carer_contribute", "professional"}  # who may add a goal (a proposal)
 
 
 def _goal(db, cast, n: int = 0) -> Goal:
@@ -485,7 +486,7 @@ def _withdrawn(db, goal):
 
 ROUTES = [
     ("GET", "/patients/{a}/goals/new", None, None),
-    ("POST", "/patients/{a}/goals/new", _form(), None),
+    ("POST", "/patients/{a}/goals/new", _form(), None),  # the professional too: see ADDERS
     ("GET", "/patients/{a}/goals/{g}/edit", None, None),
     ("POST", "/patients/{a}/goals/{g}/edit", _form(version=1), None),
     ("GET", "/patients/{a}/goals/{g}/withdraw", None, None),
@@ -502,4 +503,8 @@ def test_goal_routes_access(db, cast, request_as, who, method, route, data, setu
         setup(db, goal)
     url = route.format(a=cast.a.id, g=goal.id)
     response = request_as(cast.users[who], method, url, data=data)
-    check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan")
+    if route.endswith("/goals/new"):  # a professional writes a new goal with the patient
+        saved = f"/patients/{cast.a.id}/" + ("review" if who == "professional" else "plan")
+        check_matrix_response(response, who, method, saved, ADDERS)
+    else:
+        check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan")

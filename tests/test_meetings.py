@@ -506,6 +506,35 @@ def test_agreed_goals_are_closed_as_achieved_or_not_at_the_meeting(goals_agreed,
     assert "Recorded a goal as achieved" in activity
 
 
+def test_professional_writes_a_new_goal_with_the_patient_and_agrees_it(
+    goals_agreed, db, cast, login
+):
+    client = login(cast.users["professional"])
+    review = client.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
+    assert f'href="/patients/{cast.a.id}/goals/new"' in review
+    form_page = client.get(f"/patients/{cast.a.id}/goals/new").get_data(as_text=True)
+    assert "Write the goal with the patient, in their own words" in form_page
+    response = client.post(
+        f"/patients/{cast.a.id}/goals/new",
+        data={"title": "Join the singing group", "why_it_matters": "To see people"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/patients/{cast.a.id}/review#proposals")
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The new goal is saved as a proposal" in review
+    goal = db.session.scalars(select(Goal).where(Goal.title == "Join the singing group")).one()
+    assert (goal.status, goal.pending_review) == ("proposed", True)
+    assert goal.proposed_by_id == cast.users["professional"].id
+    data = meeting_payload(client, cast.a.id)
+    assert f"p_goals_{goal.id}_decision" in data  # asked about with the other proposals
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    db.session.expire_all()
+    goal = db.session.get(Goal, goal.id)
+    assert (goal.status, goal.pending_review) == ("agreed", False)
+    version = db.session.scalars(select(PlanVersion).order_by(PlanVersion.number.desc())).first()
+    assert "Join the singing group" in {v["title"] for v in version.snapshot["goals"].values()}
+
+
 def test_a_goal_not_achieved_is_closed_too(goals_agreed, db, cast, login):
     walk, _swim = goals_agreed
     client = login(cast.users["professional"])

@@ -56,11 +56,14 @@ def _viewed(goal: Goal, patient_id: int) -> None:
 @bp.route("/patients/<int:patient_id>/goals/new", methods=["GET", "POST"])
 @login_required
 def new(patient_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
+    access = require(current_user, Action.ADD_GOAL, patient_id)
     plan_id = plan_id_for(patient_id)
     form = GoalForm()
     if form.validate_on_submit():
         services.add_goal(plan_id, form.changes(), current_user, patient_id)
+        if access.allows(Action.AGREE):  # written with the patient at the meeting
+            flash(_("The new goal is saved as a proposal. Agree it when you record the meeting."))
+            return redirect(url_for("meetings.review", patient_id=patient_id, _anchor="proposals"))
         flash(_("Your new goal has been saved. It will be talked about at the next review."), GOALS)
         return _back_to_goals(patient_id)
     return _goal_form_page(access, form)
