@@ -5,6 +5,7 @@ tests that only need to know whether a PDF was produced replace the renderer wit
 Text is read back with Poppler's ``pdftotext`` and ``pdffonts``, structure with pypdf.
 """
 
+import gc
 import io
 import logging
 import re
@@ -639,14 +640,36 @@ def test_every_html_and_css_object_gets_the_fetcher(app, monkeypatch):
 
     monkeypatch.setattr(services, "HTML", recording(services.HTML))
     monkeypatch.setattr(services, "CSS", recording(services.CSS))
-    services._base_stylesheet.cache_clear()
+    caches = (services._base_stylesheet, services._inline_stylesheet)
+    for cached in caches:
+        cached.cache_clear()
     try:
         with app.test_request_context():
             services.render_pdf("<!DOCTYPE html><p>Hello</p>", one_page=True)
     finally:
-        services._base_stylesheet.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
+    # The document, the stylesheet and the footer: each built with the fetcher.
+    assert [name for name, _ in seen].count("CSS") >= 2
     assert {name for name, _ in seen} == {"HTML", "CSS"}
     assert all(isinstance(fetcher, StaticOnlyFetcher) for _, fetcher in seen)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_rendering_leaves_the_garbage_collector_as_it_was(app, enabled):
+    """The collector is paused during a render; afterwards it is back as it was, even when
+    the render fails, and a collector something else turned off stays off."""
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with app.test_request_context():
+            services.render_pdf("<!DOCTYPE html><p>Hello</p>")
+            assert gc.isenabled() is enabled
+            with pytest.raises(TypeError):
+                services.render_pdf(None)
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
 
 
 @pytest.fixture
