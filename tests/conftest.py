@@ -96,6 +96,7 @@ def app(database_url, tmp_path_factory):
     factory.class_ = type(factory.class_.__name__, (_ConnectionSession,), {})
     with app.app_context():
         if _db.engine.dialect.name == "sqlite":
+            _db.engine.dispose()  # no pooled connection without the hooks
             _sqlite_savepoints(_db.engine)
         Base.metadata.create_all(_db.engine)
         _db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
