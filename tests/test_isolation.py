@@ -52,4 +52,5 @@ def test_rows_committed_on_another_connection_are_gone_in_the_next_test(db, run)
     with Session(db.engine) as other:
         other.add(Organisation(ods_code="PROBE", name="Probe practice"))
         other.commit()
+    db.session.rollback()  # a fresh transaction sees the other connection's commit
     assert db.session.scalars(select(Organisation.ods_code)).all() == ["PROBE"]
