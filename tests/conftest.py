@@ -1,12 +1,15 @@
 """Shared fixtures: an app on a throwaway database (SQLite, or PostgreSQL when asked)."""
 
 import os
+import re
 import time
 import uuid
+from contextlib import contextmanager, nullcontext
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from flask_sqlalchemy.session import Session as FsaSession
+from sqlalchemy import create_engine, event, func, select, text
 
 from portal import create_app
 from portal.conditions import CONDITIONS
@@ -48,6 +51,29 @@ class FreshContextClient(FlaskClient):
         return response
 
 
+class _ConnectionSession(FsaSession):
+    """Uses the connection it was given, where Flask-SQLAlchemy would pick the app's engine."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind or self.bind or super().get_bind(mapper, clause, **kwargs)
+
+
+def _sqlite_savepoints(engine) -> None:
+    """pysqlite begins transactions itself and breaks SAVEPOINT: let SQLAlchemy say BEGIN.
+
+    As in SQLAlchemy's pysqlite notes ("Serializable isolation / Savepoints / Transactional
+    DDL").
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_begin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     os.environ.setdefault("PORTAL_ENV", "testing")
@@ -66,11 +92,23 @@ def app(database_url, tmp_path_factory):
         }
     )
     app.test_client_class = FreshContextClient
+    factory = _db.session.session_factory
+    factory.class_ = type(factory.class_.__name__, (_ConnectionSession,), {})
     with app.app_context():
+        if _db.engine.dialect.name == "sqlite":
+            _db.engine.dispose()  # no pooled connection without the hooks
+            _sqlite_savepoints(_db.engine)
         Base.metadata.create_all(_db.engine)
+        _db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
+        _db.session.commit()
+        _db.session.remove()
     yield app
     with app.app_context():
         _db.engine.dispose()
+
+
+# Tables whose rows every test creates: any left behind means a test leaked into the next.
+_WATCHED = ("users", "patients", "audit_events")
 
 
 def _truncate(connection) -> None:
@@ -83,18 +121,53 @@ def _truncate(connection) -> None:
             connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - table names from metadata
 
 
+def _leftovers(connection) -> dict[str, int]:
+    counts = {
+        name: connection.scalar(select(func.count()).select_from(Base.metadata.tables[name]))
+        for name in _WATCHED
+    }
+    return {name: n for name, n in counts.items() if n}
+
+
+@contextmanager
+def _rolled_back():
+    """The test's sessions share one connection inside a transaction that is never committed.
+
+    Sessions join it through savepoints, so the app's own ``commit()`` and ``rollback()`` work
+    as usual while nothing reaches the database.
+    """
+    factory = _db.session.session_factory
+    saved = dict(factory.kw)
+    with _db.engine.connect() as connection:
+        outer = connection.begin()
+        factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield
+        finally:
+            _db.session.remove()
+            factory.kw = saved
+            if outer.is_active:
+                outer.rollback()
+
+
 @pytest.fixture
-def db(app):
-    """A clean database for each test, with the conditions list loaded."""
-    with app.app_context():
-        if not _db.session.query(Condition).first():
-            _db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
-            _db.session.commit()
+def db(app, request):
+    """A clean database for each test, with the conditions list loaded.
+
+    Changes are rolled back after the test; tests marked ``real_commits`` (a second
+    connection or engine must see them) commit for real and the tables are emptied instead.
+    """
+    real_commits = request.node.get_closest_marker("real_commits") is not None
+    with app.app_context(), nullcontext() if real_commits else _rolled_back():
         yield _db
         _db.session.rollback()
         _db.session.remove()
-        with _db.engine.begin() as conn:
-            _truncate(conn)
+    with app.app_context(), _db.engine.begin() as connection:
+        leftovers = {} if real_commits else _leftovers(connection)
+        if real_commits or leftovers:
+            _truncate(connection)
+    if leftovers:
+        pytest.fail(f"rows left behind for the next test: {leftovers}", pytrace=False)
 
 
 @pytest.fixture
@@ -123,12 +196,16 @@ def login(client):
     return _login
 
 
+_SAVEPOINT = re.compile(r"(RELEASE |ROLLBACK TO )?SAVEPOINT ", re.IGNORECASE)
+
+
 class QueryCounter:
     def __init__(self):
         self.statements: list[str] = []
 
     def __call__(self, conn, cursor, statement, *args):
-        self.statements.append(statement)
+        if not _SAVEPOINT.match(statement):  # the test's rollback harness, not the app
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:
@@ -138,7 +215,6 @@ class QueryCounter:
 @pytest.fixture
 def count_queries(db):
     """Context manager counting SQL statements sent by the app."""
-    from contextlib import contextmanager
 
     @contextmanager
     def counting():

@@ -78,12 +78,12 @@ def use_outbox(app, monkeypatch, tmp_path) -> Outbox:
 
 def snapshot(exclude=("audit_events",)) -> dict[str, list]:
     """Every row of every table (audit events aside: viewing a plan writes one by design)."""
-    with db.engine.connect() as conn:
-        return {
-            table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
-            for table in Base.metadata.sorted_tables
-            if table.name not in exclude
-        }
+    conn = db.session.connection()  # the test's own: it sees rows not yet rolled back
+    return {
+        table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
+        for table in Base.metadata.sorted_tables
+        if table.name not in exclude
+    }
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
@@ -107,10 +107,10 @@ def ids_for(arg: str) -> list[int]:
     """Ids that exist in the table an ``<int:...>`` argument names (``goal_id`` -> ``goals``)."""
     stem = arg.removesuffix("_id")
     ids: list[int] = []
-    with db.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if stem and stem in table.name and "id" in table.c:
-                ids += [row[0] for row in conn.execute(select(table.c.id).limit(50))]
+    conn = db.session.connection()
+    for table in Base.metadata.sorted_tables:
+        if stem and stem in table.name and "id" in table.c:
+            ids += [row[0] for row in conn.execute(select(table.c.id).limit(50))]
     return sorted(set(ids))
 
 

@@ -360,6 +360,7 @@ def test_add_months_keeps_to_the_end_of_shorter_months():
     ("field", "value", "message"),
     [
         ("held_on", "", "Enter the date the meeting was held"),
+        ("held_on", "   ", "Enter the date the meeting was held"),
         ("held_on", "2026-02-31", "The date the meeting was held must be a real date"),
         ("held_on", "31/02/2026", "The date the meeting was held must be a real date"),
         ("held_on", (date.today() + timedelta(days=1)).isoformat(), "today or in the past"),
@@ -635,6 +636,7 @@ def test_proposal_changed_after_the_form_opened_asks_again(agreed, db, cast, log
     assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
 
 
+@pytest.mark.real_commits  # the other save comes through a second connection
 def test_a_save_slipping_in_between_check_and_write_is_refused(
     agreed, db, cast, login, monkeypatch
 ):
@@ -729,6 +731,47 @@ def test_booking_bad_input(db, cast, login, data, message):
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(ReviewMeeting.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "message"),
+    [
+        (
+            "meetings/schedule",
+            {"day": "   ", "at": "10:00", "location": "Riverside <b>room 3</b>"},
+            "Enter the date of the meeting",
+        ),
+        (
+            "meetings/schedule",
+            {"day": _future(), "at": "   ", "location": "Riverside <b>room 3</b>"},
+            "Enter the time of the meeting",
+        ),
+        (
+            "results/new",
+            {"name": "HbA1c", "value": "48", "taken_on": "   ", "explanation": "Fine <b>kept</b>"},
+            "Enter the date the test was taken",
+        ),
+    ],
+)
+def test_a_date_or_time_of_only_spaces_is_asked_for_again(db, cast, login, path, data, message):
+    response = login(cast.users["professional"]).post(f"/patients/{cast.a.id}/{path}", data=data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "There is a problem" in body and message in body
+    assert "&lt;b&gt;" in body  # what was typed elsewhere is still there
+    assert db.session.scalar(select(func.count(ReviewMeeting.id))) == 0
+    assert db.session.scalar(select(func.count(SharedResult.id))) == 0
+
+
+def test_an_amended_target_date_of_only_spaces_means_no_date(agreed, db, cast, login):
+    agreed["changed_goal"].target_date = date.today() + timedelta(days=90)
+    db.session.commit()
+    client = login(cast.users["professional"])
+    goal_key = key("goals", agreed["changed_goal"])
+    data = meeting_payload(client, cast.a.id, {goal_key: "amend"})
+    data[f"p_{goal_key}_target_date"] = "   "
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    goal = db.session.get(Goal, agreed["changed_goal"].id)
+    assert goal.pending_review is False and goal.target_date is None
 
 
 @pytest.fixture

@@ -123,10 +123,10 @@ def test_the_raw_token_is_never_stored(db, cast, login):
     client = login(cast.users["owner"])
     body = _body(client.post(f"/patients/{cast.a.id}/sharing/invite", data=_invite_form()))
     token = TOKEN_IN_PAGE.search(body).group(1)
-    with db.engine.connect() as conn:
-        for table in ("access_grants", "audit_events", "users"):
-            for row in conn.exec_driver_sql(f"SELECT * FROM {table}"):  # noqa: S608
-                assert not any(token in str(value) for value in row)
+    conn = db.session.connection()
+    for table in ("access_grants", "audit_events", "users"):
+        for row in conn.exec_driver_sql(f"SELECT * FROM {table}"):  # noqa: S608
+            assert not any(token in str(value) for value in row)
 
 
 class FakeSMTP:

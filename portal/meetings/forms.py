@@ -29,24 +29,32 @@ LOCATION_LIMIT = 200
 EARLIEST = date(2000, 1, 1)
 
 
-class DayField(DateField):
+class _TrimmedMixin:
+    """Typed text is trimmed and cut to ``width``; blank is ``None``.
+
+    ``raw_data`` is trimmed too, so ``InputRequired`` sees a date of only spaces as missing
+    instead of passing it on as ``None``.
+    """
+
+    width = 20
+
+    def process_formdata(self, valuelist):
+        typed = valuelist[0].strip()[: self.width] if valuelist else ""
+        self.raw_data = [typed] if typed else []
+        if not typed:
+            self.data = None
+            return
+        super().process_formdata([typed])
+
+
+class DayField(_TrimmedMixin, DateField):
     """A date typed as YYYY-MM-DD; empty is ``None`` (so "required" gives one clear message)."""
 
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        super().process_formdata([valuelist[0].strip()[:20]])
 
-
-class ClockField(TimeField):
+class ClockField(_TrimmedMixin, TimeField):
     """A time typed as HH:MM; empty is ``None``."""
 
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        super().process_formdata([valuelist[0].strip()[:10]])
+    width = 10
 
 
 def _not_in_future(message):
