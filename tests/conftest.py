@@ -58,20 +58,27 @@ class _ConnectionSession(FsaSession):
         return bind or self.bind or super().get_bind(mapper, clause, **kwargs)
 
 
-def _sqlite_savepoints(engine) -> None:
+@contextmanager
+def _sqlite_savepoints(connection):
     """pysqlite begins transactions itself and breaks SAVEPOINT: let SQLAlchemy say BEGIN.
 
     As in SQLAlchemy's pysqlite notes ("Serializable isolation / Savepoints / Transactional
-    DDL").
+    DDL"), but for this one connection only: elsewhere reads stay outside a transaction, so
+    a ``real_commits`` test's second connection can still write between them.
     """
+    dbapi_connection = connection.connection.driver_connection
+    usual = dbapi_connection.isolation_level
+    dbapi_connection.isolation_level = None
+    event.listen(connection, "begin", _say_begin)
+    try:
+        yield
+    finally:
+        event.remove(connection, "begin", _say_begin)
+        dbapi_connection.isolation_level = usual
 
-    @event.listens_for(engine, "connect")
-    def _no_pysqlite_begin(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+def _say_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 @pytest.fixture(scope="session")
@@ -95,9 +102,6 @@ def app(database_url, tmp_path_factory):
     factory = _db.session.session_factory
     factory.class_ = type(factory.class_.__name__, (_ConnectionSession,), {})
     with app.app_context():
-        if _db.engine.dialect.name == "sqlite":
-            _db.engine.dispose()  # no pooled connection without the hooks
-            _sqlite_savepoints(_db.engine)
         Base.metadata.create_all(_db.engine)
         _db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
         _db.session.commit()
@@ -129,6 +133,10 @@ def _leftovers(connection) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
+def _savepoints_work(connection):
+    return _sqlite_savepoints(connection) if connection.dialect.name == "sqlite" else nullcontext()
+
+
 @contextmanager
 def _rolled_back():
     """The test's sessions share one connection inside a transaction that is never committed.
@@ -138,7 +146,7 @@ def _rolled_back():
     """
     factory = _db.session.session_factory
     saved = dict(factory.kw)
-    with _db.engine.connect() as connection:
+    with _db.engine.connect() as connection, _savepoints_work(connection):
         outer = connection.begin()
         factory.configure(bind=connection, join_transaction_mode="create_savepoint")
         try:
