@@ -5,8 +5,9 @@
 
 Generates the data if the database has fewer patients than asked, starts gunicorn with
 ``gunicorn.conf.py`` (as ``make serve`` does) on a free local port, runs locust headless twice
-with the same number of users (the journey mix, then the bare ``/healthz``), samples the workers' memory, and prints requests per second, p50/p95/p99
-latency, errors and the throughput ratio. Only 127.0.0.1 is ever contacted.
+with the same number of users (the journey mix, then the bare ``/healthz``), samples the
+workers' memory, and prints requests per second, p50/p95/p99 latency, errors and the
+throughput ratio. Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
