@@ -31,7 +31,7 @@ _WHOLE_PLAN = (
     selectinload(CarePlan.goals).options(joinedload(Goal.proposed_by), joinedload(Goal.updated_by)),
     selectinload(CarePlan.wishes).joinedload(Wish.updated_by),
     selectinload(CarePlan.crisis_steps),
-    selectinload(CarePlan.usual_state),
+    joinedload(CarePlan.usual_state),  # one row: joined, saving a round trip
     selectinload(CarePlan.contacts),
     selectinload(CarePlan.care_team),
 )
@@ -45,7 +45,7 @@ REVIEW_PLAN: Select = (
     .options(
         *_WHOLE_PLAN,
         selectinload(CarePlan.crisis_steps).joinedload(CrisisStep.updated_by),
-        selectinload(CarePlan.usual_state).joinedload(UsualState.updated_by),
+        joinedload(CarePlan.usual_state).joinedload(UsualState.updated_by),
         selectinload(CarePlan.contacts).joinedload(Contact.updated_by),
     )
     .where(_FOR_PATIENT)
@@ -56,7 +56,7 @@ CONTINGENCY: Select = (
     select(CarePlan)
     .options(
         selectinload(CarePlan.crisis_steps),
-        selectinload(CarePlan.usual_state),
+        joinedload(CarePlan.usual_state),
         selectinload(CarePlan.contacts),
     )
     .where(_FOR_PATIENT)
