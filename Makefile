@@ -177,9 +177,7 @@ bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
 
 serve: setup
-	$(VENV)/bin/gunicorn --workers $$(( $$(nproc) * 2 + 1 )) \
-	    --max-requests 1000 --max-requests-jitter 100 --timeout 30 \
-	    --bind $(SERVE_BIND) 'portal:create_app()'
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(SERVE_BIND)
 
 # --------------------------------------------------------------------------- #
 

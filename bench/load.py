@@ -3,10 +3,11 @@
     python -m bench.load --url postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench \
         --patients 100000 --users 20 --seconds 60
 
-Generates the data if the database has fewer patients than asked, starts gunicorn on a free
-local port, runs locust headless twice with the same number of users (the journey mix, then the
-bare ``/healthz``), samples the workers' memory, and prints requests per second, p50/p95/p99
-latency, errors and the throughput ratio. Only 127.0.0.1 is ever contacted.
+Generates the data if the database has fewer patients than asked, starts gunicorn with
+``gunicorn.conf.py`` (as ``make serve`` does) on a free local port, runs locust headless twice
+with the same number of users (the journey mix, then the bare ``/healthz``), samples the
+workers' memory, and prints requests per second, p50/p95/p99 latency, errors and the
+throughput ratio. Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
@@ -126,6 +127,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1)
+    parser.add_argument(
+        "--audit-async-commit",
+        action="store_true",
+        help="run with PORTAL_AUDIT_VIEW_ASYNC_COMMIT on (see docs/performance.md)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
 
@@ -141,14 +147,13 @@ def main() -> None:
         "PORTAL_ENV": "development",  # plain-HTTP cookies on loopback; nothing else differs
         "PORTAL_SECRET_KEY": "bench-only-secret",
         "PORTAL_RATELIMIT_ENABLED": "false",
+        "PORTAL_AUDIT_VIEW_ASYNC_COMMIT": "true" if args.audit_async_commit else "false",
         "BENCH_SESSIONS": str(RESULTS / "sessions.json"),
     }
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{port}", "--max-requests", "5000",
-         "--max-requests-jitter", "500", "--timeout", "30", "--log-level", "warning",
-         "--preload",
-         "portal:create_app()"],
+        [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
+         "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
     sampler = MemorySampler(server.pid)

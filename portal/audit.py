@@ -5,13 +5,18 @@ deleted ``AuditEvent``, or to run an ORM ``update()``/``delete()`` on the table,
 ``AuditTampering`` before anything reaches the database.
 """
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_login import current_user
-from sqlalchemy import event
+from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import AuditEvent
+from portal.models.base import utcnow
+
+# Built once: every page view runs this same statement, so it is compiled only once.
+_INSERT_EVENT = insert(AuditEvent.__table__)
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
 class AuditTampering(RuntimeError):
@@ -29,6 +34,29 @@ def record(action: str, patient_id: int | None = None, detail: str = "", actor_i
     db.session.add(
         AuditEvent(actor_id=actor_id, patient_id=patient_id, action=action, detail=detail[:200])
     )
+
+
+def record_view(action: str, patient_id: int, detail: str = "") -> None:
+    """Record that the signed-in person looked at a patient's record: one INSERT, no ORM object.
+
+    For views that change nothing else in their transaction. With
+    ``AUDIT_VIEW_ASYNC_COMMIT`` on, PostgreSQL does not wait for this transaction's log to reach
+    disk before answering (``synchronous_commit = off``, for this transaction only): a crash
+    could lose the last fraction of a second of view events, never a change to a plan.
+    """
+    db.session.execute(
+        _INSERT_EVENT,
+        {
+            "occurred_at": utcnow(),
+            "actor_id": current_user.id,
+            "patient_id": patient_id,
+            "action": action,
+            "detail": detail[:200],
+        },
+    )
+    asynchronous = current_app.config["AUDIT_VIEW_ASYNC_COMMIT"]
+    if asynchronous and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_ASYNC_COMMIT)
 
 
 def _refuse_changes(session: Session, _flush_context, _instances) -> None:

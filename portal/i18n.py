@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from babel import Locale
-from flask import current_app, request
-from flask_babel import get_locale
+from babel.support import NullTranslations
+from flask import current_app, g, has_app_context, request
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 LOCALE_COOKIE = "portal_locale"
@@ -70,6 +71,26 @@ def _chosen_language() -> str:
         if lang.lower().startswith("zh") and "zh_Hans" in locales:
             return "zh_Hans"
     return "en"
+
+
+def request_translations() -> NullTranslations:
+    """The catalogue for the locale in force, remembered beside that locale for the request.
+
+    A page looks up a few hundred strings; Flask-Babel's own lookup finds the context, domain,
+    locale and catalogue again for each one. Keyed on the locale object itself, so
+    ``force_locale`` (PDFs and emails in another language) gets its own catalogue.
+    """
+    if not has_app_context():
+        return get_translations()
+    ctx = g.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None)
+    remembered = getattr(ctx, "portal_translations", None)
+    if locale is not None and remembered is not None and remembered[0] is locale:
+        return remembered[1]
+    translations = get_translations()
+    ctx = g._flask_babel  # made by get_translations
+    ctx.portal_translations = (ctx.babel_locale, translations)
+    return translations
 
 
 def html_lang(code: str | None = None) -> str:

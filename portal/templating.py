@@ -9,6 +9,7 @@ from portal.i18n import (
     current_language,
     html_lang,
     language_name,
+    request_translations,
     supported,
     text_direction,
 )
@@ -27,6 +28,14 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.globals["language_name"] = language_name
     app.jinja_env.filters["tel_href"] = tel_href
     app.jinja_env.tests["phone_number"] = is_phone_number
+    # Flask-Babel's callables, with the catalogue looked up once per locale and request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.context_processor
     def inject():

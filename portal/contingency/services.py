@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import audit
 from portal.editing import EditConflict, check_version, save_proposal
 from portal.extensions import db
+from portal.loading import CONTINGENCY, load_for
 from portal.models import (
     CarePlan,
     CareTeamMember,
@@ -49,15 +50,7 @@ def current(items: list) -> list:
 
 def load_contingency(patient_id: int) -> CarePlan | None:
     """The plan with its crisis steps, usual state and contacts, in a fixed number of queries."""
-    return db.session.scalars(
-        select(CarePlan)
-        .where(CarePlan.patient_id == patient_id)
-        .options(
-            selectinload(CarePlan.crisis_steps),
-            selectinload(CarePlan.usual_state),
-            selectinload(CarePlan.contacts),
-        )
-    ).first()
+    return load_for(CONTINGENCY, patient_id)
 
 
 def load_care_team(patient_id: int) -> CarePlan | None:

@@ -59,7 +59,7 @@ def crisis(patient_id: int):
     plan = services.load_contingency(patient_id)
     if plan is None:
         abort(404)
-    audit.record("crisis.view", patient_id)
+    audit.record_view("crisis.view", patient_id)
     db.session.commit()
     steps = services.current(plan.crisis_steps)
     contacts = services.current(plan.contacts)

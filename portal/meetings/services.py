@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.extensions import db
 from portal.i18n import current_language
+from portal.loading import REVIEW_PLAN, load_for
 from portal.meetings.summary import next_meeting
 from portal.models import (
     CarePlan,
@@ -44,7 +45,6 @@ from portal.models import (
     Wish,
 )
 from portal.models.base import utcnow
-from portal.plans.services import plan_query
 from portal.versions.services import (
     FIELDS,
     FieldChange,
@@ -94,15 +94,7 @@ AUDIT_NAMES = {
 
 def review_plan(patient_id: int) -> CarePlan | None:
     """The plan with every collection and every proposer loaded, in a fixed number of queries."""
-    query = plan_query().options(
-        selectinload(CarePlan.needs).joinedload(NeedsSection.updated_by),
-        selectinload(CarePlan.goals).joinedload(Goal.updated_by),
-        selectinload(CarePlan.wishes).joinedload(Wish.updated_by),
-        selectinload(CarePlan.crisis_steps).joinedload(CrisisStep.updated_by),
-        selectinload(CarePlan.usual_state).joinedload(UsualState.updated_by),
-        selectinload(CarePlan.contacts).joinedload(Contact.updated_by),
-    )
-    return db.session.scalars(query.where(CarePlan.patient_id == patient_id)).first()
+    return load_for(REVIEW_PLAN, patient_id)
 
 
 def open_preparation(plan_id: int) -> Preparation | None:

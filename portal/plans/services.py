@@ -1,31 +1,16 @@
 """Loading a whole plan in a fixed number of queries, whatever its size."""
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import AccessGrant, CarePlan, Goal, NeedsSection, Patient, User, Wish
+from portal.loading import WHOLE_PLAN, load_for
+from portal.models import AccessGrant, CarePlan, Patient, User
 from portal.permissions import active_grants_query
 
 
-def plan_query():
-    return select(CarePlan).options(
-        joinedload(CarePlan.patient).selectinload(Patient.conditions),
-        joinedload(CarePlan.named_contact).joinedload(User.organisation),
-        selectinload(CarePlan.needs).joinedload(NeedsSection.updated_by),
-        selectinload(CarePlan.goals).options(
-            joinedload(Goal.proposed_by), joinedload(Goal.updated_by)
-        ),
-        selectinload(CarePlan.wishes).joinedload(Wish.updated_by),
-        selectinload(CarePlan.crisis_steps),
-        selectinload(CarePlan.usual_state),
-        selectinload(CarePlan.contacts),
-        selectinload(CarePlan.care_team),
-    )
-
-
 def load_plan(patient_id: int) -> CarePlan | None:
-    return db.session.scalars(plan_query().where(CarePlan.patient_id == patient_id)).first()
+    return load_for(WHOLE_PLAN, patient_id)
 
 
 def people_shared_with(user: User) -> list[AccessGrant]:

@@ -37,7 +37,7 @@ def plan(patient_id: int):
     care_plan = load_plan(patient_id)
     if care_plan is None:
         abort(404)
-    audit.record("plan.view", patient_id)
+    audit.record_view("plan.view", patient_id)
     db.session.commit()
     needs = {n.domain: n for n in care_plan.needs}
     wishes = {w.kind: w for w in care_plan.wishes}

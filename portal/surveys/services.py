@@ -4,7 +4,7 @@ Scores are aggregated; comments stay inside the organisation and are shown only 
 professionals, and only from patients who share their plan with the care team.
 """
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
@@ -34,19 +34,23 @@ def response_for(meeting_id: int) -> SurveyResponse | None:
     return db.session.scalar(select(SurveyResponse).where(SurveyResponse.meeting_id == meeting_id))
 
 
+# Built once: the plan page runs it on every request (see ``portal.loading``).
+_LATEST_HELD = (
+    select(ReviewMeeting, SurveyResponse.id)
+    .outerjoin(SurveyResponse, SurveyResponse.meeting_id == ReviewMeeting.id)
+    .where(
+        ReviewMeeting.plan_id == bindparam("plan_id"),
+        ReviewMeeting.status == "held",
+        ReviewMeeting.held_on.is_not(None),
+    )
+    .order_by(ReviewMeeting.held_on.desc(), ReviewMeeting.id.desc())
+    .limit(1)
+)
+
+
 def meeting_awaiting_survey(plan_id: int) -> ReviewMeeting | None:
     """The latest held meeting on the plan, if the patient has not answered its survey yet."""
-    row = db.session.execute(
-        select(ReviewMeeting, SurveyResponse.id)
-        .outerjoin(SurveyResponse, SurveyResponse.meeting_id == ReviewMeeting.id)
-        .where(
-            ReviewMeeting.plan_id == plan_id,
-            ReviewMeeting.status == "held",
-            ReviewMeeting.held_on.is_not(None),
-        )
-        .order_by(ReviewMeeting.held_on.desc(), ReviewMeeting.id.desc())
-        .limit(1)
-    ).first()
+    row = db.session.execute(_LATEST_HELD, {"plan_id": plan_id}).first()
     if row is None or row[1] is not None:
         return None
     return row[0]

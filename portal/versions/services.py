@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 
 from portal.extensions import db
 from portal.models import (
@@ -281,14 +281,18 @@ def latest_version(plan_id: int) -> PlanVersion | None:
     ).first()
 
 
+# Built once: the plan page runs it on every request (see ``portal.loading``).
+_LATEST_VERSION = (
+    select(PlanVersion.number, PlanVersion.agreed_at)
+    .where(PlanVersion.plan_id == bindparam("plan_id"))
+    .order_by(PlanVersion.number.desc())
+    .limit(1)
+)
+
+
 def version_summary(plan_id: int) -> tuple[int, datetime] | None:
     """(number, agreed_at) of the latest version, without loading its snapshot."""
-    row = db.session.execute(
-        select(PlanVersion.number, PlanVersion.agreed_at)
-        .where(PlanVersion.plan_id == plan_id)
-        .order_by(PlanVersion.number.desc())
-        .limit(1)
-    ).first()
+    row = db.session.execute(_LATEST_VERSION, {"plan_id": plan_id}).first()
     return (row.number, row.agreed_at) if row else None
 
 

@@ -1,0 +1,125 @@
+"""Per-request CPU cost of one page, measured in-process, with the functions that cost most.
+
+    python -m bench.page_profile --url postgresql+psycopg://postgres@127.0.0.1:5432/portal_profile \
+        --patients 2000 --page plan --requests 300
+
+Generates the data if the database has fewer patients than asked, signs one patient in through
+the real form, warms the app up, then runs the page ``--requests`` times twice: once plain, to
+print CPU and wall milliseconds per request and SQL statements per request, and once under
+cProfile, to print the ``--top`` functions by cumulative and by own time. CPU time is this
+process only (the database's own work shows in the wall time), so it is a better guide than
+wall time on a machine shared with other work; the count of Python function calls does not
+depend on the machine's load at all. Nothing here is part of the test suite.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import time
+from pathlib import Path
+
+from sqlalchemy import event, select
+
+from bench import datagen
+from bench.load import patient_count
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PAGES = {"plan": "/patients/{id}/plan", "crisis": "/patients/{id}/crisis", "bare": "/healthz"}
+
+
+def signed_in_client(app, patient_id: int):
+    """A test client signed in as the patient, through the sign-in form like a browser."""
+    from portal.extensions import db
+    from portal.models import Patient, User
+
+    with app.app_context():
+        email = db.session.scalar(
+            select(User.email).join(Patient, Patient.user_id == User.id)
+            .where(Patient.id == patient_id)
+        )
+    if email is None:
+        raise SystemExit(f"patient {patient_id} has no account; choose another with --patient")
+    client = app.test_client()
+    token = CSRF.search(client.get("/sign-in").get_data(as_text=True)).group(1)
+    response = client.post(
+        "/sign-in", data={"csrf_token": token, "email": email, "password": datagen.PASSWORD}
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"sign-in failed: {response.status_code}")
+    return client
+
+
+def run(client, path: str, count: int) -> None:
+    for _ in range(count):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="sqlite:///" + str(RESULTS / "profile.sqlite3"))
+    parser.add_argument("--patients", type=int, default=2000)
+    parser.add_argument("--patient", type=int, default=2, help="whose page (patient id)")
+    parser.add_argument("--page", choices=sorted(PAGES), default="plan")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if patient_count(args.url) < args.patients:
+        datagen.generate(args.url, args.patients)
+
+    os.environ.update(
+        {
+            "DATABASE_URL": args.url,
+            "PORTAL_ENV": "development",
+            "PORTAL_SECRET_KEY": "bench-only-secret",
+            "PORTAL_RATELIMIT_ENABLED": "false",
+        }
+    )
+    from portal import create_app
+    from portal.extensions import db
+
+    app = create_app()
+    client = signed_in_client(app, args.patient)
+    path = PAGES[args.page].format(id=args.patient)
+    run(client, path, 20)  # warm: templates compiled, catalogues and statement cache filled
+
+    statements = 0
+
+    def count(*_args):
+        nonlocal statements
+        statements += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    cpu, wall = time.process_time(), time.perf_counter()
+    run(client, path, args.requests)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    event.remove(engine, "before_cursor_execute", count)
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(client, path, args.requests)
+    profiler.disable()
+
+    n = args.requests
+    calls = pstats.Stats(profiler).total_calls / n
+    print(f"{path} on {engine.dialect.name}, {n} requests: {cpu / n * 1000:.2f} ms CPU, "
+          f"{wall / n * 1000:.2f} ms wall, {statements / n:.1f} SQL statements, "
+          f"{calls:,.0f} Python function calls per request")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+        print(f"\n--- top {args.top} by {order} (under cProfile, so slower than above) ---")
+        print(out.getvalue().split("\n\n", 2)[-1].rstrip())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""gunicorn settings, shared by ``make serve`` and the load test (``bench/load.py``).
+
+Sync workers, two per core plus one: each request is short and CPU-bound once the database has
+answered. The app is imported once in the master (``preload_app``) so workers share its code
+pages; each worker then drops any database connection inherited from the master and warms
+itself (templates compiled, catalogues loaded) before it takes traffic. Workers are recycled
+after about 1,000 requests, with jitter so they do not all restart at once.
+"""
+
+import os
+
+wsgi_app = "portal:create_app()"
+bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", 0)) or (os.cpu_count() or 1) * 2 + 1
+worker_class = "sync"
+preload_app = True
+max_requests = 1000
+max_requests_jitter = 100
+timeout = 30
+graceful_timeout = 30
+keepalive = 2
+
+
+def post_worker_init(worker) -> None:
+    from portal.extensions import db
+    from portal.warmup import warm
+
+    app = worker.wsgi
+    with app.app_context():
+        db.engine.dispose(close=False)  # never share a connection across fork
+    warm(app)

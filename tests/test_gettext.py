@@ -1,0 +1,30 @@
+"""Templates translate with the catalogue of the locale in force, even when it changes mid-request.
+
+The portal remembers the request's catalogue (``portal.i18n.request_translations``); a PDF or
+email rendered with ``force_locale`` in the middle of an English page must still come out in
+its own language, and the page after it in English.
+"""
+
+from flask import render_template_string
+from flask_babel import force_locale, refresh
+
+TEMPLATE = "{{ _('Next review') }}"
+
+
+def test_forced_locale_gets_its_own_catalogue_and_the_page_gets_its_own_back(app):
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string(TEMPLATE) == "Next review"
+        with force_locale("cy"):
+            assert render_template_string(TEMPLATE) == "Adolygiad nesaf"
+            with force_locale("pl"):
+                assert render_template_string(TEMPLATE) == "Następny przegląd"
+            assert render_template_string(TEMPLATE) == "Adolygiad nesaf"
+        assert render_template_string(TEMPLATE) == "Next review"
+
+
+def test_a_language_changed_during_the_request_is_used_after_refresh(app):
+    with app.test_request_context("/", headers={"Accept-Language": "pl"}):
+        assert render_template_string(TEMPLATE) == "Następny przegląd"
+        with app.test_request_context("/", headers={"Accept-Language": "cy"}):
+            refresh()
+            assert render_template_string(TEMPLATE) == "Adolygiad nesaf"
