@@ -127,6 +127,26 @@ def _totp_secret(page: Page) -> str:
     )
 
 
+def asks_to_confirm_password(page: Page) -> bool:
+    """Whether the portal has sent the page to "Confirm your password" (re-authentication)."""
+    return urlparse(page.url).path == "/confirm-password"
+
+
+def confirm_password(page: Page) -> None:
+    """Type the demo password into "Confirm your password" (in any language) and continue."""
+    field = page.locator('input[autocomplete="current-password"]')
+    field.fill(demo.DEMO_PASSWORD)
+    with page.expect_navigation():
+        field.press("Enter")
+    assert not asks_to_confirm_password(page), "the password was not accepted"
+
+
+def submit_unchanged(page: Page) -> None:
+    """Send the page's form as it stands (an empty new form shows its errors)."""
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
+
+
 def is_signed_in_page(page: Page) -> bool:
     return (
         urlparse(page.url).path != "/sign-in"
