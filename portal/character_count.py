@@ -9,25 +9,27 @@ number.
 
 from flask_babel import get_locale, ngettext
 
-# Numbers to find one of each plural form among (Portuguese and Spanish "many" is a million).
-_SAMPLES = (*range(200), 1_000_000)
+# Numbers to find one of each plural form among: 1 first, as some languages' "one" takes 0 too
+# where their catalogue's rule does not. A form no whole number takes (Portuguese and Spanish
+# "many", for numbers written with an exponent) is never asked for.
+_SAMPLES = (1, *range(200))
 
 
-def _under(num: int, shown: str) -> str:
+def _under(num: int, count: str) -> str:
     return ngettext(
-        "You have %(num)s character remaining",
-        "You have %(num)s characters remaining",
+        "You have %(count)s character remaining",
+        "You have %(count)s characters remaining",
         num,
-        num=shown,
+        count=count,
     )
 
 
-def _over(num: int, shown: str) -> str:
+def _over(num: int, count: str) -> str:
     return ngettext(
-        "You have %(num)s character too many",
-        "You have %(num)s characters too many",
+        "You have %(count)s character too many",
+        "You have %(count)s characters too many",
         num,
-        num=shown,
+        count=count,
     )
 
 
@@ -36,7 +38,11 @@ def character_count_i18n() -> dict[str, str]:
     rule = get_locale().plural_form
     attributes = {"characters-at-limit": _under(0, "0")}
     for form in sorted({*rule.tags, "other"}):
-        sample = next(n for n in _SAMPLES if rule(n) == form)
+        sample = next((n for n in _SAMPLES if rule(n) == form), None)
+        if sample is None and form == "other":  # only fractions (Polish): the script needs it
+            sample = 5
+        elif sample is None:
+            continue
         attributes[f"characters-under-limit.{form}"] = _under(sample, "%{count}")
         attributes[f"characters-over-limit.{form}"] = _over(sample, "%{count}")
     return attributes

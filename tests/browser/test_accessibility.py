@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.i18n import html_lang
+from portal.models.plan import TEXT_LIMIT
 from tests.browser import harness
 from tests.browser.pages import SWEEP
 
@@ -65,5 +66,5 @@ def test_character_count_speaks_the_page_language(open_as):
     tab = open_as("patient_urdu", "ur", "/patients/{arif}/goals/{arif_goal}/edit")
     counter = tab.locator(".nhsuk-character-count__status").first
     expect(counter).to_have_text(re.compile(r"^آپ کے پاس \S+ حروف باقی ہیں$"))
-    tab.locator(".nhsuk-js-character-count").first.fill("x" * 2001)
+    tab.locator(".nhsuk-js-character-count").first.fill("x" * (TEXT_LIMIT + 2))
     expect(counter).to_have_text(re.compile(r"^آپ نے \S+ حروف زیادہ لکھے ہیں$"))
