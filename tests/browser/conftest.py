@@ -181,19 +181,15 @@ def _demo_facts(margaret, arif) -> DemoFacts:
     from portal.models import AccessGrant, PlanAudit, PlanAuditItem, ReviewMeeting, User
     from portal.sharing import services as sharing
 
+    def account(role: str) -> User:
+        return db.session.scalars(select(User).where(User.email == harness.ACCOUNTS[role])).one()
+
     plan = margaret.plan
     goals = {goal.status: goal.id for goal in plan.goals}
     grants = db.session.scalars(select(AccessGrant).where(AccessGrant.patient_id == margaret.id))
-    carer_grant = next(g for g in grants if g.grantee_id is not None)
-    pending = db.session.scalars(
-        select(AccessGrant).where(
-            AccessGrant.patient_id == margaret.id, AccessGrant.grantee_id.is_(None)
-        )
-    ).first()
+    accepted = {grant.grantee_id is not None: grant for grant in grants}
+    pending = accepted[False]
     audit = db.session.scalars(select(PlanAudit).order_by(PlanAudit.id)).first()
-    def account(role):
-        return db.session.scalars(select(User).where(User.email == harness.ACCOUNTS[role])).one()
-
     with current_app.test_request_context():  # the link is built as for an email
         reset_link = issue_password_link(account("commissioner"), hours=48)
     invitation_token = secrets.token_urlsafe(32)
@@ -208,7 +204,7 @@ def _demo_facts(margaret, arif) -> DemoFacts:
         step=plan.crisis_steps[0].id,
         contact=plan.contacts[0].id,
         member=plan.care_team[0].id,
-        carer_grant=carer_grant.id,
+        carer_grant=accepted[True].id,
         pending_grant=pending.id,
         held_meeting=db.session.scalars(
             select(ReviewMeeting.id).where(
@@ -324,8 +320,9 @@ def open_as(new_context, portal_server: PortalServer):
     reuse that browser state. If the portal has ended that session (a sign-out elsewhere
     rotates the session token), it signs in through the form again. A page that needs a
     recent password (the administration area, changing an email address) gets one: the
-    harness confirms the password through the form, as the person would. ``path`` may name demo
-    patients as ``{margaret}`` or ``{arif}``. ``harness.status(page)`` gives the HTTP status.
+    harness confirms the password through the form, as the person would. ``path`` may name
+    demo records by the fields of ``DemoFacts``. ``harness.status(page)`` gives the HTTP
+    status.
     """
 
     def _open(role: str = "anonymous", locale: str = "en", path: str = "/", **options) -> Page:

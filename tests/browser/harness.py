@@ -390,7 +390,8 @@ def small_tap_targets(page: Page, minimum: int = 24) -> list[str]:
     as standalone when it is all the text of its nearest block (a list item, paragraph or
     table cell holding only the link). Visually hidden elements (the skip link until it is
     focused) are left out too. Radio buttons and checkboxes are measured by their label, the
-    target a person taps.
+    target a person taps. A link whose ``::after`` is stretched over its positioned ancestor
+    (the NHS.UK task list makes the whole row the link that way) is measured by that ancestor.
     """
     return page.evaluate(
         """(minimum) => {
@@ -409,6 +410,11 @@ def small_tap_targets(page: Page, minimum: int = 24) -> list[str]:
                 let target = el;
                 if (el.matches("input[type=radio], input[type=checkbox]") && el.labels.length) {
                     target = el.labels[0];
+                }
+                const after = getComputedStyle(el, "::after");
+                if (el.tagName === "A" && after.content !== "none" && after.position === "absolute"
+                    && el.offsetParent) {
+                    target = el.offsetParent;
                 }
                 const r = target.getBoundingClientRect();
                 if (r.width <= 1 || r.height <= 1) continue;

@@ -68,3 +68,14 @@ def test_character_count_speaks_the_page_language(open_as):
     expect(counter).to_have_text(re.compile(r"^آپ کے پاس \S+ حروف باقی ہیں$"))
     tab.locator(".nhsuk-js-character-count").first.fill("x" * (TEXT_LIMIT + 2))
     expect(counter).to_have_text(re.compile(r"^آپ نے \S+ حروف زیادہ لکھے ہیں$"))
+
+
+def test_security_code_page_is_accessible(page):
+    """The two-step verification page exists only between the password and the code."""
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(harness.ACCOUNTS["professional"])
+    page.get_by_label("Password").fill(harness.demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator('input[autocomplete="one-time-code"]')).to_be_visible()
+    harness.assert_accessible(page)
+    assert harness.console_errors(page) == []
