@@ -367,18 +367,26 @@ def assert_focus_visible(stop: dict) -> None:
 
 
 def horizontal_overflow(page: Page) -> dict | None:
-    """None if the page fits the viewport's width; else the widths and the widest culprits."""
+    """None if the page fits the viewport's width; else the widths and the widest culprits.
+
+    The width is the one the page was opened at: a phone browser widens its layout viewport
+    to fit content that is too wide (and zooms out), so ``innerWidth`` can grow with the fault.
+    """
     return page.evaluate(
-        """() => {
+        """(width) => {
             const doc = document.documentElement;
-            if (doc.scrollWidth <= window.innerWidth) return null;
+            if (doc.scrollWidth <= width && window.innerWidth <= width) return null;
             const wide = [...document.body.querySelectorAll("*")]
-                .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-                .slice(0, 8)
-                .map(el => `<${el.tagName.toLowerCase()} class="${el.className}"> right=` +
-                           Math.round(el.getBoundingClientRect().right));
+                .filter(el => {
+                    const r = el.getBoundingClientRect();
+                    return r.width > width + 0.5 || r.left < -0.5 || r.right > width + 0.5;
+                })
+                .slice(-8)
+                .map(el => `<${el.tagName.toLowerCase()} class="${el.className}"> width=` +
+                           Math.round(el.getBoundingClientRect().width));
             return {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide};
-        }"""
+        }""",
+        page.viewport_size["width"],
     )
 
 
