@@ -4,6 +4,7 @@ from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
 
 from portal import labels
+from portal.character_count import character_count_i18n
 from portal.i18n import (
     LANGUAGES,
     current_language,
@@ -26,6 +27,7 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["lang_attr"] = html_lang
     app.jinja_env.globals["language_name"] = language_name
+    app.jinja_env.globals["character_count_i18n"] = character_count_i18n
     app.jinja_env.filters["tel_href"] = tel_href
     app.jinja_env.tests["phone_number"] = is_phone_number
     # Flask-Babel's callables, with the catalogue looked up once per locale and request.

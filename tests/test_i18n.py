@@ -2,10 +2,14 @@
 
 import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask_babel import force_locale
 
+from portal.character_count import character_count_i18n
 from portal.i18n import LANGUAGES, LOCALE_COOKIE
 from tests.factories import make_patient, make_plan
 
@@ -171,3 +175,37 @@ def test_every_locale_renders_main_pages_translated(db, app, cast, client, reque
             text = _page_text(html)
             leaks = [m for m in english_ui if m in text]
             assert not leaks, (locale, url, leaks[:5])
+
+
+def _render_in(app, locale: str, source: str, **context) -> str:
+    with app.test_request_context(), force_locale(locale):
+        return render_template_string(source, **context)
+
+
+def test_pagination_says_page_not_step_in_chinese(app):
+    """Pagination's "Next" is the next page (下一页), not the next step (下一步)."""
+    result = SimpleNamespace(pages=3, page=2, numbers=[1, 2, 3])
+    html = _render_in(
+        app,
+        "zh_Hans",
+        '{% from "macros/pagination.html" import pagination %}'
+        '{{ pagination(result, "admin.organisations") }}',
+        result=result,
+    )
+    assert "上一页" in html and "下一页" in html
+    assert "下一步" not in html
+
+
+def test_character_count_counts_in_the_readers_language(app):
+    """The NHS.UK counter's own messages, in every plural form the language has."""
+    with app.test_request_context():
+        with force_locale("cy"):
+            welsh = character_count_i18n()
+        with force_locale("ur"):
+            urdu = character_count_i18n()
+    assert {"zero", "one", "two", "few", "many", "other"} <= {
+        key.rsplit(".", 1)[1] for key in welsh if "." in key
+    }
+    assert urdu["characters-under-limit.other"] == "آپ کے پاس %{count} حروف باقی ہیں"
+    assert urdu["characters-over-limit.one"] == "آپ نے %{count} حرف زیادہ لکھا ہے"
+    assert urdu["characters-at-limit"] == "آپ کے پاس 0 حروف باقی ہیں"

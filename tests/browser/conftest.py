@@ -7,6 +7,7 @@ A journey that changes the demo data gets a server and a copy of the database of
 
 import contextlib
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -61,6 +62,22 @@ class DemoFacts:
     margaret: int
     arif: int
     margaret_next_review: object
+    goal: int  # Margaret's agreed walking goal
+    proposed_goal: int  # Margaret's goal waiting to be agreed
+    arif_goal: int
+    step: int  # Margaret's first crisis step
+    contact: int  # Margaret's first crisis contact
+    member: int  # Margaret's first care team member
+    carer_grant: int  # David's accepted access to Margaret's plan
+    pending_grant: int  # the invitation waiting for Margaret's daughter
+    held_meeting: int  # last year's review, which has a survey
+    audit: int  # the practice's sample audit
+    audit_item: int
+    practice: int  # the demo practice (an organisation)
+    nurse_account: int  # a staff account, for the administration pages
+    margaret_account: int
+    reset_token: str  # a usable "choose a password" link for the commissioner
+    invitation_token: str  # a usable invitation for Margaret's daughter
 
 
 @dataclass
@@ -146,17 +163,66 @@ def portal_server(tmp_path_factory):
 
         margaret = patient_of(harness.ACCOUNTS["patient"])
         arif = patient_of(harness.ACCOUNTS["patient_urdu"])
-        facts = DemoFacts(
-            margaret=margaret.id,
-            arif=arif.id,
-            margaret_next_review=margaret.plan.next_review_date,
-        )
+        facts = _demo_facts(margaret, arif)
         db.session.remove()
     pristine = folder / "pristine.sqlite3"
     _copy_database(database, pristine)
 
     with _serving(app) as url:
         yield PortalServer(url=url, app=app, demo=facts, pristine=pristine)
+
+
+def _demo_facts(margaret, arif) -> DemoFacts:
+    """Ids of the demo records the sweep visits, and two links only an email would carry."""
+    from flask import current_app
+
+    from portal.auth.services import issue_password_link
+    from portal.extensions import db
+    from portal.models import AccessGrant, PlanAudit, PlanAuditItem, ReviewMeeting, User
+    from portal.sharing import services as sharing
+
+    def account(role: str) -> User:
+        return db.session.scalars(select(User).where(User.email == harness.ACCOUNTS[role])).one()
+
+    plan = margaret.plan
+    goals = {goal.status: goal.id for goal in plan.goals}
+    grants = db.session.scalars(select(AccessGrant).where(AccessGrant.patient_id == margaret.id))
+    accepted = {grant.grantee_id is not None: grant for grant in grants}
+    pending = accepted[False]
+    audit = db.session.scalars(select(PlanAudit).order_by(PlanAudit.id)).first()
+    with current_app.test_request_context():  # the link is built as for an email
+        reset_link = issue_password_link(account("commissioner"), hours=48)
+    invitation_token = secrets.token_urlsafe(32)
+    pending.token_hash = sharing.hash_token(invitation_token)
+    facts = DemoFacts(
+        margaret=margaret.id,
+        arif=arif.id,
+        margaret_next_review=plan.next_review_date,
+        goal=goals["agreed"],
+        proposed_goal=goals["proposed"],
+        arif_goal=arif.plan.goals[0].id,
+        step=plan.crisis_steps[0].id,
+        contact=plan.contacts[0].id,
+        member=plan.care_team[0].id,
+        carer_grant=accepted[True].id,
+        pending_grant=pending.id,
+        held_meeting=db.session.scalars(
+            select(ReviewMeeting.id).where(
+                ReviewMeeting.plan_id == plan.id, ReviewMeeting.status == "held"
+            )
+        ).one(),
+        audit=audit.id,
+        audit_item=db.session.scalars(
+            select(PlanAuditItem.id).where(PlanAuditItem.audit_id == audit.id)
+        ).first(),
+        practice=margaret.organisation_id,
+        nurse_account=account("professional").id,
+        margaret_account=margaret.user_id,
+        reset_token=reset_link.rsplit("/", 1)[1],
+        invitation_token=invitation_token,
+    )
+    db.session.commit()
+    return facts
 
 
 def _copy_database(source: Path, target: Path) -> None:
@@ -252,8 +318,11 @@ def open_as(new_context, portal_server: PortalServer):
 
     The first time a worker needs a role it signs in through the real form; later contexts
     reuse that browser state. If the portal has ended that session (a sign-out elsewhere
-    rotates the session token), it signs in through the form again. ``path`` may name demo
-    patients as ``{margaret}`` or ``{arif}``. ``harness.status(page)`` gives the HTTP status.
+    rotates the session token), it signs in through the form again. A page that needs a
+    recent password (the administration area, changing an email address) gets one: the
+    harness confirms the password through the form, as the person would. ``path`` may name
+    demo records by the fields of ``DemoFacts``. ``harness.status(page)`` gives the HTTP
+    status.
     """
 
     def _open(role: str = "anonymous", locale: str = "en", path: str = "/", **options) -> Page:
@@ -264,6 +333,9 @@ def open_as(new_context, portal_server: PortalServer):
         tab.goto(portal_server.path(path))
         if role != "anonymous" and not harness.is_signed_in_page(tab):
             harness.sign_in(tab, role, locale=None)  # back to ``path`` afterwards
+            portal_server.sessions[role] = tab.context.storage_state()
+        if harness.asks_to_confirm_password(tab) and not path.startswith("/confirm-password"):
+            harness.confirm_password(tab)  # back to ``path`` afterwards
             portal_server.sessions[role] = tab.context.storage_state()
         harness.ensure_language(tab, locale)  # the switcher comes back to ``path`` too
         return tab

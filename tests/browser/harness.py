@@ -127,6 +127,26 @@ def _totp_secret(page: Page) -> str:
     )
 
 
+def asks_to_confirm_password(page: Page) -> bool:
+    """Whether the portal has sent the page to "Confirm your password" (re-authentication)."""
+    return urlparse(page.url).path == "/confirm-password"
+
+
+def confirm_password(page: Page) -> None:
+    """Type the demo password into "Confirm your password" (in any language) and continue."""
+    field = page.locator('input[autocomplete="current-password"]')
+    field.fill(demo.DEMO_PASSWORD)
+    with page.expect_navigation():
+        field.press("Enter")
+    assert not asks_to_confirm_password(page), "the password was not accepted"
+
+
+def submit_unchanged(page: Page) -> None:
+    """Send the page's form as it stands (an empty new form shows its errors)."""
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
+
+
 def is_signed_in_page(page: Page) -> bool:
     return (
         urlparse(page.url).path != "/sign-in"
@@ -347,18 +367,26 @@ def assert_focus_visible(stop: dict) -> None:
 
 
 def horizontal_overflow(page: Page) -> dict | None:
-    """None if the page fits the viewport's width; else the widths and the widest culprits."""
+    """None if the page fits the viewport's width; else the widths and the widest culprits.
+
+    The width is the one the page was opened at: a phone browser widens its layout viewport
+    to fit content that is too wide (and zooms out), so ``innerWidth`` can grow with the fault.
+    """
     return page.evaluate(
-        """() => {
+        """(width) => {
             const doc = document.documentElement;
-            if (doc.scrollWidth <= window.innerWidth) return null;
+            if (doc.scrollWidth <= width && window.innerWidth <= width) return null;
             const wide = [...document.body.querySelectorAll("*")]
-                .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-                .slice(0, 8)
-                .map(el => `<${el.tagName.toLowerCase()} class="${el.className}"> right=` +
-                           Math.round(el.getBoundingClientRect().right));
+                .filter(el => {
+                    const r = el.getBoundingClientRect();
+                    return r.width > width + 0.5 || r.left < -0.5 || r.right > width + 0.5;
+                })
+                .slice(-8)
+                .map(el => `<${el.tagName.toLowerCase()} class="${el.className}"> width=` +
+                           Math.round(el.getBoundingClientRect().width));
             return {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide};
-        }"""
+        }""",
+        page.viewport_size["width"],
     )
 
 
@@ -370,7 +398,8 @@ def small_tap_targets(page: Page, minimum: int = 24) -> list[str]:
     as standalone when it is all the text of its nearest block (a list item, paragraph or
     table cell holding only the link). Visually hidden elements (the skip link until it is
     focused) are left out too. Radio buttons and checkboxes are measured by their label, the
-    target a person taps.
+    target a person taps. A link whose ``::after`` is stretched over its positioned ancestor
+    (the NHS.UK task list makes the whole row the link that way) is measured by that ancestor.
     """
     return page.evaluate(
         """(minimum) => {
@@ -389,6 +418,11 @@ def small_tap_targets(page: Page, minimum: int = 24) -> list[str]:
                 let target = el;
                 if (el.matches("input[type=radio], input[type=checkbox]") && el.labels.length) {
                     target = el.labels[0];
+                }
+                const after = getComputedStyle(el, "::after");
+                if (el.tagName === "A" && after.content !== "none" && after.position === "absolute"
+                    && el.offsetParent) {
+                    target = el.offsetParent;
                 }
                 const r = target.getBoundingClientRect();
                 if (r.width <= 1 || r.height <= 1) continue;

@@ -1,9 +1,10 @@
 """Every page each role can reach, for the accessibility sweep and the phone-layout checks.
 
-To add a page: append a ``Page(role, path)``. ``path`` may name demo patients as
-``{margaret}`` (patient@example.org) or ``{arif}`` (arif@example.org); add more ids to
-``DemoFacts`` in conftest.py if you need other demo records. If an axe rule truly cannot
-apply to a page, pass ``disable=("rule-id",)`` with a comment saying why.
+To add a page: append a ``Page(role, path)``. ``path`` may name demo records by the fields of
+``DemoFacts`` in conftest.py (``{margaret}``, ``{goal}``, ``{step}``...); add more there if you
+need other demo records. ``submit=True`` checks the page after its form is sent with nothing
+changed, so its error summary shows. If an axe rule truly cannot apply to a page, pass
+``disable=("rule-id",)`` with a comment saying why.
 """
 
 from dataclasses import dataclass
@@ -15,42 +16,160 @@ class Page:
     path: str
     status: int = 200
     disable: tuple[str, ...] = ()
+    submit: bool = False  # send the form as it is and check the page showing its errors
 
     @property
     def id(self) -> str:
-        return f"{self.role}:{self.path}"
+        return f"{self.role}:{self.path}" + (":errors" if self.submit else "")
 
+
+M = "/patients/{margaret}"
+A = "/patients/{arif}"
 
 SWEEP = [
+    # Signed out
     Page("anonymous", "/sign-in"),
+    Page("anonymous", "/sign-in", submit=True),
     Page("anonymous", "/no-such-page", status=404),
-    Page("patient", "/patients/{margaret}/plan"),
-    Page("patient", "/patients/{margaret}/crisis"),
+    Page("anonymous", "/forgot-password"),
+    Page("anonymous", "/forgot-password", submit=True),
+    Page("anonymous", "/reset-password/{reset_token}"),  # choosing a new password
+    Page("anonymous", "/reset-password/{reset_token}", submit=True),
+    Page("anonymous", "/reset-password/not-a-real-link"),  # the link has expired
+    Page("anonymous", "/invitations/{invitation_token}"),
+    Page("anonymous", "/invitations/{invitation_token}/create-account"),
+    # A patient: her plan and everything she edits
+    Page("patient", M + "/plan"),
+    Page("patient", M + "/crisis"),
+    Page("patient", M + "/goals/new"),
+    Page("patient", M + "/goals/new", submit=True),
+    Page("patient", M + "/goals/{goal}/edit"),
+    Page("patient", M + "/goals/{proposed_goal}/edit"),
+    Page("patient", M + "/goals/{goal}/withdraw"),
+    Page("patient", M + "/preparation"),
+    Page("patient", M + "/about-me/health"),
+    Page("patient", M + "/wishes/place_of_care"),
+    Page("patient", M + "/contingency"),
+    Page("patient", M + "/contingency/steps/new"),
+    Page("patient", M + "/contingency/steps/new", submit=True),
+    Page("patient", M + "/contingency/steps/{step}"),
+    Page("patient", M + "/contingency/usual-state"),
+    Page("patient", M + "/contingency/contacts/new"),
+    Page("patient", M + "/contingency/contacts/new", submit=True),
+    Page("patient", M + "/contingency/contacts/{contact}"),
+    Page("patient", M + "/care-team"),
+    Page("patient", M + "/sharing"),
+    Page("patient", M + "/sharing/invite"),
+    Page("patient", M + "/sharing/invite", submit=True),
+    Page("patient", M + "/sharing/{carer_grant}"),
+    Page("patient", M + "/sharing/{pending_grant}"),
+    Page("patient", M + "/sharing/{carer_grant}/stop"),
+    Page("patient", M + "/consent"),
+    Page("patient", M + "/activity"),  # who has looked at my plan
+    Page("patient", M + "/versions"),
+    Page("patient", M + "/versions/1"),
+    Page("patient", M + "/versions/compare"),
+    Page("patient", M + "/versions/compare?from=1&to=1"),  # the same version twice
+    Page("patient", M + "/results"),
+    Page("patient", M + "/named-contact/request"),
+    Page("patient", M + "/survey/{held_meeting}"),
     Page("patient", "/account/"),
-    Page("patient", "/patients/{arif}/plan", status=404),  # someone else's plan
-    Page("patient_urdu", "/patients/{arif}/plan"),
-    Page("patient_urdu", "/patients/{arif}/crisis"),
+    Page("patient", "/account/name"),
+    Page("patient", "/account/email"),
+    Page("patient", "/account/password"),
+    Page("patient", "/account/password", submit=True),
+    Page("patient", "/account/mfa"),
+    Page("patient", "/account/mfa/set-up"),
+    Page("patient", "/confirm-password"),
+    # Other people's records do not exist for her
+    Page("patient", A + "/plan", status=404),
+    Page("patient", A + "/goals/{arif_goal}/edit", status=404),
+    Page("patient", M + "/goals/{arif_goal}/edit", status=404),
+    Page("patient", "/admin/", status=404),
+    # A patient who reads Urdu
+    Page("patient_urdu", A + "/plan"),
+    Page("patient_urdu", A + "/crisis"),
+    Page("patient_urdu", A + "/goals/{arif_goal}/edit"),
+    # A carer
     Page("carer", "/"),
-    Page("carer", "/patients/{margaret}/crisis"),
-    Page("carer", "/patients/{margaret}/plan"),
+    Page("carer", "/shared-with-me"),
+    Page("carer", "/shared-with-me/{carer_grant}/give-up"),
+    Page("carer", M + "/crisis"),
+    Page("carer", M + "/plan"),
+    Page("carer", M + "/goals/new"),
+    Page("carer", M + "/versions"),
+    Page("carer", M + "/sharing", status=404),  # only Margaret decides who sees her plan
+    Page("carer", A + "/plan", status=404),
     Page("carer", "/account/"),
+    # A professional
     Page("professional", "/"),
-    Page("professional", "/patients/{margaret}/plan"),
-    Page("professional", "/patients/{arif}/plan"),
-    Page("professional", "/patients/{margaret}/crisis"),
+    Page("professional", M + "/plan"),
+    Page("professional", A + "/plan"),
+    Page("professional", M + "/crisis"),
+    Page("professional", M + "/review"),
+    Page("professional", A + "/review"),
+    Page("professional", M + "/review/record"),
+    Page("professional", M + "/review/record", submit=True),
+    Page("professional", M + "/meetings/schedule"),
+    Page("professional", M + "/results"),
+    Page("professional", M + "/results/new"),
+    Page("professional", M + "/results/new", submit=True),
+    Page("professional", M + "/named-contact"),
+    Page("professional", M + "/care-team"),
+    Page("professional", M + "/care-team/new"),
+    Page("professional", M + "/care-team/{member}"),
+    Page("professional", M + "/fhir-import"),
+    Page("professional", M + "/versions"),
+    Page("professional", M + "/versions/1"),
+    Page("professional", "/audits"),
+    Page("professional", "/audits/new"),
+    Page("professional", "/audits/{audit}"),
+    Page("professional", "/audits/{audit}/items/{audit_item}"),
+    Page("professional", "/surveys"),
     Page("professional", "/account/"),
+    Page("professional", "/reports", status=404),
+    # A commissioner
     Page("commissioner", "/"),
+    Page("commissioner", "/reports"),
+    Page("commissioner", "/reports?organisation={practice}"),
     Page("commissioner", "/account/"),
+    Page("commissioner", M + "/plan", status=404),
+    # An administrator (every page here needs a recently typed password)
     Page("admin", "/"),
+    Page("admin", "/admin/"),
+    Page("admin", "/admin/?q=nurse"),
+    Page("admin", "/admin/organisations"),
+    Page("admin", "/admin/organisations/new"),
+    Page("admin", "/admin/organisations/new", submit=True),
+    Page("admin", "/admin/organisations/{practice}/edit"),
+    Page("admin", "/admin/accounts/new"),
+    Page("admin", "/admin/accounts/new", submit=True),
+    Page("admin", "/admin/accounts/{nurse_account}"),
+    Page("admin", "/admin/accounts/{nurse_account}/edit"),
+    Page("admin", "/admin/accounts/{nurse_account}/deactivate"),
+    Page("admin", "/admin/accounts/{nurse_account}/reactivate"),
+    Page("admin", "/admin/accounts/{nurse_account}/reset-two-step-verification"),
+    Page("admin", "/admin/accounts/{nurse_account}/send-password-link"),
+    Page("admin", "/admin/accounts/{margaret_account}", status=404),  # not a staff account
     Page("admin", "/account/"),
 ]
 
 # Pages checked at 360 CSS pixels wide: no sideways scrolling, tap targets of 24 x 24 or more.
 PHONE = [
     Page("anonymous", "/sign-in"),
-    Page("patient", "/patients/{margaret}/plan"),
+    Page("patient", M + "/plan"),
     Page("carer", "/"),
-    Page("carer", "/patients/{margaret}/crisis"),
-    Page("patient_urdu", "/patients/{arif}/plan"),
+    Page("carer", M + "/crisis"),
+    Page("patient_urdu", A + "/plan"),
     Page("professional", "/"),
+    Page("patient", M + "/goals/{goal}/edit"),
+    Page("patient", M + "/preparation"),
+    Page("patient", M + "/contingency/steps/{step}"),
+    Page("patient", M + "/contingency/contacts/{contact}"),
+    Page("patient", M + "/contingency/usual-state"),
+    Page("patient", M + "/sharing/invite"),
+    Page("professional", M + "/review/record"),
+    Page("patient", "/account/"),
+    Page("patient", "/account/password"),
+    Page("admin", "/admin/accounts/{nurse_account}/edit"),
 ]

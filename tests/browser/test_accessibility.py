@@ -1,8 +1,12 @@
 """axe-core on every page each role can reach, in every sweep language: no violations."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from portal.i18n import html_lang
+from portal.models.plan import TEXT_LIMIT
 from tests.browser import harness
 from tests.browser.pages import SWEEP
 
@@ -48,7 +52,30 @@ def test_checker_works_under_the_portal_csp(open_as):
 @pytest.mark.parametrize("locale", harness.SWEEP_LOCALES)
 def test_page_is_accessible(open_as, target, locale):
     tab = open_as(target.role, locale, target.path)
+    if target.submit:
+        harness.submit_unchanged(tab)
+        expect(tab.locator(".nhsuk-error-summary")).to_be_focused()
     assert harness.status(tab) == target.status
     assert tab.locator("html").get_attribute("lang") == html_lang(locale)
     harness.assert_accessible(tab, target.disable)
     assert harness.console_errors(tab, target.status) == []
+
+
+def test_character_count_speaks_the_page_language(open_as):
+    """NHS.UK's counter writes its own message; an Urdu page must not count in English."""
+    tab = open_as("patient_urdu", "ur", "/patients/{arif}/goals/{arif_goal}/edit")
+    counter = tab.locator(".nhsuk-character-count__status").first
+    expect(counter).to_have_text(re.compile(r"^آپ کے پاس \S+ حروف باقی ہیں$"))
+    tab.locator(".nhsuk-js-character-count").first.fill("x" * (TEXT_LIMIT + 2))
+    expect(counter).to_have_text(re.compile(r"^آپ نے \S+ حروف زیادہ لکھے ہیں$"))
+
+
+def test_security_code_page_is_accessible(page):
+    """The two-step verification page exists only between the password and the code."""
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(harness.ACCOUNTS["professional"])
+    page.get_by_label("Password").fill(harness.demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator('input[autocomplete="one-time-code"]')).to_be_visible()
+    harness.assert_accessible(page)
+    assert harness.console_errors(page) == []

@@ -34,6 +34,19 @@ def test_overflow_check_reports_a_page_wider_than_the_phone(new_context):
     assert harness.horizontal_overflow(page) is None
 
 
+def test_overflow_check_sees_a_phone_browser_widen_its_layout(new_context):
+    """A mobile browser lays a too-wide page out wider than the screen (innerWidth grows)."""
+    page = new_context(viewport=PHONE, is_mobile=True).new_page()
+    page.set_content(
+        '<!DOCTYPE html><html dir="rtl"><head><meta name="viewport" '
+        'content="width=device-width, initial-scale=1"></head><body>'
+        '<select><option>a very long option that makes the select too wide for a phone screen'
+        "</option></select></body></html>"
+    )
+    overflow = harness.horizontal_overflow(page)
+    assert overflow is not None and any("<select" in culprit for culprit in overflow["wide"])
+
+
 def test_focus_check_tells_a_visible_focus_from_a_hidden_one(page):
     page.set_content(
         '<!DOCTYPE html><html lang="en"><head><style>'
