@@ -40,6 +40,7 @@ from portal.models import (
 from portal.nhs_number import synthetic
 
 PASSWORD = "bench-password-2026"  # noqa: S105 - synthetic accounts only
+MFA_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH23"  # the commissioner's two-step key (synthetic)
 BATCH = 5000
 PATIENTS_PER_PRACTICE = 8000
 DOMAINS = ["health", "personal", "family", "social", "home", "economic", "educational",
@@ -134,7 +135,8 @@ def generate(url: str, patients: int, seed: int = 2026, create: bool = True) -> 
         w.add(t["User"], {"id": user_id + 1, "email": "commissioner@bench.invalid",
                           "password_hash": password_hash, "role": "commissioner",
                           "display_name": "Commissioner", "session_token": "tc",
-                          "can_audit": False, "active": True, "mfa_enabled": False,
+                          "can_audit": False, "active": True, "mfa_enabled": True,
+                          "mfa_secret": MFA_SECRET,
                           "created_at": now})
         user_id += 1
         ids = {"goal": 0, "step": 0, "need": 0, "contact": 0, "meeting": 0, "version": 0,

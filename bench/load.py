@@ -3,9 +3,10 @@
     python -m bench.load --url postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench \
         --patients 100000 --users 20 --seconds 60
 
-Generates the data if the database has fewer patients than asked, starts gunicorn with
-``gunicorn.conf.py`` (as ``make serve`` does) on a free local port, runs locust headless twice
-with the same number of users (the journey mix, then the bare ``/healthz``), samples the
+Generates the data if the database has fewer patients than asked, summarises last month for the
+commissioner's report (the nightly job), starts gunicorn with ``gunicorn.conf.py`` (as
+``make serve`` does) on a free local port, runs locust headless with the same number of users
+(the journey mix with pauses, then without, then the bare ``/healthz``), samples the
 workers' memory, and prints requests per second, p50/p95/p99 latency, errors and the
 throughput ratio. Only 127.0.0.1 is ever contacted.
 """
@@ -21,9 +22,11 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import psutil
+import pyotp
 import requests
 from sqlalchemy import create_engine, text
 
@@ -69,33 +72,65 @@ class MemorySampler(threading.Thread):
                 pass
 
 
-def sign_in_sessions(host: str, url: str, count: int) -> list[dict]:
-    """Sign patients in through the real form, before the timed run, and keep their cookies."""
+def _sign_in(host: str, email: str) -> requests.Session:
+    """Through the real form, answering the two-step step for staff with the bench key."""
+    client = requests.Session()
+    page = client.get(f"{host}/sign-in", timeout=30).text
+    response = client.post(
+        f"{host}/sign-in",
+        data={"csrf_token": CSRF.search(page).group(1), "email": email,
+              "password": datagen.PASSWORD},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if response.status_code == 302 and "/sign-in/code" in response.headers["Location"]:
+        page = client.get(f"{host}/sign-in/code", timeout=30).text
+        response = client.post(
+            f"{host}/sign-in/code",
+            data={"csrf_token": CSRF.search(page).group(1),
+                  "code": pyotp.TOTP(datagen.MFA_SECRET).now()},
+            allow_redirects=False,
+            timeout=30,
+        )
+    if response.status_code != 302:
+        raise SystemExit(f"sign-in failed for {email}: {response.status_code}")
+    return client
+
+
+def sign_in_sessions(host: str, url: str, count: int) -> dict:
+    """Sign patients (each with a goal to edit) and a commissioner in before the timed run,
+    and keep their cookies."""
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT patients.id, users.email FROM patients JOIN users "
-                "ON users.id = patients.user_id ORDER BY patients.id LIMIT :n"
+                "SELECT patients.id, users.email, min(goals.id) FROM patients "
+                "JOIN users ON users.id = patients.user_id "
+                "JOIN care_plans ON care_plans.patient_id = patients.id "
+                "JOIN goals ON goals.plan_id = care_plans.id "
+                "AND goals.status IN ('proposed', 'agreed') "
+                "GROUP BY patients.id, users.email ORDER BY patients.id LIMIT :n"
             ),
             {"n": count},
         ).all()
     engine.dispose()
-    sessions = []
-    for patient_id, email in rows:
-        client = requests.Session()
-        page = client.get(f"{host}/sign-in", timeout=30).text
-        token = CSRF.search(page).group(1)
-        response = client.post(
-            f"{host}/sign-in",
-            data={"csrf_token": token, "email": email, "password": datagen.PASSWORD},
-            allow_redirects=False,
-            timeout=30,
-        )
-        if response.status_code != 302:
-            raise SystemExit(f"sign-in failed for {email}: {response.status_code}")
-        sessions.append({"patient_id": patient_id, "cookies": client.cookies.get_dict()})
-    return sessions
+    patients = [
+        {"patient_id": patient_id, "goal_id": goal_id,
+         "cookies": _sign_in(host, email).cookies.get_dict()}
+        for patient_id, email, goal_id in rows
+    ]
+    commissioner = _sign_in(host, "commissioner@bench.invalid").cookies.get_dict()
+    return {"patients": patients, "commissioner": commissioner}
+
+
+def summarise_last_month(env: dict) -> None:
+    """As the nightly job would have done: the report reads last month's stored summary."""
+    month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    subprocess.run(
+        [str(Path(sys.executable).with_name("flask")), "--app", "portal", "report-summarise",
+         "--month", month],
+        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+    )
 
 
 def run_locust(
@@ -105,7 +140,7 @@ def run_locust(
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
          "--headless", "--host", host, "-u", str(users), "-r", str(users),
-         "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", user_class],
+         "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", *user_class.split()],
         check=False,
         env={**env, "BENCH_THINK": think},
         stdout=subprocess.DEVNULL,
@@ -150,6 +185,7 @@ def main() -> None:
         "PORTAL_AUDIT_VIEW_ASYNC_COMMIT": "true" if args.audit_async_commit else "false",
         "BENCH_SESSIONS": str(RESULTS / "sessions.json"),
     }
+    summarise_last_month(env)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
          "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
@@ -168,10 +204,9 @@ def main() -> None:
         host = f"http://127.0.0.1:{port}"
         sessions = sign_in_sessions(host, args.url, args.users)
         (RESULTS / "sessions.json").write_text(json.dumps(sessions), encoding="utf-8")
-        people = run_locust(
-            host, "PatientUser", args.users, args.seconds, "people", env, think="1-3"
-        )
-        journeys = run_locust(host, "PatientUser", args.users, args.seconds, "journeys", env)
+        mix = "PatientUser CommissionerUser"
+        people = run_locust(host, mix, args.users, args.seconds, "people", env, think="1-3")
+        journeys = run_locust(host, mix, args.users, args.seconds, "journeys", env)
         bare = run_locust(host, "BareUser", args.users, max(20, args.seconds // 2), "bare", env)
     finally:
         sampler.stop.set()

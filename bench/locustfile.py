@@ -1,25 +1,39 @@
 """Load mix for ``python -m bench.load``: the real journeys, signed in through the real form.
 
-Patients open their plan and crisis page, download the PDF and edit a goal; carers open the
-crisis page; a bare-endpoint user class measures the same server doing almost nothing.
+Patients open their plan and crisis page, download the plan as a PDF and as FHIR, and change a
+goal through its form (which makes the next PDF render again); one commissioner reads last
+month's report; a bare-endpoint user class measures the same server doing almost nothing.
 Which classes run is chosen on the locust command line.
 """
 
+import html
 import itertools
 import json
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 from locust import HttpUser, between, constant, task
 
-_sessions = itertools.cycle(
-    json.loads(Path(os.environ.get("BENCH_SESSIONS", "bench/results/sessions.json")).read_text())
+_SESSIONS = json.loads(
+    Path(os.environ.get("BENCH_SESSIONS", "bench/results/sessions.json")).read_text()
 )
-
+_patients = itertools.cycle(_SESSIONS["patients"])
+_INPUT = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+_TEXT = re.compile(r'<textarea[^>]*name="(why_it_matters|steps)"[^>]*>(.*?)</textarea>', re.S)
 
 # People pause to read between pages (BENCH_THINK=1-3 seconds); with 0 the users send requests
 # back to back, which measures the server's capacity rather than what people experience.
 _THINK = os.environ.get("BENCH_THINK", "0")
+
+
+def _use_cookies(user: HttpUser, cookies: dict) -> None:
+    """Cookies for the server's own host, so the ones it sets later replace them, not sit
+    beside them (a stale session cookie would carry an old form token)."""
+    host = urlparse(user.host).hostname
+    for name, value in cookies.items():
+        user.client.cookies.set(name, value, domain=host)
 
 
 def _think_time():
@@ -33,23 +47,53 @@ class PatientUser(HttpUser):
     wait_time = _think_time()
 
     def on_start(self):
-        session = next(_sessions)
+        session = next(_patients)
         self.patient_id = session["patient_id"]
-        self.client.cookies.update(session["cookies"])
+        self.goal_id = session["goal_id"]
+        _use_cookies(self, session["cookies"])
 
-    @task(6)
+    @task(12)
     def plan(self):
         self.client.get(f"/patients/{self.patient_id}/plan", name="/patients/[id]/plan")
 
-    @task(4)
+    @task(8)
     def crisis(self):
         self.client.get(f"/patients/{self.patient_id}/crisis", name="/patients/[id]/crisis")
 
-    @task(1)
+    @task(2)
+    def pdf(self):
+        self.client.get(f"/patients/{self.patient_id}/plan.pdf", name="/patients/[id]/plan.pdf")
+
+    @task(2)
     def fhir(self):
         self.client.get(
             f"/patients/{self.patient_id}/plan.fhir.json", name="/patients/[id]/plan.fhir.json"
         )
+
+    @task(1)
+    def edit_goal(self):
+        """Open the goal's form and save it with its title changed, as a person would."""
+        url = f"/patients/{self.patient_id}/goals/{self.goal_id}/edit"
+        page = self.client.get(url, name="/patients/[id]/goals/[id]/edit").text
+        fields = _INPUT.findall(page) + _TEXT.findall(page)
+        form = {name: html.unescape(value) for name, value in fields}
+        title = form["title"]  # a real change each time: the mark added, then taken away
+        form["title"] = title.removesuffix(" !") if title.endswith(" !") else title + " !"
+        self.client.post(url, data=form, name="/patients/[id]/goals/[id]/edit (save)")
+
+
+class CommissionerUser(HttpUser):
+    """One commissioner reading last month's report (summarised, as by the nightly job)."""
+
+    fixed_count = 1
+    wait_time = _think_time()
+
+    def on_start(self):
+        _use_cookies(self, _SESSIONS["commissioner"])
+
+    @task
+    def report(self):
+        self.client.get("/reports", name="/reports")
 
 
 class BareUser(HttpUser):
