@@ -35,9 +35,7 @@ PORT ?= 5000
 
 # Tests: pytest workers, extra pytest arguments, and the PostgreSQL server the
 # second pass uses (the suite creates and drops its own databases through it).
-# Browser tests spend much of their time waiting on Chromium and the portal, so
-# four workers keep two cores busy where two left them half idle.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
