@@ -8,6 +8,7 @@ from contextlib import contextmanager, nullcontext
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_sqlalchemy.session import Session as FsaSession
 from sqlalchemy import create_engine, event, func, select, text
 
@@ -302,3 +303,15 @@ def request_as(client):
         return client.open(url, method=method, **kw)
 
     return _request
+
+
+@pytest.fixture
+def english(request):
+    """Text read outside a request (reports, as the command line reads them) in English;
+    with the database when the test has one."""
+    if "db" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("db")
+    with force_locale("en"):
+        yield

@@ -34,15 +34,7 @@ COPD = "13645005"
 MONTHS = [date(2010, 12, 1), date(2011, 2, 1), MARCH, date(2011, 6, 1)]
 
 
-@pytest.fixture(autouse=True)
-def english(request):
-    """Reports read outside a request (as the command line does) in English."""
-    if "db" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("db")
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def _break(db, plan: CarePlan, how: int) -> None:

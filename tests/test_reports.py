@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from portal.compliance import NEW_PATIENT_DAYS, evidence, within_days_sql
@@ -73,15 +72,7 @@ MONTHS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def english(request):
-    """Reports read outside a request (as the command line does) in English."""
-    if "db" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("db")
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def _month(label: str) -> date:

@@ -9,16 +9,13 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from portal import labels
 from portal.auth.forms import EMAIL_FORMAT
+from portal.fields import clean_text
 from portal.models.user import STAFF_ROLES, Role
 
 # Organisation Data Service codes: GP practices are a letter and five digits (A81001), other
 # organisations 3 to 5 letters and digits.
 ODS_CODE = re.compile(r"\A[A-Z0-9]{3,6}\Z")
 ODS_FORMAT = _l("Enter an ODS code of 3 to 6 capital letters and numbers, like A81001")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _ods(value):
@@ -34,7 +31,7 @@ class AccountForm(FlaskForm):
 
     display_name = StringField(
         _l("Full name"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter their full name")),
             Length(max=200, message=_l("Name must be 200 characters or fewer")),
@@ -42,7 +39,7 @@ class AccountForm(FlaskForm):
     )
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter their email address")),
             Length(max=254, message=_l("Email address must be 254 characters or fewer")),
@@ -59,7 +56,7 @@ class AccountForm(FlaskForm):
     )
     job_title = StringField(
         _l("Job title (optional)"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[Length(max=120, message=_l("Job title must be 120 characters or fewer"))],
     )
     can_audit = BooleanField(_l("Can run sample audits of their organisation's plans"))
@@ -81,7 +78,7 @@ class EditAccountForm(AccountForm):
 class OrganisationForm(FlaskForm):
     name = StringField(
         _l("Name"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter the organisation's name")),
             Length(max=200, message=_l("Name must be 200 characters or fewer")),

@@ -30,12 +30,6 @@ def closed(month: date, today: date) -> bool:
     return last_of_month(month) < today
 
 
-def final(month: date, read_on: date) -> bool:
-    """A summary read after its month ended holds the whole month; one read before, the
-    month so far, to be read again the next night."""
-    return closed(month, read_on)
-
-
 def new_patients_final(month: date, read_on: date) -> bool:
     """New-patient figures read on ``read_on`` include every plan agreed within 28 days."""
     return read_on > last_of_month(month) + timedelta(days=NEW_PATIENT_DAYS)
@@ -107,7 +101,8 @@ def summarise_missing(today: date | None = None) -> tuple[list[date], list[date]
     summarised, finished = [], []
     month = start
     while month is not None and month <= today:
-        if month not in stored or not final(month, stored[month]):
+        # a summary read before its month ended holds the month so far: read it again
+        if month not in stored or not closed(month, stored[month]):
             summarise(month, today)
             summarised.append(month)
         month = add_months(month, 1)
