@@ -11,13 +11,14 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from unittest import mock
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import select, text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -271,17 +272,22 @@ def browser():
         chromium.close()
 
 
+def _context(browser: Browser, portal_server: PortalServer, **options) -> BrowserContext:
+    options.setdefault("viewport", {"width": 1024, "height": 768})
+    options.setdefault("locale", "en-GB")
+    options.setdefault("base_url", portal_server.url)
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    return context
+
+
 @pytest.fixture
 def new_context(browser: Browser, portal_server: PortalServer, request):
     """Factory for fresh browser contexts on the portal; closed (and shot on failure) after."""
     contexts = []
 
     def _new(**options):
-        options.setdefault("viewport", {"width": 1024, "height": 768})
-        options.setdefault("locale", "en-GB")
-        options.setdefault("base_url", portal_server.url)
-        context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
+        context = _context(browser, portal_server, **options)
         contexts.append(context)
         return context
 
@@ -312,9 +318,22 @@ def fresh_page(fresh_portal: PortalServer, new_context) -> Page:
     return tab
 
 
+def _arrive(tab: Page, portal_server: PortalServer, role: str, locale: str, path: str) -> None:
+    """Go to ``path`` as ``role`` in ``locale``, signing in or confirming the password on the
+    way through the real forms when the portal asks (and remembering the signed-in state)."""
+    tab.goto(portal_server.path(path))
+    if role != "anonymous" and not harness.is_signed_in_page(tab):
+        harness.sign_in(tab, role, locale=None)  # back to ``path`` afterwards
+        portal_server.sessions[role] = tab.context.storage_state()
+    if harness.asks_to_confirm_password(tab) and not path.startswith("/confirm-password"):
+        harness.confirm_password(tab)  # back to ``path`` afterwards
+        portal_server.sessions[role] = tab.context.storage_state()
+    harness.ensure_language(tab, locale)  # the switcher comes back to ``path`` too
+
+
 @pytest.fixture
 def open_as(new_context, portal_server: PortalServer):
-    """Factory: a page at ``path``, signed in as ``role``, in language ``locale``.
+    """Factory: a fresh page at ``path``, signed in as ``role``, in language ``locale``.
 
     The first time a worker needs a role it signs in through the real form; later contexts
     reuse that browser state. If the portal has ended that session (a sign-out elsewhere
@@ -330,14 +349,51 @@ def open_as(new_context, portal_server: PortalServer):
             options.setdefault("storage_state", portal_server.sessions[role])
         tab = new_context(**options).new_page()
         harness.watch_console(tab)
-        tab.goto(portal_server.path(path))
-        if role != "anonymous" and not harness.is_signed_in_page(tab):
-            harness.sign_in(tab, role, locale=None)  # back to ``path`` afterwards
-            portal_server.sessions[role] = tab.context.storage_state()
-        if harness.asks_to_confirm_password(tab) and not path.startswith("/confirm-password"):
-            harness.confirm_password(tab)  # back to ``path`` afterwards
-            portal_server.sessions[role] = tab.context.storage_state()
-        harness.ensure_language(tab, locale)  # the switcher comes back to ``path`` too
+        _arrive(tab, portal_server, role, locale, path)
         return tab
 
     return _open
+
+
+# Tabs the sweep keeps open at once; it visits every page of one role and language in a row.
+_BROWSING_TABS = 2
+
+
+@pytest.fixture(scope="session")
+def _browsing_tabs(browser: Browser, portal_server: PortalServer):
+    tabs: OrderedDict[tuple[str, str], Page] = OrderedDict()
+    yield tabs
+    for tab in tabs.values():
+        tab.context.close()
+
+
+@pytest.fixture
+def browse_as(browser: Browser, portal_server: PortalServer, _browsing_tabs, request):
+    """Factory like ``open_as``, but one tab per role and language goes from page to page, as
+    a person browsing would, instead of a fresh browser context per page.
+
+    The accessibility sweep visits hundreds of read-only pages; a new context costs about as
+    much as checking a page. The tab's console errors start empty for each test; at most
+    ``_BROWSING_TABS`` tabs stay open.
+    """
+    used: list[Page] = []
+
+    def _browse(role: str, locale: str, path: str) -> Page:
+        tab = _browsing_tabs.get((role, locale))
+        if tab is None:
+            signed_in = portal_server.sessions.get(role) if role != "anonymous" else None
+            context = _context(browser, portal_server, storage_state=signed_in)
+            tab = _browsing_tabs[(role, locale)] = context.new_page()
+            harness.watch_console(tab)
+            while len(_browsing_tabs) > _BROWSING_TABS:
+                _browsing_tabs.popitem(last=False)[1].context.close()
+        _browsing_tabs.move_to_end((role, locale))
+        tab.portal_console_errors.clear()
+        _arrive(tab, portal_server, role, locale, path)
+        used.append(tab)
+        return tab
+
+    yield _browse
+    if getattr(request.node, "portal_failed", False):
+        for tab in used:
+            harness.screenshot(tab, f"FAILED-{request.node.name}")

@@ -50,8 +50,8 @@ def test_checker_works_under_the_portal_csp(open_as):
 # Pages vary fastest, so each role changes language once per language, not once per page.
 @pytest.mark.parametrize("target", SWEEP, ids=lambda p: p.id)
 @pytest.mark.parametrize("locale", harness.SWEEP_LOCALES)
-def test_page_is_accessible(open_as, target, locale):
-    tab = open_as(target.role, locale, target.path)
+def test_page_is_accessible(browse_as, target, locale):
+    tab = browse_as(target.role, locale, target.path)
     if target.submit:
         harness.submit_unchanged(tab)
         expect(tab.locator(".nhsuk-error-summary")).to_be_focused()
