@@ -167,6 +167,11 @@ def main() -> None:
         action="store_true",
         help="run with PORTAL_AUDIT_VIEW_ASYNC_COMMIT on (see docs/performance.md)",
     )
+    parser.add_argument(
+        "--pdf-render-nice",
+        type=int,
+        help="PORTAL_PDF_RENDER_NICE for the server (default: the portal's, 10; 0 turns it off)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
 
@@ -185,6 +190,8 @@ def main() -> None:
         "PORTAL_AUDIT_VIEW_ASYNC_COMMIT": "true" if args.audit_async_commit else "false",
         "BENCH_SESSIONS": str(RESULTS / "sessions.json"),
     }
+    if args.pdf_render_nice is not None:
+        env["PORTAL_PDF_RENDER_NICE"] = str(args.pdf_render_nice)
     summarise_last_month(env)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",

@@ -54,6 +54,8 @@ class Defaults:
     # (otherwise the request's host, which a proxy must then pin).
     BASE_URL: str | None = None
     PDF_CACHE_SIZE = 256
+    # PDFs are laid out at this much lower CPU priority than page views (0: no change).
+    PDF_RENDER_NICE = 10
     # PORTAL_AUDIT_VIEW_ASYNC_COMMIT=true: page-view audit events commit without waiting for
     # PostgreSQL's write-ahead log to reach disk (see docs/performance.md for the trade-off).
     AUDIT_VIEW_ASYNC_COMMIT = False

@@ -8,10 +8,13 @@ Text is read back with Poppler's ``pdftotext`` and ``pdffonts``, structure with 
 import gc
 import io
 import logging
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
@@ -38,6 +41,7 @@ from portal.models import (
 )
 from portal.pdf import services
 from portal.pdf.fetcher import FetchRefused, StaticOnlyFetcher
+from portal.pdf.priority import LowPriorityRunner
 from tests.test_access import ALL, CRISIS_READERS, PLAN_READERS
 
 pytestmark = pytest.mark.skipif(
@@ -897,3 +901,52 @@ def test_items_whose_removal_awaits_review_are_not_printed(app, db, cast):
         context = _crisis_context(load_plan(cast.a.id))
     assert all(not steps for _level, steps in context["levels"])
     assert context["contacts"] == []
+
+
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_pdfs_are_laid_out_at_a_lower_priority_than_page_views(app, monkeypatch):
+    """The render thread yields the CPU to page views; the request thread keeps its own."""
+    seen = []
+    html = services.HTML
+
+    def recording(*args, **kwargs):
+        seen.append((threading.get_native_id(), _nice()))
+        return html(*args, **kwargs)
+
+    monkeypatch.setattr(services, "HTML", recording)
+    usual = _nice()
+    with app.test_request_context():
+        data = services.render_pdf("<!DOCTYPE html><p>Hello</p>")
+    assert data.startswith(b"%PDF-")
+    [(thread, nice)] = seen
+    assert thread != threading.get_native_id()
+    assert nice == min(usual + app.config["PDF_RENDER_NICE"], 19) > usual
+    assert _nice() == usual
+
+
+def test_no_render_thread_when_the_priority_is_left_alone():
+    runner = LowPriorityRunner(0)
+    assert runner.run(threading.get_native_id) == threading.get_native_id()
+
+
+def test_render_thread_errors_reach_the_request():
+    def broken():
+        raise ValueError("no layout")
+
+    with pytest.raises(ValueError, match="no layout"):
+        LowPriorityRunner(5).run(broken)
+
+
+def test_a_forked_worker_starts_its_own_render_thread():
+    """gunicorn forks workers from a preloaded app; the parent's thread is not in the child."""
+    runner = LowPriorityRunner(5)
+    parent = runner.run(threading.get_native_id)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child process
+        signal.alarm(10)  # a render waiting on the parent's thread would hang here
+        os._exit(0 if runner.run(threading.get_native_id) not in (parent, 0) else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -284,10 +284,6 @@ def download_name(kind: str) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def fetcher() -> StaticOnlyFetcher:
-    return StaticOnlyFetcher(current_app.static_folder)
-
-
 _fonts = threading.local()
 
 
@@ -374,13 +370,22 @@ def page_numbers_css() -> str:
 
 
 def render_pdf(html: str, *, one_page: bool = False) -> bytes:
-    """Lay out ``html`` and write the PDF. ``one_page`` tightens the type until it fits."""
+    """Lay out ``html`` and write the PDF. ``one_page`` tightens the type until it fits.
+
+    The layout runs in the worker's low-priority render thread (``portal.pdf.priority``);
+    everything that needs the request (the app, the locale) is read here first.
+    """
     static_folder = current_app.static_folder
-    url_fetcher = fetcher()
     stylesheets = [
         _base_stylesheet(static_folder),
         _inline_stylesheet(static_folder, page_numbers_css()),
     ]
+    renderer = current_app.extensions["pdf_renderer"]
+    return renderer.run(_lay_out, html, static_folder, stylesheets, one_page)
+
+
+def _lay_out(html: str, static_folder: str, stylesheets: list[CSS], one_page: bool) -> bytes:
+    url_fetcher = StaticOnlyFetcher(static_folder)
     font_config = _font_config()
     with _collector_paused:
         document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)

@@ -1,0 +1,52 @@
+"""PDF layout at a lower CPU priority than page views.
+
+A render costs a few hundred milliseconds of CPU. On a busy server a plan or crisis page that
+arrives while PDFs render would wait for a core behind them, so each worker process lays its
+PDFs out in one thread of its own whose nice value is raised by ``PDF_RENDER_NICE`` (on Linux
+the nice value belongs to the thread, not the process). The scheduler then serves page views
+first and the PDF takes the CPU they leave; on an idle server the download is just as quick.
+The request's own thread waits for the result, so a sync worker still serves one request at
+a time and a failed render raises in the request as before.
+"""
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class LowPriorityRunner:
+    """Runs a function in a per-process thread with a raised nice value (0: in the caller)."""
+
+    def __init__(self, nice: int):
+        self.nice = max(0, min(int(nice), 19))
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid: int | None = None
+
+    def run(self, work: Callable[..., T], *args, **kwargs) -> T:
+        if not self.nice:
+            return work(*args, **kwargs)
+        return self._executor().submit(work, *args, **kwargs).result()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # gunicorn forks its workers from a preloaded app, and a fork keeps no threads: each
+        # process starts its own.
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pool = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="pdf-render", initializer=self._lower
+                )
+                self._pid = os.getpid()
+            return self._pool
+
+    def _lower(self) -> None:
+        thread = threading.get_native_id()
+        try:
+            usual = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(usual + self.nice, 19))
+        except OSError:
+            pass  # a system without per-thread nice values renders at the usual priority
