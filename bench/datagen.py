@@ -233,6 +233,10 @@ def generate(url: str, patients: int, seed: int = 2026, create: bool = True) -> 
                         f"COALESCE((SELECT MAX(id) FROM {name}), 1))"
                     )
                     conn.execute(text(statement))
+    # Planner statistics for what was just loaded, as after any bulk load: without them
+    # PostgreSQL guesses thousands of rows per plan and plans parallel scans for one plan's rows.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
     engine.dispose()
     return w.counts
 
