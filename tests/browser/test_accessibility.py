@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from portal.auth.mfa import RECOVERY_CODE_COUNT
 from portal.i18n import html_lang
 from portal.models.plan import TEXT_LIMIT
 from tests.browser import harness
@@ -79,3 +80,23 @@ def test_security_code_page_is_accessible(page):
     expect(page.locator('input[autocomplete="one-time-code"]')).to_be_visible()
     harness.assert_accessible(page)
     assert harness.console_errors(page) == []
+
+
+@pytest.mark.parametrize("locale", harness.SWEEP_LOCALES)
+def test_recovery_codes_page_is_accessible(fresh_page, locale):
+    """The codes are shown once, in answer to a form, so the page has no address to sweep.
+    A portal of its own: the nurse's codes are replaced."""
+    fresh_page.goto("/account/mfa")
+    harness.sign_in(fresh_page, "professional", locale=locale)
+    fresh_page.goto("/account/mfa")
+    get_new_codes = fresh_page.locator("main form[action$='/mfa/recovery-codes'] button")
+    with fresh_page.expect_navigation():
+        get_new_codes.click()
+    if harness.asks_to_confirm_password(fresh_page):
+        harness.confirm_password(fresh_page)  # back to the two-step verification page
+        with fresh_page.expect_navigation():
+            get_new_codes.click()
+    expect(fresh_page.locator(".portal-recovery-codes code")).to_have_count(RECOVERY_CODE_COUNT)
+    assert fresh_page.locator("html").get_attribute("lang") == html_lang(locale)
+    harness.assert_accessible(fresh_page)
+    assert harness.console_errors(fresh_page) == []
