@@ -13,30 +13,24 @@ from portal.plans.services import load_plan
 @bp.route("/patients/<int:patient_id>/plan.pdf")
 @login_required
 def plan_pdf(patient_id: int):
-    require(current_user, Action.VIEW_PLAN, patient_id)
-    care_plan = load_plan(patient_id)
-    if care_plan is None:
-        abort(404)
-    data = services.plan_pdf(care_plan)
-    audit.record("pdf.plan", patient_id, f"plan {care_plan.id}")
-    db.session.commit()
-    return _download(data, services.PLAN)
+    return _download(patient_id, Action.VIEW_PLAN, services.PLAN, services.plan_pdf)
 
 
 @bp.route("/patients/<int:patient_id>/crisis.pdf")
 @login_required
 def crisis_pdf(patient_id: int):
-    require(current_user, Action.VIEW_CRISIS, patient_id)
+    return _download(patient_id, Action.VIEW_CRISIS, services.CRISIS, services.crisis_pdf)
+
+
+def _download(patient_id: int, action: Action, kind: str, render) -> Response:
+    """Access checked for this patient, then the PDF (cached or not), audited either way."""
+    require(current_user, action, patient_id)
     care_plan = load_plan(patient_id)
     if care_plan is None:
         abort(404)
-    data = services.crisis_pdf(care_plan)
-    audit.record("pdf.crisis", patient_id, f"plan {care_plan.id}")
+    data = render(care_plan)
+    audit.record(f"pdf.{kind}", patient_id, f"plan {care_plan.id}")
     db.session.commit()
-    return _download(data, services.CRISIS)
-
-
-def _download(data: bytes, kind: str) -> Response:
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{services.download_name(kind)}"'
