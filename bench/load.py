@@ -7,9 +7,8 @@ Generates the data if the database has fewer patients than asked, summarises las
 commissioner's report (the nightly job), starts gunicorn with ``gunicorn.conf.py`` (as
 ``make serve`` does) on a free local port, runs locust headless with the same number of users
 (15 s of the journey mix to warm up, not counted; the mix with pauses, then without, then the
-bare ``/healthz``), samples the
-workers' memory, and prints requests per second, p50/p95/p99 latency, errors and the
-throughput ratio. Only 127.0.0.1 is ever contacted.
+bare ``/healthz``), samples the workers' memory, and prints requests per second, p50/p95/p99
+latency, errors and the throughput ratio. Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
