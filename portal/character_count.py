@@ -7,6 +7,9 @@ catalogue's wording for a number in that form, with ``%{count}`` where the scrip
 number.
 """
 
+from functools import cache
+
+from babel import Locale
 from flask_babel import get_locale, ngettext
 
 # Numbers to find one of each plural form among: 1 first, as some languages' "one" takes 0 too
@@ -33,16 +36,24 @@ def _over(num: int, count: str) -> str:
     )
 
 
-def character_count_i18n() -> dict[str, str]:
-    """``data-i18n.*`` attribute names (without ``data-i18n.``) and their text."""
-    rule = get_locale().plural_form
-    attributes = {"characters-at-limit": _under(0, "0")}
+@cache
+def _form_samples(locale: str) -> tuple[tuple[str, int], ...]:
+    """A number in each plural form of the language, found once per process and language."""
+    rule = Locale.parse(locale).plural_form
+    samples = []
     for form in sorted({*rule.tags, "other"}):
         sample = next((n for n in _SAMPLES if rule(n) == form), None)
         if sample is None and form == "other":  # only fractions (Polish): the script needs it
             sample = 5
-        elif sample is None:
-            continue
+        if sample is not None:
+            samples.append((form, sample))
+    return tuple(samples)
+
+
+def character_count_i18n() -> dict[str, str]:
+    """``data-i18n.*`` attribute names (without ``data-i18n.``) and their text."""
+    attributes = {"characters-at-limit": _under(0, "0")}
+    for form, sample in _form_samples(str(get_locale())):
         attributes[f"characters-under-limit.{form}"] = _under(sample, "%{count}")
         attributes[f"characters-over-limit.{form}"] = _over(sample, "%{count}")
     return attributes
