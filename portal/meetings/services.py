@@ -309,14 +309,15 @@ def record_meeting(
     previous = latest_version(plan.id)
     found = proposals(plan, previous.snapshot if previous else None)
     check_versions(plan, found, seen_agreed, seen_versions)
+    outcomes = outcomes or {}
     closing = {g.id: g for g in goals_to_close(plan)}
-    if set(outcomes or {}) - set(closing):
+    if set(outcomes) - set(closing):
         raise MeetingConflict("proposals")  # a goal that is no longer agreed as it was
     now = utcnow()
     try:
         for p in found:
             apply_decision(p, decisions[p.key], user, now, patient_id)
-        for goal_id, status in (outcomes or {}).items():
+        for goal_id, status in outcomes.items():
             goal = closing[goal_id]
             goal.status = status
             goal.updated_by_id = user.id
