@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SECRET_KEY = "development-only-not-secret"  # noqa: S105 - refused outside development
+DEV_BASE_URL = "http://127.0.0.1:5000"  # where ``make run`` serves the portal
 
 
 class Defaults:
@@ -50,8 +51,8 @@ class Defaults:
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"
-    # Public address used for links in emails, e.g. https://careplan.example.nhs.uk
-    # (otherwise the request's host, which a proxy must then pin).
+    # PORTAL_BASE_URL: the public address every emailed link is built on, e.g.
+    # https://careplan.example.nhs.uk (never the request's Host header, which can be forged).
     BASE_URL: str | None = None
     PDF_CACHE_SIZE = 256
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
@@ -75,6 +76,7 @@ def apply_environment(app) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
     if app.config["ENV"] in ("development", "testing"):
         app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or DEV_SECRET_KEY
+        app.config["BASE_URL"] = app.config.get("BASE_URL") or DEV_BASE_URL
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
         app.config["HSTS"] = False

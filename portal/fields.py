@@ -1,26 +1,56 @@
-"""Form fields and filters shared by the forms that edit plan content.
+"""The rules every form shares: clean text, one phone field, the three-box date input.
 
 The NHS.UK date input uses separate day, month and year boxes: easier to fill in than a date
 picker and usable with every keyboard, but they let people type dates that cannot exist
 (31 February), so each problem gets its own clear message and what was typed is shown again.
 """
 
+import unicodedata
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Field
+from flask_wtf import FlaskForm
+from wtforms import Field, PasswordField, StringField
 from wtforms.utils import unset_value
+from wtforms.validators import DataRequired, Length
+
+from portal.phone import MAX_LENGTH as PHONE_LIMIT
+from portal.phone import PhoneNumber
+from portal.security import CONTROL_CHARS
 
 
 def clean_text(value: str | None) -> str | None:
-    """Trim, use one newline convention and drop NUL characters.
+    """Trim, use one newline convention, drop control characters and compose accents (NFC).
 
     Browsers send newlines as CRLF while the character count counts one character per
-    newline, so both sides count alike; PostgreSQL refuses NUL in text, so it never gets there.
+    newline, so both sides count alike; PostgreSQL refuses NUL in text, so it never gets there;
+    an accent typed as a separate mark counts, compares and sorts as the one letter it shows.
     """
-    if value is None:
-        return None
-    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", CONTROL_CHARS.sub("", value)).strip()
+
+
+class PortalForm(FlaskForm):
+    """The base of every form: each text field (not passwords) is cleaned by ``clean_text``
+    before its validators run, so limits count what the person sees on the page."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            kind = unbound_field.field_class
+            if issubclass(kind, StringField) and not issubclass(kind, PasswordField):
+                filters = [f for f in unbound_field.kwargs.get("filters", ()) if f != clean_text]
+                return unbound_field.bind(form=form, filters=[clean_text, *filters], **options)
+            return super().bind_field(form, unbound_field, options)
+
+
+def phone_field(label, required=None):
+    """A phone number: the same limit and format check wherever one is asked for."""
+    validators = [DataRequired(message=required)] if required else []
+    too_long = _l("Phone number must be %(max)d characters or fewer")
+    validators += [Length(max=PHONE_LIMIT, message=too_long), PhoneNumber()]
+    return StringField(label, filters=[clean_text], validators=validators)
 
 
 def seen_version(raw: str | None) -> int | None:

@@ -97,6 +97,7 @@ def app(database_url, tmp_path_factory):
             "SESSION_COOKIE_SECURE": False,
             "HSTS": False,
             "SERVER_NAME": "localhost",
+            "BASE_URL": "http://localhost",
         }
     )
     app.test_client_class = FreshContextClient

@@ -6,21 +6,20 @@ sharing) and are never found here.
 """
 
 import hashlib
-import secrets
 
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal import audit
+from portal import accounts, audit
 from portal.auth import emails, mfa
-from portal.auth.services import find_user, hash_password, issue_password_link, notify
+from portal.auth.services import find_user, issue_password_link, notify
 from portal.extensions import db
 from portal.models import Organisation, Role, User
 from portal.models.user import STAFF_ROLES
 from portal.pagination import Page, paginate
-from portal.security import end_every_session, new_session_token
+from portal.security import end_every_session
 
 PAGE_SIZE = 25
 ACCOUNT_FIELDS = ("display_name", "role", "organisation_id", "job_title", "can_audit")
@@ -105,15 +104,8 @@ def create_account(details: dict, email: str) -> User:
     then must set up two-step verification at first sign-in."""
     if find_user(email) is not None:
         raise Taken
-    user = User(
-        email=email,
-        password_hash=hash_password(secrets.token_urlsafe(32)),  # known to nobody
-        session_token=new_session_token(),
-        **details,
-    )
-    db.session.add(user)
     try:
-        db.session.flush()
+        user = accounts.create_account(email, **details)  # no password: known to nobody
     except IntegrityError:  # the same address added at the same moment
         db.session.rollback()
         raise Taken from None

@@ -53,16 +53,28 @@ class ForgotPasswordForm(FlaskForm):
     email = email_field(_l("Email address"), _l("Enter your email address"), Email(EMAIL_FORMAT))
 
 
-def new_password_fields(who):
-    """The new password and its confirmation; ``who(form)`` gives (email, name) to refuse."""
+NEW_PASSWORD_WORDS = {
+    "label": _l("New password"),
+    "required": _l("Enter a new password"),
+    "again": _l("Type your new password again"),
+    "again_required": _l("Type your new password again"),
+}
+
+
+def new_password_fields(who, **words):
+    """The password someone chooses and its confirmation, under the password policy.
+
+    Every form where a password is chosen uses these, so none can forget the policy;
+    ``who(form)`` gives the (email, name) the password must not contain.
+    """
+    words = {**NEW_PASSWORD_WORDS, **words}
     password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Enter a new password")), StrongPassword(who)],
+        words["label"], validators=[DataRequired(words["required"]), StrongPassword(who)]
     )
     confirm = PasswordField(
-        _l("Type your new password again"),
+        words["again"],
         validators=[
-            DataRequired(_l("Type your new password again")),
+            DataRequired(words["again_required"]),
             Length(max=MAX_LENGTH, message=PASSWORD_TOO_LONG),
             EqualTo("password", _l("The passwords do not match")),
         ],

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
-from portal import audit, mail
+from portal import accounts, audit, mail
 from portal.auth import emails
 from portal.extensions import db
 from portal.models import PasswordResetToken, User
@@ -56,15 +56,6 @@ def authenticate(email: str, password: str) -> tuple[User | None, int | None]:
     if not verify_password(user, password) or not user.active:
         return None, user.id if user else None
     return user, user.id
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for an email: on ``BASE_URL`` when configured, so a forged Host header
-    cannot point it elsewhere; otherwise on the request's own host."""
-    base = current_app.config.get("BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def notify(user: User, message, to: str | None = None, **context) -> None:
@@ -127,7 +118,7 @@ def request_email_change(user: User, email: str) -> None:
     token = _email_links().dumps({"user": user.id, "from": user.email, "to": email})
     audit.record("auth.email_change_requested", actor_id=user.id)
     db.session.commit()
-    link = external_url("account.confirm_email", token=token)
+    link = accounts.email_link("account.confirm_email", token=token)
     notify(user, emails.confirm_new_email, to=email, link=link, hours=EMAIL_LINK_HOURS)
 
 
@@ -178,7 +169,7 @@ def issue_password_link(user: User, hours: int) -> str:
             expires_at=utcnow() + timedelta(hours=hours),
         )
     )
-    return external_url("auth.reset_password", token=raw)
+    return accounts.email_link("auth.reset_password", token=raw)
 
 
 def valid_reset_token(raw: str) -> PasswordResetToken | None:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from portal import audit, security
+from portal import accounts, audit, security
 from portal.auth import bp, mfa
 from portal.auth.forms import (
     CodeForm,
@@ -27,7 +27,6 @@ from portal.auth.throttle import (
 )
 from portal.extensions import db, limiter
 from portal.models import User
-from portal.models.base import utcnow
 from portal.redirects import safe_next
 
 
@@ -36,9 +35,7 @@ def _token_check(user: User) -> str:
 
 
 def _finish_sign_in(user: User, next_url: str | None, mfa_ok: bool):
-    security.start_session(user, mfa_ok=mfa_ok)
-    user.last_login_at = utcnow()
-    audit.record("auth.sign_in", actor_id=user.id)
+    accounts.sign_in(user, mfa_ok=mfa_ok)
     db.session.commit()
     current_app.logger.info("sign-in (user %s)", user.id)
     return redirect(safe_next(next_url, url_for("plans.home")))

@@ -11,26 +11,19 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
 
 from portal import labels
+from portal.fields import clean_text, phone_field
 from portal.models import ContactKind, CrisisLevel
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
-from portal.phone import MAX_LENGTH as PHONE_LIMIT
-from portal.phone import PhoneNumber
 from portal.versions.services import FIELDS as SNAPSHOT_FIELDS
 
 LOCATION_LIMIT = 200
-
-
-def clean(value):
-    if isinstance(value, str):
-        return value.replace("\r\n", "\n").strip()
-    return value
 
 
 def _text(field_class, label, limit: int, too_long, required=None, more=()):
     """A trimmed text field with its length limit, and a message when it is required."""
     validators = [DataRequired(message=required)] if required else []
     validators.append(Length(max=limit, message=too_long))
-    return field_class(label, filters=[clean], validators=[*validators, *more])
+    return field_class(label, filters=[clean_text], validators=[*validators, *more])
 
 
 def _long_text(label, too_long, required=None):
@@ -45,18 +38,6 @@ def _choice(field_class, label, choices, allowed, message):
         choices=choices,
         validate_choice=False,
         validators=[InputRequired(message=message), AnyOf(allowed, message=message)],
-    )
-
-
-def _phone(label, required=None):
-    """A phone number: the same limit and format check wherever one is asked for."""
-    return _text(
-        StringField,
-        label,
-        PHONE_LIMIT,
-        _l("Phone number must be %(max)d characters or fewer"),
-        required=required,
-        more=[PhoneNumber()],
     )
 
 
@@ -186,7 +167,7 @@ class ContactForm(VersionedForm):
         100,
         _l("Relationship must be %(max)d characters or fewer"),
     )
-    phone = _phone(_l("Phone number"), required=_l("Enter a phone number"))
+    phone = phone_field(_l("Phone number"), required=_l("Enter a phone number"))
     when_to_call = _text(
         StringField,
         _l("When to call (optional)"),
@@ -218,7 +199,7 @@ class CareTeamMemberForm(FlaskForm):
         SHORT_LIMIT,
         _l("Organisation must be %(max)d characters or fewer"),
     )
-    phone = _phone(_l("Phone number (optional)"))
+    phone = phone_field(_l("Phone number (optional)"))
     email = _text(
         EmailField,
         _l("Email address (optional)"),

@@ -4,7 +4,6 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import format_date, gettext, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -19,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from portal import labels
+from portal.fields import PortalForm, phone_field
 from portal.models import ContactKind, CrisisLevel, GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
@@ -80,7 +80,7 @@ def int_or_none(value):
 # --- recording the meeting ---------------------------------------------------------------
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(PortalForm):
     """The meeting itself; ``record_form`` adds one decision per proposal."""
 
     agreed_version = HiddenField()
@@ -160,7 +160,7 @@ _AMEND_SPEC = {
     "kind": (SelectField, None, _l("Choose the type of contact")),
     "name": (StringField, SHORT_LIMIT, _l("Enter the contact's name")),
     "relationship_to_patient": (StringField, 100, None),
-    "phone": (StringField, 40, _l("Enter the contact's phone number")),
+    "phone": (StringField, None, _l("Enter the contact's phone number")),
     "when_to_call": (StringField, SHORT_LIMIT, None),
 }
 _DEFAULT_SPEC = (TextAreaField, TEXT_LIMIT, None)  # the usual-state descriptions
@@ -178,6 +178,8 @@ def _amend_field(name: str):
         return SelectField(label, choices=choices, invalid_choice_message=required)
     if cls is DayField:
         return DayField(label, invalid_value_message=_l("The target date must be a real date"))
+    if name == "phone":
+        return phone_field(label)  # "required" is checked only when amending
     message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=limit)
     return cls(label, validators=[Length(max=limit, message=message)])
 
@@ -296,7 +298,7 @@ def seen_versions(form: MeetingForm) -> dict[str, int | None]:
 # --- scheduling, results, named contact ---------------------------------------------------
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(PortalForm):
     day = DayField(
         _l("Date"),
         validators=[InputRequired(_l("Enter the date of the meeting"))],
@@ -334,7 +336,7 @@ class ScheduleForm(FlaskForm):
             raise ValidationError(_l("The meeting must be later than now"))
 
 
-class ResultForm(FlaskForm):
+class ResultForm(PortalForm):
     name = StringField(
         _l("Test"),
         validators=[
@@ -369,7 +371,7 @@ class ResultForm(FlaskForm):
     )
 
 
-class NamedContactForm(FlaskForm):
+class NamedContactForm(PortalForm):
     contact = SelectField(
         _l("Named contact"),
         coerce=int_or_none,
@@ -378,11 +380,11 @@ class NamedContactForm(FlaskForm):
     plan_version = HiddenField()
 
 
-class RemoveForm(FlaskForm):
+class RemoveForm(PortalForm):
     """A button that changes something: only its CSRF token."""
 
 
-class NamedContactRequestForm(FlaskForm):
+class NamedContactRequestForm(PortalForm):
     reason = TextAreaField(
         _l("Why would you like a different named contact?"),
         validators=[

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from portal import audit
+from portal import accounts, audit
 from portal.extensions import db
 from portal.i18n import html_lang
 from portal.meetings import bp, forms, ics, services
@@ -258,7 +258,7 @@ def calendar_file(patient_id: int):
             organisation=organisation,
         ),
         language=html_lang(),
-        url=url_for("plans.plan", patient_id=patient_id, _external=True),
+        url=accounts.email_link("plans.plan", patient_id=patient_id),
         reminder=_("Your care plan review is tomorrow."),
     )
     audit.record("meeting.calendar_download", patient_id, f"meeting {meeting.id}")

@@ -4,10 +4,11 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
+from wtforms import EmailField, RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from portal import labels
+from portal.auth.forms import new_password_fields
 from portal.fields import DateInputField
 from portal.models import Scope
 
@@ -83,25 +84,15 @@ class CarerAccountForm(FlaskForm):
             Length(max=200, message=_l("Your name must be 200 characters or fewer")),
         ],
     )
-    password = PasswordField(
-        _l("Create a password"),
-        validators=[
-            DataRequired(_l("Enter a password")),
-            Length(
-                min=8,
-                max=128,
-                message=_l("Your password must be between 8 and 128 characters"),
-            ),
-        ],
+    password, confirm = new_password_fields(
+        lambda form: (form.invited_email, form.display_name.data),
+        label=_l("Create a password"),
+        required=_l("Enter a password"),
+        again=_l("Type the password again"),
+        again_required=_l("Type your password again"),
     )
-    confirm = PasswordField(
-        _l("Type the password again"),
-        validators=[
-            DataRequired(_l("Type your password again")),
-            Length(max=128, message=_l("Your password must be between 8 and 128 characters")),
-            EqualTo("password", _l("The passwords do not match")),
-        ],
-    )
+
+    invited_email = ""  # set by the view: the password must not contain it
 
 
 class ConfirmForm(FlaskForm):

@@ -10,21 +10,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from portal import audit, labels, mail
-from portal.auth.services import find_user, hash_password
+from portal import accounts, audit, labels, mail
+from portal.auth.services import find_user
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
 from portal.models.base import utcnow
 from portal.pagination import Page, paginate
 from portal.permissions import active_grants_query
-from portal.security import new_session_token
 
 ACTIVITY_PAGE_SIZE = 25
 
@@ -146,7 +145,7 @@ def resend(grant: AccessGrant, patient: Patient) -> Invitation:
 
 
 def _deliver(grant: AccessGrant, patient: Patient, token: str) -> Invitation:
-    link = url_for("sharing.invitation", token=token, _external=True)
+    link = accounts.email_link("sharing.invitation", token=token)
     subject = _("%(name)s has shared their care plan with you", name=patient.full_name)
     delivery = mail.send(grant.invited_email, subject, invitation_text(grant, patient, link))
     return Invitation(grant=grant, link=link, emailed=delivery.sent)
@@ -260,17 +259,13 @@ def account_exists(email: str) -> bool:
 
 def create_carer(grant: AccessGrant, display_name: str, password: str, locale: str) -> User:
     """A carer account for the invited email address (flushed, not committed)."""
-    user = User(
-        email=normalise_email(grant.invited_email),
-        password_hash=hash_password(password),
-        role=Role.CARER,
-        display_name=display_name.strip(),
+    user = accounts.create_account(
+        normalise_email(grant.invited_email),
+        Role.CARER,
+        display_name.strip(),
+        password=password,
         preferred_locale=locale,
-        session_token=new_session_token(),
-        password_changed_at=utcnow(),
     )
-    db.session.add(user)
-    db.session.flush()
     audit.record("auth.account_created", detail="carer", actor_id=user.id)
     return user
 

@@ -2,15 +2,13 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
-from portal import audit
+from portal import accounts
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import AccessGrant
-from portal.models.base import utcnow
 from portal.permissions import Action, require
-from portal.security import start_session
 from portal.sharing import bp, services
 from portal.sharing.forms import (
     CarerAccountForm,
@@ -262,6 +260,7 @@ def create_account(token: str):
     if current_user.is_authenticated:
         return redirect(url_for(".invitation", token=token))
     form = CarerAccountForm()
+    form.invited_email = grant.invited_email
     exists = False
     if form.validate_on_submit():
         exists = services.account_exists(grant.invited_email)
@@ -271,10 +270,7 @@ def create_account(token: str):
             )
             if not services.accept(grant, user):
                 return _problem(InvitationProblem.UNKNOWN, None, token)
-            start_session(user)
-            login_user(user)
-            user.last_login_at = utcnow()
-            audit.record("auth.sign_in", actor_id=user.id)
+            accounts.sign_in(user)
             db.session.commit()
             flash(_("You can now see the plan of %(name)s.", name=grant.patient.full_name))
             return redirect(url_for(".shared_with_me"))
