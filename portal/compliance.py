@@ -44,6 +44,7 @@ from portal.models import (
     Domain,
     Goal,
     GoalStatus,
+    MeetingStatus,
     NeedsSection,
     Patient,
     ReviewMeeting,
@@ -136,7 +137,7 @@ def assess(plan: CarePlan, meetings, consents, day: date) -> dict[str, bool]:
     return {
         "whole_person": all(has_text(texts.get(domain)) for domain in DOMAINS),
         "feedback": any(
-            m.status == "held"
+            m.status == MeetingStatus.HELD
             and m.held_on is not None
             and m.held_on <= day
             and has_text(m.patient_feedback)
@@ -241,7 +242,7 @@ def evidence(organisation_id: int | None = None):
                 case((has_text_sql(ReviewMeeting.patient_feedback), ReviewMeeting.held_on))
             ).label("first_feedback_on"),
         )
-        .where(ReviewMeeting.status == "held", ReviewMeeting.held_on.is_not(None))
+        .where(ReviewMeeting.status == MeetingStatus.HELD, ReviewMeeting.held_on.is_not(None))
         .group_by(ReviewMeeting.plan_id)
         .subquery("ev_meetings")
     )

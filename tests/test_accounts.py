@@ -76,9 +76,7 @@ def _links(text: str) -> list[str]:
     return re.findall(r"https?://[^\s\"<]+", text)
 
 
-def test_invitation_link_uses_the_public_address_not_the_host_header(
-    db, cast, public_address, app
-):
+def test_invitation_link_uses_the_public_address_not_the_host_header(db, cast, public_address, app):
     outbox = Path(app.config["OUTBOX_DIR"])
     before = set(outbox.glob("*.eml"))
     with app.test_request_context("/", base_url="http://evil.example"):

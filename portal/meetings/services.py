@@ -33,6 +33,7 @@ from portal.models import (
     CrisisStep,
     Goal,
     GoalStatus,
+    MeetingStatus,
     NeedsSection,
     Patient,
     PlanVersion,
@@ -323,7 +324,7 @@ def record_meeting(
             goal.updated_by_id = user.id
             audit.record(f"goal.{status}", patient_id, f"goal {goal.id}")
         meeting = next_meeting(plan.id) or ReviewMeeting(plan_id=plan.id)
-        meeting.status = "held"
+        meeting.status = MeetingStatus.HELD
         meeting.held_on = details.held_on
         meeting.attendees = details.attendees
         meeting.notes = details.notes
@@ -387,7 +388,7 @@ def schedule_meeting(plan: CarePlan, user: User, when: datetime, location: str) 
     meeting = next_meeting(plan.id)
     verb = "reschedule" if meeting else "schedule"
     if meeting is None:
-        meeting = ReviewMeeting(plan_id=plan.id, status="scheduled")
+        meeting = ReviewMeeting(plan_id=plan.id, status=MeetingStatus.SCHEDULED)
         db.session.add(meeting)
     meeting.scheduled_for = when
     meeting.location = location

@@ -6,13 +6,16 @@ Kept apart from ``services`` so the plan page can use it without importing the r
 from sqlalchemy import bindparam, select
 
 from portal.extensions import db
-from portal.models import CarePlan, ReviewMeeting
+from portal.models import CarePlan, MeetingStatus, ReviewMeeting
 from portal.versions.services import version_summary
 
 # Built once: the plan page runs it on every request (see ``portal.loading``).
 _NEXT_MEETING = (
     select(ReviewMeeting)
-    .where(ReviewMeeting.plan_id == bindparam("plan_id"), ReviewMeeting.status == "scheduled")
+    .where(
+        ReviewMeeting.plan_id == bindparam("plan_id"),
+        ReviewMeeting.status == MeetingStatus.SCHEDULED,
+    )
     .order_by(ReviewMeeting.scheduled_for, ReviewMeeting.id)
     .limit(1)
 )

@@ -10,15 +10,16 @@ from portal.models.contingency import (
     CrisisStep,
     UsualState,
 )
-from portal.models.meeting import PlanVersion, ReviewMeeting
+from portal.models.meeting import MeetingStatus, PlanVersion, ReviewMeeting
 from portal.models.organisation import Organisation
-from portal.models.patient import Condition, Patient, patient_conditions
+from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
 from portal.models.plan import (
     CarePlan,
     Domain,
     Goal,
     GoalStatus,
     NeedsSection,
+    PlanFormat,
     Preparation,
     SharedResult,
     Wish,
@@ -42,8 +43,10 @@ __all__ = [
     "CrisisLevel",
     "CrisisStep",
     "Domain",
+    "EthnicCategory",
     "Goal",
     "GoalStatus",
+    "MeetingStatus",
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",
@@ -52,11 +55,13 @@ __all__ = [
     "PasswordResetToken",
     "PlanAudit",
     "PlanAuditItem",
+    "PlanFormat",
     "PlanVersion",
     "Preparation",
     "ReviewMeeting",
     "Role",
     "Scope",
+    "Sex",
     "SharedResult",
     "SurveyResponse",
     "User",

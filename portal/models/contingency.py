@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base
+from portal.models.base import Base, one_of
 from portal.models.plan import Reviewable
 
 
@@ -37,6 +37,7 @@ class RemovableMixin:
 
 class CrisisStep(RemovableMixin, Reviewable, Base):
     __tablename__ = "crisis_steps"
+    __table_args__ = (one_of("level", CrisisLevel),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
@@ -71,6 +72,7 @@ class Contact(RemovableMixin, Reviewable, Base):
     """Someone to ring: next of kin, carers, the practice, out-of-hours, specialist lines."""
 
     __tablename__ = "contacts"
+    __table_args__ = (one_of("kind", ContactKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)

@@ -1,20 +1,27 @@
 """Review meetings and the immutable snapshots of what was agreed at them."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, TimestampMixin
+from portal.models.base import Base, TimestampMixin, one_of
 from portal.models.user import User
+
+
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"  # booked, not yet recorded
+    HELD = "held"  # recorded: the plan was agreed at it
 
 
 class ReviewMeeting(TimestampMixin, Base):
     __tablename__ = "review_meetings"
+    __table_args__ = (one_of("status", MeetingStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled / held
+    status: Mapped[str] = mapped_column(String(20), default=MeetingStatus.SCHEDULED)
     scheduled_for: Mapped[datetime | None]
     location: Mapped[str] = mapped_column(String(200), default="")
     held_on: Mapped[date | None]

@@ -1,9 +1,10 @@
 from datetime import date
+from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, TimestampMixin
+from portal.models.base import Base, TimestampMixin, one_of
 from portal.models.organisation import Organisation
 from portal.models.user import User
 
@@ -25,8 +26,38 @@ patient_conditions = Table(
 )
 
 
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class EthnicCategory(StrEnum):
+    """NHS Data Dictionary ethnic categories (2001 census groups), as readable codes."""
+
+    WHITE_BRITISH = "white_british"
+    WHITE_IRISH = "white_irish"
+    WHITE_OTHER = "white_other"
+    MIXED_WHITE_BLACK_CARIBBEAN = "mixed_white_black_caribbean"
+    MIXED_WHITE_BLACK_AFRICAN = "mixed_white_black_african"
+    MIXED_WHITE_ASIAN = "mixed_white_asian"
+    MIXED_OTHER = "mixed_other"
+    ASIAN_INDIAN = "asian_indian"
+    ASIAN_PAKISTANI = "asian_pakistani"
+    ASIAN_BANGLADESHI = "asian_bangladeshi"
+    ASIAN_OTHER = "asian_other"
+    BLACK_CARIBBEAN = "black_caribbean"
+    BLACK_AFRICAN = "black_african"
+    BLACK_OTHER = "black_other"
+    CHINESE = "chinese"
+    OTHER = "other"
+    NOT_STATED = "not_stated"
+
+
 class Patient(TimestampMixin, Base):
     __tablename__ = "patients"
+    __table_args__ = (one_of("sex", Sex), one_of("ethnicity_category", EthnicCategory))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -35,8 +66,8 @@ class Patient(TimestampMixin, Base):
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date]
-    sex: Mapped[str] = mapped_column(String(10))  # female / male / other / unknown
-    ethnicity_category: Mapped[str] = mapped_column(String(40), default="not_stated")
+    sex: Mapped[str] = mapped_column(String(10))
+    ethnicity_category: Mapped[str] = mapped_column(String(40), default=EthnicCategory.NOT_STATED)
     preferred_language: Mapped[str] = mapped_column(String(10), default="en")
     interpreter_needed: Mapped[bool] = mapped_column(default=False)
     interpreter_language: Mapped[str | None] = mapped_column(String(40))

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from portal.models.base import Base, TimestampMixin, utcnow
+from portal.models.base import Base, TimestampMixin, one_of, utcnow
 from portal.models.patient import Patient
 from portal.models.user import User
 
@@ -44,6 +44,13 @@ class WishKind(StrEnum):
     END_OF_LIFE = "end_of_life"
 
 
+class PlanFormat(StrEnum):
+    """How the patient prefers to receive their plan."""
+
+    ELECTRONIC = "electronic"
+    PAPER = "paper"
+
+
 class Reviewable:
     """Content the patient or carer may change between meetings.
 
@@ -74,6 +81,7 @@ class CarePlan(TimestampMixin, Base):
     """One live plan per patient."""
 
     __tablename__ = "care_plans"
+    __table_args__ = (one_of("preferred_format", PlanFormat),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
@@ -85,7 +93,7 @@ class CarePlan(TimestampMixin, Base):
     next_review_date: Mapped[date | None]
     complex_needs: Mapped[bool] = mapped_column(default=False)
     review_interval_months: Mapped[int] = mapped_column(default=12)
-    preferred_format: Mapped[str] = mapped_column(String(20), default="electronic")
+    preferred_format: Mapped[str] = mapped_column(String(20), default=PlanFormat.ELECTRONIC)
     paper_copy_given_on: Mapped[date | None]
     patient_feedback: Mapped[str | None] = mapped_column(Text)
     contingency_reviewed_on: Mapped[date | None]
@@ -118,7 +126,7 @@ class NeedsSection(Reviewable, Base):
     """The patient's own words about one whole-person domain."""
 
     __tablename__ = "needs_sections"
-    __table_args__ = (UniqueConstraint("plan_id", "domain"),)
+    __table_args__ = (UniqueConstraint("plan_id", "domain"), one_of("domain", Domain))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
@@ -130,6 +138,7 @@ class NeedsSection(Reviewable, Base):
 
 class Goal(Reviewable, TimestampMixin, Base):
     __tablename__ = "goals"
+    __table_args__ = (one_of("status", GoalStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
@@ -149,7 +158,7 @@ class Goal(Reviewable, TimestampMixin, Base):
 
 class Wish(Reviewable, Base):
     __tablename__ = "wishes"
-    __table_args__ = (UniqueConstraint("plan_id", "kind"),)
+    __table_args__ = (UniqueConstraint("plan_id", "kind"), one_of("kind", WishKind))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)

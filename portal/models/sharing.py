@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, TimestampMixin
+from portal.models.base import Base, TimestampMixin, one_of
 from portal.models.patient import Patient
 from portal.models.user import User
 
@@ -21,6 +21,7 @@ class AccessGrant(TimestampMixin, Base):
     """A patient's grant to a carer. Starts as an invitation (hashed single-use token)."""
 
     __tablename__ = "access_grants"
+    __table_args__ = (one_of("scope", Scope),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -5,7 +5,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, TimestampMixin
+from portal.models.base import Base, TimestampMixin, one_of
 from portal.models.organisation import Organisation
 
 
@@ -24,6 +24,7 @@ class User(UserMixin, TimestampMixin, Base):
     """A person who signs in. What they may see is decided per patient in ``permissions``."""
 
     __tablename__ = "users"
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.extensions import db
 from portal.i18n import current_language
-from portal.models import CarePlan, Patient, ReviewMeeting, SurveyResponse, User
+from portal.models import CarePlan, MeetingStatus, Patient, ReviewMeeting, SurveyResponse, User
 from portal.reports import suppression
 
 QUESTIONS = ("involved", "agreed_plan", "confidence")
@@ -25,7 +25,7 @@ def held_meeting(patient_id: int, meeting_id: int) -> ReviewMeeting | None:
         .where(
             ReviewMeeting.id == meeting_id,
             CarePlan.patient_id == patient_id,
-            ReviewMeeting.status == "held",
+            ReviewMeeting.status == MeetingStatus.HELD,
         )
     )
 
@@ -40,7 +40,7 @@ _LATEST_HELD = (
     .outerjoin(SurveyResponse, SurveyResponse.meeting_id == ReviewMeeting.id)
     .where(
         ReviewMeeting.plan_id == bindparam("plan_id"),
-        ReviewMeeting.status == "held",
+        ReviewMeeting.status == MeetingStatus.HELD,
         ReviewMeeting.held_on.is_not(None),
     )
     .order_by(ReviewMeeting.held_on.desc(), ReviewMeeting.id.desc())
