@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
+from portal import audit_actions
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.models.base import utcnow
@@ -27,8 +28,9 @@ def record(action: str, patient_id: int | None = None, detail: str = "", actor_i
     """Add an audit event to the current transaction (committed with the request's work).
 
     ``detail`` names what was touched (``goal 12``), never its content: the log carries no
-    health data.
+    health data. ``action`` must be a name in ``portal.audit_actions``.
     """
+    audit_actions.check(action)
     if actor_id is None and has_request_context() and current_user.is_authenticated:
         actor_id = current_user.id
     db.session.add(
@@ -44,6 +46,7 @@ def record_view(action: str, patient_id: int, detail: str = "") -> None:
     disk before answering (``synchronous_commit = off``, for this transaction only): a crash
     could lose the last fraction of a second of view events, never a change to a plan.
     """
+    audit_actions.check(action)
     db.session.execute(
         _INSERT_EVENT,
         {

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
+from portal import audit_actions
 from portal.models import ContactKind, CrisisLevel, Domain, GoalStatus, Role, Scope, WishKind
 
 DOMAINS = {
@@ -116,55 +117,8 @@ GRANT_STATUSES = {
     "revoked": _l("Access stopped"),
 }
 
-# Audit action codes in plain words for "Who has looked at my plan". Areas that record new
-# actions add their phrase here; an unknown code still reads sensibly (``audit_action``).
-AUDIT_ACTIONS = {
-    "plan.view": _l("Looked at the care plan"),
-    "crisis.view": _l("Looked at the crisis plan"),
-    "pdf.plan": _l("Downloaded the care plan"),
-    "pdf.crisis": _l("Downloaded the crisis sheet"),
-    "goal.create": _l("Added a goal"),
-    "goal.edit": _l("Changed a goal"),
-    "goal.agree": _l("Agreed a goal"),
-    "goal.achieved": _l("Recorded a goal as achieved"),
-    "goal.not_achieved": _l("Recorded a goal as not achieved"),
-    "needs.create": _l("Wrote about what matters"),
-    "needs.edit": _l("Changed what matters"),
-    "wish.create": _l("Wrote down a wish"),
-    "wish.edit": _l("Changed a wish"),
-    "preparation.edit": _l("Changed the preparation for the review"),
-    "crisis_step.create": _l("Added a step to the crisis plan"),
-    "crisis_step.edit": _l("Changed a step in the crisis plan"),
-    "usual_state.edit": _l("Changed the usual state of health"),
-    "contact.create": _l("Added a contact"),
-    "contact.edit": _l("Changed a contact"),
-    "meeting.record": _l("Recorded a review meeting"),
-    "result.share": _l("Shared a test result"),
-    "sharing.invite": _l("Invited someone to see the plan"),
-    "sharing.resend": _l("Sent an invitation again"),
-    "sharing.accept": _l("Accepted an invitation to see the plan"),
-    "sharing.change": _l("Changed what someone can see"),
-    "sharing.revoke": _l("Stopped someone seeing the plan"),
-    "sharing.give_up": _l("Gave up access to the plan"),
-    "consent.given": _l("Agreed to share the plan with the care team"),
-    "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
-}
-
-_GENERIC_VIEW = _l("Looked at part of the plan")
-_GENERIC_CHANGE = _l("Changed part of the plan")
-_GENERIC = _l("Did something else with the plan")
-
-
-def audit_action(code: str):
-    """The plain-words phrase for an audit action code, with a generic one for new codes."""
-    if code in AUDIT_ACTIONS:
-        return AUDIT_ACTIONS[code]
-    verb = code.rpartition(".")[2]
-    if verb in ("view", "download"):
-        return _GENERIC_VIEW
-    if verb in ("create", "edit", "update", "delete", "agree", "withdraw"):
-        return _GENERIC_CHANGE
-    return _GENERIC
+# The activity page's words for audit action names live with the names themselves.
+audit_action = audit_actions.label
 
 SEXES = {
     "female": _l("Female"),

@@ -1,0 +1,164 @@
+"""Every audit action name the portal writes, each with its label in plain words.
+
+``audit.record`` refuses a name that is not listed here, so a typo cannot start a new kind of
+event that nobody reads, and the activity page ("who has looked at my plan") never shows a
+code. A test checks that every label is translated into every language.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+LOOKED = _l("Looked at part of the plan")
+CHANGED = _l("Changed part of the plan")
+OTHER = _l("Did something else with the plan")
+AGREED_CHANGE = _l("Agreed a change at the review meeting")
+DECLINED_CHANGE = _l("Declined a change at the review meeting")
+
+ACTIONS = {
+    # Reading the plan
+    "plan.view": _l("Looked at the care plan"),
+    "crisis.view": _l("Looked at the crisis plan"),
+    "contingency.view": LOOKED,
+    "care_team.view": LOOKED,
+    "goal.view": LOOKED,
+    "needs.view": LOOKED,
+    "wish.view": LOOKED,
+    "preparation.view": LOOKED,
+    "review.view": LOOKED,
+    "results.view": LOOKED,
+    "named_contact.view": LOOKED,
+    "versions.view": LOOKED,
+    "versions.compare": LOOKED,
+    "version.view": LOOKED,
+    "pdf.plan": _l("Downloaded the care plan"),
+    "pdf.crisis": _l("Downloaded the crisis sheet"),
+    "data.download": _l("Downloaded a copy of the plan"),
+    "fhir.export": _l("Downloaded a copy of the plan"),
+    # Proposing changes (patients and carers), and the review meeting's decisions
+    "goal.create": _l("Added a goal"),
+    "goal.edit": _l("Changed a goal"),
+    "goal.withdraw": _l("Asked to take a goal off the plan"),
+    "goal.keep": _l("Kept a goal in the plan"),
+    "goal.agree": _l("Agreed a goal"),
+    "goal.amend": AGREED_CHANGE,
+    "goal.decline": DECLINED_CHANGE,
+    "goal.achieved": _l("Recorded a goal as achieved"),
+    "goal.not_achieved": _l("Recorded a goal as not achieved"),
+    "needs.create": _l("Wrote about what matters"),
+    "needs.edit": _l("Changed what matters"),
+    "needs_section.agree": AGREED_CHANGE,
+    "needs_section.amend": AGREED_CHANGE,
+    "needs_section.decline": DECLINED_CHANGE,
+    "wish.create": _l("Wrote down a wish"),
+    "wish.edit": _l("Changed a wish"),
+    "wish.agree": AGREED_CHANGE,
+    "wish.amend": AGREED_CHANGE,
+    "wish.decline": DECLINED_CHANGE,
+    "preparation.create": _l("Changed the preparation for the review"),
+    "preparation.edit": _l("Changed the preparation for the review"),
+    "preparation.attach": _l("Changed the preparation for the review"),
+    "crisis_step.create": _l("Added a step to the crisis plan"),
+    "crisis_step.edit": _l("Changed a step in the crisis plan"),
+    "crisis_step.remove": _l("Asked to remove a step from the crisis plan"),
+    "crisis_step.delete": _l("Removed a step from the crisis plan"),
+    "crisis_step.agree": AGREED_CHANGE,
+    "crisis_step.amend": AGREED_CHANGE,
+    "crisis_step.decline": DECLINED_CHANGE,
+    "usual_state.create": _l("Changed the usual state of health"),
+    "usual_state.edit": _l("Changed the usual state of health"),
+    "usual_state.agree": AGREED_CHANGE,
+    "usual_state.amend": AGREED_CHANGE,
+    "usual_state.decline": DECLINED_CHANGE,
+    "contact.create": _l("Added a contact"),
+    "contact.edit": _l("Changed a contact"),
+    "contact.remove": _l("Asked to remove a contact"),
+    "contact.delete": _l("Removed a contact"),
+    "contact.agree": AGREED_CHANGE,
+    "contact.amend": AGREED_CHANGE,
+    "contact.decline": DECLINED_CHANGE,
+    "fhir.import": CHANGED,
+    # The professional's side
+    "care_team_member.create": _l("Added someone to the care team"),
+    "care_team_member.edit": _l("Changed someone's details in the care team"),
+    "care_team_member.delete": _l("Removed someone from the care team"),
+    "meeting.schedule": _l("Booked the review meeting"),
+    "meeting.reschedule": _l("Moved the review meeting"),
+    "meeting.record": _l("Recorded a review meeting"),
+    "meeting.calendar_download": _l("Added the review meeting to a calendar"),
+    "plan_version.create": _l("Recorded a review meeting"),
+    "result.share": _l("Shared a test result"),
+    "result.remove": _l("Removed a shared test result"),
+    "named_contact.request": _l("Asked for a different named contact"),
+    "named_contact.change": _l("Changed the named contact"),
+    # Sharing and consent
+    "sharing.invite": _l("Invited someone to see the plan"),
+    "sharing.resend": _l("Sent an invitation again"),
+    "sharing.accept": _l("Accepted an invitation to see the plan"),
+    "sharing.change": _l("Changed what someone can see"),
+    "sharing.revoke": _l("Stopped someone seeing the plan"),
+    "sharing.give_up": _l("Gave up access to the plan"),
+    "consent.given": _l("Agreed to share the plan with the care team"),
+    "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    # Surveys, sample audits and reports
+    "survey.submit": _l("Answered the survey about the review"),
+    "survey.summary_view": _l("Looked at the survey results"),
+    "plan_audit.create": _l("Started a sample audit of plans"),
+    "plan_audit.view": _l("Looked at a sample audit of plans"),
+    "plan_audit.view_item": LOOKED,
+    "plan_audit.check": _l("Checked a plan for a sample audit"),
+    "report.view": _l("Looked at the monthly report"),
+    "report.download": _l("Downloaded the monthly report"),
+    # Accounts and signing in
+    "auth.account_created": _l("Created an account"),
+    "auth.sign_in": _l("Signed in"),
+    "auth.sign_in_failed": _l("Could not sign in"),
+    "auth.sign_out": _l("Signed out"),
+    "auth.sign_out_everywhere": _l("Signed out on every device"),
+    "auth.throttled": _l("Was stopped after too many tries"),
+    "auth.reauth": _l("Confirmed their password"),
+    "auth.reauth_failed": _l("Could not confirm their password"),
+    "auth.mfa_passed": _l("Gave a two-step verification code"),
+    "auth.mfa_failed": _l("Gave a wrong two-step verification code"),
+    "auth.mfa_enabled": _l("Turned on two-step verification"),
+    "auth.mfa_changed": _l("Changed two-step verification"),
+    "auth.mfa_disabled": _l("Turned off two-step verification"),
+    "auth.recovery_codes_replaced": _l("Made new recovery codes"),
+    "auth.password_changed": _l("Changed their password"),
+    "auth.reset_requested": _l("Asked to reset their password"),
+    "auth.reset_completed": _l("Reset their password"),
+    "auth.email_change_requested": _l("Asked to change their email address"),
+    "auth.email_changed": _l("Changed their email address"),
+    "account.name_changed": _l("Changed their name"),
+    # Administration
+    "admin.account_created": _l("Set up a staff account"),
+    "admin.account_changed": _l("Changed a staff account"),
+    "admin.account_deactivated": _l("Deactivated a staff account"),
+    "admin.account_reactivated": _l("Reactivated a staff account"),
+    "admin.mfa_reset": _l("Reset two-step verification for a staff account"),
+    "admin.password_link_sent": _l("Sent a link to choose a password"),
+    "admin.organisation_created": _l("Added an organisation"),
+    "admin.organisation_changed": _l("Changed an organisation"),
+}
+
+
+class UnknownAction(ValueError):
+    """An audit event under a name this registry does not list."""
+
+
+def check(name: str) -> str:
+    """``name`` if it is registered; raises ``UnknownAction`` otherwise."""
+    if name not in ACTIONS:
+        raise UnknownAction(name)
+    return name
+
+
+def label(name: str):
+    """The plain-words label for an action; events kept under a name no longer written still
+    read sensibly, from the last part of their name."""
+    if name in ACTIONS:
+        return ACTIONS[name]
+    verb = name.rpartition(".")[2]
+    if verb in ("view", "download"):
+        return LOOKED
+    if verb in ("create", "edit", "update", "delete", "agree", "withdraw"):
+        return CHANGED
+    return OTHER
