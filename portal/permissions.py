@@ -1,14 +1,17 @@
 """The one place that decides who may do what to whose plan.
 
-Access is decided per patient: a role alone never opens a record. Views call ``require`` with
-the patient id from the URL; a refusal is a 404 so the existence of a record is not revealed.
+Access is decided per patient: a role alone never opens a record. Views declare the action
+they need with ``portal.pages.patient_page``, which calls ``require`` with the patient id from
+the URL; a refusal is a 404 so the existence of a record is not revealed. Pages that belong
+to no patient (administration, reports, sample audits, the practice's survey results, one's
+own account) declare an account action, decided by ``may``.
 """
 
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import or_, select
 
 from portal.extensions import db
@@ -26,6 +29,14 @@ class Action(StrEnum):
     MANAGE_SHARING = "manage_sharing"  # invite carers, consent, read the audit trail
     EXPORT_FHIR = "export_fhir"  # the plan as a FHIR Bundle, to move between systems
     SUBJECT_ACCESS = "subject_access"  # everything held about the patient (right of access)
+    ANSWER_SURVEY = "answer_survey"  # the patient's own say on their review meeting
+    AUDIT_PLAN = "audit_plan"  # a professional with the audit role checks a sampled plan
+    # Account actions: not about one patient, decided by ``may`` from the account alone.
+    OWN_ACCOUNT = "own_account"  # any signed-in account: its settings, what is shared with it
+    ADMINISTER = "administer"  # staff accounts and organisations
+    READ_REPORTS = "read_reports"  # the commissioner's anonymous monthly reports
+    RUN_AUDITS = "run_audits"  # sample audits of the organisation's plans
+    READ_SURVEY_RESULTS = "read_survey_results"  # the practice's own survey results
 
 
 class Relation(StrEnum):
@@ -47,6 +58,7 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.MANAGE_SHARING,
             Action.EXPORT_FHIR,
             Action.SUBJECT_ACCESS,
+            Action.ANSWER_SURVEY,
         }
     ),
     Relation.CARER_CRISIS: frozenset({Action.VIEW_CRISIS}),
@@ -98,25 +110,77 @@ def relation(user: User | None, patient: Patient) -> Relation:
     return Relation.NONE
 
 
+def allowed(user: User | None, rel: Relation) -> frozenset[Action]:
+    """What ``user``, standing as ``rel`` to a patient, may do with that patient's plan.
+
+    A professional reads a sampled plan for an audit under its own action, only with the
+    audit role, never under the actions meant for agreeing the plan.
+    """
+    actions = ALLOWED[rel]
+    if rel == Relation.PROFESSIONAL and user is not None and user.can_audit:
+        actions = actions | {Action.AUDIT_PLAN}
+    return actions
+
+
 def can(user: User | None, action: Action, patient: Patient) -> bool:
-    return action in ALLOWED[relation(user, patient)]
+    return action in allowed(user, relation(user, patient))
 
 
 @dataclass(frozen=True)
 class Access:
     patient: Patient
     relation: Relation
+    actions: frozenset[Action] = frozenset()
 
     def allows(self, action: Action) -> bool:
-        return action in ALLOWED[self.relation]
+        return action in self.actions
 
 
 def require(user: User | None, action: Action, patient_id: int) -> Access:
-    """Load the patient and check ``action``; 404 for a missing record or a refusal alike."""
-    patient = db.session.get(Patient, patient_id)
-    if patient is None:
+    """Load the patient and check ``action``; 404 for a missing record or a refusal alike.
+
+    How the user stands to the patient is worked out once per request: the page decorator
+    and the view asking again cost one lookup.
+    """
+    key = (getattr(user, "id", None), patient_id)
+    known = g.get("patient_access")
+    if known is not None and known[0] == key:
+        access = known[1]
+    else:
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            abort(404)
+        rel = relation(user, patient)
+        access = Access(patient, rel, allowed(user, rel))
+        g.patient_access = (key, access)
+    if not access.allows(action):
         abort(404)
-    rel = relation(user, patient)
-    if action not in ALLOWED[rel]:
+    return access
+
+
+def _staff_of_an_organisation(user: User) -> bool:
+    return user.role == Role.PROFESSIONAL and user.organisation_id is not None
+
+
+# Account actions: who may open pages that belong to no single patient.
+_ACCOUNT_RULES = {
+    Action.OWN_ACCOUNT: lambda user: True,
+    Action.ADMINISTER: lambda user: user.role == Role.ADMIN,
+    Action.READ_REPORTS: lambda user: user.role == Role.COMMISSIONER,
+    Action.RUN_AUDITS: lambda user: _staff_of_an_organisation(user) and bool(user.can_audit),
+    Action.READ_SURVEY_RESULTS: _staff_of_an_organisation,
+}
+ACCOUNT_ACTIONS = frozenset(_ACCOUNT_RULES)
+
+
+def may(user: User | None, action: Action) -> bool:
+    """Whether a signed-in, active ``user`` may take an account action."""
+    if user is None or not user.is_authenticated or not user.active:
+        return False
+    return _ACCOUNT_RULES[action](user)
+
+
+def require_account(user: User | None, action: Action) -> None:
+    """404 unless ``user`` may take the account action: to anyone else the page does not exist."""
+    if not may(user, action):
         abort(404)
-    return Access(patient, rel)

@@ -87,7 +87,9 @@ def _written_names() -> list[tuple[str, str]]:
                 if called in ("record", "record_view") and node.args:
                     found += [(where, n) for n in _names(node.args[0])]
                 for keyword in node.keywords:
-                    if called == "AuditEvent" and keyword.arg == "action":
+                    if keyword.arg == "audit_as" or (
+                        called == "AuditEvent" and keyword.arg == "action"
+                    ):
                         found += [(where, n) for n in _names(keyword.value)]
             if isinstance(node, ast.FunctionDef):
                 arguments = node.args.args[-len(node.args.defaults) :] if node.args.defaults else []
@@ -101,6 +103,7 @@ def test_the_scan_finds_the_names_written():
     patterns = {pattern for _where, pattern in _written_names()}
     assert re.escape("plan.view") in patterns  # record_view
     assert re.escape("sharing.revoke") in patterns  # a default argument
+    assert re.escape("care_team.view") in patterns  # a page decorator's audit name
     assert any("\\." in p and "[a-z_]+" in p for p in patterns)  # f-strings
 
 

@@ -1,6 +1,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit, security
 from portal.account import bp
@@ -19,11 +19,13 @@ from portal.auth.services import (
 from portal.auth.throttle import password_checks_limited
 from portal.extensions import db
 from portal.i18n import LOCALE_COOKIE, supported
+from portal.pages import account_page
+from portal.permissions import Action
 from portal.redirects import safe_next
 
 
 @bp.route("/")
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def settings():
     return render_template(
         "account/settings.html",
@@ -54,7 +56,7 @@ def set_language():
 
 
 @bp.route("/name", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def name():
     # The saved name fills the form only when it is first shown, never a submitted one.
     saved = {"display_name": current_user.display_name} if request.method == "GET" else None
@@ -69,7 +71,7 @@ def name():
 
 
 @bp.route("/email", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 @require_recent_auth
 def email():
     form = EmailForm()
@@ -90,7 +92,7 @@ def email():
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def confirm_email(token: str):
     """A page with a button, not a change on GET: mail scanners open links too."""
     new_email = email_from_link(current_user, token)
@@ -106,7 +108,7 @@ def confirm_email(token: str):
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 @password_checks_limited
 def password():
     """The current password is asked for on the form itself: that is the re-authentication."""
@@ -123,7 +125,7 @@ def password():
 
 
 @bp.route("/sign-out-everywhere", methods=["POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def sign_out_everywhere():
     security.end_every_session(current_user)
     audit.record("auth.sign_out_everywhere")
@@ -134,7 +136,7 @@ def sign_out_everywhere():
 
 
 @bp.route("/mfa")
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def mfa_status():
     return render_template(
         "account/mfa.html",
@@ -145,7 +147,7 @@ def mfa_status():
 
 
 @bp.route("/mfa/set-up", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 @require_recent_auth
 def mfa_setup():
     """Scan the QR code (or type the secret), then confirm with a code to turn it on."""
@@ -186,7 +188,7 @@ def mfa_setup():
 
 
 @bp.route("/mfa/recovery-codes", methods=["POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 @require_recent_auth(return_to="account.mfa_status")
 def mfa_recovery_codes():
     if not current_user.mfa_enabled:
@@ -198,7 +200,7 @@ def mfa_recovery_codes():
 
 
 @bp.route("/mfa/turn-off", methods=["POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 @require_recent_auth(return_to="account.mfa_status")
 def mfa_disable():
     """Optional for patients and carers only; staff must keep it."""

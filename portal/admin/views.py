@@ -3,11 +3,10 @@
 Every change needs a password typed in the last few minutes and is audited in ``services``.
 """
 
-from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import labels
 from portal.admin import bp, services
@@ -15,19 +14,10 @@ from portal.admin.forms import AccountForm, EditAccountForm, OrganisationForm
 from portal.auth.reauth import require_recent_auth
 from portal.extensions import db
 from portal.models import Organisation, Role, User
+from portal.pages import account_page
+from portal.permissions import Action
 
 SEARCH_MAX = 200
-
-
-def admins_only(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role != Role.ADMIN:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _account_or_404(user_id: int) -> User:
@@ -42,7 +32,7 @@ def _page() -> int:
 
 
 @bp.route("/")
-@admins_only
+@account_page(Action.ADMINISTER)
 def home():
     search = request.args.get("q", "").strip()[:SEARCH_MAX]
     return render_template(
@@ -51,7 +41,7 @@ def home():
 
 
 @bp.route("/organisations")
-@admins_only
+@account_page(Action.ADMINISTER)
 def organisations():
     return render_template("admin/organisations.html", result=services.organisations(_page()))
 
@@ -82,7 +72,7 @@ def _account_details(form: AccountForm) -> dict | None:
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
-@admins_only
+@account_page(Action.ADMINISTER)
 @require_recent_auth
 def new_account():
     form = AccountForm()
@@ -103,7 +93,7 @@ def new_account():
 
 
 @bp.route("/accounts/<int:user_id>")
-@admins_only
+@account_page(Action.ADMINISTER)
 def account(user_id: int):
     return render_template("admin/account.html", user=_account_or_404(user_id))
 
@@ -119,7 +109,7 @@ def _saved_account(user: User) -> dict:
 
 
 @bp.route("/accounts/<int:user_id>/edit", methods=["GET", "POST"])
-@admins_only
+@account_page(Action.ADMINISTER)
 @require_recent_auth
 def edit_account(user_id: int):
     user = _account_or_404(user_id)
@@ -207,7 +197,7 @@ def _done_message(name: str, user: User) -> str:
 
 
 def _action_route(path: str, name: str):
-    @admins_only
+    @account_page(Action.ADMINISTER)
     @require_recent_auth
     def view(user_id: int):
         return _account_action(user_id, name)
@@ -257,14 +247,14 @@ def _organisation_form(organisation: Organisation | None):
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
-@admins_only
+@account_page(Action.ADMINISTER)
 @require_recent_auth
 def new_organisation():
     return _organisation_form(None)
 
 
 @bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
-@admins_only
+@account_page(Action.ADMINISTER)
 @require_recent_auth
 def edit_organisation(organisation_id: int):
     organisation = db.session.get(Organisation, organisation_id)

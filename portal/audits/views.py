@@ -1,30 +1,15 @@
-from functools import wraps
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.audits import bp, services
 from portal.audits.forms import CheckForm, NewAuditForm
 from portal.compliance import CRITERIA
 from portal.extensions import db
-from portal.models import Role
+from portal.pages import account_page
 from portal.permissions import Action, can, require
-
-
-def auditors_only(view):
-    """Sample audits are for professionals with the audit role; to anyone else they do not exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        user = current_user
-        if user.role != Role.PROFESSIONAL or not user.can_audit or user.organisation_id is None:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _audit_or_404(audit_id: int):
@@ -35,7 +20,7 @@ def _audit_or_404(audit_id: int):
 
 
 @bp.route("/audits")
-@auditors_only
+@account_page(Action.RUN_AUDITS)
 def index():
     return render_template(
         "audits/index.html", audits=services.audits_of(current_user.organisation_id)
@@ -43,7 +28,7 @@ def index():
 
 
 @bp.route("/audits/new", methods=["GET", "POST"])
-@auditors_only
+@account_page(Action.RUN_AUDITS)
 def new():
     form = NewAuditForm()
     if form.validate_on_submit():
@@ -55,13 +40,13 @@ def new():
 
 
 @bp.route("/audits/<int:audit_id>")
-@auditors_only
+@account_page(Action.RUN_AUDITS)
 def show(audit_id: int):
     sample = _audit_or_404(audit_id)
     rows = [  # a patient who stopped sharing since the sample was drawn is not named
         (
             item,
-            patient if can(current_user, Action.AGREE, patient) else None,
+            patient if can(current_user, Action.AUDIT_PLAN, patient) else None,
             all(c.get("computed") for c in item.criteria.values()),
         )
         for item, patient in services.items_of(sample)
@@ -79,14 +64,14 @@ def show(audit_id: int):
 
 
 @bp.route("/audits/<int:audit_id>/items/<int:item_id>", methods=["GET", "POST"])
-@auditors_only
+@account_page(Action.RUN_AUDITS)
 def check(audit_id: int, item_id: int):
     sample = _audit_or_404(audit_id)
     item = services.item_for(sample, item_id)
     if item is None:
         abort(404)
     plan = services.plan_of(item)
-    access = require(current_user, Action.AGREE, plan.patient_id)  # consent may have changed
+    access = require(current_user, Action.AUDIT_PLAN, plan.patient_id)  # consent may have changed
     computed = services.computed_now(item)
     if item.meets_requirements is None:
         prefill = {key: "yes" if computed[key] else "no" for key in CRITERIA}

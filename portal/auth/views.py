@@ -3,7 +3,7 @@ import hashlib
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import accounts, audit, security
 from portal.auth import bp, mfa
@@ -27,6 +27,8 @@ from portal.auth.throttle import (
 )
 from portal.extensions import db, limiter
 from portal.models import User
+from portal.pages import account_page
+from portal.permissions import Action
 from portal.redirects import safe_next
 
 
@@ -122,7 +124,7 @@ def mfa_code():
 
 
 @bp.route("/sign-out", methods=["POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def logout():
     """Signing out ends the account's sessions on the server, so a copied cookie is useless."""
     audit.record("auth.sign_out")
@@ -165,7 +167,7 @@ def reset_password(token: str):
 
 
 @bp.route("/confirm-password", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 @password_checks_limited
 def confirm_password():
     """Re-authentication before changing email, password, two-step verification or sharing."""

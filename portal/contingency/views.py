@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit, labels
 from portal.contingency import bp, services
@@ -19,6 +19,7 @@ from portal.contingency.forms import (
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
+from portal.pages import patient_page
 from portal.permissions import Action, require
 
 # The usual state of health in the order a paramedic reads it: (id, heading, [(field, label)]).
@@ -53,7 +54,7 @@ USUAL_GROUPS = [
 
 
 @bp.route("/patients/<int:patient_id>/crisis")
-@login_required
+@patient_page(Action.VIEW_CRISIS)
 def crisis(patient_id: int):
     access = require(current_user, Action.VIEW_CRISIS, patient_id)
     plan = services.load_contingency(patient_id)
@@ -80,24 +81,10 @@ def crisis(patient_id: int):
     )
 
 
-def _viewed_plan(patient_id: int, action: Action, load, event: str):
-    """The access and the plan, loaded by ``load`` (404 if there is none), with the view audited."""
-    access = require(current_user, action, patient_id)
-    plan = load(patient_id)
-    if plan is None:
-        abort(404)
-    audit.record(event, patient_id)
-    db.session.commit()
-    return access, plan
-
-
 @bp.route("/patients/<int:patient_id>/contingency")
-@login_required
-def overview(patient_id: int):
+@patient_page(Action.PROPOSE, load=services.load_contingency, audit_as="contingency.view")
+def overview(patient_id: int, access, plan):
     """Everything in the contingency plan with a way to change each part."""
-    access, plan = _viewed_plan(
-        patient_id, Action.PROPOSE, services.load_contingency, "contingency.view"
-    )
     return render_template(
         "contingency/overview.html",
         access=access,
@@ -206,8 +193,7 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def item(patient_id: int, ids: dict):
         return services.item_of(pages.model, ids[id_name], services.plan_for(patient_id))
 
-    def new(patient_id: int):
-        access = require(current_user, Action.PROPOSE, patient_id)
+    def new(patient_id: int, access):
         plan = services.plan_for(patient_id)
         return _proposal_form(
             access,
@@ -217,8 +203,7 @@ def _add_item_pages(pages: _ItemPages) -> None:
             str(pages.added),
         )
 
-    def edit(patient_id: int, **ids):
-        access = require(current_user, Action.PROPOSE, patient_id)
+    def edit(patient_id: int, access, **ids):
         found = item(patient_id, ids)
         return _proposal_form(
             access,
@@ -228,16 +213,16 @@ def _add_item_pages(pages: _ItemPages) -> None:
             _("Your changes have been saved. They will be looked at in your review."),
         )
 
-    def remove(patient_id: int, **ids):
-        access = require(current_user, Action.PROPOSE, patient_id)
+    def remove(patient_id: int, access, **ids):
         return _remove(access, item(patient_id, ids), f"contingency.edit_{pages.name}", **ids)
 
+    proposing = patient_page(Action.PROPOSE)
     bp.add_url_rule(
-        f"{list_rule}/new", f"new_{pages.name}", login_required(new), methods=["GET", "POST"]
+        f"{list_rule}/new", f"new_{pages.name}", proposing(new), methods=["GET", "POST"]
     )
-    bp.add_url_rule(item_rule, f"edit_{pages.name}", login_required(edit), methods=["GET", "POST"])
+    bp.add_url_rule(item_rule, f"edit_{pages.name}", proposing(edit), methods=["GET", "POST"])
     bp.add_url_rule(
-        f"{item_rule}/remove", f"remove_{pages.name}", login_required(remove), methods=["POST"]
+        f"{item_rule}/remove", f"remove_{pages.name}", proposing(remove), methods=["POST"]
     )
 
 
@@ -259,7 +244,7 @@ for _pages in (
 
 
 @bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def usual_state(patient_id: int):
     access = require(current_user, Action.PROPOSE, patient_id)
     plan = services.plan_for(patient_id)
@@ -284,11 +269,8 @@ def usual_state(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/care-team")
-@login_required
-def care_team(patient_id: int):
-    access, plan = _viewed_plan(
-        patient_id, Action.VIEW_PLAN, services.load_care_team, "care_team.view"
-    )
+@patient_page(Action.VIEW_PLAN, load=services.load_care_team, audit_as="care_team.view")
+def care_team(patient_id: int, access, plan):
     return render_template(
         "contingency/care_team.html",
         access=access,
@@ -315,7 +297,7 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
 
 
 @bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def new_member(patient_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     plan = services.plan_for(patient_id)
@@ -324,7 +306,7 @@ def new_member(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def edit_member(patient_id: int, member_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
@@ -332,7 +314,7 @@ def edit_member(patient_id: int, member_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>/remove", methods=["POST"])
-@login_required
+@patient_page(Action.AGREE)
 def remove_member(patient_id: int, member_id: int):
     require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))

@@ -3,7 +3,7 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.editing import EditConflict
@@ -12,6 +12,7 @@ from portal.fields import seen_version
 from portal.goals import bp, services
 from portal.goals.forms import ConfirmForm, GoalForm
 from portal.models import Goal
+from portal.pages import patient_page
 from portal.permissions import Access, Action, require
 from portal.plan_lookup import plan_id_for
 
@@ -54,7 +55,7 @@ def _viewed(goal: Goal, patient_id: int) -> None:
 
 
 @bp.route("/patients/<int:patient_id>/goals/new", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.ADD_GOAL)
 def new(patient_id: int):
     access = require(current_user, Action.ADD_GOAL, patient_id)
     plan_id = plan_id_for(patient_id)
@@ -70,7 +71,7 @@ def new(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def edit(patient_id: int, goal_id: int):
     access = require(current_user, Action.PROPOSE, patient_id)
     goal = services.goal_for(patient_id, goal_id)
@@ -118,7 +119,7 @@ def _confirm_page(access: Access, template: str, goal: Goal, form, changed=False
 
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/withdraw", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def withdraw(patient_id: int, goal_id: int):
     """Ask before withdrawing: the goal stays on the plan, marked, until the review."""
     access = require(current_user, Action.PROPOSE, patient_id)
@@ -150,7 +151,7 @@ def withdraw(patient_id: int, goal_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/keep", methods=["POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def keep(patient_id: int, goal_id: int):
     """Take back a request to withdraw a goal (the button is on the plan page)."""
     require(current_user, Action.PROPOSE, patient_id)

@@ -3,7 +3,7 @@
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
@@ -15,6 +15,7 @@ from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
 from portal.models.base import utcnow
+from portal.pages import patient_page
 from portal.permissions import Access, Action, require
 from portal.plans.services import load_plan
 from portal.versions.services import latest_version
@@ -58,7 +59,7 @@ def meeting_time(moment, date_format: str = "full") -> str:
 
 
 @bp.route("/patients/<int:patient_id>/review")
-@login_required
+@patient_page(Action.AGREE)
 def review(patient_id: int):
     """What changed since the last agreed version, the patient's preparation and results."""
     access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
@@ -115,7 +116,7 @@ def _meeting_defaults(plan: CarePlan, fresh: bool) -> dict:
 
 
 @bp.route("/patients/<int:patient_id>/review/record", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def record(patient_id: int):
     """Record the meeting: a decision for each proposal, then the plan is agreed as a version."""
     access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
@@ -218,7 +219,7 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/schedule", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def schedule(patient_id: int):
     access, plan = _access_and_plan(patient_id, Action.AGREE)
     meeting = next_meeting(plan.id)
@@ -238,7 +239,7 @@ def schedule(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/next.ics")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def calendar_file(patient_id: int):
     """The next booked meeting as a calendar file, in the reader's language."""
     access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
@@ -273,7 +274,7 @@ def calendar_file(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def results(patient_id: int):
     """The results letter: results shared before the meeting, each with a plain explanation."""
     access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
@@ -291,7 +292,7 @@ def results(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results/new", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def share_result(patient_id: int):
     access, plan = _access_and_plan(patient_id, Action.AGREE)
     form = forms.ResultForm()
@@ -312,7 +313,7 @@ def share_result(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results/<int:result_id>/remove", methods=["POST"])
-@login_required
+@patient_page(Action.AGREE)
 def remove_result(patient_id: int, result_id: int):
     """Take back a result shared by mistake. Another plan's result is not found."""
     plan = _access_and_plan(patient_id, Action.AGREE)[1]
@@ -332,7 +333,7 @@ def remove_result(patient_id: int, result_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/named-contact", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def named_contact(patient_id: int):
     """Change the named contact to a professional of the patient's own organisation."""
     access, plan = _access_and_plan(patient_id, Action.AGREE)
@@ -372,7 +373,7 @@ def named_contact(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/named-contact/request", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def request_named_contact(patient_id: int):
     """The patient (or a carer who may suggest changes) asks for a different named contact."""
     access, plan = _access_and_plan(patient_id, Action.PROPOSE)

@@ -1,6 +1,6 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.editing import EditConflict
@@ -9,18 +9,19 @@ from portal.fields import seen_version
 from portal.needs import bp, services
 from portal.needs.forms import OwnWordsForm
 from portal.needs.services import NEEDS, WISHES, Part
+from portal.pages import patient_page
 from portal.permissions import Action, require
 from portal.plan_lookup import plan_id_for
 
 
 @bp.route("/patients/<int:patient_id>/about-me/<domain>", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def section(patient_id: int, domain: str):
     return _edit(NEEDS, patient_id, domain)
 
 
 @bp.route("/patients/<int:patient_id>/wishes/<kind>", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def wish(patient_id: int, kind: str):
     return _edit(WISHES, patient_id, kind)
 

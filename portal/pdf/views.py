@@ -1,23 +1,24 @@
 """Downloads of the printable plan and crisis sheet. Each download is audited, cached or not."""
 
 from flask import Response, abort
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.extensions import db
+from portal.pages import patient_page
 from portal.pdf import bp, services
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
 
 
 @bp.route("/patients/<int:patient_id>/plan.pdf")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def plan_pdf(patient_id: int):
     return _download(patient_id, Action.VIEW_PLAN, services.PLAN, services.plan_pdf)
 
 
 @bp.route("/patients/<int:patient_id>/crisis.pdf")
-@login_required
+@patient_page(Action.VIEW_CRISIS)
 def crisis_pdf(patient_id: int):
     return _download(patient_id, Action.VIEW_CRISIS, services.CRISIS, services.crisis_pdf)
 

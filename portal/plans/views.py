@@ -1,11 +1,12 @@
 from flask import abort, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
 from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
+from portal.pages import account_page, patient_page
 from portal.permissions import Action, Relation, require
 from portal.plans import bp
 from portal.plans.services import load_plan, patients_in_care, people_shared_with
@@ -13,7 +14,7 @@ from portal.surveys.services import meeting_awaiting_survey
 
 
 @bp.route("/")
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def home():
     """Each role lands where its work is."""
     if current_user.role == Role.PATIENT:
@@ -31,7 +32,7 @@ def home():
 
 
 @bp.route("/patients/<int:patient_id>/plan")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def plan(patient_id: int):
     access = require(current_user, Action.VIEW_PLAN, patient_id)
     care_plan = load_plan(patient_id)

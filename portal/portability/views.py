@@ -2,10 +2,11 @@ import json
 
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.extensions import db
+from portal.pages import patient_page
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
 from portal.portability import bp
@@ -24,7 +25,7 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 
 
 @bp.route("/patients/<int:patient_id>/plan.fhir.json")
-@login_required
+@patient_page(Action.EXPORT_FHIR)
 def fhir_export(patient_id: int):
     require(current_user, Action.EXPORT_FHIR, patient_id)
     plan = load_plan(patient_id)
@@ -37,7 +38,7 @@ def fhir_export(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/fhir-import", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.AGREE)
 def fhir_import(patient_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     plan = load_plan(patient_id)
@@ -64,7 +65,7 @@ def fhir_import(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/my-data.json")
-@login_required
+@patient_page(Action.SUBJECT_ACCESS)
 def subject_access(patient_id: int):
     access = require(current_user, Action.SUBJECT_ACCESS, patient_id)
     audit.record("data.download", patient_id)

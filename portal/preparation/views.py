@@ -2,12 +2,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.fields import seen_version
+from portal.pages import patient_page
 from portal.permissions import Access, Action, require
 from portal.plans.services import load_plan
 from portal.preparation import bp, services
@@ -77,7 +78,7 @@ def _page(access: Access, plan, prep, form, conflict=None, closed=False):
 
 
 @bp.route("/patients/<int:patient_id>/preparation", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.PROPOSE)
 def preparation(patient_id: int):
     access = require(current_user, Action.PROPOSE, patient_id)
     plan = load_plan(patient_id)

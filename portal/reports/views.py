@@ -1,32 +1,18 @@
 from datetime import date
-from functools import wraps
 
 from flask import Response, abort, render_template, request
 from flask_babel import format_decimal
-from flask_login import current_user, login_required
 
 from portal import audit
 from portal.compliance import CRITERIA, NEW_PATIENT_DAYS
 from portal.extensions import db
-from portal.models import Role
+from portal.pages import account_page
+from portal.permissions import Action
 from portal.reports import bp, chart
 from portal.reports.exports import as_csv
 from portal.reports.forms import ReportFilterForm
 from portal.reports.services import add_months, monthly_report, organisations
 from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
-
-
-def commissioners_only(view):
-    """Reports are for commissioners; to anyone else the pages do not exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role != Role.COMMISSIONER:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _form() -> ReportFilterForm:
@@ -57,7 +43,7 @@ def _score(value) -> str:
 
 
 @bp.route("/reports")
-@commissioners_only
+@account_page(Action.READ_REPORTS)
 def dashboard():
     form = _form()
     report = None
@@ -84,7 +70,7 @@ def dashboard():
 
 
 @bp.route("/reports.csv")
-@commissioners_only
+@account_page(Action.READ_REPORTS)
 def download():
     form = _form()
     if not form.validate():

@@ -2,12 +2,13 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import accounts
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import AccessGrant
+from portal.pages import account_page, patient_page
 from portal.permissions import Action, require
 from portal.sharing import bp, services
 from portal.sharing.forms import (
@@ -24,7 +25,7 @@ from portal.sharing.services import CURRENT_STATUSES, InvitationProblem, grant_s
 
 
 @bp.route("/patients/<int:patient_id>/sharing")
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def manage(patient_id: int):
     access = require(current_user, Action.MANAGE_SHARING, patient_id)
     grants = services.grants_for(patient_id)
@@ -39,7 +40,7 @@ def manage(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/sharing/invite", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def invite(patient_id: int):
     access = require(current_user, Action.MANAGE_SHARING, patient_id)
     form = InviteForm()
@@ -87,7 +88,7 @@ def _who(grant: AccessGrant) -> str:
 
 
 @bp.route("/patients/<int:patient_id>/sharing/<int:grant_id>", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def edit_grant(patient_id: int, grant_id: int):
     access, grant = _patient_grant(patient_id, grant_id)
     status = grant_status(grant)
@@ -108,7 +109,7 @@ def edit_grant(patient_id: int, grant_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/sharing/<int:grant_id>/stop", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def stop(patient_id: int, grant_id: int):
     """Confirm, then stop a grant or cancel an invitation; the carer's next request is refused."""
     access, grant = _patient_grant(patient_id, grant_id)
@@ -126,7 +127,7 @@ def stop(patient_id: int, grant_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/sharing/<int:grant_id>/resend", methods=["POST"])
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def resend(patient_id: int, grant_id: int):
     access, grant = _patient_grant(patient_id, grant_id)
     if grant_status(grant) not in ("pending", "invitation_expired"):
@@ -139,7 +140,7 @@ def resend(patient_id: int, grant_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/consent", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def consent(patient_id: int):
     access = require(current_user, Action.MANAGE_SHARING, patient_id)
     patient = access.patient
@@ -165,7 +166,7 @@ def consent(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/activity")
-@login_required
+@patient_page(Action.MANAGE_SHARING)
 def activity(patient_id: int):
     """The patient's audit trail.
 
@@ -187,13 +188,13 @@ def activity(patient_id: int):
 
 
 @bp.route("/shared-with-me")
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def shared_with_me():
     return render_template("sharing/shared_with_me.html", grants=services.shared_with(current_user))
 
 
 @bp.route("/shared-with-me/<int:grant_id>/give-up", methods=["GET", "POST"])
-@login_required
+@account_page(Action.OWN_ACCOUNT)
 def give_up(grant_id: int):
     grant = db.session.get(AccessGrant, grant_id)
     access = require(current_user, Action.VIEW_CRISIS, grant.patient_id if grant else 0)

@@ -1,21 +1,19 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.labels import SURVEY_STATEMENTS
-from portal.models import Role
-from portal.permissions import Action, Relation, require
+from portal.pages import account_page, patient_page
+from portal.permissions import Action, require
 from portal.surveys import bp, services
 from portal.surveys.forms import SurveyForm
 
 
 @bp.route("/patients/<int:patient_id>/survey/<int:meeting_id>", methods=["GET", "POST"])
-@login_required
+@patient_page(Action.ANSWER_SURVEY)
 def survey(patient_id: int, meeting_id: int):
     """Only the patient answers for themselves: carers and professionals get a 404."""
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
-    if access.relation != Relation.OWNER:
-        abort(404)
+    access = require(current_user, Action.ANSWER_SURVEY, patient_id)
     meeting = services.held_meeting(patient_id, meeting_id)
     if meeting is None:
         abort(404)
@@ -33,11 +31,9 @@ def survey(patient_id: int, meeting_id: int):
 
 
 @bp.route("/surveys")
-@login_required
+@account_page(Action.READ_SURVEY_RESULTS)
 def summary():
     """The practice's survey results, with comments, for its own professionals only."""
-    if current_user.role != Role.PROFESSIONAL or current_user.organisation_id is None:
-        abort(404)
     return render_template(
         "surveys/summary.html",
         summary=services.organisation_summary(current_user),

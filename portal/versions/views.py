@@ -1,10 +1,11 @@
 """History of the agreed plan: every version, one version, and what changed between two."""
 
 from flask import abort, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import audit
 from portal.extensions import db
+from portal.pages import patient_page
 from portal.permissions import Action, require
 from portal.plan_lookup import plan_id_for
 from portal.versions import bp
@@ -28,7 +29,7 @@ bp.add_app_template_global(
 
 
 @bp.route("/patients/<int:patient_id>/versions")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def versions(patient_id: int):
     access = require(current_user, Action.VIEW_PLAN, patient_id)
     plan_id = plan_id_for(patient_id)
@@ -41,7 +42,7 @@ def versions(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/versions/<int:number>")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def version(patient_id: int, number: int):
     access = require(current_user, Action.VIEW_PLAN, patient_id)
     found = get_version(plan_id_for(patient_id), number)
@@ -65,7 +66,7 @@ def _number(name: str) -> int | None:
 
 
 @bp.route("/patients/<int:patient_id>/versions/compare")
-@login_required
+@patient_page(Action.VIEW_PLAN)
 def compare(patient_id: int):
     """Two versions chosen by number; the older is always shown first.
 
