@@ -26,6 +26,11 @@ class Action(StrEnum):
     MANAGE_SHARING = "manage_sharing"  # invite carers, consent, read the audit trail
     EXPORT_FHIR = "export_fhir"  # the plan as a FHIR Bundle, to move between systems
     SUBJECT_ACCESS = "subject_access"  # everything held about the patient (right of access)
+    # Conversations with the care team: reading and writing messages; the care team's side
+    # also answers for them (closing with an outcome, marking urgent, taking one on).
+    READ_CONVERSATIONS = "read_conversations"
+    WRITE_MESSAGE = "write_message"
+    MANAGE_CONVERSATION = "manage_conversation"
 
 
 class Relation(StrEnum):
@@ -47,15 +52,33 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.MANAGE_SHARING,
             Action.EXPORT_FHIR,
             Action.SUBJECT_ACCESS,
+            Action.READ_CONVERSATIONS,
+            Action.WRITE_MESSAGE,
         }
     ),
     Relation.CARER_CRISIS: frozenset({Action.VIEW_CRISIS}),
     Relation.CARER_VIEW: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN}),
     Relation.CARER_CONTRIBUTE: frozenset(
-        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE, Action.ADD_GOAL}
+        {
+            Action.VIEW_CRISIS,
+            Action.VIEW_PLAN,
+            Action.PROPOSE,
+            Action.ADD_GOAL,
+            Action.READ_CONVERSATIONS,
+            Action.WRITE_MESSAGE,
+        }
     ),
     Relation.PROFESSIONAL: frozenset(
-        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.ADD_GOAL, Action.AGREE, Action.EXPORT_FHIR}
+        {
+            Action.VIEW_CRISIS,
+            Action.VIEW_PLAN,
+            Action.ADD_GOAL,
+            Action.AGREE,
+            Action.EXPORT_FHIR,
+            Action.READ_CONVERSATIONS,
+            Action.WRITE_MESSAGE,
+            Action.MANAGE_CONVERSATION,
+        }
     ),
     Relation.NONE: frozenset(),
 }
@@ -96,6 +119,27 @@ def relation(user: User | None, patient: Patient) -> Relation:
         )
         return Relation.PROFESSIONAL if in_care and patient.care_team_consent else Relation.NONE
     return Relation.NONE
+
+
+def professional_patients(user: User):
+    """A condition selecting the patients ``user`` relates to as a professional.
+
+    The same rule as ``relation`` for a whole list at once (the team inbox), so a list never
+    shows someone whose page would answer 404.
+    """
+    if (
+        not user.is_authenticated
+        or not user.active
+        or user.role != Role.PROFESSIONAL
+        or user.organisation_id is None
+    ):
+        return Patient.id.is_(None)  # nobody
+    return (Patient.organisation_id == user.organisation_id) & Patient.care_team_consent.is_(True)
+
+
+def uses_team_inbox(user: User | None) -> bool:
+    """The team inbox lists patients' conversations for professionals of a care team."""
+    return bool(user and user.is_authenticated and user.role == Role.PROFESSIONAL)
 
 
 def can(user: User | None, action: Action, patient: Patient) -> bool:

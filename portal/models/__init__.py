@@ -10,6 +10,13 @@ from portal.models.contingency import (
     CrisisStep,
     UsualState,
 )
+from portal.models.conversation import (
+    AboutKind,
+    Conversation,
+    ConversationStatus,
+    Message,
+    WrittenAs,
+)
 from portal.models.meeting import PlanVersion, ReviewMeeting
 from portal.models.organisation import Organisation
 from portal.models.patient import Condition, Patient, patient_conditions
@@ -30,6 +37,11 @@ from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
 __all__ = [
+    "AboutKind",
+    "Conversation",
+    "ConversationStatus",
+    "Message",
+    "WrittenAs",
     "AccessGrant",
     "AuditEvent",
     "Base",
