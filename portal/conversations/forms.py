@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.fields import clean_text
 from portal.models.conversation import MESSAGE_LIMIT, OUTCOME_LIMIT, SUBJECT_LIMIT
@@ -41,7 +41,7 @@ class StartForm(FlaskForm):
     def validate_about(self, field):
         """A forged or stale choice (an item since removed) is refused with a message."""
         if field.data not in {value for value, _label in field.choices}:
-            raise ValueError(_l("Choose a part of the plan from the list"))
+            raise ValidationError(_l("Choose a part of the plan from the list"))
 
 
 class ReplyForm(FlaskForm):

@@ -15,7 +15,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.extensions import db
-from portal.i18n import current_language
 from portal.labels import CRISIS_LEVELS, DOMAINS
 from portal.models import (
     AboutKind,
@@ -225,7 +224,9 @@ def _check_rate(user: User, new_conversation: bool) -> None:
             raise TooManyMessages
 
 
-def _add_message(conversation: Conversation, user: User, relation: Relation, body: str) -> None:
+def _add_message(
+    conversation: Conversation, user: User, relation: Relation, body: str, language: str
+) -> None:
     now = utcnow()
     author_side = written_as(relation)
     db.session.add(
@@ -234,7 +235,7 @@ def _add_message(conversation: Conversation, user: User, relation: Relation, bod
             author_id=user.id,
             written_as=author_side,
             body=neutralise(body),
-            language=current_language(),
+            language=language,
             created_at=now,
         )
     )
@@ -252,7 +253,9 @@ def start(
     subject: str,
     body: str,
     about: PlanItem | None,
+    language: str,
 ) -> Conversation:
+    """A new conversation with its first message, written in ``language``."""
     if relation != Relation.PROFESSIONAL:
         _check_rate(user, new_conversation=True)
     conversation = Conversation(
@@ -263,7 +266,7 @@ def start(
         about_id=about.id if about else None,
     )
     db.session.add(conversation)
-    _add_message(conversation, user, relation, body)
+    _add_message(conversation, user, relation, body, language)
     db.session.flush()
     audit.record("conversation.start", patient.id, f"conversation {conversation.id}")
     return conversation
@@ -273,20 +276,22 @@ class ConversationClosed(Exception):
     """The conversation was closed before this message was sent."""
 
 
-def reply(conversation: Conversation, user: User, relation: Relation, body: str) -> None:
+def reply(
+    conversation: Conversation, user: User, relation: Relation, body: str, language: str
+) -> None:
     if not conversation.is_open:
         raise ConversationClosed
     if relation != Relation.PROFESSIONAL:
         _check_rate(user, new_conversation=False)
-    _add_message(conversation, user, relation, body)
+    _add_message(conversation, user, relation, body, language)
     db.session.flush()
     audit.record("conversation.reply", conversation.patient_id, f"conversation {conversation.id}")
 
 
-def close(conversation: Conversation, user: User, outcome: str) -> None:
+def close(conversation: Conversation, user: User, outcome: str, language: str) -> None:
     conversation.status = ConversationStatus.CLOSED
     conversation.outcome = neutralise(outcome)
-    conversation.outcome_language = current_language()
+    conversation.outcome_language = language
     conversation.closed_by_id = user.id
     conversation.closed_at = utcnow()
     conversation.awaiting_reply_since = None

@@ -8,6 +8,7 @@ from portal import audit
 from portal.conversations import bp, services
 from portal.conversations.forms import ActionForm, CloseForm, ReplyForm, StartForm
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.models import Conversation
 from portal.permissions import Access, Action, require, uses_team_inbox
 
@@ -60,6 +61,7 @@ def start(patient_id: int):
                 form.subject.data,
                 form.message.data,
                 services.find_item(patient_id, form.about.data),
+                current_language(),
             )
         except services.TooManyMessages:
             form.message.errors.append(_too_many())
@@ -91,7 +93,9 @@ def thread(patient_id: int, conversation_id: int):
     form = ReplyForm()
     if request.method == "POST" and form.validate():
         try:
-            services.reply(conversation, current_user, access.relation, form.message.data)
+            services.reply(
+                conversation, current_user, access.relation, form.message.data, current_language()
+            )
         except services.ConversationClosed:
             form.message.errors.append(
                 _("This conversation has been closed, so your reply was not sent. Start a new "
@@ -141,7 +145,7 @@ def close(patient_id: int, conversation_id: int):
         return redirect(_thread_url(patient_id, conversation_id))
     if not form.validate():
         return _thread_page(access, conversation, ReplyForm(formdata=None), form)
-    services.close(conversation, current_user, form.outcome.data)
+    services.close(conversation, current_user, form.outcome.data, current_language())
     db.session.commit()
     flash(_("The conversation has been closed. It stays in the plan's history."))
     return redirect(_thread_url(patient_id, conversation_id))
