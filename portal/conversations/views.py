@@ -114,7 +114,7 @@ def thread(patient_id: int, conversation_id: int):
 
 def _thread_page(access: Access, conversation: Conversation, form, close_form):
     organisation = access.patient.organisation
-    body = render_template(
+    return render_template(
         "conversations/thread.html",
         access=access,
         patient=access.patient,
@@ -129,7 +129,6 @@ def _thread_page(access: Access, conversation: Conversation, form, close_form):
         due=services.reply_due(conversation, organisation.reply_working_days),
         overdue=services.is_overdue(conversation, organisation.reply_working_days),
     )
-    return body, 400 if form.errors or close_form.errors else 200
 
 
 @bp.route(
