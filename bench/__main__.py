@@ -42,6 +42,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Monthly report: 100,000 patients on SQLite",
          ["bench.report_bench", "--patients", "100000"]),
         ("PDF rendering", ["bench.pdf_bench"]),
+        ("Team inbox: 8,000 patients and 20,000 conversations on SQLite",
+         ["bench.inbox_bench"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:
@@ -51,6 +53,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
              ["bench.report_bench", "--url", report_100k, "--patients", "100000"]),
             ("Data generator: 100,000 patients on PostgreSQL",
              ["bench.datagen", "--patients", "100000", "--url", pg_100k]),
+            ("Team inbox: 8,000 patients and 20,000 conversations on PostgreSQL",
+             ["bench.inbox_bench", "--url", fresh_pg_database("portal_bench_inbox")]),
             ("Load test: 100,000 patients on PostgreSQL, 20 users",
              ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", "20",
               "--seconds", "60"]),

@@ -98,6 +98,15 @@ ACTIONS = {
     "sharing.give_up": _l("Gave up access to the plan"),
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    # Conversations with the care team
+    "conversation.list": _l("Looked at the list of conversations with the care team"),
+    "conversation.view": _l("Read a conversation with the care team"),
+    "conversation.start": _l("Started a conversation with the care team"),
+    "conversation.reply": _l("Wrote in a conversation with the care team"),
+    "conversation.close": _l("Closed a conversation with the care team"),
+    "conversation.urgent": _l("Marked a conversation as needing urgent follow-up"),
+    "conversation.not_urgent": _l("Marked a conversation as no longer urgent"),
+    "conversation.take_on": _l("Took on answering a conversation"),
     # Surveys, sample audits and reports
     "survey.submit": _l("Answered the survey about the review"),
     "survey.summary_view": _l("Looked at the survey results"),

@@ -14,6 +14,7 @@ from portal.auth.services import hash_password
 from portal.demo_population import add_population
 from portal.extensions import db
 from portal.models import (
+    AboutKind,
     AccessGrant,
     AuditEvent,
     CarePlan,
@@ -21,8 +22,10 @@ from portal.models import (
     Condition,
     ConsentRecord,
     Contact,
+    Conversation,
     CrisisStep,
     Goal,
+    Message,
     NeedsSection,
     Organisation,
     Patient,
@@ -33,6 +36,7 @@ from portal.models import (
     User,
     UsualState,
     Wish,
+    WrittenAs,
 )
 from portal.models.base import utcnow
 from portal.security import new_session_token
@@ -166,6 +170,7 @@ def load_demo_data() -> bool:
     _margaret_preparation(margaret)
     _arif_plan(arif, nurse, today)
     _margaret_sharing(margaret, nurse, carer)
+    _margaret_conversation(margaret, nurse)
     db.session.flush()
     _margaret_review(margaret, nurse, today)
     db.session.add(
@@ -496,5 +501,53 @@ def _margaret_sharing(patient: Patient, nurse: User, carer: User) -> None:
                 patient_id=patient.id,
                 action=action,
                 occurred_at=now - timedelta(days=days_ago, hours=days_ago % 5),
+            )
+        )
+
+
+def _margaret_conversation(patient: Patient, nurse: User) -> None:
+    """A question about her walking goal, answered by her nurse, and a new one waiting."""
+    now = utcnow()
+    walking = db.session.scalar(
+        select(Goal)
+        .join(CarePlan, CarePlan.id == Goal.plan_id)
+        .where(CarePlan.patient_id == patient.id, Goal.title.startswith("Walk to"))
+    )
+    answered = Conversation(
+        patient_id=patient.id,
+        started_by_id=patient.user_id,
+        subject="Walking when it is cold",
+        about_kind=AboutKind.GOAL,
+        about_id=walking.id,
+        last_message_at=now - timedelta(days=8),
+        created_at=now - timedelta(days=9),
+    )
+    waiting = Conversation(
+        patient_id=patient.id,
+        started_by_id=patient.user_id,
+        subject="My new inhaler",
+        awaiting_reply_since=now - timedelta(days=1),
+        last_message_at=now - timedelta(days=1),
+        created_at=now - timedelta(days=1),
+    )
+    messages = [
+        (answered, patient.user, WrittenAs.PATIENT, 9,
+         "Should I still go for my walk when it is very cold outside?"),
+        (answered, nurse, WrittenAs.PROFESSIONAL, 8,
+         "On very cold days walk indoors, for example round the shopping centre, and take "
+         "your blue inhaler with you. We can talk about it more at your review."),
+        (waiting, patient.user, WrittenAs.PATIENT, 1,
+         "The new inhaler makes my mouth sore. Is that normal?"),
+    ]
+    db.session.add_all([answered, waiting])
+    for conversation, author, side, days_ago, body in messages:
+        db.session.add(
+            Message(
+                conversation=conversation,
+                author_id=author.id,
+                written_as=side,
+                body=body,
+                language="en",
+                created_at=now - timedelta(days=days_ago),
             )
         )

@@ -37,6 +37,12 @@ class Action(StrEnum):
     READ_REPORTS = "read_reports"  # the commissioner's anonymous monthly reports
     RUN_AUDITS = "run_audits"  # sample audits of the organisation's plans
     READ_SURVEY_RESULTS = "read_survey_results"  # the practice's own survey results
+    USE_TEAM_INBOX = "use_team_inbox"  # the care team's inbox of patients' conversations
+    # Conversations with the care team: reading and writing messages; the care team's side
+    # also answers for them (closing with an outcome, marking urgent, taking one on).
+    READ_CONVERSATIONS = "read_conversations"
+    WRITE_MESSAGE = "write_message"
+    MANAGE_CONVERSATION = "manage_conversation"
 
 
 class Relation(StrEnum):
@@ -59,15 +65,33 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.EXPORT_FHIR,
             Action.SUBJECT_ACCESS,
             Action.ANSWER_SURVEY,
+            Action.READ_CONVERSATIONS,
+            Action.WRITE_MESSAGE,
         }
     ),
     Relation.CARER_CRISIS: frozenset({Action.VIEW_CRISIS}),
     Relation.CARER_VIEW: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN}),
     Relation.CARER_CONTRIBUTE: frozenset(
-        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE, Action.ADD_GOAL}
+        {
+            Action.VIEW_CRISIS,
+            Action.VIEW_PLAN,
+            Action.PROPOSE,
+            Action.ADD_GOAL,
+            Action.READ_CONVERSATIONS,
+            Action.WRITE_MESSAGE,
+        }
     ),
     Relation.PROFESSIONAL: frozenset(
-        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.ADD_GOAL, Action.AGREE, Action.EXPORT_FHIR}
+        {
+            Action.VIEW_CRISIS,
+            Action.VIEW_PLAN,
+            Action.ADD_GOAL,
+            Action.AGREE,
+            Action.EXPORT_FHIR,
+            Action.READ_CONVERSATIONS,
+            Action.WRITE_MESSAGE,
+            Action.MANAGE_CONVERSATION,
+        }
     ),
     Relation.NONE: frozenset(),
 }
@@ -120,6 +144,20 @@ def allowed(user: User | None, rel: Relation) -> frozenset[Action]:
     if rel == Relation.PROFESSIONAL and user is not None and user.can_audit:
         actions = actions | {Action.AUDIT_PLAN}
     return actions
+def professional_patients(user: User):
+    """A condition selecting the patients ``user`` relates to as a professional.
+
+    The same rule as ``relation`` for a whole list at once (the team inbox), so a list never
+    shows someone whose page would answer 404.
+    """
+    if (
+        not user.is_authenticated
+        or not user.active
+        or user.role != Role.PROFESSIONAL
+        or user.organisation_id is None
+    ):
+        return Patient.id.is_(None)  # nobody
+    return (Patient.organisation_id == user.organisation_id) & Patient.care_team_consent.is_(True)
 
 
 def can(user: User | None, action: Action, patient: Patient) -> bool:
@@ -169,6 +207,7 @@ _ACCOUNT_RULES = {
     Action.READ_REPORTS: lambda user: user.role == Role.COMMISSIONER,
     Action.RUN_AUDITS: lambda user: _staff_of_an_organisation(user) and bool(user.can_audit),
     Action.READ_SURVEY_RESULTS: _staff_of_an_organisation,
+    Action.USE_TEAM_INBOX: lambda user: user.role == Role.PROFESSIONAL,
 }
 ACCOUNT_ACTIONS = frozenset(_ACCOUNT_RULES)
 

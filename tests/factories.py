@@ -175,3 +175,25 @@ def make_invitation(
     db.session.add(grant)
     db.session.flush()
     return grant, token
+
+
+def make_conversation(patient: Patient, subject: str = "A question"):
+    """An open conversation the patient started, with their first message."""
+    from portal.models import Conversation, Message
+
+    conversation = Conversation(
+        patient_id=patient.id, started_by_id=patient.user_id, subject=subject
+    )
+    db.session.add(conversation)
+    db.session.flush()
+    db.session.add(
+        Message(
+            conversation_id=conversation.id,
+            author_id=patient.user_id,
+            written_as="patient",
+            body="What should I do?",
+            language="en",
+        )
+    )
+    db.session.flush()
+    return conversation

@@ -476,16 +476,22 @@ def test_actions_that_do_not_apply_are_explained_not_done(login, db, admin, nurs
 def test_adding_and_changing_an_organisation(login, db, admin):
     client = login(admin)
     response = client.post(
-        "/admin/organisations/new", data={"name": "Moor Lane Surgery", "ods_code": " b82005 "}
+        "/admin/organisations/new",
+        data={"name": "Moor Lane Surgery", "ods_code": " b82005 ", "reply_working_days": "3"},
     )
     assert response.status_code == 302
     org = db.session.scalars(select(Organisation)).one()
-    assert (org.name, org.ods_code) == ("Moor Lane Surgery", "B82005")
+    assert (org.name, org.ods_code, org.reply_working_days) == ("Moor Lane Surgery", "B82005", 3)
     assert "Moor Lane Surgery" in text(client.get("/admin/organisations"))
 
     form = text(client.get(f"/admin/organisations/{org.id}/edit"))
     version = re.search(r'name="version" type="hidden" value="(\w+)"', form).group(1)
-    data = {"name": "Moor Lane Medical Centre", "ods_code": "B82005", "version": version}
+    data = {
+        "name": "Moor Lane Medical Centre",
+        "ods_code": "B82005",
+        "reply_working_days": "3",
+        "version": version,
+    }
     assert client.post(f"/admin/organisations/{org.id}/edit", data=data).status_code == 302
     assert db.session.get(Organisation, org.id, populate_existing=True).name == data["name"]
     [created] = events(db, "admin.organisation_created")
@@ -495,23 +501,31 @@ def test_adding_and_changing_an_organisation(login, db, admin):
 
 
 @pytest.mark.parametrize(
-    ("name", "code", "message"),
+    ("name", "code", "days", "message"),
     [
-        ("", "A81001", "Enter the organisation's name"),
-        ("x" * 201, "A81001", "Name must be 200 characters or fewer"),
-        ("Practice", "", "Enter the ODS code"),
-        ("Practice", "AB", "Enter an ODS code of 3 to 6 capital letters"),
-        ("Practice", "A810012", "Enter an ODS code of 3 to 6 capital letters"),
-        ("Practice", "A81-01", "Enter an ODS code of 3 to 6 capital letters"),
-        ("Practice", "<b>1</b>", "Enter an ODS code of 3 to 6 capital letters"),
-        ("Practice", "TAKEN", "Another organisation already has this ODS code"),
+        ("", "A81001", "2", "Enter the organisation's name"),
+        ("x" * 201, "A81001", "2", "Name must be 200 characters or fewer"),
+        ("Practice", "", "2", "Enter the ODS code"),
+        ("Practice", "AB", "2", "Enter an ODS code of 3 to 6 capital letters"),
+        ("Practice", "A810012", "2", "Enter an ODS code of 3 to 6 capital letters"),
+        ("Practice", "A81-01", "2", "Enter an ODS code of 3 to 6 capital letters"),
+        ("Practice", "<b>1</b>", "2", "Enter an ODS code of 3 to 6 capital letters"),
+        ("Practice", "TAKEN", "2", "Another organisation already has this ODS code"),
+        ("Practice", "A81001", "", "Enter the number of working days"),
+        ("Practice", "A81001", "0", "Enter a whole number of working days from 1 to 10"),
+        ("Practice", "A81001", "11", "Enter a whole number of working days from 1 to 10"),
+        ("Practice", "A81001", "²", "Enter a whole number of working days from 1 to 10"),
+        ("Practice", "A81001", "9" * 400, "Enter a whole number of working days from 1 to 10"),
     ],
 )
-def test_organisation_input_is_checked(login, db, admin, name, code, message):
+def test_organisation_input_is_checked(login, db, admin, name, code, days, message):
     db.session.add(Organisation(ods_code="TAKEN", name="Taken"))
     db.session.commit()
     page = text(
-        login(admin).post("/admin/organisations/new", data={"name": name, "ods_code": code})
+        login(admin).post(
+            "/admin/organisations/new",
+            data={"name": name, "ods_code": code, "reply_working_days": days},
+        )
     )
     assert "There is a problem" in page and message in page
     assert db.session.scalars(select(Organisation)).all()[-1].ods_code == "TAKEN"
@@ -522,7 +536,7 @@ def test_a_stale_organisation_edit_is_not_saved(login, db, admin):
     org = make_org("First name")
     db.session.commit()
     client = login(admin)
-    data = {"name": "Mine", "ods_code": org.ods_code, "version": "stale"}
+    data = {"name": "Mine", "ods_code": org.ods_code, "reply_working_days": "2", "version": "stale"}
     page = text(client.post(f"/admin/organisations/{org.id}/edit", data=data))
     assert "Someone else changed this while you were editing" in page
     assert db.session.get(Organisation, org.id).name == "First name"

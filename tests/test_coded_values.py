@@ -5,7 +5,7 @@ from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from portal.models import Base, ReviewMeeting
-from tests.factories import make_invitation
+from tests.factories import make_conversation, make_invitation
 
 CODED = sorted(
     (table.name, constraint.name)
@@ -34,6 +34,7 @@ def test_every_coded_column_named_in_the_issue_has_a_check_constraint():
 def test_the_database_refuses_a_value_outside_the_enum(db, cast, table, name):
     db.session.add(ReviewMeeting(plan_id=cast.plan_a.id))
     make_invitation(cast.a)
+    make_conversation(cast.a)
     db.session.flush()
     column = name.removeprefix(f"ck_{table}_")
     assert column in {c.name for c in Base.metadata.tables[table].columns}

@@ -38,7 +38,8 @@ def test_each_patient_sees_their_own_plan_from_the_shared_statement(db, login):
 @pytest.mark.parametrize(
     ("page", "shown", "most"),
     [
-        ("plan", ("Extra goal 11", "About family", "Loud rooms"), 14),
+        # The plan page: 14, and one for the number of conversations about each goal.
+        ("plan", ("Extra goal 11", "About family", "Loud rooms"), 15),
         ("crisis", ("Sign 11", "Contact 11", "Walks with a stick"), 6),
     ],
 )

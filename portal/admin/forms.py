@@ -92,4 +92,15 @@ class OrganisationForm(FlaskForm):
             Regexp(ODS_CODE, message=ODS_FORMAT),
         ],
     )
+    reply_working_days = StringField(
+        _l("Working days to answer a patient's message"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Enter the number of working days to answer a patient's message")),
+            Regexp(
+                re.compile(r"\A(?:[1-9]|10)\Z"),
+                message=_l("Enter a whole number of working days from 1 to 10"),
+            ),
+        ],
+    )
     version = HiddenField()

@@ -23,7 +23,7 @@ from portal.security import end_every_session
 
 PAGE_SIZE = 25
 ACCOUNT_FIELDS = ("display_name", "role", "organisation_id", "job_title", "can_audit")
-ORGANISATION_FIELDS = ("name", "ods_code")
+ORGANISATION_FIELDS = ("name", "ods_code", "reply_working_days")
 
 
 class LastAdmin(Exception):
@@ -171,13 +171,16 @@ def resend_password_link(user: User) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def save_organisation(organisation: Organisation, name: str, ods_code: str) -> None:
+def save_organisation(
+    organisation: Organisation, name: str, ods_code: str, reply_working_days: int = 2
+) -> None:
     other = organisation_by_code(ods_code)
     if other is not None and other.id != organisation.id:
         raise Taken
     creating = organisation.id is None
     organisation.name = name
     organisation.ods_code = ods_code
+    organisation.reply_working_days = reply_working_days
     db.session.add(organisation)
     try:
         db.session.flush()

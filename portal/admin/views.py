@@ -219,7 +219,11 @@ _action_route("send-password-link", "send_link")
 
 def _organisation_form(organisation: Organisation | None):
     organisation = organisation or Organisation()
-    saved = {"name": organisation.name or "", "ods_code": organisation.ods_code or ""}
+    saved = {
+        "name": organisation.name or "",
+        "ods_code": organisation.ods_code or "",
+        "reply_working_days": str(organisation.reply_working_days or 2),
+    }
     version = services.fingerprint(organisation, services.ORGANISATION_FIELDS)
     if request.method == "GET":
         form = OrganisationForm(data={**saved, "version": version})
@@ -230,12 +234,21 @@ def _organisation_form(organisation: Organisation | None):
         if organisation.id is not None and form.version.data != version:
             conflict = {
                 "current": saved,
-                "mine": {"name": form.name.data, "ods_code": form.ods_code.data},
+                "mine": {
+                    "name": form.name.data,
+                    "ods_code": form.ods_code.data,
+                    "reply_working_days": form.reply_working_days.data,
+                },
             }
             form.version.data = version
         else:
             try:
-                services.save_organisation(organisation, form.name.data, form.ods_code.data)
+                services.save_organisation(
+                    organisation,
+                    form.name.data,
+                    form.ods_code.data,
+                    int(form.reply_working_days.data),
+                )
             except services.Taken:
                 form.ods_code.errors.append(_("Another organisation already has this ODS code"))
             else:

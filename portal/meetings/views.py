@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from portal import accounts, audit
+from portal.conversations import services as conversations
 from portal.extensions import db
 from portal.i18n import html_lang
 from portal.meetings import bp, forms, ics, services
@@ -76,6 +77,7 @@ def review(patient_id: int):
         preparation=services.open_preparation(plan.id),
         results=services.shared_results(plan.id),
         meeting=next_meeting(plan.id),
+        conversations=conversations.since(patient_id, plan.last_review_date),
     )
 
 

@@ -10,6 +10,13 @@ from portal.models.contingency import (
     CrisisStep,
     UsualState,
 )
+from portal.models.conversation import (
+    AboutKind,
+    Conversation,
+    ConversationStatus,
+    Message,
+    WrittenAs,
+)
 from portal.models.meeting import MeetingStatus, PlanVersion, ReviewMeeting
 from portal.models.organisation import Organisation
 from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
@@ -31,6 +38,11 @@ from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
 __all__ = [
+    "AboutKind",
+    "Conversation",
+    "ConversationStatus",
+    "Message",
+    "WrittenAs",
     "AccessGrant",
     "AuditEvent",
     "Base",

@@ -14,3 +14,5 @@ class Organisation(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(400))
+    # How many working days the care team aims to take to answer a patient's message.
+    reply_working_days: Mapped[int] = mapped_column(default=2, server_default="2")

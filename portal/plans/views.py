@@ -3,6 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
+from portal.conversations import services as conversations
 from portal.extensions import db
 from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
@@ -62,4 +63,10 @@ def plan(patient_id: int):
         survey_meeting=(
             meeting_awaiting_survey(care_plan.id) if access.relation == Relation.OWNER else None
         ),
+        conversation_counts=(
+            conversations.counts_by_item(patient_id)
+            if access.allows(Action.READ_CONVERSATIONS)
+            else None
+        ),
+        can_write_message=access.allows(Action.WRITE_MESSAGE),
     )

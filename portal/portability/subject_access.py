@@ -13,8 +13,10 @@ from portal.models import (
     CareTeamMember,
     ConsentRecord,
     Contact,
+    Conversation,
     CrisisStep,
     Goal,
+    Message,
     NeedsSection,
     Patient,
     PlanVersion,
@@ -55,6 +57,7 @@ PATIENT_PARTS = {
     "access_grants": AccessGrant,
     "consent_records": ConsentRecord,
     "survey_responses": SurveyResponse,
+    "conversations": Conversation,
 }
 
 
@@ -88,6 +91,12 @@ def personal_data(patient: Patient) -> dict:
         data[key] = _rows(model, model.plan_id == plan.id) if plan else []
     for key, model in PATIENT_PARTS.items():
         data[key] = _rows(model, model.patient_id == patient.id)
+    data["conversation_messages"] = _rows(
+        Message,
+        Message.conversation_id.in_(
+            select(Conversation.id).where(Conversation.patient_id == patient.id)
+        ),
+    )
     data["audit_trail"] = [
         {**row(event), "actor": event.actor.display_name if event.actor else None}
         for event in db.session.scalars(

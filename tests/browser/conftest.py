@@ -79,6 +79,7 @@ class DemoFacts:
     margaret_account: int
     reset_token: str  # a usable "choose a password" link for the commissioner
     invitation_token: str  # a usable invitation for Margaret's daughter
+    conversation: int  # Margaret's question waiting for the nurse
 
 
 @dataclass
@@ -179,7 +180,14 @@ def _demo_facts(margaret, arif) -> DemoFacts:
 
     from portal.auth.services import issue_password_link
     from portal.extensions import db
-    from portal.models import AccessGrant, PlanAudit, PlanAuditItem, ReviewMeeting, User
+    from portal.models import (
+        AccessGrant,
+        Conversation,
+        PlanAudit,
+        PlanAuditItem,
+        ReviewMeeting,
+        User,
+    )
     from portal.sharing import services as sharing
 
     def account(role: str) -> User:
@@ -221,6 +229,12 @@ def _demo_facts(margaret, arif) -> DemoFacts:
         margaret_account=margaret.user_id,
         reset_token=reset_link.rsplit("/", 1)[1],
         invitation_token=invitation_token,
+        conversation=db.session.scalars(
+            select(Conversation.id).where(
+                Conversation.patient_id == margaret.id,
+                Conversation.awaiting_reply_since.is_not(None),
+            )
+        ).one(),
     )
     db.session.commit()
     return facts

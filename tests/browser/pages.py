@@ -72,6 +72,11 @@ SWEEP = [
     Page("patient", M + "/versions/compare?from=1&to=1"),  # the same version twice
     Page("patient", M + "/results"),
     Page("patient", M + "/named-contact/request"),
+    Page("patient", M + "/conversations"),
+    Page("patient", M + "/conversations/new"),
+    Page("patient", M + "/conversations/new", submit=True),
+    Page("patient", M + "/conversations/{conversation}"),
+    Page("patient", M + "/conversations/{conversation}", submit=True),
     Page("patient", M + "/survey/{held_meeting}"),
     Page("patient", "/account/"),
     Page("patient", "/account/name"),
@@ -98,6 +103,8 @@ SWEEP = [
     Page("carer", M + "/plan"),
     Page("carer", M + "/goals/new"),
     Page("carer", M + "/versions"),
+    Page("carer", M + "/conversations"),
+    Page("carer", M + "/conversations/{conversation}"),
     Page("carer", M + "/sharing", status=404),  # only Margaret decides who sees her plan
     Page("carer", A + "/plan", status=404),
     Page("carer", "/account/"),
@@ -126,6 +133,8 @@ SWEEP = [
     Page("professional", "/audits/{audit}"),
     Page("professional", "/audits/{audit}/items/{audit_item}"),
     Page("professional", "/surveys"),
+    Page("professional", "/conversations"),
+    Page("professional", M + "/conversations/{conversation}"),
     Page("professional", "/account/"),
     Page("professional", "/reports", status=404),
     # A commissioner
@@ -168,6 +177,8 @@ PHONE = [
     Page("patient", M + "/contingency/contacts/{contact}"),
     Page("patient", M + "/contingency/usual-state"),
     Page("patient", M + "/sharing/invite"),
+    Page("patient", M + "/conversations/{conversation}"),
+    Page("professional", M + "/conversations/{conversation}"),
     Page("professional", M + "/review/record"),
     Page("patient", "/account/"),
     Page("patient", "/account/password"),
