@@ -56,6 +56,10 @@ class Defaults:
     PDF_CACHE_SIZE = 256
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
     PDF_RENDER_NICE = 10
+    # A render that runs longer, or to more pages, is abandoned with a message page: well
+    # inside gunicorn's 30 s timeout, so the worker is never killed mid-request.
+    PDF_RENDER_SECONDS = 20
+    PDF_MAX_PAGES = 100
     # PORTAL_AUDIT_VIEW_ASYNC_COMMIT=true: page-view audit events commit without waiting for
     # PostgreSQL's write-ahead log to reach disk (see docs/performance.md for the trade-off).
     AUDIT_VIEW_ASYNC_COMMIT = False

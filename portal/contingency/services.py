@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import audit
 from portal.editing import EditConflict, check_version, save_proposal
 from portal.extensions import db
+from portal.limits import LIMITS, check_room
 from portal.loading import CONTINGENCY, load_for
 from portal.models import (
     CarePlan,
@@ -93,7 +94,10 @@ def propose(item, changes: dict, seen_version: int | None, user: User, patient_i
     """Save a patient's or carer's change as a proposal; raises ``EditConflict`` when stale.
 
     Editing an item whose removal was proposed keeps it: the newest wish is to have it.
+    A new step or contact raises ``PlanFull`` when the plan holds the most it may.
     """
+    if item.id is None and type(item) in LIMITS:
+        check_room(type(item), item.plan_id)
     if hasattr(item, "removal_proposed") and item.id is not None:
         changes = {**changes, "removal_proposed": False}
     try:
@@ -147,6 +151,8 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
 def save_member(member: CareTeamMember, data: dict, patient_id: int) -> None:
     """Add or change a care team member (professionals only; not a proposal)."""
     creating = member.id is None
+    if creating:
+        check_room(CareTeamMember, member.plan_id)
     for field, value in data.items():
         setattr(member, field, value)
     db.session.add(member)

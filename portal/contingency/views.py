@@ -18,6 +18,7 @@ from portal.contingency.forms import (
 )
 from portal.editing import EditConflict
 from portal.extensions import db
+from portal.limits import PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.permissions import Action, require
 
@@ -131,6 +132,9 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
         changes = {field: form[field].data or "" for field in form.FIELDS}
         try:
             services.propose(item, changes, form.seen_version(), current_user, patient_id)
+        except PlanFull as full:
+            flash(full.message)
+            return redirect(url_for("contingency.overview", patient_id=patient_id))
         except EditConflict as e:
             conflict = {"current": _readable(e.current), "mine": _readable(changes)}
             form.version.data = e.version
@@ -209,6 +213,9 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def new(patient_id: int):
         access = require(current_user, Action.PROPOSE, patient_id)
         plan = services.plan_for(patient_id)
+        if request.method == "GET" and not has_room(pages.model, plan.id):
+            flash(PlanFull(pages.model).message)
+            return redirect(url_for("contingency.overview", patient_id=patient_id))
         return _proposal_form(
             access,
             services.new_item(pages.model, plan),
@@ -302,7 +309,10 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
     patient_id = access.patient.id
     if form.validate_on_submit():
         data = {field: form[field].data or "" for field in form.FIELDS}
-        services.save_member(member, data, patient_id)
+        try:
+            services.save_member(member, data, patient_id)
+        except PlanFull as full:
+            saved = full.message
         flash(saved)
         return redirect(url_for("contingency.care_team", patient_id=patient_id))
     return render_template(
@@ -319,6 +329,9 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
 def new_member(patient_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     plan = services.plan_for(patient_id)
+    if request.method == "GET" and not has_room(CareTeamMember, plan.id):
+        flash(PlanFull(CareTeamMember).message)
+        return redirect(url_for("contingency.care_team", patient_id=patient_id))
     member = services.new_item(CareTeamMember, plan)
     return _member_form(access, member, CareTeamMemberForm(), _("Added to the care team."))
 
