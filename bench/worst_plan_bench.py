@@ -127,12 +127,27 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
     db.session.add(
         UsualState(
             plan_id=plan.id,
-            **{f: usual for f in ("mobility", "breathing", "memory_understanding",
-                                  "usual_readings", "communication")},
+            **{
+                f: usual
+                for f in (
+                    "mobility",
+                    "breathing",
+                    "memory_understanding",
+                    "usual_readings",
+                    "communication",
+                )
+            },
             medicines=medicines,
             allergies=medicines,
-            **{f: location for f in ("respect_form_location", "dnacpr_location",
-                                     "lpa_location", "rescue_medication_location")},
+            **{
+                f: location
+                for f in (
+                    "respect_form_location",
+                    "dnacpr_location",
+                    "lpa_location",
+                    "rescue_medication_location",
+                )
+            },
             pending_review=True,
             **mine,
         )
@@ -219,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         f"crisis steps, {limits.MAX_CONTACTS} contacts, {limits.MAX_CARE_TEAM} care team "
         "members, every field full"
     )
-    print(f"  render limit {seconds} s, page limit {max_pages}; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"  render limit {seconds} s, page limit {max_pages}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     failed = False
     for key, kind, wall, cpu, pages in rows:
         label = f"{kind}, {'English' if key == 'en' else 'Urdu'}"

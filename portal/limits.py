@@ -31,23 +31,31 @@ CONTACT_DETAIL_LIMIT = 50  # relationship, and when to call
 LIMITS = {
     Goal: (
         MAX_GOALS,
-        _l("This plan already has %(max)d goals, the most it can hold. "
-           "Change or withdraw a goal instead of adding another."),
+        _l(
+            "This plan already has %(max)d goals, the most it can hold. "
+            "Change or withdraw a goal instead of adding another."
+        ),
     ),
     CrisisStep: (
         MAX_CRISIS_STEPS,
-        _l("This crisis plan already has %(max)d steps, the most it can hold. "
-           "Change or remove a step instead of adding another."),
+        _l(
+            "This crisis plan already has %(max)d steps, the most it can hold. "
+            "Change or remove a step instead of adding another."
+        ),
     ),
     Contact: (
         MAX_CONTACTS,
-        _l("This plan already has %(max)d contacts, the most it can hold. "
-           "Change or remove a contact instead of adding another."),
+        _l(
+            "This plan already has %(max)d contacts, the most it can hold. "
+            "Change or remove a contact instead of adding another."
+        ),
     ),
     CareTeamMember: (
         MAX_CARE_TEAM,
-        _l("This care team already has %(max)d members, the most it can hold. "
-           "Change or remove a member instead of adding another."),
+        _l(
+            "This care team already has %(max)d members, the most it can hold. "
+            "Change or remove a member instead of adding another."
+        ),
     ),
 }
 

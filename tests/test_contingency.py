@@ -162,8 +162,18 @@ ROUTES = {
     "new_member_form": ("GET", "/patients/{a}/care-team/new", None, AGREERS),
     "new_member": ("POST", "/patients/{a}/care-team/new", lambda i: MEMBER, AGREERS),
     "edit_member_form": ("GET", "/patients/{a}/care-team/{member}", None, AGREERS),
-    "edit_member": ("POST", "/patients/{a}/care-team/{member}", lambda i: MEMBER, AGREERS),
-    "remove_member": ("POST", "/patients/{a}/care-team/{member}/remove", lambda i: {}, AGREERS),
+    "edit_member": (
+        "POST",
+        "/patients/{a}/care-team/{member}",
+        lambda i: {**MEMBER, "version": i.member.version},
+        AGREERS,
+    ),
+    "remove_member": (
+        "POST",
+        "/patients/{a}/care-team/{member}/remove",
+        lambda i: {"version": i.member.version},
+        AGREERS,
+    ),
 }
 
 
@@ -958,14 +968,17 @@ def test_professional_adds_changes_and_removes_a_care_team_member(db, cast, item
     assert page.index("Dr Anna Patel") < page.index("Joe Bennett")
 
     response = client.post(
-        f"/patients/{cast.a.id}/care-team/{member.id}", data={**MEMBER, "availability": "Fridays"}
+        f"/patients/{cast.a.id}/care-team/{member.id}",
+        data={**MEMBER, "availability": "Fridays", "version": member.version},
     )
     assert response.status_code == 302
     db.session.refresh(member)
     assert member.availability == "Fridays"
 
     member_id = member.id
-    response = client.post(f"/patients/{cast.a.id}/care-team/{member_id}/remove")
+    response = client.post(
+        f"/patients/{cast.a.id}/care-team/{member_id}/remove", data={"version": member.version}
+    )
     assert response.status_code == 302
     assert not exists(db, CareTeamMember, member_id)
     actions = audit_actions(db, cast.a.id)

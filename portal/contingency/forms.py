@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
 
 from portal import labels
+from portal.contingency.services import MEMBER_FIELDS
 from portal.limits import (
     CONTACT_DETAIL_LIMIT,
     CONTACT_NAME_LIMIT,
@@ -214,7 +215,7 @@ class ContactForm(VersionedForm):
     FIELDS = SNAPSHOT_FIELDS["contacts"]
 
 
-class CareTeamMemberForm(FlaskForm):
+class CareTeamMemberForm(VersionedForm):
     name = _text(
         StringField,
         _l("Name"),
@@ -255,4 +256,4 @@ class CareTeamMemberForm(FlaskForm):
         _l("When they can be reached must be %(max)d characters or fewer"),
     )
 
-    FIELDS = ("name", "role", "organisation", "phone", "email", "availability")
+    FIELDS = MEMBER_FIELDS

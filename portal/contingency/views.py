@@ -307,21 +307,29 @@ def care_team(patient_id: int):
 
 def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved: str):
     patient_id = access.patient.id
+    conflict = None
     if form.validate_on_submit():
         data = {field: form[field].data or "" for field in form.FIELDS}
         try:
-            services.save_member(member, data, patient_id)
+            services.save_member(member, data, form.seen_version(), patient_id)
         except PlanFull as full:
             saved = full.message
-        flash(saved)
-        return redirect(url_for("contingency.care_team", patient_id=patient_id))
-    return render_template(
+        except EditConflict as e:
+            conflict = {"current": e.current, "mine": data}
+            form.version.data = e.version
+        if conflict is None:
+            flash(saved)
+            return redirect(url_for("contingency.care_team", patient_id=patient_id))
+    page = render_template(
         "contingency/member_form.html",
         access=access,
         patient=access.patient,
         form=form,
         member=member,
+        conflict=conflict,
+        conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
     )
+    return page, 409 if conflict else 200
 
 
 @bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
@@ -341,7 +349,9 @@ def new_member(patient_id: int):
 def edit_member(patient_id: int, member_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
-    return _member_form(access, member, CareTeamMemberForm(obj=member), _("Changes saved."))
+    # Only what was posted: a form that lost its version must count as stale.
+    form = CareTeamMemberForm(obj=member) if request.method == "GET" else CareTeamMemberForm()
+    return _member_form(access, member, form, _("Changes saved."))
 
 
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>/remove", methods=["POST"])
@@ -349,6 +359,17 @@ def edit_member(patient_id: int, member_id: int):
 def remove_member(patient_id: int, member_id: int):
     require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
-    services.delete_member(member, patient_id)
+    try:
+        services.delete_member(member, VersionedForm().seen_version(), patient_id)
+    except EditConflict:
+        flash(
+            _(
+                "Someone changed this after you opened it, so it has not been removed. "
+                "Check it below, then remove it again if you still want to."
+            )
+        )
+        return redirect(
+            url_for("contingency.edit_member", patient_id=patient_id, member_id=member_id)
+        )
     flash(_("Removed from the care team."))
     return redirect(url_for("contingency.care_team", patient_id=patient_id))

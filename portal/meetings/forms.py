@@ -74,7 +74,9 @@ def _not_too_early(message):
 
 
 def int_or_none(value):
-    return int(value) if value and str(value).isdigit() and len(str(value)) < 10 else None
+    """A whole number typed in ASCII digits, else None (``"²".isdigit()`` is true)."""
+    text = str(value) if value else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 # --- recording the meeting ---------------------------------------------------------------
@@ -385,6 +387,9 @@ class RemoveForm(FlaskForm):
 
 
 class NamedContactRequestForm(FlaskForm):
+    """Carries the plan's version, so a request changed in another tab is shown, not lost."""
+
+    version = HiddenField()
     reason = TextAreaField(
         _l("Why would you like a different named contact?"),
         validators=[
