@@ -36,6 +36,11 @@ class Defaults:
     SET_PASSWORD_HOURS = 72  # the link in a new staff account's welcome email
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
+    # Redis: connect and read timeouts, and how long to skip it after a failure (portal.outside).
+    REDIS_TIMEOUT_SECONDS = 0.5
+    REDIS_BREAKER_SECONDS = 30
+    # PostgreSQL: no statement may run longer than this (well inside gunicorn's 30 s timeout).
+    DB_STATEMENT_TIMEOUT_MS = 20000
     RATELIMIT_HEADERS_ENABLED = False
     # If Redis is unreachable, sign-in keeps working (unthrottled, and logged) rather than failing.
     RATELIMIT_SWALLOW_ERRORS = True
