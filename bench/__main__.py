@@ -44,6 +44,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("PDF rendering", ["bench.pdf_bench"]),
         ("Team inbox: 8,000 patients and 20,000 conversations on SQLite",
          ["bench.inbox_bench"]),
+        ("PDF rendering: the largest plan the limits allow", ["bench.worst_plan_bench"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:

@@ -176,6 +176,46 @@ def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
     return patient, user
 
 
+def bench_app(tmp: str):
+    """The portal on a fresh SQLite database in ``tmp``; the ids of a practice and its nurse."""
+    from portal import create_app
+    from portal.conditions import CONDITIONS
+    from portal.extensions import db
+    from portal.models import Base, Condition, Organisation, Role, User
+    from portal.security import new_session_token
+
+    app = create_app(
+        {
+            "ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(tmp) / "bench.sqlite3"),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
+        org = Organisation(ods_code="B00001", name="Bench Practice")
+        db.session.add(org)
+        db.session.flush()
+        nurse = User(
+            email="nurse@bench.example.org",
+            password_hash="x",
+            role=Role.PROFESSIONAL,
+            display_name="Priya Shah",
+            organisation_id=org.id,
+            job_title="Practice nurse",
+            phone="0113 496 0001",
+            session_token=new_session_token(),
+        )
+        db.session.add(nurse)
+        db.session.commit()
+        return app, org.id, nurse.id
+
+
 def median_ms(fn, samples: int) -> tuple[float, float]:
     """Median wall-clock and CPU milliseconds of ``fn`` (CPU time is steadier on a busy host)."""
     wall, cpu = [], []
@@ -198,13 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     from flask_babel import force_locale
     from weasyprint import __version__ as weasyprint_version
 
-    from portal import create_app
-    from portal.conditions import CONDITIONS
     from portal.extensions import db
-    from portal.models import Base, Condition, Organisation, Role, User
+    from portal.models import Organisation, User
     from portal.pdf import services
     from portal.plans.services import load_plan
-    from portal.security import new_session_token
 
     rendered = 0
 
@@ -214,35 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         return services.render_pdf(html, one_page=one_page)
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": "bench",
-                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(tmp) / "bench.sqlite3"),
-                "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": False,
-                "SERVER_NAME": "localhost",
-            }
-        )
+        app, org_id, nurse_id = bench_app(tmp)
         with app.app_context():
-            Base.metadata.create_all(db.engine)
-            db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
-            org = Organisation(ods_code="B00001", name="Bench Practice")
-            db.session.add(org)
-            db.session.flush()
-            nurse = User(
-                email="nurse@bench.example.org",
-                password_hash="x",
-                role=Role.PROFESSIONAL,
-                display_name="Priya Shah",
-                organisation_id=org.id,
-                job_title="Practice nurse",
-                phone="0113 496 0001",
-                session_token=new_session_token(),
-            )
-            db.session.add(nurse)
-            db.session.flush()
+            org, nurse = db.session.get(Organisation, org_id), db.session.get(User, nurse_id)
             english, english_user = build_plan(db, org, nurse, ENGLISH, "en", "9434765919")
             urdu, _urdu_user = build_plan(db, org, nurse, URDU, "ur", "9434765870")
 

@@ -5,7 +5,7 @@ import os
 
 from flask import Flask
 
-from portal import config
+from portal import config, outside
 from portal.cli import register_cli
 from portal.errors import register_error_handlers
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -27,12 +27,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     app.config["LOCALES"] = available_locales(app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    outside.configure(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    outside.register(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 

@@ -57,9 +57,11 @@ def register_cli(app: Flask) -> None:
 
         from portal.extensions import db
         from portal.models import Organisation
+        from portal.outside import lift_statement_timeout
         from portal.reports.exports import as_csv, as_text
         from portal.reports.services import monthly_report
 
+        lift_statement_timeout()
         start = _month(month)
         organisation_id = None
         if organisation:
@@ -84,10 +86,12 @@ def register_cli(app: Flask) -> None:
     )
     def report_summarise(month: str | None, all_missing: bool):
         """Store the report's counts month by month: run nightly with --all-missing."""
+        from portal.outside import lift_statement_timeout
         from portal.reports.summary import closed, summarise, summarise_missing
 
         if bool(month) == all_missing:
             raise click.UsageError("give either --month YYYY-MM or --all-missing")
+        lift_statement_timeout()
         if month:
             start = _month(month)
             if not closed(start, date.today()):

@@ -37,6 +37,11 @@ class Defaults:
     SET_PASSWORD_HOURS = 72  # the link in a new staff account's welcome email
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
+    # Redis: connect and read timeouts, and how long to skip it after a failure (portal.outside).
+    REDIS_TIMEOUT_SECONDS = 0.5
+    REDIS_BREAKER_SECONDS = 30
+    # PostgreSQL: no statement may run longer than this (well inside gunicorn's 30 s timeout).
+    DB_STATEMENT_TIMEOUT_MS = 20000
     RATELIMIT_HEADERS_ENABLED = False
     # If Redis is unreachable, sign-in keeps working (unthrottled, and logged) rather than failing.
     RATELIMIT_SWALLOW_ERRORS = True
@@ -57,6 +62,10 @@ class Defaults:
     PDF_CACHE_SIZE = 256
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
     PDF_RENDER_NICE = 10
+    # A render that runs longer, or to more pages, is abandoned with a message page: well
+    # inside gunicorn's 30 s timeout, so the worker is never killed mid-request.
+    PDF_RENDER_SECONDS = 20
+    PDF_MAX_PAGES = 100
     # PORTAL_AUDIT_VIEW_ASYNC_COMMIT=true: page-view audit events commit without waiting for
     # PostgreSQL's write-ahead log to reach disk (see docs/performance.md for the trade-off).
     AUDIT_VIEW_ASYNC_COMMIT = False

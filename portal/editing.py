@@ -1,13 +1,22 @@
-"""Saving changes to plan content as proposals, without lost updates.
+"""Saving shared content without lost updates, in one transaction per save.
 
-Every form that edits a ``Reviewable`` item carries the version it was read at. A save at a
+Every form that edits a versioned item carries the version it was read at. A save at a
 stale version raises ``EditConflict``: the view shows the saved text beside what the person
 typed (kept in the form) and lets them save again knowingly.
+
+``one_transaction`` is the one place a save is committed: services only add and flush inside
+it, and a write that slips in between the version check and the commit (a stale version at
+flush or commit, or a first save that loses a unique race) rolls the whole save back and
+becomes the conflict the caller names, never a 500 and never a half-saved change.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import NotFound
 
 from portal import audit
 from portal.extensions import db
@@ -23,9 +32,54 @@ class EditConflict(Exception):
     version: int  # the version to carry in the form for a deliberate second save
 
 
+class ItemGone(NotFound):
+    """Someone else deleted the item while this form was open: there is nothing to save."""
+
+
 def check_version(item, seen_version: int | None, fields: list[str]) -> None:
     if seen_version is None or item.version != seen_version:
         raise EditConflict({f: getattr(item, f) for f in fields}, item.version)
+
+
+@contextmanager
+def one_transaction(on_race: Callable[[Exception], Exception | None]) -> Iterator[None]:
+    """Commit what the block flushed, once; a concurrent write rolls it all back.
+
+    ``on_race(error)`` is called after the rollback and returns the exception to raise in
+    place of the database's (``None`` re-raises it: an integrity error that was no race).
+    """
+    try:
+        yield
+        db.session.commit()
+    except (StaleDataError, IntegrityError) as error:
+        db.session.rollback()
+        instead = on_race(error)
+        if instead is None:
+            raise
+        raise instead from None
+
+
+def conflict_on(item, fields, find: Callable[[], object] | None = None):
+    """``on_race`` for a save of ``item``: an ``EditConflict`` showing what is saved now.
+
+    ``find`` reads the row another request created first, for a first save that lost a
+    unique race (two first texts for one section). An item deleted meanwhile is ``ItemGone``.
+    """
+    created = item.id is None
+    fields = list(fields)
+
+    def on_race(_error: Exception) -> Exception | None:
+        if created:
+            saved = find() if find else None
+            if saved is None:
+                return None
+        else:
+            saved = db.session.get(type(item), item.id, populate_existing=True)
+            if saved is None:
+                return ItemGone()
+        return EditConflict({f: getattr(saved, f) for f in fields}, saved.version)
+
+    return on_race
 
 
 def save_proposal(
@@ -37,28 +91,25 @@ def save_proposal(
     kind: str,
     agreed: bool = False,
     action: str | None = None,
+    find: Callable[[], object] | None = None,
 ) -> None:
     """Apply ``changes`` to a reviewable item and audit it; commits.
 
     Changes by patients and carers stay proposals until agreed at review (``agreed=False``);
     a professional agreeing at the meeting passes ``agreed=True``. ``action`` names the audit
-    event when "create" or "edit" would hide what happened (``withdraw``).
+    event when "create" or "edit" would hide what happened (``withdraw``). ``find`` reads the
+    row a concurrent first save created, for items unique per plan (see ``conflict_on``).
     """
     if item.id is not None:
         check_version(item, seen_version, list(changes))
-    for field, value in changes.items():
-        setattr(item, field, value)
-    item.pending_review = not agreed
-    item.updated_by_id = user.id
-    if not agreed and set(changes) - {"status"}:  # a status change alone leaves the text as written
-        item.language = current_language()
-    db.session.add(item)
-    db.session.flush()
-    verb = action or ("create" if item.version == 1 else "edit")
-    audit.record(f"{kind}.{verb}", patient_id, f"{kind} {item.id}")
-    try:
-        db.session.commit()
-    except StaleDataError:  # a concurrent save slipped in between the check and the write
-        db.session.rollback()
-        fresh = db.session.get(type(item), item.id, populate_existing=True)
-        raise EditConflict({f: getattr(fresh, f) for f in changes}, fresh.version) from None
+    with one_transaction(conflict_on(item, changes, find)):
+        for field, value in changes.items():
+            setattr(item, field, value)
+        item.pending_review = not agreed
+        item.updated_by_id = user.id
+        if not agreed and set(changes) - {"status"}:  # a status change alone keeps the language
+            item.language = current_language()
+        db.session.add(item)
+        db.session.flush()
+        verb = action or ("create" if item.version == 1 else "edit")
+        audit.record(f"{kind}.{verb}", patient_id, f"{kind} {item.id}")

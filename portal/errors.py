@@ -10,6 +10,8 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -31,7 +33,19 @@ MESSAGES = {
         _l("Sorry, there is a problem with the service"),
         _l("Try again later. Nothing you saved before this has been lost."),
     ),
+    503: (
+        _l("Sorry, please try again"),
+        _l("The service lost its connection for a moment. Go back and try again. "
+           "If you were saving something, check whether it was saved."),
+    ),
 }
+
+
+def connection_lost(error: Exception) -> bool:
+    """The database went away (restarted, backend killed, statement timed out): worth a retry."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 def render_error(code: int):
@@ -52,6 +66,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
+        if connection_lost(e):
+            return _try_again(app, e)
         db.session.rollback()
         app.logger.error(
             "Unhandled %s at %s (user %s)\n%s",
@@ -61,6 +77,25 @@ def register_error_handlers(app: Flask) -> None:
             "".join(traceback.format_tb(e.__traceback__)),
         )
         return render_error(500)
+
+
+def _try_again(app: Flask, e: Exception):
+    """503 "please try again", in the reader's language, with the portal's headers."""
+    try:
+        db.session.rollback()  # the next query takes a fresh connection (checked by pre-ping)
+    except Exception:  # noqa: BLE001 - the connection may be gone for good
+        db.session.remove()
+    app.logger.error("Database connection lost (%s) at %s", type(e).__name__, request.endpoint)
+    headers = {"Retry-After": "5"}
+    try:
+        page, code = render_error(503)
+    except Exception:  # noqa: BLE001 - the page itself needed the database: plain words
+        db.session.remove()
+        title, body = MESSAGES[503]
+        page = f"<!DOCTYPE html><title>{escape(title)}</title><h1>{escape(title)}</h1>" \
+            f"<p>{escape(body)}</p>"
+        code = 503
+    return page, code, headers
 
 
 def _user_id() -> str:

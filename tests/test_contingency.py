@@ -162,8 +162,18 @@ ROUTES = {
     "new_member_form": ("GET", "/patients/{a}/care-team/new", None, AGREERS),
     "new_member": ("POST", "/patients/{a}/care-team/new", lambda i: MEMBER, AGREERS),
     "edit_member_form": ("GET", "/patients/{a}/care-team/{member}", None, AGREERS),
-    "edit_member": ("POST", "/patients/{a}/care-team/{member}", lambda i: MEMBER, AGREERS),
-    "remove_member": ("POST", "/patients/{a}/care-team/{member}/remove", lambda i: {}, AGREERS),
+    "edit_member": (
+        "POST",
+        "/patients/{a}/care-team/{member}",
+        lambda i: {**MEMBER, "version": i.member.version},
+        AGREERS,
+    ),
+    "remove_member": (
+        "POST",
+        "/patients/{a}/care-team/{member}/remove",
+        lambda i: {"version": i.member.version},
+        AGREERS,
+    ),
 }
 
 
@@ -331,33 +341,33 @@ def test_step_form_keeps_what_was_typed_and_says_what_is_missing(db, cast, login
 
 def test_step_fields_are_length_limited_without_losing_text(db, cast, login):
     client = login(cast.users["owner"])
-    long_signs = "a" * 2001
+    long_signs = "a" * 141
     response = client.post(
         f"/patients/{cast.a.id}/contingency/steps/new",
-        data={**STEP, "signs": long_signs, "who_to_call": "b" * 201},
+        data={**STEP, "signs": long_signs, "who_to_call": "b" * 61},
     )
     assert response.status_code == 200
     page = body(response)
-    assert "Signs to look for must be 2000 characters or fewer" in page
-    assert "Who to contact must be 200 characters or fewer" in page
+    assert "Signs to look for must be 140 characters or fewer" in page
+    assert "Who to contact must be 60 characters or fewer" in page
     assert long_signs in page
-    assert 'maxlength="2000"' in page  # the browser and the NHS character count know the limit
+    assert 'maxlength="140"' in page  # the browser and the NHS character count know the limit
 
 
 def test_windows_line_endings_do_not_count_twice(db, cast, login):
     client = login(cast.users["owner"])
-    signs = "line\r\n" * 600  # 3600 characters as sent, 3000 after folding: still too long
+    signs = "line\r\n" * 40  # 240 characters as sent, 200 after folding: still too long
     response = client.post(
         f"/patients/{cast.a.id}/contingency/steps/new", data={**STEP, "signs": signs}
     )
-    assert "Signs to look for must be 2000 characters or fewer" in body(response)
-    signs = "line\r\n" * 350  # 2100 as sent, 1750 as seen
+    assert "Signs to look for must be 140 characters or fewer" in body(response)
+    signs = "line\r\n" * 25  # 150 as sent, 125 as seen
     response = client.post(
         f"/patients/{cast.a.id}/contingency/steps/new", data={**STEP, "signs": signs}
     )
     assert response.status_code == 302
     saved = db.session.scalars(select(CrisisStep).where(CrisisStep.level == "amber")).one()
-    assert "\r" not in saved.signs and len(saved.signs) == 350 * 5 - 1
+    assert "\r" not in saved.signs and len(saved.signs) == 25 * 5 - 1
 
 
 @pytest.mark.parametrize("level", ["purple", "", "red' OR 1=1"])
@@ -602,16 +612,16 @@ def test_usual_state_lengths_are_limited(db, cast, items, login):
         f"/patients/{cast.a.id}/contingency/usual-state",
         data={
             **USUAL,
-            "medicines": "m" * 2001,
-            "lpa_location": "l" * 201,
+            "medicines": "m" * 301,
+            "lpa_location": "l" * 61,
             "version": items.usual.version,
         },
     )
     assert response.status_code == 200
     page = body(response)
-    assert "Medicines must be 2000 characters or fewer" in page
-    assert "Where the lasting power of attorney is kept must be 200 characters or fewer" in page
-    assert "m" * 2001 in page and USUAL["allergies"] in page
+    assert "Medicines must be 300 characters or fewer" in page
+    assert "Where the lasting power of attorney is kept must be 60 characters or fewer" in page
+    assert "m" * 301 in page and USUAL["allergies"] in page
 
 
 def test_contact_is_added_stored_as_typed_and_called_by_its_e164_number(db, cast, login):
@@ -958,14 +968,17 @@ def test_professional_adds_changes_and_removes_a_care_team_member(db, cast, item
     assert page.index("Dr Anna Patel") < page.index("Joe Bennett")
 
     response = client.post(
-        f"/patients/{cast.a.id}/care-team/{member.id}", data={**MEMBER, "availability": "Fridays"}
+        f"/patients/{cast.a.id}/care-team/{member.id}",
+        data={**MEMBER, "availability": "Fridays", "version": member.version},
     )
     assert response.status_code == 302
     db.session.refresh(member)
     assert member.availability == "Fridays"
 
     member_id = member.id
-    response = client.post(f"/patients/{cast.a.id}/care-team/{member_id}/remove")
+    response = client.post(
+        f"/patients/{cast.a.id}/care-team/{member_id}/remove", data={"version": member.version}
+    )
     assert response.status_code == 302
     assert not exists(db, CareTeamMember, member_id)
     actions = audit_actions(db, cast.a.id)

@@ -936,7 +936,10 @@ def test_remove_a_result_of_another_plan_is_404(db, cast, login):
 def test_patient_asks_for_a_different_named_contact(db, cast, login):
     client = login(cast.users["owner"])
     url = f"/patients/{cast.a.id}/named-contact/request"
-    response = client.post(url, data={"reason": "I would like a nurse who speaks Welsh"})
+    version = str(cast.plan_a.version)
+    response = client.post(
+        url, data={"reason": "I would like a nurse who speaks Welsh", "version": version}
+    )
     assert response.status_code == 302
     plan = db.session.get(CarePlan, cast.plan_a.id)
     assert plan.named_contact_request == "I would like a nurse who speaks Welsh"
@@ -1079,7 +1082,8 @@ def _post_payload(db, cast, route: str) -> dict:
         plan = db.session.get(CarePlan, cast.plan_a.id)
         return {"contact": cast.users["professional"].id, "plan_version": str(plan.version)}
     if route.endswith("/request"):
-        return {"reason": "Please"}
+        plan = db.session.get(CarePlan, cast.plan_a.id)
+        return {"reason": "Please", "version": str(plan.version)}
     return {}
 
 

@@ -100,7 +100,8 @@ def confirm_email(token: str):
         return render_template("account/email_link_invalid.html", hours=EMAIL_LINK_HOURS), 404
     form = ActionForm()
     if form.validate_on_submit():
-        change_email(current_user, new_email)
+        if not change_email(current_user, new_email, confirmed_from=current_user.email):
+            return render_template("account/email_link_invalid.html", hours=EMAIL_LINK_HOURS), 404
         security.keep_this_session(current_user)
         flash(_("Your email address has been changed. Use it the next time you sign in."))
         return redirect(url_for("account.settings"))

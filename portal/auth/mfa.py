@@ -4,6 +4,10 @@ A TOTP code is accepted once: the time step it belongs to is stored (``mfa_last_
 code from that step or an earlier one is refused, so a code seen over someone's shoulder cannot
 be replayed. Recovery codes are stored as SHA-256 hashes (they are long random values, so a
 fast hash is enough) and each is removed when used.
+
+Both are spent with a conditional UPDATE (the step only moves forward; the list only changes
+from what this request read), so of several sessions sending the same code at the same moment
+exactly one is let in.
 """
 
 import base64
@@ -16,8 +20,11 @@ import secrets
 import pyotp
 import qrcode
 import qrcode.image.svg
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import security
+from portal.extensions import db
 from portal.models import User
 
 ISSUER = "My care plan (NHS)"
@@ -75,7 +82,25 @@ def verify_totp(user: User, code: str) -> bool:
     step = matching_step(user.mfa_secret, code, user.mfa_last_step)
     if step is None:
         return False
-    user.mfa_last_step = step
+    return _spend(
+        user,
+        "mfa_last_step",
+        step,
+        or_(User.mfa_last_step.is_(None), User.mfa_last_step < step),
+    )
+
+
+def _spend(user: User, column: str, value, still_unspent) -> bool:
+    """Set ``column`` only where ``still_unspent`` holds: False if another session got there."""
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user.id, still_unspent)
+        .values({column: value})
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    set_committed_value(user, column, value)
     return True
 
 
@@ -105,9 +130,9 @@ def use_recovery_code(user: User, code: str) -> bool:
     digest = _recovery_hash(code)
     for known in stored:
         if hmac.compare_digest(known, digest):
-            stored.remove(known)
-            user.recovery_codes = json.dumps(stored)
-            return True
+            left = [other for other in stored if other is not known]
+            read = user.recovery_codes
+            return _spend(user, "recovery_codes", json.dumps(left), User.recovery_codes == read)
     return False
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import accounts, audit, mail
 from portal.auth import emails
@@ -91,15 +92,33 @@ def change_password(user: User, password: str) -> None:
     notify(user, emails.password_changed)
 
 
-def change_email(user: User, email: str) -> None:
-    """Old address is told, so a takeover cannot quietly move the account."""
+def change_email(user: User, email: str, confirmed_from: str | None = None) -> bool:
+    """Old address is told, so a takeover cannot quietly move the account.
+
+    ``confirmed_from``: the address an emailed link was made for. The move then happens only
+    if the account still has it (a conditional UPDATE), so a link works once even when two
+    tabs confirm it at the same moment; False when it was spent.
+    """
     old = user.email
-    user.email = email
+    if confirmed_from is not None:
+        moved = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.email == confirmed_from)
+            .values(email=email)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            db.session.rollback()
+            return False
+        set_committed_value(user, "email", email)
+    else:
+        user.email = email
     end_every_session(user)
     _invalidate_reset_tokens(user)
     audit.record("auth.email_changed", actor_id=user.id)
     db.session.commit()
     notify(user, emails.email_changed, to=old)
+    return True
 
 
 EMAIL_LINK_HOURS = 24
@@ -187,10 +206,23 @@ def valid_reset_token(raw: str) -> PasswordResetToken | None:
     return token
 
 
-def complete_reset(token: PasswordResetToken, password: str) -> User:
+def complete_reset(token: PasswordResetToken, password: str) -> User | None:
+    """Set the new password, spending the link; None if another request spent it first.
+
+    The link is spent with a conditional UPDATE before anything else changes, so of two
+    submissions racing each other exactly one sets a password.
+    """
+    spent = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        db.session.rollback()
+        return None
     user = db.session.get(User, token.user_id)
-    set_password(user, password)  # also marks this token used
-    token.used_at = utcnow()
+    set_password(user, password)  # also cancels the account's other reset links
     audit.record("auth.reset_completed", actor_id=user.id)
     db.session.commit()
     notify(user, emails.password_changed)

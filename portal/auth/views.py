@@ -159,7 +159,8 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     form.account = db.session.get(User, reset.user_id)
     if form.validate_on_submit():
-        complete_reset(reset, form.password.data)
+        if complete_reset(reset, form.password.data) is None:  # spent in another tab just now
+            return render_template("auth/reset_invalid.html")
         security.end_session()
         flash(_("Your password has been changed. Sign in with your new password."))
         return redirect(url_for("auth.login"))

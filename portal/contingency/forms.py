@@ -11,12 +11,21 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
 
 from portal import labels
+from portal.contingency.services import MEMBER_FIELDS
 from portal.fields import clean_text, phone_field
+from portal.limits import (
+    CONTACT_DETAIL_LIMIT,
+    CONTACT_NAME_LIMIT,
+    CRISIS_ACTIONS_LIMIT,
+    CRISIS_SIGNS_LIMIT,
+    CRISIS_WHO_LIMIT,
+    LOCATION_LIMIT,
+    MEDICINES_LIMIT,
+    USUAL_STATE_LIMIT,
+)
 from portal.models import ContactKind, CrisisLevel
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 from portal.versions.services import FIELDS as SNAPSHOT_FIELDS
-
-LOCATION_LIMIT = 200
 
 
 def _text(field_class, label, limit: int, too_long, required=None, more=()):
@@ -26,9 +35,9 @@ def _text(field_class, label, limit: int, too_long, required=None, more=()):
     return field_class(label, filters=[clean_text], validators=[*validators, *more])
 
 
-def _long_text(label, too_long, required=None):
-    """Free text of a paragraph or more, up to the limit of a text column."""
-    return _text(TextAreaField, label, TEXT_LIMIT, too_long, required=required)
+def _long_text(label, too_long, required=None, limit: int = TEXT_LIMIT):
+    """Free text of a paragraph or more, up to the limit of a text column (or ``limit``)."""
+    return _text(TextAreaField, label, limit, too_long, required=required)
 
 
 def _choice(field_class, label, choices, allowed, message):
@@ -72,16 +81,18 @@ class CrisisStepForm(VersionedForm):
         _l("Signs to look for"),
         _l("Signs to look for must be %(max)d characters or fewer"),
         required=_l("Enter the signs to look for"),
+        limit=CRISIS_SIGNS_LIMIT,
     )
     actions = _long_text(
         _l("What to do"),
         _l("What to do must be %(max)d characters or fewer"),
         required=_l("Enter what to do"),
+        limit=CRISIS_ACTIONS_LIMIT,
     )
     who_to_call = _text(
         StringField,
         _l("Who to contact (optional)"),
-        SHORT_LIMIT,
+        CRISIS_WHO_LIMIT,
         _l("Who to contact must be %(max)d characters or fewer"),
     )
 
@@ -92,30 +103,37 @@ class UsualStateForm(VersionedForm):
     mobility = _long_text(
         _l("Mobility"),
         _l("Mobility must be %(max)d characters or fewer"),
+        limit=USUAL_STATE_LIMIT,
     )
     breathing = _long_text(
         _l("Breathing"),
         _l("Breathing must be %(max)d characters or fewer"),
+        limit=USUAL_STATE_LIMIT,
     )
     memory_understanding = _long_text(
         _l("Memory and understanding"),
         _l("Memory and understanding must be %(max)d characters or fewer"),
+        limit=USUAL_STATE_LIMIT,
     )
     usual_readings = _long_text(
         _l("Usual readings"),
         _l("Usual readings must be %(max)d characters or fewer"),
+        limit=USUAL_STATE_LIMIT,
     )
     communication = _long_text(
         _l("Communication"),
         _l("Communication must be %(max)d characters or fewer"),
+        limit=USUAL_STATE_LIMIT,
     )
     medicines = _long_text(
         _l("Medicines"),
         _l("Medicines must be %(max)d characters or fewer"),
+        limit=MEDICINES_LIMIT,
     )
     allergies = _long_text(
         _l("Allergies"),
         _l("Allergies must be %(max)d characters or fewer"),
+        limit=MEDICINES_LIMIT,
     )
     respect_form_location = _text(
         StringField,
@@ -157,28 +175,28 @@ class ContactForm(VersionedForm):
     name = _text(
         StringField,
         _l("Name"),
-        SHORT_LIMIT,
+        CONTACT_NAME_LIMIT,
         _l("Name must be %(max)d characters or fewer"),
         required=_l("Enter the name of the person or service"),
     )
     relationship_to_patient = _text(
         StringField,
         _l("Relationship (optional)"),
-        100,
+        CONTACT_DETAIL_LIMIT,
         _l("Relationship must be %(max)d characters or fewer"),
     )
     phone = phone_field(_l("Phone number"), required=_l("Enter a phone number"))
     when_to_call = _text(
         StringField,
         _l("When to call (optional)"),
-        SHORT_LIMIT,
+        CONTACT_DETAIL_LIMIT,
         _l("When to call must be %(max)d characters or fewer"),
     )
 
     FIELDS = SNAPSHOT_FIELDS["contacts"]
 
 
-class CareTeamMemberForm(FlaskForm):
+class CareTeamMemberForm(VersionedForm):
     name = _text(
         StringField,
         _l("Name"),
@@ -219,4 +237,4 @@ class CareTeamMemberForm(FlaskForm):
         _l("When they can be reached must be %(max)d characters or fewer"),
     )
 
-    FIELDS = ("name", "role", "organisation", "phone", "email", "availability")
+    FIELDS = MEMBER_FIELDS

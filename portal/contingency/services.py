@@ -8,13 +8,12 @@ proposal.
 
 from flask import abort
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
-from portal.editing import EditConflict, check_version, save_proposal
+from portal.editing import ItemGone, check_version, conflict_on, one_transaction, save_proposal
 from portal.extensions import db
+from portal.limits import LIMITS, check_room
 from portal.loading import CONTINGENCY, load_for
 from portal.models import (
     CarePlan,
@@ -31,6 +30,8 @@ LEVEL_ORDER = (CrisisLevel.RED, CrisisLevel.AMBER, CrisisLevel.GREEN)
 
 # Audit kinds, as they appear in the patient's audit trail ("crisis_step 12").
 KINDS = {CrisisStep: "crisis_step", UsualState: "usual_state", Contact: "contact"}
+
+MEMBER_FIELDS = ("name", "role", "organisation", "phone", "email", "availability")
 
 # What a person writes in each removable item (shown side by side on a conflict).
 CONTENT = {
@@ -93,18 +94,19 @@ def propose(item, changes: dict, seen_version: int | None, user: User, patient_i
     """Save a patient's or carer's change as a proposal; raises ``EditConflict`` when stale.
 
     Editing an item whose removal was proposed keeps it: the newest wish is to have it.
+    A new step or contact raises ``PlanFull`` when the plan holds the most it may.
     """
+    if item.id is None and type(item) in LIMITS:
+        check_room(type(item), item.plan_id)
     if hasattr(item, "removal_proposed") and item.id is not None:
         changes = {**changes, "removal_proposed": False}
-    try:
-        save_proposal(item, changes, seen_version, user, patient_id, KINDS[type(item)])
-    except IntegrityError:
-        # Two people wrote the first usual state at once: the second sees the first's text.
-        db.session.rollback()
-        saved = db.session.scalar(select(UsualState).where(UsualState.plan_id == item.plan_id))
-        if saved is None:
-            raise
-        raise EditConflict({f: getattr(saved, f) for f in changes}, saved.version) from None
+    find = None
+    if isinstance(item, UsualState):  # two first saves at once: the second sees the first's
+
+        def find():
+            return db.session.scalar(select(UsualState).where(UsualState.plan_id == item.plan_id))
+
+    save_proposal(item, changes, seen_version, user, patient_id, KINDS[type(item)], find=find)
 
 
 def never_agreed(item) -> bool:
@@ -126,37 +128,49 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
     fields = list(CONTENT[type(item)])
     check_version(item, seen_version, fields)
     deleted = never_agreed(item)
-    audit.record(f"{kind}.{'delete' if deleted else 'remove'}", patient_id, f"{kind} {item.id}")
-    if deleted:
-        db.session.delete(item)
-    else:
-        item.removal_proposed = True
-        item.pending_review = True
-        item.updated_by_id = user.id
     try:
-        db.session.commit()
-    except StaleDataError:  # changed or removed by someone else between the check and the write
-        db.session.rollback()
-        fresh = db.session.get(type(item), item.id, populate_existing=True)
-        if fresh is None:
-            return True
-        raise EditConflict({f: getattr(fresh, f) for f in fields}, fresh.version) from None
+        with one_transaction(conflict_on(item, fields)):
+            audit.record(
+                f"{kind}.{'delete' if deleted else 'remove'}", patient_id, f"{kind} {item.id}"
+            )
+            if deleted:
+                db.session.delete(item)
+            else:
+                item.removal_proposed = True
+                item.pending_review = True
+                item.updated_by_id = user.id
+    except ItemGone:  # removed by someone else meanwhile: what was asked for is done
+        return True
     return deleted
 
 
-def save_member(member: CareTeamMember, data: dict, patient_id: int) -> None:
-    """Add or change a care team member (professionals only; not a proposal)."""
+def save_member(
+    member: CareTeamMember, data: dict, seen_version: int | None, patient_id: int
+) -> None:
+    """Add or change a care team member (professionals only; not a proposal).
+
+    Raises ``EditConflict`` when another professional saved the member since the form was read.
+    """
     creating = member.id is None
-    for field, value in data.items():
-        setattr(member, field, value)
-    db.session.add(member)
-    db.session.flush()
-    verb = "create" if creating else "edit"
-    audit.record(f"care_team_member.{verb}", patient_id, f"care_team_member {member.id}")
-    db.session.commit()
+    if creating:
+        check_room(CareTeamMember, member.plan_id)
+    else:
+        check_version(member, seen_version, list(data))
+    with one_transaction(conflict_on(member, data)):
+        for field, value in data.items():
+            setattr(member, field, value)
+        db.session.add(member)
+        db.session.flush()
+        verb = "create" if creating else "edit"
+        audit.record(f"care_team_member.{verb}", patient_id, f"care_team_member {member.id}")
 
 
-def delete_member(member: CareTeamMember, patient_id: int) -> None:
-    audit.record("care_team_member.delete", patient_id, f"care_team_member {member.id}")
-    db.session.delete(member)
-    db.session.commit()
+def delete_member(member: CareTeamMember, seen_version: int | None, patient_id: int) -> None:
+    """Remove a member as they were shown; ``EditConflict`` if they were changed meanwhile."""
+    check_version(member, seen_version, list(MEMBER_FIELDS))
+    try:
+        with one_transaction(conflict_on(member, MEMBER_FIELDS)):
+            audit.record("care_team_member.delete", patient_id, f"care_team_member {member.id}")
+            db.session.delete(member)
+    except ItemGone:  # removed by someone else meanwhile
+        pass

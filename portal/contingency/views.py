@@ -18,6 +18,7 @@ from portal.contingency.forms import (
 )
 from portal.editing import EditConflict
 from portal.extensions import db
+from portal.limits import PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.pages import patient_page
 from portal.permissions import Action, require
@@ -118,6 +119,9 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
         changes = {field: form[field].data or "" for field in form.FIELDS}
         try:
             services.propose(item, changes, form.seen_version(), current_user, patient_id)
+        except PlanFull as full:
+            flash(full.message)
+            return redirect(url_for("contingency.overview", patient_id=patient_id))
         except EditConflict as e:
             conflict = {"current": _readable(e.current), "mine": _readable(changes)}
             form.version.data = e.version
@@ -195,6 +199,9 @@ def _add_item_pages(pages: _ItemPages) -> None:
 
     def new(patient_id: int, access):
         plan = services.plan_for(patient_id)
+        if request.method == "GET" and not has_room(pages.model, plan.id):
+            flash(PlanFull(pages.model).message)
+            return redirect(url_for("contingency.overview", patient_id=patient_id))
         return _proposal_form(
             access,
             services.new_item(pages.model, plan),
@@ -282,18 +289,29 @@ def care_team(patient_id: int, access, plan):
 
 def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved: str):
     patient_id = access.patient.id
+    conflict = None
     if form.validate_on_submit():
         data = {field: form[field].data or "" for field in form.FIELDS}
-        services.save_member(member, data, patient_id)
-        flash(saved)
-        return redirect(url_for("contingency.care_team", patient_id=patient_id))
-    return render_template(
+        try:
+            services.save_member(member, data, form.seen_version(), patient_id)
+        except PlanFull as full:
+            saved = full.message
+        except EditConflict as e:
+            conflict = {"current": e.current, "mine": data}
+            form.version.data = e.version
+        if conflict is None:
+            flash(saved)
+            return redirect(url_for("contingency.care_team", patient_id=patient_id))
+    page = render_template(
         "contingency/member_form.html",
         access=access,
         patient=access.patient,
         form=form,
         member=member,
+        conflict=conflict,
+        conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
     )
+    return page, 409 if conflict else 200
 
 
 @bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
@@ -301,6 +319,9 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
 def new_member(patient_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     plan = services.plan_for(patient_id)
+    if request.method == "GET" and not has_room(CareTeamMember, plan.id):
+        flash(PlanFull(CareTeamMember).message)
+        return redirect(url_for("contingency.care_team", patient_id=patient_id))
     member = services.new_item(CareTeamMember, plan)
     return _member_form(access, member, CareTeamMemberForm(), _("Added to the care team."))
 
@@ -310,7 +331,9 @@ def new_member(patient_id: int):
 def edit_member(patient_id: int, member_id: int):
     access = require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
-    return _member_form(access, member, CareTeamMemberForm(obj=member), _("Changes saved."))
+    # Only what was posted: a form that lost its version must count as stale.
+    form = CareTeamMemberForm(obj=member) if request.method == "GET" else CareTeamMemberForm()
+    return _member_form(access, member, form, _("Changes saved."))
 
 
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>/remove", methods=["POST"])
@@ -318,6 +341,17 @@ def edit_member(patient_id: int, member_id: int):
 def remove_member(patient_id: int, member_id: int):
     require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
-    services.delete_member(member, patient_id)
+    try:
+        services.delete_member(member, VersionedForm().seen_version(), patient_id)
+    except EditConflict:
+        flash(
+            _(
+                "Someone changed this after you opened it, so it has not been removed. "
+                "Check it below, then remove it again if you still want to."
+            )
+        )
+        return redirect(
+            url_for("contingency.edit_member", patient_id=patient_id, member_id=member_id)
+        )
     flash(_("Removed from the care team."))
     return redirect(url_for("contingency.care_team", patient_id=patient_id))

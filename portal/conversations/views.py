@@ -149,17 +149,28 @@ def close(patient_id: int, conversation_id: int, access: Access):
 
 
 @bp.route(
-    "/patients/<int:patient_id>/conversations/<int:conversation_id>/<any(urgent, routine):mark>",
-    methods=["POST"],
+    "/patients/<int:patient_id>/conversations/<int:conversation_id>/urgent", methods=["POST"]
 )
 @patient_page(Action.MANAGE_CONVERSATION)
-def mark(patient_id: int, conversation_id: int, mark: str, access: Access):
-    """Staff mark a conversation as needing urgent clinical follow-up, or routine again."""
+def mark_urgent(patient_id: int, conversation_id: int, access: Access):
+    """Staff mark a conversation as needing urgent clinical follow-up (top of the inbox)."""
+    return _mark(access, conversation_id, urgent=True)
+
+
+@bp.route(
+    "/patients/<int:patient_id>/conversations/<int:conversation_id>/routine", methods=["POST"]
+)
+@patient_page(Action.MANAGE_CONVERSATION)
+def mark_routine(patient_id: int, conversation_id: int, access: Access):
+    return _mark(access, conversation_id, urgent=False)
+
+
+def _mark(access: Access, conversation_id: int, urgent: bool):
     conversation = _conversation(access, conversation_id)
     if ActionForm().validate() and conversation.is_open:
-        services.set_urgent(conversation, mark == "urgent")
+        services.set_urgent(conversation, urgent)
         db.session.commit()
-    return redirect(_thread_url(patient_id, conversation_id))
+    return redirect(_thread_url(access.patient.id, conversation_id))
 
 
 @bp.route(

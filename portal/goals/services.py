@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from portal.editing import save_proposal
 from portal.extensions import db
+from portal.limits import check_room
 from portal.models import CarePlan, Goal, GoalStatus, User
 
 # A goal still being worked on can be changed or withdrawn; an achieved, not achieved or
@@ -29,6 +30,8 @@ def goal_for(patient_id: int, goal_id: int) -> Goal:
 
 
 def add_goal(plan_id: int, changes: dict, user: User, patient_id: int) -> Goal:
+    """A new goal as a proposal; raises ``PlanFull`` when the plan holds the most it may."""
+    check_room(Goal, plan_id)
     goal = Goal(plan_id=plan_id, status=GoalStatus.PROPOSED, proposed_by_id=user.id)
     save_proposal(goal, changes, None, user, patient_id, "goal")
     return goal

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.fields import seen_version
 from portal.goals import bp, services
 from portal.goals.forms import ConfirmForm, GoalForm
+from portal.limits import PlanFull, has_room
 from portal.models import Goal
 from portal.pages import patient_page
 from portal.permissions import Access, Action, require
@@ -60,8 +61,15 @@ def new(patient_id: int):
     access = require(current_user, Action.ADD_GOAL, patient_id)
     plan_id = plan_id_for(patient_id)
     form = GoalForm()
+    if request.method == "GET" and not has_room(Goal, plan_id):
+        flash(PlanFull(Goal).message, GOALS)
+        return _back_to_goals(patient_id)
     if form.validate_on_submit():
-        services.add_goal(plan_id, form.changes(), current_user, patient_id)
+        try:
+            services.add_goal(plan_id, form.changes(), current_user, patient_id)
+        except PlanFull as full:
+            flash(full.message, GOALS)
+            return _back_to_goals(patient_id)
         if access.allows(Action.AGREE):  # written with the patient at the meeting
             flash(_("The new goal is saved as a proposal. Agree it when you record the meeting."))
             return redirect(url_for("meetings.review", patient_id=patient_id, _anchor="proposals"))

@@ -17,7 +17,7 @@ from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from portal import labels
+from portal import labels, limits
 from portal.fields import PortalForm, phone_field
 from portal.models import ContactKind, CrisisLevel, GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
@@ -74,7 +74,9 @@ def _not_too_early(message):
 
 
 def int_or_none(value):
-    return int(value) if value and str(value).isdigit() and len(str(value)) < 10 else None
+    """A whole number typed in ASCII digits, else None (``"²".isdigit()`` is true)."""
+    text = str(value) if value else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 # --- recording the meeting ---------------------------------------------------------------
@@ -150,20 +152,22 @@ _AMEND_SPEC = {
     "target_date": (DayField, None, None),
     "text": (TextAreaField, TEXT_LIMIT, None),
     "level": (SelectField, None, _l("Choose how urgent this is")),
-    "signs": (TextAreaField, TEXT_LIMIT, _l("Enter the signs to look for")),
-    "actions": (TextAreaField, TEXT_LIMIT, _l("Enter what to do")),
-    "who_to_call": (StringField, SHORT_LIMIT, None),
-    "respect_form_location": (StringField, SHORT_LIMIT, None),
-    "dnacpr_location": (StringField, SHORT_LIMIT, None),
-    "lpa_location": (StringField, SHORT_LIMIT, None),
-    "rescue_medication_location": (StringField, SHORT_LIMIT, None),
+    "signs": (TextAreaField, limits.CRISIS_SIGNS_LIMIT, _l("Enter the signs to look for")),
+    "actions": (TextAreaField, limits.CRISIS_ACTIONS_LIMIT, _l("Enter what to do")),
+    "who_to_call": (StringField, limits.CRISIS_WHO_LIMIT, None),
+    "respect_form_location": (StringField, limits.LOCATION_LIMIT, None),
+    "dnacpr_location": (StringField, limits.LOCATION_LIMIT, None),
+    "lpa_location": (StringField, limits.LOCATION_LIMIT, None),
+    "rescue_medication_location": (StringField, limits.LOCATION_LIMIT, None),
     "kind": (SelectField, None, _l("Choose the type of contact")),
-    "name": (StringField, SHORT_LIMIT, _l("Enter the contact's name")),
-    "relationship_to_patient": (StringField, 100, None),
+    "name": (StringField, limits.CONTACT_NAME_LIMIT, _l("Enter the contact's name")),
+    "relationship_to_patient": (StringField, limits.CONTACT_DETAIL_LIMIT, None),
     "phone": (StringField, None, _l("Enter the contact's phone number")),
-    "when_to_call": (StringField, SHORT_LIMIT, None),
+    "when_to_call": (StringField, limits.CONTACT_DETAIL_LIMIT, None),
+    "medicines": (TextAreaField, limits.MEDICINES_LIMIT, None),
+    "allergies": (TextAreaField, limits.MEDICINES_LIMIT, None),
 }
-_DEFAULT_SPEC = (TextAreaField, TEXT_LIMIT, None)  # the usual-state descriptions
+_DEFAULT_SPEC = (TextAreaField, limits.USUAL_STATE_LIMIT, None)  # the usual-state descriptions
 
 
 def _amend_field(name: str):
@@ -385,6 +389,9 @@ class RemoveForm(PortalForm):
 
 
 class NamedContactRequestForm(PortalForm):
+    """Carries the plan's version, so a request changed in another tab is shown, not lost."""
+
+    version = HiddenField()
     reason = TextAreaField(
         _l("Why would you like a different named contact?"),
         validators=[

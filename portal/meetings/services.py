@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
+from portal.editing import check_version, conflict_on, one_transaction
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.loading import REVIEW_PLAN, load_for
@@ -315,7 +314,7 @@ def record_meeting(
     if set(outcomes) - set(closing):
         raise MeetingConflict("proposals")  # a goal that is no longer agreed as it was
     now = utcnow()
-    try:
+    with one_transaction(lambda _error: MeetingConflict("meeting")):
         for p in found:
             apply_decision(p, decisions[p.key], user, now, patient_id)
         for goal_id, status in outcomes.items():
@@ -356,10 +355,6 @@ def record_meeting(
             audit.record("preparation.attach", patient_id, f"preparation {preparation.id}")
         audit.record("meeting.record", patient_id, f"meeting {meeting.id}")
         audit.record("plan_version.create", patient_id, f"version {version.number}")
-        db.session.commit()
-    except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        raise MeetingConflict("meeting") from None
     return meeting, version
 
 
@@ -449,8 +444,12 @@ def change_named_contact(plan: CarePlan, contact: User) -> None:
     db.session.commit()
 
 
-def request_named_contact(plan: CarePlan, reason: str) -> None:
-    plan.named_contact_request = reason
-    plan.named_contact_requested_at = utcnow()
-    audit.record("named_contact.request", plan.patient_id, "named contact request")
-    db.session.commit()
+def request_named_contact(plan: CarePlan, reason: str, seen_version: int | None) -> None:
+    """Send or change the request; ``EditConflict`` if the plan changed since the form opened."""
+    fields = ["named_contact_request"]
+    check_version(plan, seen_version, fields)
+    with one_transaction(conflict_on(plan, fields)):
+        plan.named_contact_request = reason
+        plan.named_contact_requested_at = utcnow()
+        db.session.flush()
+        audit.record("named_contact.request", plan.patient_id, "named contact request")

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal import accounts, audit
 from portal.conversations import services as conversations
+from portal.editing import EditConflict
 from portal.extensions import db
 from portal.i18n import html_lang
 from portal.meetings import bp, forms, ics, services
@@ -379,18 +380,32 @@ def named_contact(patient_id: int):
 def request_named_contact(patient_id: int):
     """The patient (or a carer who may suggest changes) asks for a different named contact."""
     access, plan = _access_and_plan(patient_id, Action.PROPOSE)
-    form = forms.NamedContactRequestForm(data={"reason": plan.named_contact_request or ""})
+    if request.method == "GET":
+        saved = {"reason": plan.named_contact_request or "", "version": plan.version}
+        form = forms.NamedContactRequestForm(data=saved)
+    else:  # only what was posted: a form that lost its version must count as stale
+        form = forms.NamedContactRequestForm()
+    conflict = None
     if form.validate_on_submit():
-        services.request_named_contact(plan, form.reason.data.strip())
-        flash(_("Your request has been sent. It will be discussed with you."))
-        return redirect(url_for("plans.plan", patient_id=patient_id) + "#named-contact")
+        reason = form.reason.data.strip()
+        try:
+            services.request_named_contact(plan, reason, _int(form.version.data))
+        except EditConflict as e:
+            conflict = {"current": e.current, "mine": {"named_contact_request": reason}}
+            form.version.data = str(e.version)
+        else:
+            flash(_("Your request has been sent. It will be discussed with you."))
+            return redirect(url_for("plans.plan", patient_id=patient_id) + "#named-contact")
     if request.method == "GET":
         audit.record("named_contact.view", patient_id, "named contact request form")
         db.session.commit()
-    return render_template(
+    page = render_template(
         "meetings/named_contact_request.html",
         access=access,
         patient=access.patient,
         plan=plan,
         form=form,
+        conflict=conflict,
+        conflict_fields=[("named_contact_request", form.reason.label.text)],
     )
+    return page, 409 if conflict else 200

@@ -98,3 +98,7 @@ class CareTeamMember(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     availability: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[int] = mapped_column(default=0)
+    # Professionals edit the team together: a form carries the version it was read at.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}

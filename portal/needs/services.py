@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from portal import labels
-from portal.editing import EditConflict, save_proposal
+from portal.editing import save_proposal
 from portal.extensions import db
 from portal.models import Domain, NeedsSection, User, Wish, WishKind
 
@@ -68,11 +67,11 @@ def item_for(part: Part, plan_id: int, code: str):
 def save_text(
     part: Part, item, text: str, seen_version: int | None, user: User, patient_id: int
 ) -> None:
-    try:
-        save_proposal(item, {"text": text}, seen_version, user, patient_id, part.kind)
-    except IntegrityError:
-        # Two people wrote the first text for this section at the same moment: the other
-        # save won, so this one is a conflict like any other.
-        db.session.rollback()
+    def saved_first():
+        """Two people wrote the first text for this section at once: the other save won."""
         saved = item_for(part, item.plan_id, getattr(item, part.key_column))
-        raise EditConflict({"text": saved.text}, saved.version) from None
+        return saved if saved.id is not None else None
+
+    save_proposal(
+        item, {"text": text}, seen_version, user, patient_id, part.kind, find=saved_first
+    )

@@ -7,6 +7,11 @@ the nice value belongs to the thread, not the process). The scheduler then serve
 first and the PDF takes the CPU they leave; on an idle server the download is just as quick.
 The request's own thread waits for the result, so a sync worker still serves one request at
 a time and a failed render raises in the request as before.
+
+A ``timeout`` bounds the wait: the request gives up (``TimeoutError``) and answers while the
+worker is still alive, rather than being killed by gunicorn's timeout. The abandoned layout
+finishes in the render thread (the plan limits bound how long); later renders queue behind it
+and their own timeout counts the wait.
 """
 
 import os
@@ -27,10 +32,10 @@ class LowPriorityRunner:
         self._pool: ThreadPoolExecutor | None = None
         self._pid: int | None = None
 
-    def run(self, work: Callable[..., T], *args, **kwargs) -> T:
-        if not self.nice:
+    def run(self, work: Callable[..., T], *args, timeout: float | None = None, **kwargs) -> T:
+        if not self.nice and timeout is None:
             return work(*args, **kwargs)
-        return self._executor().submit(work, *args, **kwargs).result()
+        return self._executor().submit(work, *args, **kwargs).result(timeout=timeout)
 
     def _executor(self) -> ThreadPoolExecutor:
         # gunicorn forks its workers from a preloaded app, and a fork keeps no threads: each
@@ -44,6 +49,8 @@ class LowPriorityRunner:
             return self._pool
 
     def _lower(self) -> None:
+        if not self.nice:
+            return
         thread = threading.get_native_id()
         try:
             usual = os.getpriority(os.PRIO_PROCESS, thread)

@@ -43,11 +43,14 @@ STYLESHEET = "css/pdf.css"
 
 # The crisis sheet must fit one sheet of paper. A long crisis plan is laid out again with
 # smaller type, down to a size still readable on a fridge door; past that it continues on a
-# second page rather than losing any instruction.
+# second page rather than losing any instruction (the limits in ``portal.limits`` keep the
+# largest crisis plan allowed on one page in English: ``bench/worst_plan_bench.py``).
 SHEET_DENSITIES = (
     "",
     "html.pdf--crisis { font-size: 8pt; --urdu-line-height: 1.8; }",
-    "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }",
+    "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }"
+    " .pdf--crisis .sheet-step { padding-block: 0.5mm; margin-block-end: 1mm; }"
+    " .pdf--crisis .pdf-tag { font-size: 1em; padding-block: 0; }",
 )
 
 # Headings of the crisis sheet. In any language but English each one is printed with the
@@ -369,35 +372,59 @@ def page_numbers_css() -> str:
     return "@page { @bottom-center { content: %s; } }" % " ".join(parts)  # noqa: UP031
 
 
+class RenderRefused(Exception):
+    """The document would take longer (``TOO_SLOW``) or run longer (``TOO_LONG``) than allowed."""
+
+    TOO_SLOW = "too slow"
+    TOO_LONG = "too long"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def render_pdf(html: str, *, one_page: bool = False) -> bytes:
     """Lay out ``html`` and write the PDF. ``one_page`` tightens the type until it fits.
 
     The layout runs in the worker's low-priority render thread (``portal.pdf.priority``);
-    everything that needs the request (the app, the locale) is read here first.
+    everything that needs the request (the app, the locale) is read here first. Raises
+    ``RenderRefused`` past ``PDF_RENDER_SECONDS`` or ``PDF_MAX_PAGES``.
     """
+    config = current_app.config
     static_folder = current_app.static_folder
     stylesheets = [
         _base_stylesheet(static_folder),
         _inline_stylesheet(static_folder, page_numbers_css()),
     ]
     renderer = current_app.extensions["pdf_renderer"]
-    return renderer.run(_lay_out, html, static_folder, stylesheets, one_page)
+    try:
+        return renderer.run(
+            _lay_out,
+            html,
+            static_folder,
+            stylesheets,
+            one_page,
+            config["PDF_MAX_PAGES"],
+            timeout=config["PDF_RENDER_SECONDS"],
+        )
+    except TimeoutError:
+        raise RenderRefused(RenderRefused.TOO_SLOW) from None
 
 
-def _lay_out(html: str, static_folder: str, stylesheets: list[CSS], one_page: bool) -> bytes:
+def _lay_out(
+    html: str, static_folder: str, stylesheets: list[CSS], one_page: bool, max_pages: int
+) -> bytes:
     url_fetcher = StaticOnlyFetcher(static_folder)
     font_config = _font_config()
     with _collector_paused:
         document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)
-        if not one_page:
-            return document.write_pdf(
-                stylesheets=stylesheets, font_config=font_config, **PDF_OPTIONS
-            )
-        for density in SHEET_DENSITIES:
+        for density in SHEET_DENSITIES if one_page else ("",):
             extra = [_inline_stylesheet(static_folder, density)] if density else []
             rendered = document.render(
                 stylesheets=stylesheets + extra, font_config=font_config, **PDF_OPTIONS
             )
             if len(rendered.pages) == 1:
                 break
+        if len(rendered.pages) > max_pages:  # not written: writing costs as much again
+            raise RenderRefused(RenderRefused.TOO_LONG)
         return rendered.write_pdf(**PDF_OPTIONS)

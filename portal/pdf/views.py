@@ -1,6 +1,7 @@
 """Downloads of the printable plan and crisis sheet. Each download is audited, cached or not."""
 
-from flask import Response, abort
+from flask import Response, abort, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import audit
@@ -9,6 +10,20 @@ from portal.pages import patient_page
 from portal.pdf import bp, services
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
+
+# What the reader is told instead of a download when a render is refused (always 503: the
+# worker stays alive to say it; the plan page itself can still be printed from the browser).
+REFUSED = {
+    services.RenderRefused.TOO_SLOW: (
+        _l("The PDF is taking too long to make"),
+        _l("The service is busy. Try again in a few minutes. You can also print the page "
+           "itself from your browser."),
+    ),
+    services.RenderRefused.TOO_LONG: (
+        _l("This plan is too long to make into a PDF"),
+        _l("You can print the page itself from your browser instead."),
+    ),
+}
 
 
 @bp.route("/patients/<int:patient_id>/plan.pdf")
@@ -24,12 +39,20 @@ def crisis_pdf(patient_id: int):
 
 
 def _download(patient_id: int, action: Action, kind: str, render) -> Response:
-    """Access checked for this patient, then the PDF (cached or not), audited either way."""
+    """Access checked for this patient, then the PDF (cached or not), audited either way.
+
+    A render refused for time or length answers with a message page, not a download.
+    """
     require(current_user, action, patient_id)
     care_plan = load_plan(patient_id)
     if care_plan is None:
         abort(404)
-    data = render(care_plan)
+    try:
+        data = render(care_plan)
+    except services.RenderRefused as refused:
+        title, body = REFUSED[refused.reason]
+        page = render_template("errors/error.html", title=title, body=body, code=503)
+        return Response(page, 503, headers={"Retry-After": "120"})
     audit.record(f"pdf.{kind}", patient_id, f"plan {care_plan.id}")
     db.session.commit()
     response = Response(data, mimetype="application/pdf")

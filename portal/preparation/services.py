@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
-from portal.editing import EditConflict, check_version
+from portal.editing import EditConflict, check_version, conflict_on, one_transaction
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import AuditEvent, CarePlan, Domain, Preparation, User, WishKind
@@ -59,19 +58,14 @@ def save_preparation(
         db.session.add(prep)
     else:
         check_version(prep, seen_version, list(changes))
-    for field, value in changes.items():
-        setattr(prep, field, value)
-    prep.language = current_language()
-    prep.updated_by_id = user.id
-    db.session.flush()
-    verb = "create" if prep.version == 1 else "edit"
-    audit.record(f"preparation.{verb}", patient_id, f"preparation {prep.id}")
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.get(Preparation, prep.id, populate_existing=True)
-        raise EditConflict(_current(fresh, changes), fresh.version) from None
+    with one_transaction(conflict_on(prep, changes)):
+        for field, value in changes.items():
+            setattr(prep, field, value)
+        prep.language = current_language()
+        prep.updated_by_id = user.id
+        db.session.flush()
+        verb = "create" if prep.version == 1 else "edit"
+        audit.record(f"preparation.{verb}", patient_id, f"preparation {prep.id}")
     return prep
 
 

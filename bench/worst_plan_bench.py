@@ -1,0 +1,258 @@
+"""The largest plan the limits allow: how long its PDFs take and how many pages they run to.
+
+Run with ``python -m bench.worst_plan_bench [--save DIR]``. It fills a plan in English and in
+Urdu with every item ``portal/limits.py`` allows, each text field written to its full length,
+and prints for the whole plan and the crisis sheet the render time (wall-clock and CPU) and
+the pages, beside the render time limit (``PDF_RENDER_SECONDS``) and the page limit
+(``PDF_MAX_PAGES``). The crisis sheet must stay on one page. Not part of the test suite:
+timings depend on the machine.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.pdf_bench import ENGLISH, URDU, _pages, bench_app
+
+
+def _filled(sample: str, limit: int) -> str:
+    """``sample`` repeated as words up to ``limit`` characters: the longest text a form takes."""
+    words, text = sample.split(), ""
+    i = 0
+    while True:
+        word = words[i % len(words)]
+        if len(text) + len(word) + 1 > limit:
+            return text
+        text = f"{text} {word}" if text else word
+        i += 1
+
+
+def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, nhs: str):
+    """Every goal, crisis step, contact and care team member allowed, every field full."""
+    from portal import limits
+    from portal.models import (
+        CarePlan,
+        CareTeamMember,
+        Condition,
+        Contact,
+        CrisisLevel,
+        CrisisStep,
+        Domain,
+        Goal,
+        GoalStatus,
+        NeedsSection,
+        Patient,
+        Role,
+        User,
+        UsualState,
+        Wish,
+        WishKind,
+    )
+    from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+    from portal.security import new_session_token
+
+    user = User(
+        email=f"worst-{nhs}@example.org",
+        password_hash="x",
+        role=Role.PATIENT,
+        display_name="Worst Case",
+        session_token=new_session_token(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    patient = Patient(
+        user_id=user.id,
+        organisation_id=org_id,
+        nhs_number=nhs,
+        given_name="Margaret",
+        family_name="Hughes-Worthington",
+        date_of_birth=date(1950, 5, 1),
+        sex="female",
+        preferred_language=language,
+        care_team_consent=True,
+        conditions=list(db.session.query(Condition).limit(4)),
+    )
+    db.session.add(patient)
+    db.session.flush()
+    today = date.today()
+    plan = CarePlan(
+        patient_id=patient.id,
+        named_contact_id=nurse_id,
+        next_review_date=today + timedelta(days=60),
+        agreed_version=3,
+    )
+    db.session.add(plan)
+    db.session.flush()
+    mine = {"language": language, "updated_by_id": user.id}
+    long_text = _filled(text["text"], TEXT_LIMIT)
+    for n in range(limits.MAX_GOALS):
+        db.session.add(
+            Goal(
+                plan_id=plan.id,
+                title=_filled(text["goal"].format(n=n + 1), SHORT_LIMIT),
+                why_it_matters=long_text,
+                steps=_filled(text["steps"], TEXT_LIMIT),
+                target_date=today + timedelta(days=90 + n),
+                status=GoalStatus.AGREED,
+                pending_review=n % 2 == 0,
+                proposed_by_id=user.id,
+                **mine,
+            )
+        )
+    levels = list(CrisisLevel)
+    for n in range(limits.MAX_CRISIS_STEPS):
+        db.session.add(
+            CrisisStep(
+                plan_id=plan.id,
+                level=levels[n % len(levels)],
+                signs=_filled(text["signs"].format(n=n + 1), limits.CRISIS_SIGNS_LIMIT),
+                actions=_filled(text["actions"], limits.CRISIS_ACTIONS_LIMIT),
+                who_to_call=_filled(text["why"], limits.CRISIS_WHO_LIMIT),
+                position=n,
+                pending_review=True,
+                **mine,
+            )
+        )
+    for domain in Domain:
+        db.session.add(NeedsSection(plan_id=plan.id, domain=domain, text=long_text, **mine))
+    for kind in WishKind:
+        db.session.add(Wish(plan_id=plan.id, kind=kind, text=long_text, **mine))
+    usual = _filled(text["text"], limits.USUAL_STATE_LIMIT)
+    medicines = _filled(text["text"], limits.MEDICINES_LIMIT)
+    location = _filled(text["why"], limits.LOCATION_LIMIT)
+    db.session.add(
+        UsualState(
+            plan_id=plan.id,
+            **{
+                f: usual
+                for f in (
+                    "mobility",
+                    "breathing",
+                    "memory_understanding",
+                    "usual_readings",
+                    "communication",
+                )
+            },
+            medicines=medicines,
+            allergies=medicines,
+            **{
+                f: location
+                for f in (
+                    "respect_form_location",
+                    "dnacpr_location",
+                    "lpa_location",
+                    "rescue_medication_location",
+                )
+            },
+            pending_review=True,
+            **mine,
+        )
+    )
+    for n in range(limits.MAX_CONTACTS):
+        db.session.add(
+            Contact(
+                plan_id=plan.id,
+                kind="other",
+                name=_filled(text["why"], limits.CONTACT_NAME_LIMIT),
+                relationship_to_patient=_filled(text["why"], limits.CONTACT_DETAIL_LIMIT),
+                phone="+44 113 496 0000 ext 1234",
+                when_to_call=_filled(text["why"], limits.CONTACT_DETAIL_LIMIT),
+                position=n,
+                pending_review=True,
+                **mine,
+            )
+        )
+    for n in range(limits.MAX_CARE_TEAM):
+        db.session.add(
+            CareTeamMember(
+                plan_id=plan.id,
+                name=_filled(text["why"], SHORT_LIMIT),
+                role=_filled(text["why"], SHORT_LIMIT),
+                organisation=_filled(text["why"], SHORT_LIMIT),
+                phone="0113 496 0789",
+                availability=_filled(text["why"], SHORT_LIMIT),
+                position=n,
+            )
+        )
+    db.session.commit()
+    return patient.id
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--save", metavar="DIR", help="also write the PDFs to DIR, to look at")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("PORTAL_ENV", "testing")
+    from flask_babel import force_locale
+
+    from portal import limits
+    from portal.extensions import db
+    from portal.pdf import services
+    from portal.plans.services import load_plan
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app, org_id, nurse_id = bench_app(tmp)
+        with app.app_context():
+            patients = {
+                "en": build_worst_plan(db, org_id, nurse_id, ENGLISH, "en", "9434765919"),
+                "ur": build_worst_plan(db, org_id, nurse_id, URDU, "ur", "9434765870"),
+            }
+        with app.test_request_context():
+            seconds = app.config["PDF_RENDER_SECONDS"]
+            max_pages = app.config["PDF_MAX_PAGES"]
+            app.config["PDF_RENDER_SECONDS"] = None  # measured here, compared below
+            services.render_pdf("<p>warm</p>")
+            for key, patient_id in patients.items():
+                with force_locale(key):
+                    plan = load_plan(patient_id)
+                    for kind, html in (
+                        ("plan", services.plan_html(plan)),
+                        ("crisis sheet", services.crisis_html(plan)),
+                    ):
+                        start, start_cpu = time.perf_counter(), time.process_time()
+                        try:
+                            data = services.render_pdf(html, one_page=kind != "plan")
+                        except services.RenderRefused as refused:
+                            rows.append((key, kind, None, None, refused.reason))
+                            continue
+                        wall = time.perf_counter() - start
+                        cpu = time.process_time() - start_cpu
+                        rows.append((key, kind, wall, cpu, _pages(data)))
+                        if args.save:
+                            Path(args.save).mkdir(parents=True, exist_ok=True)
+                            name = f"worst-{kind.split()[0]}-{key}.pdf"
+                            Path(args.save, name).write_bytes(data)
+
+    print(
+        f"Worst plan the limits allow: {limits.MAX_GOALS} goals, {limits.MAX_CRISIS_STEPS} "
+        f"crisis steps, {limits.MAX_CONTACTS} contacts, {limits.MAX_CARE_TEAM} care team "
+        "members, every field full"
+    )
+    print(
+        f"  render limit {seconds} s, page limit {max_pages}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    failed = False
+    for key, kind, wall, cpu, pages in rows:
+        label = f"{kind}, {'English' if key == 'en' else 'Urdu'}"
+        if wall is None:
+            print(f"  {label:<24} REFUSED ({pages})")
+            failed = True
+            continue
+        verdict = "ok"
+        if cpu > seconds or pages > max_pages:
+            verdict, failed = "OVER the render limits", True
+        elif kind != "plan" and pages != 1:
+            verdict, failed = "OVER one page", True
+        print(f"  {label:<24} {wall:6.2f} s wall, {cpu:6.2f} s CPU, {pages:3d} pages   ({verdict})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

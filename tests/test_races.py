@@ -1,0 +1,270 @@
+"""Races: no 500 and no silent overwrite, and single-use values used once.
+
+Two kinds of test. Interleaved ones put another connection's write exactly between a save's
+version check and its write (the moment a real race hits); they run on SQLite and
+PostgreSQL. Concurrent ones fire the same request from several threads, each its own browser
+and database connection, at once; they run on PostgreSQL only: SQLite lets one writer at a
+time hold the whole database, so there they would test SQLite's lock, not the portal.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pyotp
+import pytest
+from sqlalchemy import select, text
+
+from portal import editing
+from portal.auth import mfa
+from portal.auth import services as auth_services
+from portal.contingency import services as contingency_services
+from portal.meetings import services as meetings_services
+from portal.models import CarePlan, CareTeamMember, Goal, PasswordResetToken, User
+from tests.conftest import ADMIN_URL, sign_in
+from tests.factories import PASSWORD, make_user
+from tests.test_contingency import MEMBER
+
+on_postgresql = pytest.mark.skipif(
+    not (ADMIN_URL or "").startswith("postgresql"),
+    reason="SQLite serialises writers with one database lock: concurrency is PostgreSQL's",
+)
+WRITERS = 8
+
+
+def _goal(db, cast) -> Goal:
+    return db.session.scalars(
+        select(Goal).where(Goal.plan_id == cast.plan_a.id).order_by(Goal.id)
+    ).first()
+
+
+def _bump_after_check(monkeypatch, engine, table: str, row_id: int):
+    """Another connection saves the row right after this request's version check passes."""
+    real = editing.check_version
+    done = []
+
+    def check_then_other_save(item, seen, fields):
+        real(item, seen, fields)
+        if not done:
+            done.append(True)
+            with engine.begin() as other:
+                other.execute(
+                    text(f"UPDATE {table} SET version = version + 1 WHERE id = :id"),  # noqa: S608
+                    {"id": row_id},
+                )
+
+    for module in (editing, contingency_services, meetings_services):
+        monkeypatch.setattr(module, "check_version", check_then_other_save)
+    return done
+
+
+@pytest.mark.real_commits  # the other save comes through a second connection
+def test_a_save_overtaken_at_its_flush_gets_the_conflict_page_not_a_500(
+    app, db, cast, login, monkeypatch
+):
+    goal = _goal(db, cast)
+    done = _bump_after_check(monkeypatch, db.engine, "goals", goal.id)
+    response = login(cast.users["owner"]).post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+        data={"title": "Mine, typed during the race", "version": str(goal.version)},
+    )
+    assert done and response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Someone else changed this while you were editing" in page
+    assert "Mine, typed during the race" in page  # kept in the form
+    db.session.expire_all()
+    assert _goal(db, cast).title == "Goal 1"  # nothing of the refused save was written
+
+
+@pytest.mark.real_commits
+def test_a_care_team_edit_overtaken_mid_save_is_a_conflict(app, db, cast, login, monkeypatch):
+    member = CareTeamMember(plan_id=cast.plan_a.id, name="Dr Anna Patel", role="GP")
+    db.session.add(member)
+    db.session.commit()
+    done = _bump_after_check(monkeypatch, db.engine, "care_team_members", member.id)
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/care-team/{member.id}",
+        data={**MEMBER, "version": str(member.version)},
+    )
+    assert done and response.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(CareTeamMember, member.id).name == "Dr Anna Patel"
+
+
+def test_care_team_edits_carry_a_version_and_never_overwrite_silently(app, db, cast, login):
+    member = CareTeamMember(plan_id=cast.plan_a.id, name="Dr Anna Patel", role="GP")
+    db.session.add(member)
+    db.session.commit()
+    url = f"/patients/{cast.a.id}/care-team/{member.id}"
+    first = login(cast.users["professional"])
+    page = first.get(url).get_data(as_text=True)
+    assert 'name="version"' in page
+    second = app.test_client()
+    sign_in(second, cast.users["professional"])
+    opened = str(member.version)
+    assert second.post(url, data={**MEMBER, "role": "Heart failure nurse", "version": opened})
+    response = first.post(url, data={**MEMBER, "role": "Community matron", "version": opened})
+    assert response.status_code == 409
+    assert "Heart failure nurse" in response.get_data(as_text=True)  # the saved version shown
+    db.session.expire_all()
+    assert db.session.get(CareTeamMember, member.id).role == "Heart failure nurse"
+    # A form that lost its version is stale too; a removal of what was not seen is refused.
+    assert first.post(url, data=MEMBER).status_code == 409
+    first.post(f"{url}/remove", data={"version": opened})
+    assert db.session.get(CareTeamMember, member.id) is not None
+
+
+def test_the_named_contact_request_carries_a_version(app, db, cast, login):
+    url = f"/patients/{cast.a.id}/named-contact/request"
+    patient = login(cast.users["owner"])
+    opened = str(db.session.get(CarePlan, cast.plan_a.id).version)
+    carer = app.test_client()
+    sign_in(carer, cast.users["carer_contribute"])
+    assert carer.post(url, data={"reason": "Mum needs Welsh", "version": opened}).status_code == 302
+    response = patient.post(url, data={"reason": "Someone nearer", "version": opened})
+    assert response.status_code == 409
+    assert "Mum needs Welsh" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CarePlan, cast.plan_a.id).named_contact_request == "Mum needs Welsh"
+
+
+@pytest.mark.parametrize("version", ["²", "1²", "٣" * 30, "9" * 5000, "-1", " ", "1e3"])
+def test_odd_version_numbers_are_stale_not_errors(db, cast, login, version):
+    goal = _goal(db, cast)
+    client = login(cast.users["owner"])
+    response = client.post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit", data={"title": "x", "version": version}
+    )
+    assert response.status_code == 409
+    response = client.post(
+        f"/patients/{cast.a.id}/named-contact/request", data={"reason": "x", "version": version}
+    )
+    assert response.status_code == 409
+
+
+# --- single-use values ------------------------------------------------------------------------
+
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.mark.real_commits  # the other session writes through its own connection
+def test_a_code_read_by_a_session_is_refused_once_another_session_used_it(app, db):
+    user = make_user(mfa_secret=SECRET, mfa_enabled=True)
+    db.session.commit()
+    code = pyotp.TOTP(SECRET).now()
+    stale = db.session.get(User, user.id)
+    assert stale.mfa_last_step is None  # read before the other session used the code
+    with db.engine.begin() as other:
+        other.execute(
+            text("UPDATE users SET mfa_last_step = :s WHERE id = :id"),
+            {"s": mfa.matching_step(SECRET, code, None), "id": user.id},
+        )
+    assert mfa.verify_totp(stale, code) is False
+
+
+@pytest.mark.real_commits
+def test_a_recovery_code_read_by_two_sessions_works_for_one(app, db):
+    user = make_user(mfa_secret=SECRET, mfa_enabled=True)
+    codes = mfa.new_recovery_codes(user)
+    db.session.commit()
+    stale = db.session.get(User, user.id)
+    assert stale.recovery_codes  # read before the other session used a code
+    with db.engine.begin() as other:
+        spent = text("UPDATE users SET recovery_codes = '[]' WHERE id = :id")
+        other.execute(spent, {"id": user.id})
+    assert mfa.use_recovery_code(stale, codes[0]) is False
+
+
+@pytest.mark.real_commits
+def test_a_reset_link_submitted_twice_at_once_sets_one_password(app, db):
+    user = make_user()
+    with app.test_request_context():
+        raw = auth_services.issue_password_link(user, 1).rsplit("/", 1)[1]
+        db.session.commit()
+        first = auth_services.valid_reset_token(raw)
+        second = db.session.scalars(select(PasswordResetToken)).one()  # read by the other tab
+        assert auth_services.complete_reset(first, "first-new-password-x") is not None
+        assert auth_services.complete_reset(second, "second-new-password-y") is None
+    db.session.expire_all()
+    assert auth_services.verify_password(db.session.get(User, user.id), "first-new-password-x")
+
+
+# --- concurrent requests, PostgreSQL ---------------------------------------------------------
+
+
+def _at_once(app, count: int, request) -> list:
+    """``request(i)`` from ``count`` threads released together; their responses."""
+    start = threading.Barrier(count)
+
+    def run(i):
+        with app.app_context():  # each thread its own session and connection
+            start.wait()
+            return request(i)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+@on_postgresql
+@pytest.mark.real_commits
+def test_concurrent_saves_of_one_goal_one_wins_the_rest_see_the_conflict(app, db, cast):
+    goal = _goal(db, cast)
+    url = f"/patients/{cast.a.id}/goals/{goal.id}/edit"
+    clients = []
+    for _ in range(WRITERS):
+        client = app.test_client()
+        sign_in(client, cast.users["owner"])
+        clients.append(client)
+    opened = str(goal.version)
+    responses = _at_once(
+        app,
+        WRITERS,
+        lambda i: clients[i].post(url, data={"title": f"Writer {i}", "version": opened}),
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [302] + [409] * (WRITERS - 1), codes
+    winner = next(i for i, r in enumerate(responses) if r.status_code == 302)
+    db.session.expire_all()
+    assert _goal(db, cast).title == f"Writer {winner}"
+
+
+@on_postgresql
+@pytest.mark.real_commits
+def test_concurrent_care_team_edits_one_wins_none_is_lost(app, db, cast):
+    member = CareTeamMember(plan_id=cast.plan_a.id, name="Dr Anna Patel", role="GP")
+    db.session.add(member)
+    db.session.commit()
+    url = f"/patients/{cast.a.id}/care-team/{member.id}"
+    clients = []
+    for _ in range(WRITERS):
+        client = app.test_client()
+        sign_in(client, cast.users["professional"])
+        clients.append(client)
+    responses = _at_once(
+        app,
+        WRITERS,
+        lambda i: clients[i].post(url, data={**MEMBER, "role": f"Role {i}", "version": "1"}),
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [302] + [409] * (WRITERS - 1), codes
+    winner = next(i for i, r in enumerate(responses) if r.status_code == 302)
+    db.session.expire_all()
+    assert db.session.get(CareTeamMember, member.id).role == f"Role {winner}"
+
+
+@on_postgresql
+@pytest.mark.real_commits
+def test_one_two_step_code_lets_in_one_session_of_many(app, db):
+    user = make_user(mfa_secret=SECRET, mfa_enabled=True)
+    db.session.commit()
+    clients = []
+    for _ in range(WRITERS):
+        client = app.test_client()
+        client.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+        clients.append(client)
+    code = pyotp.TOTP(SECRET).now()
+    responses = _at_once(
+        app, WRITERS, lambda i: clients[i].post("/sign-in/code", data={"code": code})
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] * (WRITERS - 1) + [302], codes
