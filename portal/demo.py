@@ -191,6 +191,7 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
         last_review_date=today - timedelta(days=320),
         next_review_date=today + timedelta(days=45),
         contingency_reviewed_on=today - timedelta(days=320),
+        contingency_reviewed_by=nurse,
         patient_feedback="I felt listened to. I want to keep doing my own shopping.",
         agreed_version=1,
     )

@@ -6,6 +6,8 @@ the newest information matters most. The care team is kept by professionals and 
 proposal.
 """
 
+from datetime import date
+
 from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -142,6 +144,17 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
             return True
         raise EditConflict({f: getattr(fresh, f) for f in fields}, fresh.version) from None
     return deleted
+
+
+def mark_crisis_reviewed(plan: CarePlan, user: User, on: date) -> None:
+    """A professional says the crisis plan was gone through: record when and by whom.
+
+    The only way a crisis plan becomes "reviewed"; recording a meeting alone never does it.
+    The caller commits (the meeting form records it with the meeting).
+    """
+    plan.contingency_reviewed_on = on
+    plan.contingency_reviewed_by_id = user.id
+    audit.record("contingency.review", plan.patient_id, f"reviewed {on.isoformat()}")
 
 
 def save_member(member: CareTeamMember, data: dict, patient_id: int) -> None:
