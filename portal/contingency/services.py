@@ -1,9 +1,9 @@
 """Loading and changing the contingency plan: crisis steps, usual state, contacts, care team.
 
 Patients and carers change crisis content as proposals (``portal.editing.save_proposal``): the
-crisis page shows the newest version at once, marked as not yet reviewed, because in a crisis
-the newest information matters most. The care team is kept by professionals and is not a
-proposal.
+crisis page and sheet show them at once, but apart from the agreed plan and labelled as not yet
+checked by the care team (``portal.contingency.held_apart``), because an untested instruction
+must never read as agreed. The care team is kept by professionals and is not a proposal.
 """
 
 from datetime import date
@@ -122,7 +122,8 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
     """Remove a crisis step or contact; True if deleted, False if kept as a pending removal.
 
     A draft that was never agreed is deleted at once. Anything else stays, marked, until the
-    professional agrees the removal at the review; the crisis page stops showing it now.
+    professional agrees the removal at the review; meanwhile the crisis page keeps it in the
+    agreed plan and shows the request apart.
     """
     kind = KINDS[type(item)]
     fields = list(CONTENT[type(item)])

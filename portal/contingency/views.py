@@ -16,6 +16,7 @@ from portal.contingency.forms import (
     UsualStateForm,
     VersionedForm,
 )
+from portal.contingency.held_apart import hold_apart
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
@@ -61,19 +62,17 @@ def crisis(patient_id: int):
         abort(404)
     audit.record_view("crisis.view", patient_id)
     db.session.commit()
-    steps = services.current(plan.crisis_steps)
-    contacts = services.current(plan.contacts)
-    usual = plan.usual_state
+    held = hold_apart(plan)
     return render_template(
         "contingency/crisis.html",
         access=access,
         patient=access.patient,
         plan=plan,
-        levels=services.steps_by_level(steps),
-        any_steps=bool(steps),
-        contacts=contacts,
-        usual=usual,
-        has_drafts=any(i.pending_review for i in [*steps, *contacts, *([usual] if usual else [])]),
+        held=held,
+        levels=services.steps_by_level(held.steps),
+        any_steps=bool(held.steps),
+        contacts=held.contacts,
+        usual=held.usual,
         usual_groups=USUAL_GROUPS,
         can_view_plan=access.allows(Action.VIEW_PLAN),
         can_propose=access.allows(Action.PROPOSE),
@@ -175,8 +174,9 @@ def _remove(access, item, edit_endpoint: str, **ids):
     else:
         flash(
             _(
-                "Your request to remove this has been saved. The crisis page no longer shows it; "
-                "it will be looked at in your review."
+                "Your request to remove this has been saved. Until the care team agrees, the "
+                "crisis page shows it apart as not yet checked; it will be looked at in your "
+                "review."
             )
         )
     return redirect(url_for("contingency.overview", patient_id=patient_id))
