@@ -28,6 +28,8 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["date"] = lambda d, fmt="long": (
         bidi.ltr_date(format_date(d, fmt)) if d else ""
     )
+    # A time of day, 24-hour, read left to right in every language ("08:00").
+    app.jinja_env.filters["time"] = lambda t: bidi.ltr(t.strftime("%H:%M")) if t else ""
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["lang_attr"] = html_lang

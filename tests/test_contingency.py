@@ -764,7 +764,8 @@ def test_crisis_page_tap_to_call_buttons_use_normalised_numbers(db, cast, items,
     db.session.commit()
     page = crisis_page(login(cast.users["carer_crisis"]), cast.a)
     hrefs = re.findall(r'href="tel:([^"]*)"', page)
-    assert hrefs == ["999", "+447700900123", "+441134960000", "111", "+33142685300"]
+    # 999 and NHS 111 come first, always; then the contacts (here all still unchecked).
+    assert hrefs == ["999", "111", "+447700900123", "+441134960000", "111", "+33142685300"]
     shown_as_typed = '<span class="portal-call__number"><bdi dir="ltr">07700 900123</bdi></span>'
     assert shown_as_typed in page
 

@@ -6,9 +6,10 @@ checked by the care team (``portal.contingency.held_apart``), because an unteste
 must never read as agreed. The care team is kept by professionals and is not a proposal.
 """
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from flask import abort
+from flask import abort, current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -39,6 +40,12 @@ CONTENT = {
     CrisisStep: ("level", "signs", "actions", "who_to_call"),
     Contact: ("kind", "name", "relationship_to_patient", "phone", "when_to_call"),
 }
+
+
+def practice_now() -> datetime:
+    """Wall-clock time at the practice (Europe/London): whether a contact is open now."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.now(zone).replace(tzinfo=None)
 
 
 def steps_by_level(steps: list[CrisisStep]) -> list[tuple[CrisisLevel, list[CrisisStep]]]:

@@ -74,6 +74,7 @@ def crisis(patient_id: int):
         contacts=held.contacts,
         usual=held.usual,
         usual_groups=USUAL_GROUPS,
+        now=services.practice_now(),
         can_view_plan=access.allows(Action.VIEW_PLAN),
         can_propose=access.allows(Action.PROPOSE),
     )
@@ -127,7 +128,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
     patient_id = access.patient.id
     conflict = None
     if form.validate_on_submit():
-        changes = {field: form[field].data or "" for field in form.FIELDS}
+        changes = form.changes()
         try:
             services.propose(item, changes, form.seen_version(), current_user, patient_id)
         except EditConflict as e:
@@ -209,21 +210,22 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def new(patient_id: int):
         access = require(current_user, Action.PROPOSE, patient_id)
         plan = services.plan_for(patient_id)
+        form = pages.form()
+        form.prepare(plan)
         return _proposal_form(
-            access,
-            services.new_item(pages.model, plan),
-            pages.form(),
-            template,
-            str(pages.added),
+            access, services.new_item(pages.model, plan), form, template, str(pages.added)
         )
 
     def edit(patient_id: int, **ids):
         access = require(current_user, Action.PROPOSE, patient_id)
-        found = item(patient_id, ids)
+        plan = services.plan_for(patient_id)
+        found = services.item_of(pages.model, ids[id_name], plan)
+        form = pages.form(obj=found)
+        form.prepare(plan)
         return _proposal_form(
             access,
             found,
-            pages.form(obj=found),
+            form,
             template,
             _("Your changes have been saved. They will be looked at in your review."),
         )
