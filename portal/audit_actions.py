@@ -18,6 +18,7 @@ ACTIONS = {
     "plan.view": _l("Looked at the care plan"),
     "crisis.view": _l("Looked at the crisis plan"),
     "contingency.view": LOOKED,
+    "contingency.review": _l("Went through the crisis plan with you"),
     "care_team.view": LOOKED,
     "goal.view": LOOKED,
     "needs.view": LOOKED,

@@ -196,6 +196,7 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
         last_review_date=today - timedelta(days=320),
         next_review_date=today + timedelta(days=45),
         contingency_reviewed_on=today - timedelta(days=320),
+        contingency_reviewed_by=nurse,
         patient_feedback="I felt listened to. I want to keep doing my own shopping.",
         agreed_version=1,
     )
@@ -278,13 +279,13 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
             "amber",
             "More breathless than usual for two days, or coloured phlegm.",
             "Start the rescue pack. Ring the practice the same day.",
-            "GP practice",
+            "",
         ),
         (
             "amber",
             "Weight up 2 kg in three days, or ankles more swollen.",
             "Ring the heart failure nurse today.",
-            "Heart failure nurse",
+            "",
         ),
         (
             "green",
@@ -337,6 +338,13 @@ def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:
         )
         for position, (kind, name, relationship, phone, when) in enumerate(contacts)
     ]
+    # Office hours: at night the steps that ring them offer NHS 111 instead.
+    practice, heart_team = plan.contacts[1], plan.contacts[3]
+    practice.opens_at, practice.closes_at = time(8, 0), time(18, 30)
+    heart_team.opens_at, heart_team.closes_at = time(9, 0), time(17, 0)
+    practice.weekdays_only = heart_team.weekdays_only = True
+    plan.crisis_steps[1].call_contact = practice
+    plan.crisis_steps[2].call_contact = heart_team
     plan.care_team = [
         CareTeamMember(
             name="Dr Anna Patel",

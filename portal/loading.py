@@ -51,13 +51,15 @@ REVIEW_PLAN: Select = (
     .where(_FOR_PATIENT)
 )
 
-# The crisis page: only what a paramedic or carer reads in a hurry.
+# The crisis page: only what a paramedic or carer reads in a hurry, with who changed what
+# (a change not yet reviewed names who made it) and who last reviewed it.
 CONTINGENCY: Select = (
     select(CarePlan)
     .options(
-        selectinload(CarePlan.crisis_steps),
-        joinedload(CarePlan.usual_state),
-        selectinload(CarePlan.contacts),
+        selectinload(CarePlan.crisis_steps).joinedload(CrisisStep.updated_by),
+        joinedload(CarePlan.usual_state).joinedload(UsualState.updated_by),
+        selectinload(CarePlan.contacts).joinedload(Contact.updated_by),
+        joinedload(CarePlan.contingency_reviewed_by),
     )
     .where(_FOR_PATIENT)
 )

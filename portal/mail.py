@@ -17,6 +17,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from portal import bidi
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -29,7 +31,8 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(body)
+    # Numbers, codes and addresses keep their order inside right-to-left sentences.
+    message.set_content(bidi.isolate_numbers(body))
     return message
 
 

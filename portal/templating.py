@@ -3,7 +3,7 @@
 from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
 
-from portal import labels
+from portal import bidi, labels
 from portal.character_count import character_count_i18n
 from portal.i18n import (
     LANGUAGES,
@@ -21,8 +21,15 @@ from portal.phone import is_phone_number, tel_href
 def register_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters["nhs_number"] = format_nhs_number
-    app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
+    # Numbers and codes keep their own order in right-to-left text (portal.bidi).
+    app.jinja_env.filters["ltr"] = bidi.ltr
+    app.jinja_env.filters["isolate_numbers"] = _isolate_numbers
+    app.jinja_env.filters["nhs_number"] = lambda n: bidi.ltr(format_nhs_number(n)) if n else ""
+    app.jinja_env.filters["date"] = lambda d, fmt="long": (
+        bidi.ltr_date(format_date(d, fmt)) if d else ""
+    )
+    # A time of day, 24-hour, read left to right in every language ("08:00").
+    app.jinja_env.filters["time"] = lambda t: bidi.ltr(t.strftime("%H:%M")) if t else ""
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["lang_attr"] = html_lang
@@ -54,3 +61,8 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = (
         lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
     )
+
+
+def _isolate_numbers(text):
+    """Hints, errors and messages: numbers isolated on right-to-left pages and in RTL text."""
+    return bidi.isolate_numbers(text, rtl=True if text_direction() == "rtl" else None)

@@ -411,8 +411,11 @@ def test_removing_an_agreed_step_waits_for_the_review(db, cast, items, login):
     assert items.step.removal_proposed and items.step.pending_review
     assert items.step.updated_by_id == cast.users["carer_contribute"].id
     assert "crisis_step.remove" in audit_actions(db, cast.a.id)
-    # The newest wish is shown: no longer on the crisis page or the plan's summary...
-    assert "Lips blue" not in crisis_page(client, cast.a)
+    # The crisis page keeps the agreed step, with the removal waiting apart, unchecked...
+    page = crisis_page(client, cast.a)
+    assert page.count("Lips blue") == 2
+    assert "Carer contribute asked on" in page and "for this to be removed" in page
+    # ...the plan's summary shows the newest wish...
     assert "Lips blue" not in body(client.get(f"/patients/{cast.a.id}/plan"))
     # ...but still in the plan for the professional to agree, and marked where it is edited.
     overview = body(client.get(f"/patients/{cast.a.id}/contingency"))
@@ -477,7 +480,9 @@ def test_removing_an_agreed_contact_waits_and_a_new_one_goes(db, cast, items, lo
     )
     db.session.refresh(items.contact)
     assert items.contact.removal_proposed
-    assert "tel:+447700900123" not in crisis_page(client, cast.a)
+    page = crisis_page(client, cast.a)
+    agreed, apart = page.split('id="not-yet-checked"')
+    assert "tel:+447700900123" in agreed and "for this to be removed" in apart
     client.post(f"/patients/{cast.a.id}/contingency/contacts/new", data=CONTACT)
     new_id = db.session.scalars(select(Contact.id).where(Contact.name == "Jo Carter")).one()
     client.post(f"/patients/{cast.a.id}/contingency/contacts/{new_id}/remove", data={"version": 1})
@@ -636,8 +641,10 @@ def test_contact_is_added_stored_as_typed_and_called_by_its_e164_number(db, cast
     assert contact.kind == "carer" and contact.pending_review
     assert "contact.create" in audit_actions(db, cast.a.id)
     page = crisis_page(client, cast.a)
-    assert 'href="tel:+33142685300"' in page
-    assert "Call Jo Carter" in page and "Neighbour" in page and "If Sam cannot be reached" in page
+    apart = page.split('id="not-yet-checked"')[1]  # added by the patient: not checked yet
+    assert 'href="tel:+33142685300"' in apart
+    assert "Call Jo Carter" in apart and "Neighbour" in apart
+    assert "If Sam cannot be reached" in apart
 
 
 def test_contact_is_changed_as_a_proposal(db, cast, items, login):
@@ -767,8 +774,9 @@ def test_crisis_page_tap_to_call_buttons_use_normalised_numbers(db, cast, items,
     db.session.commit()
     page = crisis_page(login(cast.users["carer_crisis"]), cast.a)
     hrefs = re.findall(r'href="tel:([^"]*)"', page)
-    assert hrefs == ["999", "+447700900123", "+441134960000", "111", "+33142685300"]
-    shown_as_typed = '<span class="portal-call__number" dir="ltr">07700 900123</span>'
+    # 999 and NHS 111 come first, always; then the contacts (here all still unchecked).
+    assert hrefs == ["999", "111", "+447700900123", "+441134960000", "111", "+33142685300"]
+    shown_as_typed = '<span class="portal-call__number"><bdi dir="ltr">07700 900123</bdi></span>'
     assert shown_as_typed in page
 
 
@@ -776,16 +784,15 @@ def test_review_markings_on_the_crisis_page(db, cast, items, login):
     client = login(cast.users["carer_crisis"])
     page = crisis_page(client, cast.a)
     assert "Not yet reviewed by a professional" in page
-    # The factory's step and contact, and the usual state under each of its three headings.
-    assert page.count("Not yet reviewed</strong>") == 5
-    assert "Some of this plan was changed after it was last reviewed" in page
+    # The factory's step, contact and usual state were never agreed: all three wait apart.
+    assert page.count("Not checked</strong>") == 3
+    assert "3 changes have not yet been checked by the care team" in page
 
     cast.plan_a.contingency_reviewed_on = date(2026, 3, 2)
     agree(db, items.step, items.contact, items.usual)
     page = crisis_page(client, cast.a)
     assert "Last reviewed: 2 March 2026" in page
-    assert "Not yet reviewed" not in page
-    assert "Some of this plan was changed" not in page
+    assert "Not checked" not in page and 'id="not-yet-checked"' not in page
 
 
 def test_plan_page_links_to_the_editing_pages_only_for_those_who_may_propose(cast, login):
@@ -1051,7 +1058,7 @@ def test_demo_crisis_page_and_care_team_render(db, login, monkeypatch):
     page = crisis_page(client, margaret)
     assert "Call 999" in page and 'href="tel:+441134960000"' in page and 'href="tel:111"' in page
     assert "Penicillin (rash)." in page and "In the red folder on the fridge" in page
-    assert "Last reviewed:" in page and "Not yet reviewed</strong>" not in page
+    assert "Last reviewed by Priya Shah on" in page and 'id="not-yet-checked"' not in page
     team = body(client.get(f"/patients/{margaret.id}/care-team"))
     assert "Priya Shah" in team and "Joe Bennett" in team
     assert 'href="mailto:community.matrons@example.org"' in team

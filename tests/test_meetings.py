@@ -234,7 +234,8 @@ def test_agree_amend_decline_cycle(agreed, db, cast, login):
     assert meeting.status == "held" and meeting.plan_version_id == version.id
     assert meeting.patient_feedback == plan.patient_feedback == "I feel listened to"
     assert meeting.attendees == "Alice Able, Nurse Named"
-    assert plan.last_review_date == plan.contingency_reviewed_on == date.today()
+    assert plan.last_review_date == date.today()
+    assert plan.contingency_reviewed_on is None  # nobody said the crisis plan was gone through
     assert plan.next_review_date == services.add_months(date.today(), 12)
     preparation = db.session.scalars(select(Preparation)).one()
     assert preparation.meeting_id == meeting.id

@@ -886,7 +886,7 @@ def test_print_date_is_the_day_of_printing(app, plan_pdf):
     assert any(f"Printed {day}" in plan_pdf["text"] for day in printed)
 
 
-def test_items_whose_removal_awaits_review_are_not_printed(app, db, cast):
+def test_items_whose_removal_awaits_review_are_printed_as_agreed_and_apart(app, db, cast):
     from sqlalchemy import select
 
     from portal.models import Contact, CrisisStep
@@ -899,8 +899,10 @@ def test_items_whose_removal_awaits_review_are_not_printed(app, db, cast):
     db.session.commit()
     with app.test_request_context():
         context = _crisis_context(load_plan(cast.a.id))
-    assert all(not steps for _level, steps in context["levels"])
-    assert context["contacts"] == []
+    # Still in the agreed plan until a professional agrees the removal; the request is apart.
+    assert [s.id for _level, steps in context["levels"] for s in steps] == [step.id]
+    assert context["contacts"] == [contact]
+    assert {step, contact} <= {c.item for c in context["changes"]}
 
 
 def _nice() -> int:

@@ -470,7 +470,10 @@ def test_signed_in_as_a_different_account_is_refused_and_explained(db, cast, cli
     assert response.status_code == 403
     body = _body(response)
     assert "This invitation is for a different account" in body
-    assert "sent to invited@example.org, but you are signed in as other@example.org" in body
+    assert (
+        'sent to <bdi dir="ltr">invited@example.org</bdi>, '
+        'but you are signed in as <bdi dir="ltr">other@example.org</bdi>'
+    ) in body
     assert client.post(f"/invitations/{token}").status_code == 403
     assert _grant(db, grant.id).accepted_at is None
     assert client.get(f"/patients/{cast.a.id}/plan").status_code == 404

@@ -6,9 +6,25 @@ Text is trimmed and Windows line endings are folded, so the limit counts what th
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+)
 
 from portal import labels
 from portal.contingency.services import MEMBER_FIELDS
@@ -23,9 +39,12 @@ from portal.limits import (
     MEDICINES_LIMIT,
     USUAL_STATE_LIMIT,
 )
-from portal.models import ContactKind, CrisisLevel
+from portal.models import CallService, ContactKind, CrisisLevel
+from portal.models.contingency import CONTACT_CHOICE
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 from portal.versions.services import FIELDS as SNAPSHOT_FIELDS
+
+TEXT_FIELDS = (StringField, TextAreaField, RadioField, SelectField)
 
 
 def _text(field_class, label, limit: int, too_long, required=None, more=()):
@@ -50,6 +69,16 @@ def _choice(field_class, label, choices, allowed, message):
     )
 
 
+class _Time(TimeField):
+    """A time of day (an ``<input type="time">``), with the portal's own message."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(_l("Enter a time like 08:00 or 18:30"))) from None
+
+
 class VersionedForm(FlaskForm):
     """Carries the version the form was read at, so a stale save is caught, not lost.
 
@@ -57,6 +86,18 @@ class VersionedForm(FlaskForm):
     """
 
     version = HiddenField()
+
+    def prepare(self, plan) -> None:
+        """Choices that depend on the plan (none for most forms)."""
+
+    def changes(self) -> dict:
+        """What the form proposes: text fields trimmed to "" when empty, others as typed."""
+        return {
+            name: (self[name].data or "")
+            if isinstance(self[name], TEXT_FIELDS)
+            else self[name].data
+            for name in self.FIELDS
+        }
 
     def seen_version(self) -> int | None:
         try:
@@ -96,7 +137,30 @@ class CrisisStepForm(VersionedForm):
         _l("Who to contact must be %(max)d characters or fewer"),
     )
 
-    FIELDS = SNAPSHOT_FIELDS["crisis_steps"]
+    call = SelectField(
+        _l("Who to call"),
+        # The plan's own contacts are added per plan by ``prepare``; a value not
+        # offered (a forged or removed contact) is refused.
+        choices=[],
+        default="",
+        invalid_choice_message=_l("Choose who to call from the list"),
+    )
+
+    FIELDS = (*SNAPSHOT_FIELDS["crisis_steps"], "call")
+
+    def prepare(self, plan) -> None:
+        """Who can be chosen: nobody, 999, NHS 111, or one of the plan's contacts."""
+        contacts = plan.contacts
+        self.call.choices = [
+            SelectChoice("", _l("Nobody chosen: use the words below")),
+            SelectChoice(CallService.EMERGENCY.value, _l("999 (emergency)")),
+            SelectChoice(CallService.NHS_111.value, _l("NHS 111 (day and night)")),
+            *(
+                SelectChoice(f"{CONTACT_CHOICE}{c.id}", f"{c.name} ({c.phone})")
+                for c in contacts
+                if not c.removal_proposed
+            ),
+        ]
 
 
 class UsualStateForm(VersionedForm):
@@ -192,8 +256,34 @@ class ContactForm(VersionedForm):
         CONTACT_DETAIL_LIMIT,
         _l("When to call must be %(max)d characters or fewer"),
     )
+    opens_at = _Time(
+        _l("Opens at (optional)"),
+        validators=[Optional()],
+        render_kw={"step": 60},
+    )
+    closes_at = _Time(
+        _l("Closes at (optional)"),
+        validators=[Optional()],
+        render_kw={"step": 60},
+    )
+    weekdays_only = BooleanField(_l("Open on weekdays only (Monday to Friday)"))
 
-    FIELDS = SNAPSHOT_FIELDS["contacts"]
+    FIELDS = (*SNAPSHOT_FIELDS["contacts"], "opens_at", "closes_at", "weekdays_only")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The two times go together (an empty one skips its own field's checks)."""
+        valid = super().validate(extra_validators)
+        if self.opens_at.errors or self.closes_at.errors:
+            return False
+        opens, closes = self.opens_at.data, self.closes_at.data
+        if (opens is None) != (closes is None):
+            message = _l("Enter both the opening and the closing time, or neither")
+        elif opens is not None and closes <= opens:
+            message = _l("The closing time must be later than the opening time")
+        else:
+            return valid
+        self.closes_at.errors = [*self.closes_at.errors, str(message)]
+        return False
 
 
 class CareTeamMemberForm(VersionedForm):

@@ -1,12 +1,15 @@
 """Loading and changing the contingency plan: crisis steps, usual state, contacts, care team.
 
 Patients and carers change crisis content as proposals (``portal.editing.save_proposal``): the
-crisis page shows the newest version at once, marked as not yet reviewed, because in a crisis
-the newest information matters most. The care team is kept by professionals and is not a
-proposal.
+crisis page and sheet show them at once, but apart from the agreed plan and labelled as not yet
+checked by the care team (``portal.contingency.held_apart``), because an untested instruction
+must never read as agreed. The care team is kept by professionals and is not a proposal.
 """
 
-from flask import abort
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -38,6 +41,12 @@ CONTENT = {
     CrisisStep: ("level", "signs", "actions", "who_to_call"),
     Contact: ("kind", "name", "relationship_to_patient", "phone", "when_to_call"),
 }
+
+
+def practice_now() -> datetime:
+    """Wall-clock time at the practice (Europe/London): whether a contact is open now."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.now(zone).replace(tzinfo=None)
 
 
 def steps_by_level(steps: list[CrisisStep]) -> list[tuple[CrisisLevel, list[CrisisStep]]]:
@@ -122,7 +131,8 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
     """Remove a crisis step or contact; True if deleted, False if kept as a pending removal.
 
     A draft that was never agreed is deleted at once. Anything else stays, marked, until the
-    professional agrees the removal at the review; the crisis page stops showing it now.
+    professional agrees the removal at the review; meanwhile the crisis page keeps it in the
+    agreed plan and shows the request apart.
     """
     kind = KINDS[type(item)]
     fields = list(CONTENT[type(item)])
@@ -142,6 +152,17 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
     except ItemGone:  # removed by someone else meanwhile: what was asked for is done
         return True
     return deleted
+
+
+def mark_crisis_reviewed(plan: CarePlan, user: User, on: date) -> None:
+    """A professional says the crisis plan was gone through: record when and by whom.
+
+    The only way a crisis plan becomes "reviewed"; recording a meeting alone never does it.
+    The caller commits (the meeting form records it with the meeting).
+    """
+    plan.contingency_reviewed_on = on
+    plan.contingency_reviewed_by_id = user.id
+    audit.record("contingency.review", plan.patient_id, f"reviewed {on.isoformat()}")
 
 
 def save_member(

@@ -16,6 +16,7 @@ from portal.contingency.forms import (
     UsualStateForm,
     VersionedForm,
 )
+from portal.contingency.held_apart import hold_apart
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.limits import PlanFull, has_room
@@ -63,20 +64,19 @@ def crisis(patient_id: int):
         abort(404)
     audit.record_view("crisis.view", patient_id)
     db.session.commit()
-    steps = services.current(plan.crisis_steps)
-    contacts = services.current(plan.contacts)
-    usual = plan.usual_state
+    held = hold_apart(plan)
     return render_template(
         "contingency/crisis.html",
         access=access,
         patient=access.patient,
         plan=plan,
-        levels=services.steps_by_level(steps),
-        any_steps=bool(steps),
-        contacts=contacts,
-        usual=usual,
-        has_drafts=any(i.pending_review for i in [*steps, *contacts, *([usual] if usual else [])]),
+        held=held,
+        levels=services.steps_by_level(held.steps),
+        any_steps=bool(held.steps),
+        contacts=held.contacts,
+        usual=held.usual,
         usual_groups=USUAL_GROUPS,
+        now=services.practice_now(),
         can_view_plan=access.allows(Action.VIEW_PLAN),
         can_propose=access.allows(Action.PROPOSE),
     )
@@ -116,7 +116,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
     patient_id = access.patient.id
     conflict = None
     if form.validate_on_submit():
-        changes = {field: form[field].data or "" for field in form.FIELDS}
+        changes = form.changes()
         try:
             services.propose(item, changes, form.seen_version(), current_user, patient_id)
         except PlanFull as full:
@@ -166,8 +166,9 @@ def _remove(access, item, edit_endpoint: str, **ids):
     else:
         flash(
             _(
-                "Your request to remove this has been saved. The crisis page no longer shows it; "
-                "it will be looked at in your review."
+                "Your request to remove this has been saved. Until the care team agrees, the "
+                "crisis page shows it apart as not yet checked; it will be looked at in your "
+                "review."
             )
         )
     return redirect(url_for("contingency.overview", patient_id=patient_id))
@@ -202,20 +203,21 @@ def _add_item_pages(pages: _ItemPages) -> None:
         if request.method == "GET" and not has_room(pages.model, plan.id):
             flash(PlanFull(pages.model).message)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
+        form = pages.form()
+        form.prepare(plan)
         return _proposal_form(
-            access,
-            services.new_item(pages.model, plan),
-            pages.form(),
-            template,
-            str(pages.added),
+            access, services.new_item(pages.model, plan), form, template, str(pages.added)
         )
 
     def edit(patient_id: int, access, **ids):
-        found = item(patient_id, ids)
+        plan = services.plan_for(patient_id)
+        found = services.item_of(pages.model, ids[id_name], plan)
+        form = pages.form(obj=found)
+        form.prepare(plan)
         return _proposal_form(
             access,
             found,
-            pages.form(obj=found),
+            form,
             template,
             _("Your changes have been saved. They will be looked at in your review."),
         )

@@ -118,6 +118,9 @@ class MeetingForm(PortalForm):
             Length(max=TEXT_LIMIT, message=_l("Feedback must be %(max)d characters or fewer")),
         ],
     )
+    crisis_reviewed = BooleanField(
+        _l("We went through the crisis plan together and it is up to date")
+    )
     complex_needs = BooleanField(_l("The patient has complex needs"))
     review_interval = SelectField(
         _l("When is the next review due?"),

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal import audit
+from portal.contingency.services import mark_crisis_reviewed
 from portal.editing import check_version, conflict_on, one_transaction
 from portal.extensions import db
 from portal.i18n import current_language
@@ -197,6 +198,7 @@ class MeetingDetails:
     patient_feedback: str
     complex_needs: bool
     interval_months: int | None  # None: the usual interval for the patient's needs
+    crisis_reviewed: bool = False  # the professional said the crisis plan was gone through
 
 
 class MeetingConflict(Exception):
@@ -336,7 +338,8 @@ def record_meeting(
         plan.complex_needs = details.complex_needs
         plan.review_interval_months = interval
         plan.last_review_date = details.held_on
-        plan.contingency_reviewed_on = details.held_on
+        if details.crisis_reviewed:
+            mark_crisis_reviewed(plan, user, details.held_on)
         plan.next_review_date = add_months(details.held_on, interval)
         db.session.flush()  # the plan's version check happens here
 

@@ -160,6 +160,7 @@ def record(patient_id: int):
         patient_feedback=form.patient_feedback.data.strip(),
         complex_needs=form.complex_needs.data,
         interval_months=_int(form.review_interval.data),
+        crisis_reviewed=form.crisis_reviewed.data,
     )
     decisions = {
         p.key: services.Decision(

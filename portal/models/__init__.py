@@ -3,6 +3,7 @@
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.contingency import (
+    CallService,
     CareTeamMember,
     Contact,
     ContactKind,
@@ -51,6 +52,7 @@ __all__ = [
     "Condition",
     "ConsentRecord",
     "Contact",
+    "CallService",
     "ContactKind",
     "CrisisLevel",
     "CrisisStep",

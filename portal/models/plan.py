@@ -97,6 +97,8 @@ class CarePlan(TimestampMixin, Base):
     paper_copy_given_on: Mapped[date | None]
     patient_feedback: Mapped[str | None] = mapped_column(Text)
     contingency_reviewed_on: Mapped[date | None]
+    # Only a professional saying so marks the crisis plan reviewed (not any meeting).
+    contingency_reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     agreed_version: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -105,6 +107,9 @@ class CarePlan(TimestampMixin, Base):
 
     patient: Mapped[Patient] = relationship(back_populates="plan")
     named_contact: Mapped[User | None] = relationship(foreign_keys=[named_contact_id])
+    contingency_reviewed_by: Mapped[User | None] = relationship(
+        foreign_keys=[contingency_reviewed_by_id]
+    )
     needs: Mapped[list["NeedsSection"]] = relationship(
         back_populates="plan", order_by="NeedsSection.id"
     )

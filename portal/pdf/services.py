@@ -28,6 +28,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from portal import labels
+from portal.contingency.held_apart import hold_apart
 from portal.contingency.services import current, steps_by_level
 from portal.i18n import html_lang, text_direction
 from portal.models import CarePlan, Domain, GoalStatus, WishKind
@@ -64,6 +65,7 @@ SHEET_HEADINGS = {
     "who_to_call": _l("Who to call"),
     "usual_state": _l("Usual state of health"),
     "documents": _l("Where documents are kept"),
+    "not_checked": _l("Not yet checked by the care team"),
 }
 
 USUAL_STATE_FIELDS = (
@@ -177,16 +179,19 @@ def _plan_context(plan: CarePlan) -> dict:
 
 def _crisis_context(plan: CarePlan) -> dict:
     name = plan.patient.full_name
+    held = hold_apart(plan)
     return {
         **_common_context(plan, CRISIS, gettext("Crisis plan for %(name)s", name=name)),
         "heading_title": _l("Crisis plan for %(name)s", name=name),
         "headings": SHEET_HEADINGS,
-        # Steps and contacts whose removal awaits review are not printed, as on the crisis page.
-        "levels": steps_by_level(current(plan.crisis_steps)),
-        "contacts": current(plan.contacts),
+        # The agreed plan as agreed; changes nobody has checked yet apart, as on the crisis page.
+        "levels": steps_by_level(held.steps),
+        "contacts": held.contacts,
+        "usual": held.usual,
+        "changes": held.changes,
         "usual_fields": USUAL_STATE_FIELDS,
         "document_fields": DOCUMENT_FIELDS,
-        "filled": _filled_fields(plan.usual_state),
+        "filled": _filled_fields(held.usual),
         "bilingual": bilingual,
     }
 

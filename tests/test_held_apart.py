@@ -1,0 +1,134 @@
+"""Unreviewed crisis changes are held apart from the agreed crisis plan, on the page and sheet."""
+
+from datetime import date
+
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from portal.contingency.held_apart import ChangeKind, crisis_changes_awaiting_review, hold_apart
+from portal.models import AccessGrant, AuditEvent, CarePlan, CrisisStep
+from portal.models.base import utcnow
+from portal.pdf import services as pdf
+from portal.versions.services import create_version
+from tests.test_meetings import meeting_payload
+
+DUBIOUS = "If oxygen under 88%, ring 111 first"
+
+
+def _agreed_plan(db, cast):
+    """Patient A's plan agreed at a review (version snapshot), the son's access named."""
+    plan = cast.plan_a
+    for item in [*plan.crisis_steps, *plan.contacts, plan.usual_state]:
+        item.pending_review = False
+    db.session.flush()
+    create_version(plan, cast.users["professional"], utcnow())
+    grant = db.session.scalars(
+        select(AccessGrant).where(AccessGrant.grantee_id == cast.users["carer_contribute"].id)
+    ).one()
+    grant.relationship_to_patient = "son"
+    db.session.commit()
+    return plan
+
+
+def _carer_adds_a_step(cast, login):
+    client = login(cast.users["carer_contribute"])
+    response = client.post(
+        f"/patients/{cast.a.id}/contingency/steps/new",
+        data={"level": "amber", "signs": "Oxygen low", "actions": DUBIOUS, "who_to_call": "111"},
+    )
+    assert response.status_code == 302
+    return client
+
+
+def _split(page: str) -> tuple[str, str]:
+    agreed, _sep, apart = page.partition('id="not-yet-checked"')
+    return agreed, apart
+
+
+def test_a_carers_new_step_is_shown_apart_never_as_agreed(db, cast, login):
+    _agreed_plan(db, cast)
+    client = _carer_adds_a_step(cast, login)
+    page = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    agreed, apart = _split(page)
+    assert "Lips blue" in agreed and DUBIOUS not in agreed
+    assert DUBIOUS in apart
+    today = date.today().strftime("%-d %B %Y")
+    assert f"Added by Carer contribute (son) on {today}, not yet checked by the care team" in apart
+
+
+def test_a_changed_agreed_step_shows_the_agreed_text_with_the_change_apart(db, cast, login):
+    plan = _agreed_plan(db, cast)
+    step = plan.crisis_steps[0]
+    client = login(cast.users["carer_contribute"])
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}",
+        data={"level": "red", "signs": "Lips blue", "actions": DUBIOUS, "version": step.version},
+    )
+    page = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    agreed, apart = _split(page)
+    assert "Ring 999" in agreed and DUBIOUS not in agreed  # the agreed action, as agreed
+    assert DUBIOUS in apart and "Changed by Carer contribute (son) on" in apart
+
+
+def test_the_crisis_sheet_holds_the_change_apart_from_the_plan_version(db, app, cast, login):
+    _agreed_plan(db, cast)
+    _carer_adds_a_step(cast, login)
+    plan = db.session.get(CarePlan, cast.plan_a.id)
+    with app.test_request_context(), force_locale("en_GB"):
+        html = pdf.crisis_html(plan)
+    agreed, _sep, apart = html.partition('class="sheet-unreviewed"')
+    assert "Lips blue" in agreed and DUBIOUS not in agreed
+    assert "Not yet checked by the care team" in apart and DUBIOUS in apart
+    assert "Added by Carer contribute (son) on" in apart
+
+
+def test_worklist_query_lists_crisis_changes_awaiting_review(db, cast, login):
+    _agreed_plan(db, cast)
+    assert crisis_changes_awaiting_review([cast.a.id]) == []
+    _carer_adds_a_step(cast, login)
+    waiting = crisis_changes_awaiting_review([cast.a.id])
+    assert [(w.section, w.changed_by_id) for w in waiting] == [
+        ("crisis_steps", cast.users["carer_contribute"].id)
+    ]
+    others = crisis_changes_awaiting_review([cast.b.id])  # Bob's own drafts, none of Alice's
+    assert {w.patient_id for w in others} == {cast.b.id}
+
+
+def test_accepting_at_the_review_moves_the_step_into_the_agreed_plan(db, cast, login):
+    _agreed_plan(db, cast)
+    _carer_adds_a_step(cast, login)
+    nurse = login(cast.users["professional"])
+    data = meeting_payload(nurse, cast.a.id)  # every proposal agreed
+    assert nurse.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    db.session.expire_all()
+    plan = db.session.get(CarePlan, cast.plan_a.id)
+    held = hold_apart(plan)
+    assert held.changes == []
+    assert DUBIOUS in [s.actions for s in held.steps]
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "crisis_step.create" in actions and "crisis_step.agree" in actions
+
+
+def test_declining_at_the_review_removes_the_new_step(db, cast, login):
+    _agreed_plan(db, cast)
+    _carer_adds_a_step(cast, login)
+    step_id = db.session.scalars(select(CrisisStep.id).where(CrisisStep.actions == DUBIOUS)).one()
+    nurse = login(cast.users["professional"])
+    data = meeting_payload(nurse, cast.a.id, {f"crisis_steps_{step_id}": "decline"})
+    assert nurse.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CrisisStep, step_id) is None
+    assert hold_apart(db.session.get(CarePlan, cast.plan_a.id)).changes == []
+
+
+def test_a_removal_keeps_the_agreed_step_and_waits_apart(db, cast, login):
+    plan = _agreed_plan(db, cast)
+    step = plan.crisis_steps[0]
+    client = login(cast.users["carer_contribute"])
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}/remove", data={"version": step.version}
+    )
+    db.session.expire_all()
+    held = hold_apart(db.session.get(CarePlan, cast.plan_a.id))
+    assert [s.signs for s in held.steps] == ["Lips blue"]
+    assert [c.change for c in held.changes] == [ChangeKind.REMOVAL]
