@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
+import flask_babel
 from babel import Locale
+from babel.dates import format_skeleton
 from babel.support import NullTranslations
 from flask import current_app, g, has_app_context, request
 from flask_babel import get_locale, get_translations
@@ -114,3 +116,46 @@ def language_name(code: str | None) -> str:
         return code
     own = LANGUAGES.get(code)
     return f"{here} ({own})" if own and own != here else here
+
+
+# --------------------------------------------------------------------------- #
+# Dates and times: CLDR's patterns through Babel, never written by hand
+# --------------------------------------------------------------------------- #
+
+# Times use the UK's 24-hour clock (CLDR's preferred hour cycle for the GB region) written
+# with each language's own "Hm" pattern: CLDR's default for India and Pakistan is a 12-hour
+# "10:30 AM", which Urdu, Punjabi, Bengali and Gujarati sentences then followed with their own
+# "o'clock" word.
+TIME_SKELETONS = {"short": "Hm", "medium": "Hms", "long": "Hms", "full": "Hms"}
+
+# CLDR's Somali long and full dates are month-first ("Maarso 4, 2027"), the US order, while its
+# own short and medium dates ("04/03/27", "04-Mar-2027") and Somali readers in the UK put the
+# day first. These widths borrow CLDR's day-first order of the same language's medium date.
+DATE_WIDTHS = {"so": {"long": "d MMMM y", "full": "EEEE, d MMMM y"}}
+
+
+def format_date(value, width: str = "long") -> str:
+    """A date in the reader's language; ``width`` is short, medium, long or full."""
+    if value is None:
+        return ""
+    pattern = DATE_WIDTHS.get(current_language(), {}).get(width, width)
+    return flask_babel.format_date(value, pattern)
+
+
+def format_time(value, width: str = "short") -> str:
+    """A wall-clock time in the portal's time zone, on the 24-hour clock."""
+    if value is None:
+        return ""
+    return format_skeleton(
+        TIME_SKELETONS[width], value, tzinfo=flask_babel.get_timezone(), locale=get_locale()
+    )
+
+
+def format_datetime(value, width: str = "medium") -> str:
+    """Date and time joined the way the language joins them (CLDR's date-time pattern)."""
+    if value is None:
+        return ""
+    local = flask_babel.to_user_timezone(value)  # a naive value is UTC, as Babel takes it
+    joined = get_locale().datetime_formats[width].replace("'", "")
+    date = format_date(local.date(), width)
+    return joined.replace("{0}", format_time(local, width)).replace("{1}", date)

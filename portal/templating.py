@@ -1,13 +1,15 @@
 """Template globals: language, direction, date formatting and display labels."""
 
 from flask import Flask, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 
 from portal import labels
 from portal.character_count import character_count_i18n
 from portal.i18n import (
     LANGUAGES,
     current_language,
+    format_date,
+    format_datetime,
     html_lang,
     language_name,
     request_translations,
@@ -22,7 +24,7 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["nhs_number"] = format_nhs_number
-    app.jinja_env.filters["date"] = lambda d, fmt="long": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["date"] = format_date
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["lang_attr"] = html_lang
@@ -51,6 +53,4 @@ def register_templating(app: Flask) -> None:
         }
 
     # Date and time in the reader's locale and the portal's time zone (Europe/London).
-    app.jinja_env.filters["datetime"] = (
-        lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
-    )
+    app.jinja_env.filters["datetime"] = format_datetime

@@ -1,7 +1,6 @@
 """Review meetings: the professional's review page and forms; results, named contact, calendar."""
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal import audit
 from portal.extensions import db
-from portal.i18n import html_lang
+from portal.i18n import format_date, format_time, html_lang
 from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
@@ -50,7 +49,7 @@ def meeting_time(moment, date_format: str = "full") -> str:
     return _(
         "%(date)s at %(time)s",
         date=format_date(moment, date_format),
-        time=format_time(moment, "short"),
+        time=format_time(moment),
     )
 
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -19,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from portal import audit, labels, mail
 from portal.auth.services import find_user, hash_password
 from portal.extensions import db
-from portal.i18n import current_language
+from portal.i18n import current_language, format_date
 from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
 from portal.models.base import utcnow
 from portal.pagination import Page, paginate
