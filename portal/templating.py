@@ -2,6 +2,7 @@
 
 from flask import Flask, request
 from flask_babel import get_locale
+from jinja2 import pass_context
 
 from portal import labels
 from portal.character_count import character_count_i18n
@@ -19,6 +20,17 @@ from portal.i18n import (
 from portal.nhs_number import formatted as format_nhs_number
 from portal.phone import is_phone_number, tel_href
 
+# No message holds markup, so a translation is text: "&", "<" and ">" are escaped, and so is
+# the double quotation mark that delimits every attribute in the templates ("alt", "title",
+# "aria-label"). The apostrophe is left as it is: it is common in Welsh and English text and
+# no template quotes an attribute with it (tests/test_html_sweep.py keeps it so).
+_HTML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;"})
+
+
+def _as_html(context, text: str) -> str:
+    """Jinja trusts a translation as HTML: a quotation mark in one would end an attribute."""
+    return text.translate(_HTML_TEXT) if context.eval_ctx.autoescape else text
+
 
 def register_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
@@ -32,12 +44,19 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.globals["character_count_i18n"] = character_count_i18n
     app.jinja_env.filters["tel_href"] = tel_href
     app.jinja_env.tests["phone_number"] = is_phone_number
-    # Flask-Babel's callables, with the catalogue looked up once per locale and request.
+    # Flask-Babel's callables, with the catalogue looked up once per locale and request, and
+    # each translation escaped for HTML (see _as_html).
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: request_translations().ugettext(s),
-        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        gettext=pass_context(lambda ctx, s: _as_html(ctx, request_translations().ugettext(s))),
+        ngettext=pass_context(
+            lambda ctx, s, p, n: _as_html(ctx, request_translations().ungettext(s, p, n))
+        ),
+        pgettext=pass_context(
+            lambda ctx, c, s: _as_html(ctx, request_translations().upgettext(c, s))
+        ),
+        npgettext=pass_context(
+            lambda ctx, c, s, p, n: _as_html(ctx, request_translations().unpgettext(c, s, p, n))
+        ),
         newstyle=True,
     )
 
