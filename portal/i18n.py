@@ -57,9 +57,23 @@ def current_language() -> str:
     return "en" if code == BRITISH_ENGLISH else code
 
 
+# A link may name its language (``?lang=ur``): an invitation email links to the invitation page
+# in the language it is written in, and its English part to the English page.
+LANGUAGE_PARAMETER = "lang"
+
+
+def linked_language() -> str | None:
+    """The language a link asked for, if the portal has it."""
+    asked = request.args.get(LANGUAGE_PARAMETER)
+    return asked if asked in supported() else None
+
+
 def _chosen_language() -> str:
-    """Saved choice on the account, then the cookie, then Accept-Language, then English."""
+    """The language a link asked for, the saved choice on the account, then the cookie, then
+    Accept-Language, then English."""
     locales = supported()
+    if linked := linked_language():
+        return linked
     if current_user and current_user.is_authenticated and current_user.preferred_locale in locales:
         return current_user.preferred_locale
     cookie = request.cookies.get(LOCALE_COOKIE)
@@ -73,6 +87,18 @@ def _chosen_language() -> str:
         if lang.lower().startswith("zh") and "zh_Hans" in locales:
             return "zh_Hans"
     return "en"
+
+
+def remember_language(response, code: str) -> None:
+    """The language cookie, for pages seen before signing in."""
+    response.set_cookie(
+        LOCALE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def request_translations() -> NullTranslations:
