@@ -215,6 +215,28 @@ def _crisis_context(plan: CarePlan) -> dict:
     }
 
 
+def readable_copy_pdf(patient, sections) -> bytes:
+    """All the information held about the patient (``portal.portability.readable``), printed.
+
+    Not cached: it is asked for rarely and holds the access log, which changes on every view.
+    """
+    today = to_user_timezone(datetime.now(UTC)).date()
+    html = render_template(
+        "pdf/my_data.html",
+        kind="data",
+        title=gettext("All the information the portal holds about me"),
+        patient=patient,
+        sections=sections,
+        document_lang=html_lang(),
+        document_dir=text_direction(),
+        version_label=gettext("Copy of the information held"),
+        printed_on=today,
+        lang_tag=html_lang,
+        direction_of=direction_of,
+    )
+    return render_pdf(html)
+
+
 def _filled_fields(usual) -> set[str]:
     if usual is None:
         return set()
