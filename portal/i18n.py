@@ -1,5 +1,8 @@
 """Languages, locale choice and text direction."""
 
+import tomllib
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import flask_babel
@@ -35,6 +38,28 @@ def available_locales(translations_dir: str) -> list[str]:
     root = Path(translations_dir)
     shipped = {p.parent.parent.name for p in root.glob("*/LC_MESSAGES/messages.po")}
     return [code for code in LANGUAGES if code == "en" or code in shipped]
+
+
+@dataclass(frozen=True)
+class Review:
+    """A professional translator's review of one language's whole catalogue."""
+
+    date: date
+    by: str
+
+
+def translation_reviews(translations_dir: str) -> dict[str, Review]:
+    """``translations/reviews.toml``: the languages a professional translator has reviewed."""
+    path = Path(translations_dir) / "reviews.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        reviewed = tomllib.load(f).get("reviewed", {})
+    return {
+        code: Review(entry["date"], str(entry.get("by", "")))
+        for code, entry in reviewed.items()
+        if code in LANGUAGES and isinstance(entry, dict) and isinstance(entry.get("date"), date)
+    }
 
 
 def supported() -> list[str]:

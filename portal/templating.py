@@ -16,6 +16,7 @@ from portal.i18n import (
     request_translations,
     supported,
     text_direction,
+    translation_reviews,
 )
 from portal.nhs_number import formatted as format_nhs_number
 from portal.phone import is_phone_number, tel_href
@@ -33,6 +34,9 @@ def _as_html(context, text: str) -> str:
 
 
 def register_templating(app: Flask) -> None:
+    app.extensions["translation_reviews"] = translation_reviews(
+        app.config["BABEL_TRANSLATION_DIRECTORIES"]
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["nhs_number"] = format_nhs_number
@@ -68,6 +72,7 @@ def register_templating(app: Flask) -> None:
             "text_dir": text_direction(locale),
             "current_locale": locale,
             "languages": [(code, LANGUAGES[code]) for code in supported()],
+            "translation_review": app.extensions["translation_reviews"].get(locale),
             "current_path": request.full_path.rstrip("?"),
         }
 

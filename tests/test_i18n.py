@@ -1,6 +1,7 @@
 """Language choice, direction and catalogue completeness."""
 
 import importlib.util
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -296,3 +297,64 @@ def test_checker_notices_a_plural_rule_that_is_not_cldrs(tmp_path):
     po.write_text(text[:header_start] + babel_table + text[header_end:], encoding="utf-8")
     problems = checker.check_locale(po, None)
     assert any("Plural-Forms header is not CLDR" in p for p in problems)
+
+
+# --------------------------------------------------------------------------- #
+# Professional translator reviews
+# --------------------------------------------------------------------------- #
+
+
+def _readme_reviews() -> dict[str, str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| .* \((\w+)\) \| (.+) \|$", readme, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_readme_table_follows_the_review_record(app):
+    from portal.i18n import translation_reviews
+
+    reviews = translation_reviews(app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    table = _readme_reviews()
+    assert set(table) == set(LANGUAGES) - {"en"}
+    for code, status in table.items():
+        expected = reviews[code].date.isoformat() if code in reviews else "not yet"
+        assert status.startswith(expected), (code, status)
+
+
+def test_no_language_is_marked_reviewed_until_a_person_has_done_it(app):
+    from portal.i18n import translation_reviews
+
+    assert translation_reviews(app.config["BABEL_TRANSLATION_DIRECTORIES"]) == {}
+
+
+def test_the_switcher_says_whether_a_professional_has_checked_the_language(client):
+    client.set_cookie(LOCALE_COOKIE, "cy")
+    body = client.get("/sign-in").get_data(as_text=True)
+    assert _translations("cy")[
+        "This translation has not yet been checked by a professional translator."
+    ] in body
+    client.set_cookie(LOCALE_COOKIE, "en")
+    assert "professional translator" not in client.get("/sign-in").get_data(as_text=True)
+
+
+def test_a_recorded_review_is_shown_with_its_date(app, tmp_path):
+    from datetime import date
+
+    from portal.i18n import Review, translation_reviews
+
+    (tmp_path / "reviews.toml").write_text(
+        '[reviewed]\ncy = { date = 2027-01-15, by = "A. Translator" }\nxx = { date = 2027-01-15 }\n'
+        'pl = "yesterday"\n',
+        encoding="utf-8",
+    )
+    assert translation_reviews(str(tmp_path)) == {"cy": Review(date(2027, 1, 15), "A. Translator")}
+    reviews = app.extensions["translation_reviews"]
+    app.extensions["translation_reviews"] = translation_reviews(str(tmp_path))
+    try:
+        with app.test_client() as client:
+            client.set_cookie(LOCALE_COOKIE, "en")
+            client.set_cookie(LOCALE_COOKIE, "cy")
+            body = client.get("/sign-in").get_data(as_text=True)
+    finally:
+        app.extensions["translation_reviews"] = reviews
+    assert "15 Ionawr 2027" in body
