@@ -33,6 +33,7 @@ ACTIONS = {
     "pdf.plan": _l("Downloaded the care plan"),
     "pdf.crisis": _l("Downloaded the crisis sheet"),
     "data.download": _l("Downloaded a copy of the plan"),
+    "data.view": _l("Looked at the copy of everything held about you"),
     "fhir.export": _l("Downloaded a copy of the plan"),
     # Proposing changes (patients and carers), and the review meeting's decisions
     "goal.create": _l("Added a goal"),

@@ -1,8 +1,13 @@
 """Languages, locale choice and text direction."""
 
+import tomllib
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+import flask_babel
 from babel import Locale
+from babel.dates import format_skeleton
 from babel.support import NullTranslations
 from flask import current_app, g, has_app_context, request
 from flask_babel import get_locale, get_translations
@@ -35,6 +40,28 @@ def available_locales(translations_dir: str) -> list[str]:
     return [code for code in LANGUAGES if code == "en" or code in shipped]
 
 
+@dataclass(frozen=True)
+class Review:
+    """A professional translator's review of one language's whole catalogue."""
+
+    date: date
+    by: str
+
+
+def translation_reviews(translations_dir: str) -> dict[str, Review]:
+    """``translations/reviews.toml``: the languages a professional translator has reviewed."""
+    path = Path(translations_dir) / "reviews.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        reviewed = tomllib.load(f).get("reviewed", {})
+    return {
+        code: Review(entry["date"], str(entry.get("by", "")))
+        for code, entry in reviewed.items()
+        if code in LANGUAGES and isinstance(entry, dict) and isinstance(entry.get("date"), date)
+    }
+
+
 def supported() -> list[str]:
     return current_app.config["LOCALES"]
 
@@ -55,9 +82,23 @@ def current_language() -> str:
     return "en" if code == BRITISH_ENGLISH else code
 
 
+# A link may name its language (``?lang=ur``): an invitation email links to the invitation page
+# in the language it is written in, and its English part to the English page.
+LANGUAGE_PARAMETER = "lang"
+
+
+def linked_language() -> str | None:
+    """The language a link asked for, if the portal has it."""
+    asked = request.args.get(LANGUAGE_PARAMETER)
+    return asked if asked in supported() else None
+
+
 def _chosen_language() -> str:
-    """Saved choice on the account, then the cookie, then Accept-Language, then English."""
+    """The language a link asked for, the saved choice on the account, then the cookie, then
+    Accept-Language, then English."""
     locales = supported()
+    if linked := linked_language():
+        return linked
     if current_user and current_user.is_authenticated and current_user.preferred_locale in locales:
         return current_user.preferred_locale
     cookie = request.cookies.get(LOCALE_COOKIE)
@@ -71,6 +112,18 @@ def _chosen_language() -> str:
         if lang.lower().startswith("zh") and "zh_Hans" in locales:
             return "zh_Hans"
     return "en"
+
+
+def remember_language(response, code: str) -> None:
+    """The language cookie, for pages seen before signing in."""
+    response.set_cookie(
+        LOCALE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def request_translations() -> NullTranslations:
@@ -114,3 +167,46 @@ def language_name(code: str | None) -> str:
         return code
     own = LANGUAGES.get(code)
     return f"{here} ({own})" if own and own != here else here
+
+
+# --------------------------------------------------------------------------- #
+# Dates and times: CLDR's patterns through Babel, never written by hand
+# --------------------------------------------------------------------------- #
+
+# Times use the UK's 24-hour clock (CLDR's preferred hour cycle for the GB region) written
+# with each language's own "Hm" pattern: CLDR's default for India and Pakistan is a 12-hour
+# "10:30 AM", which Urdu, Punjabi, Bengali and Gujarati sentences then followed with their own
+# "o'clock" word.
+TIME_SKELETONS = {"short": "Hm", "medium": "Hms", "long": "Hms", "full": "Hms"}
+
+# CLDR's Somali long and full dates are month-first ("Maarso 4, 2027"), the US order, while its
+# own short and medium dates ("04/03/27", "04-Mar-2027") and Somali readers in the UK put the
+# day first. These widths borrow CLDR's day-first order of the same language's medium date.
+DATE_WIDTHS = {"so": {"long": "d MMMM y", "full": "EEEE, d MMMM y"}}
+
+
+def format_date(value, width: str = "long") -> str:
+    """A date in the reader's language; ``width`` is short, medium, long or full."""
+    if value is None:
+        return ""
+    pattern = DATE_WIDTHS.get(current_language(), {}).get(width, width)
+    return flask_babel.format_date(value, pattern)
+
+
+def format_time(value, width: str = "short") -> str:
+    """A wall-clock time in the portal's time zone, on the 24-hour clock."""
+    if value is None:
+        return ""
+    return format_skeleton(
+        TIME_SKELETONS[width], value, tzinfo=flask_babel.get_timezone(), locale=get_locale()
+    )
+
+
+def format_datetime(value, width: str = "medium") -> str:
+    """Date and time joined the way the language joins them (CLDR's date-time pattern)."""
+    if value is None:
+        return ""
+    local = flask_babel.to_user_timezone(value)  # a naive value is UTC, as Babel takes it
+    joined = get_locale().datetime_formats[width].replace("'", "")
+    date = format_date(local.date(), width)
+    return joined.replace("{0}", format_time(local, width)).replace("{1}", date)

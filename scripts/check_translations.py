@@ -6,8 +6,10 @@ non-zero when there is a problem. Checks:
 * ``translations/messages.pot`` holds exactly the messages (msgid, plural id
   and context) that ``pybabel extract`` finds in ``portal/`` and
   ``templates/`` today (see ``babel.cfg``);
-* every ``translations/<locale>/LC_MESSAGES/messages.po`` translates every
-  message of the POT, with every plural form filled, nothing fuzzy, nothing
+* every ``translations/<locale>/LC_MESSAGES/messages.po`` has the plural rule
+  of CLDR for its language (Babel's ``Locale.plural_form``; Babel's own
+  gettext table differs from CLDR for some languages, Arabic among them) and
+  translates every message of the POT, with every plural form filled, nothing fuzzy, nothing
   that is no longer in the POT, and the same placeholders (``%(name)s``,
   ``%s``, ``{name}``) as the English text.
 
@@ -30,9 +32,11 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
+from babel.plural import to_gettext
 
 ROOT = Path(__file__).resolve().parent.parent
 POT_RELPATH = Path("translations") / "messages.pot"
@@ -63,6 +67,21 @@ _PERCENT_RE = re.compile(
 _BRACE_RE = re.compile(r"\{\{|\}\}|\{(?P<field>[^{}!:]*)(?:![rsa])?(?::[^{}]*)?\}")
 
 MessageKey = tuple[str | None, str, str | None]  # (context, msgid, msgid_plural)
+
+
+def cldr_plural_forms(locale: str) -> tuple[int, str]:
+    """The number of plural forms and the gettext rule CLDR gives ``locale``.
+
+    Forms come in CLDR's order (zero, one, two, few, many, other, those the
+    language uses). Counts in the portal are whole numbers written without an
+    exponent, so CLDR's exponent operand ``e`` is 0; gettext knows only ``n``.
+    """
+    rule = to_gettext(Locale.parse(locale).plural_form)
+    rule = re.sub(r"\be\b", "0", rule)
+    match = re.fullmatch(r"nplurals=(\d+); plural=(.*);", rule)
+    if not match:
+        raise ValueError(f"unexpected plural rule for {locale}: {rule}")
+    return int(match.group(1)), match.group(2)
 
 
 # --------------------------------------------------------------------------- #
@@ -295,6 +314,16 @@ def _sort_key(key: MessageKey) -> tuple[str, str, str]:
     return (msgid, plural or "", context or "")
 
 
+def _check_plural_header(prefix, locale, catalog, cldr_num, cldr_expr) -> list[str]:
+    if (catalog.num_plurals, catalog.plural_expr) == (cldr_num, cldr_expr):
+        return []
+    return [
+        f"{prefix}the Plural-Forms header is not CLDR's rule for {locale}: "
+        f"want nplurals={cldr_num}; plural={cldr_expr}; "
+        f"(python scripts/po_tool.py plural-forms {locale} sets it)"
+    ]
+
+
 def check_locale(po_path: Path, template: dict[MessageKey, Message] | None) -> list[str]:
     """Problems with one locale's ``messages.po``.
 
@@ -314,6 +343,12 @@ def check_locale(po_path: Path, template: dict[MessageKey, Message] | None) -> l
         )
     messages = _messages(catalog)
     num_plurals = catalog.num_plurals
+    try:
+        cldr_num, cldr_expr = cldr_plural_forms(locale)
+    except (ValueError, UnknownLocaleError):
+        problems.append(f"{prefix}CLDR has no plural rule for {locale!r}")
+    else:
+        problems.extend(_check_plural_header(prefix, locale, catalog, cldr_num, cldr_expr))
 
     for key, message in sorted(messages.items(), key=lambda kv: _sort_key(kv[0])):
         if template is not None and key not in template:

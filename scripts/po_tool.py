@@ -2,10 +2,13 @@
 
     python scripts/po_tool.py missing cy > cy-todo.json   # msgid -> "" (or [..] for plurals)
     python scripts/po_tool.py fill cy cy-done.json        # write them into the catalogue
+    python scripts/po_tool.py plural-forms cy             # set CLDR's plural rule in the header
 
 ``fill`` creates the locale's catalogue from the POT if it does not exist, merges the POT
 into it, sets every given translation (a list for plural messages, one entry per plural form
-of the locale) and clears the fuzzy flag of what it sets. Run ``make i18n-check`` after.
+of the locale) and clears the fuzzy flag of what it sets. A new catalogue gets CLDR's plural
+rule (``plural-forms`` sets it on an existing one; its plural messages then need their forms
+in the new order). Run ``make i18n-check`` after.
 """
 
 import json
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.messages.pofile import read_po, write_po
+from check_translations import cldr_plural_forms
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
@@ -31,10 +35,28 @@ def _catalog(locale: str):
         with pot_path.open("rb") as f:
             catalog = read_po(f, locale=locale)
         catalog.locale = Locale.parse(locale)
+        _set_cldr_plural_forms(catalog, locale)
     catalog.update(template, no_fuzzy_matching=True)
     catalog.obsolete.clear()
     catalog.fuzzy = False  # the header of a new catalogue copies the template's fuzzy flag
     return catalog, po_path
+
+
+def _set_cldr_plural_forms(catalog, locale: str) -> None:
+    """Babel's own gettext plural table is not CLDR's for every language (Arabic, Welsh)."""
+    catalog._num_plurals, catalog._plural_expr = cldr_plural_forms(locale)
+
+
+def _write(catalog, po_path: Path) -> None:
+    po_path.parent.mkdir(parents=True, exist_ok=True)
+    with po_path.open("wb") as f:
+        write_po(f, catalog, omit_header=False, sort_output=True, width=100)
+
+
+def plural_forms(locale: str) -> None:
+    catalog, po_path = _catalog(locale)
+    _set_cldr_plural_forms(catalog, locale)
+    _write(catalog, po_path)
 
 
 def missing(locale: str) -> dict:
@@ -63,15 +85,16 @@ def fill(locale: str, source: Path) -> int:
             message.string = tuple(value) if message.pluralizable else value
             message.flags.discard("fuzzy")
             count += 1
-    po_path.parent.mkdir(parents=True, exist_ok=True)
-    with po_path.open("wb") as f:
-        write_po(f, catalog, omit_header=False, sort_output=True, width=100)
+    _write(catalog, po_path)
     return count
 
 
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "missing":
         json.dump(missing(argv[1]), sys.stdout, ensure_ascii=False, indent=1)
+        return 0
+    if len(argv) == 2 and argv[0] == "plural-forms":
+        plural_forms(argv[1])
         return 0
     if len(argv) == 3 and argv[0] == "fill":
         print(f"{fill(argv[1], Path(argv[2]))} messages set")

@@ -316,3 +316,23 @@ def english(request):
     request.getfixturevalue("db")
     with force_locale("en"):
         yield
+
+
+@pytest.fixture
+def renders(app, monkeypatch):
+    """Replace the WeasyPrint step by a stub and keep the HTML of each call; start with an
+    empty cache."""
+    from portal.pdf import services
+
+    calls: list[str] = []
+
+    def fake_render(html: str, *, one_page: bool = False, large: bool = False) -> bytes:
+        calls.append(html)
+        return b"%PDF-1.7 stub " + str(len(calls)).encode()
+
+    monkeypatch.setattr(services, "render_pdf", fake_render)
+    with app.app_context():
+        services.pdf_cache().clear()
+    yield calls
+    with app.app_context():
+        services.pdf_cache().clear()

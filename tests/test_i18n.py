@@ -1,6 +1,7 @@
 """Language choice, direction and catalogue completeness."""
 
 import importlib.util
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -209,3 +210,151 @@ def test_character_count_counts_in_the_readers_language(app):
     assert urdu["characters-under-limit.other"] == "آپ کے پاس %{count} حروف باقی ہیں"
     assert urdu["characters-over-limit.one"] == "آپ نے %{count} حرف زیادہ لکھا ہے"
     assert urdu["characters-at-limit"] == "آپ کے پاس 0 حروف باقی ہیں"
+
+
+# --------------------------------------------------------------------------- #
+# Plural rules: CLDR's, in CLDR's order of forms
+# --------------------------------------------------------------------------- #
+
+CLDR_ORDER = ("zero", "one", "two", "few", "many", "other")
+# Whole numbers that reach every CLDR category of the portal's languages.
+SAMPLE_COUNTS = [*range(0, 250), 1000, 1001, 1011, 1_000_000, 2_000_000]
+
+
+def _catalogue(locale: str):
+    path = ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def _cldr_forms(locale: str) -> list[str]:
+    from babel import Locale
+
+    tags = Locale.parse(locale).plural_form.tags | {"other"}
+    return [tag for tag in CLDR_ORDER if tag in tags]
+
+
+@pytest.mark.parametrize("locale", [code for code in LANGUAGES if code != "en"])
+def test_plural_forms_header_picks_the_cldr_form_for_every_count(locale):
+    """The header gettext runs at page time chooses the form CLDR names, for every count."""
+    import gettext
+
+    from babel import Locale
+
+    catalog = _catalogue(locale)
+    forms = _cldr_forms(locale)
+    assert catalog.num_plurals == len(forms)
+    choose = gettext.c2py(catalog.plural_expr)
+    rule = Locale.parse(locale).plural_form
+    wrong = [n for n in SAMPLE_COUNTS if forms[choose(n)] != rule(n)]
+    assert wrong == [], f"{locale}: the header picks a different form from CLDR for {wrong[:10]}"
+
+
+@pytest.mark.parametrize("locale", [code for code in LANGUAGES if code != "en"])
+def test_every_plural_message_has_every_cldr_form(locale):
+    catalog = _catalogue(locale)
+    expected = len(_cldr_forms(locale))
+    short = [
+        message.id[0]
+        for message in catalog
+        if message.id and message.pluralizable
+        and (len(message.string) != expected or not all(message.string))
+    ]
+    assert short == []
+
+
+def test_arabic_counts_from_11_to_99_and_from_100_to_102_read_right(app):
+    """11-99 take the accusative singular (tamyiz), 100-102 the genitive singular."""
+    from flask_babel import ngettext
+
+    with app.test_request_context(), force_locale("ar"):
+        def accounts(n):
+            return ngettext("%(num)d account", "%(num)d accounts", n)
+
+        def entries(n):
+            return ngettext("%(num)d entry", "%(num)d entries", n)
+
+        assert accounts(11) == "11 حسابًا"
+        assert accounts(99) == "99 حسابًا"
+        assert accounts(101) == "101 حساب"
+        assert accounts(5) == "5 حسابات"
+        assert entries(12) == "12 إدخالًا"
+        assert entries(102) == "102 إدخال"
+
+
+def test_checker_notices_a_plural_rule_that_is_not_cldrs(tmp_path):
+    checker = _checker()
+    source = ROOT / "translations" / "ar" / "LC_MESSAGES" / "messages.po"
+    po = tmp_path / "translations" / "ar" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    text = source.read_text(encoding="utf-8")
+    header_start = text.index('"Plural-Forms:')
+    header_end = text.index('"MIME-Version')
+    babel_table = (
+        '"Plural-Forms: nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : '
+        'n%100>=3 && n%100<=10 ? 3 : n%100>=0 && n%100<=2 ? 4 : 5);\\n"\n'
+    )
+    po.write_text(text[:header_start] + babel_table + text[header_end:], encoding="utf-8")
+    problems = checker.check_locale(po, None)
+    assert any("Plural-Forms header is not CLDR" in p for p in problems)
+
+
+# --------------------------------------------------------------------------- #
+# Professional translator reviews
+# --------------------------------------------------------------------------- #
+
+
+def _readme_reviews() -> dict[str, str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| .* \((\w+)\) \| (.+) \|$", readme, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_readme_table_follows_the_review_record(app):
+    from portal.i18n import translation_reviews
+
+    reviews = translation_reviews(app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    table = _readme_reviews()
+    assert set(table) == set(LANGUAGES) - {"en"}
+    for code, status in table.items():
+        expected = reviews[code].date.isoformat() if code in reviews else "not yet"
+        assert status.startswith(expected), (code, status)
+
+
+def test_no_language_is_marked_reviewed_until_a_person_has_done_it(app):
+    from portal.i18n import translation_reviews
+
+    assert translation_reviews(app.config["BABEL_TRANSLATION_DIRECTORIES"]) == {}
+
+
+def test_the_switcher_says_whether_a_professional_has_checked_the_language(client):
+    client.set_cookie(LOCALE_COOKIE, "cy")
+    body = client.get("/sign-in").get_data(as_text=True)
+    assert _translations("cy")[
+        "This translation has not yet been checked by a professional translator."
+    ] in body
+    client.set_cookie(LOCALE_COOKIE, "en")
+    assert "professional translator" not in client.get("/sign-in").get_data(as_text=True)
+
+
+def test_a_recorded_review_is_shown_with_its_date(app, tmp_path):
+    from datetime import date
+
+    from portal.i18n import Review, translation_reviews
+
+    (tmp_path / "reviews.toml").write_text(
+        '[reviewed]\ncy = { date = 2027-01-15, by = "A. Translator" }\nxx = { date = 2027-01-15 }\n'
+        'pl = "yesterday"\n',
+        encoding="utf-8",
+    )
+    assert translation_reviews(str(tmp_path)) == {"cy": Review(date(2027, 1, 15), "A. Translator")}
+    reviews = app.extensions["translation_reviews"]
+    app.extensions["translation_reviews"] = translation_reviews(str(tmp_path))
+    try:
+        with app.test_client() as client:
+            client.set_cookie(LOCALE_COOKIE, "en")
+            client.set_cookie(LOCALE_COOKIE, "cy")
+            body = client.get("/sign-in").get_data(as_text=True)
+    finally:
+        app.extensions["translation_reviews"] = reviews
+    assert "15 Ionawr 2027" in body

@@ -272,6 +272,8 @@ def test_subject_access_file_holds_the_whole_record_and_no_secrets(db, cast, req
         ("GET", "/patients/{a}/fhir-import", {"professional"}),
         ("POST", "/patients/{a}/fhir-import", {"professional"}),
         ("GET", "/patients/{a}/my-data.json", {"owner"}),
+        ("GET", "/patients/{a}/my-data", {"owner"}),
+        ("GET", "/patients/{a}/my-data.pdf", {"owner"}),
     ],
 )
 def test_access_matrix(cast, request_as, who, method, path, allowed):
@@ -281,7 +283,12 @@ def test_access_matrix(cast, request_as, who, method, path, allowed):
 
 @pytest.mark.parametrize(
     "path",
-    ["/patients/{p}/plan.fhir.json", "/patients/{p}/fhir-import", "/patients/{p}/my-data.json"],
+    [
+        "/patients/{p}/plan.fhir.json",
+        "/patients/{p}/fhir-import",
+        "/patients/{p}/my-data.json",
+        "/patients/{p}/my-data",
+    ],
 )
 def test_professional_without_consent_is_refused(cast, request_as, path):
     response = request_as(cast.users["professional"], "GET", path.format(p=cast.no_consent.id))

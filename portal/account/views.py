@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,7 +18,7 @@ from portal.auth.services import (
 )
 from portal.auth.throttle import password_checks_limited
 from portal.extensions import db
-from portal.i18n import LOCALE_COOKIE, supported
+from portal.i18n import remember_language, supported
 from portal.pages import account_page
 from portal.permissions import Action
 from portal.redirects import safe_next
@@ -44,14 +44,7 @@ def set_language():
         if current_user.is_authenticated:
             current_user.preferred_locale = choice
             db.session.commit()
-        response.set_cookie(
-            LOCALE_COOKIE,
-            choice,
-            max_age=365 * 24 * 3600,
-            secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
-            httponly=True,
-            samesite="Lax",
-        )
+        remember_language(response, choice)
     return response
 
 

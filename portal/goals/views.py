@@ -1,7 +1,6 @@
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,6 +10,7 @@ from portal.extensions import db
 from portal.fields import seen_version
 from portal.goals import bp, services
 from portal.goals.forms import ConfirmForm, GoalForm
+from portal.i18n import format_date
 from portal.limits import PlanFull, has_room
 from portal.models import Goal
 from portal.pages import patient_page

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date, gettext, lazy_ngettext
+from flask_babel import gettext, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from portal import labels, limits
 from portal.fields import PortalForm, phone_field
+from portal.i18n import format_date
 from portal.models import ContactKind, CrisisLevel, GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 

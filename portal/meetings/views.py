@@ -1,7 +1,6 @@
 """Review meetings: the professional's review page and forms; results, named contact, calendar."""
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from portal import accounts, audit
 from portal.conversations import services as conversations
 from portal.editing import EditConflict
 from portal.extensions import db
-from portal.i18n import html_lang
+from portal.i18n import format_date, format_time, html_lang
 from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
@@ -53,7 +52,7 @@ def meeting_time(moment, date_format: str = "full") -> str:
     return _(
         "%(date)s at %(time)s",
         date=format_date(moment, date_format),
-        time=format_time(moment, "short"),
+        time=format_time(moment),
     )
 
 

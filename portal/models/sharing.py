@@ -29,6 +29,8 @@ class AccessGrant(TimestampMixin, Base):
     invited_email: Mapped[str] = mapped_column(String(254))
     relationship_to_patient: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str | None] = mapped_column(String(10))  # of the relationship words
+    # The language the patient chose for the invitation email (and the carer's first pages).
+    invitation_language: Mapped[str | None] = mapped_column(String(10))
     scope: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invitation_expires_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache, lru_cache
 
 from babel import UnknownLocaleError
@@ -41,6 +42,32 @@ CRISIS = "crisis"
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
 
 STYLESHEET = "css/pdf.css"
+LARGE_STYLESHEET = "css/pdf-large.css"
+
+
+class PrintSize(StrEnum):
+    """Standard print, or large print: at least 16 pt, wider line spacing, one column."""
+
+    STANDARD = "standard"
+    LARGE = "large"
+
+
+# Words in a patient's recorded communication needs that ask for large print.
+LARGE_PRINT_WORDS = re.compile(r"large[\s-]*print|big[\s-]*print|large[\s-]*font", re.IGNORECASE)
+
+
+def default_print_size(patient) -> PrintSize:
+    """Large print when the patient's communication needs ask for it ("Large print letters")."""
+    needs = getattr(patient, "communication_needs", None) or ""
+    return PrintSize.LARGE if LARGE_PRINT_WORDS.search(needs) else PrintSize.STANDARD
+
+
+def print_size(asked: str | None, patient) -> PrintSize:
+    """The size asked for in the link, else the patient's default; anything else is ignored."""
+    try:
+        return PrintSize(asked)
+    except ValueError:
+        return default_print_size(patient)
 
 # The crisis sheet must fit one sheet of paper. A long crisis plan is laid out again with
 # smaller type, down to a size still readable on a fridge door; past that it continues on a
@@ -91,22 +118,22 @@ DOCUMENT_FIELDS = (
 # --------------------------------------------------------------------------- #
 
 
-def plan_pdf(plan: CarePlan) -> bytes:
+def plan_pdf(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> bytes:
     """The whole plan, crisis steps first. The same for every reader with ``view`` access."""
-    return _cached(plan, PLAN, plan_html(plan))
+    return _cached(plan, PLAN, plan_html(plan, size), size)
 
 
-def crisis_pdf(plan: CarePlan) -> bytes:
-    """The one-page crisis sheet for the fridge or beside the phone."""
-    return _cached(plan, CRISIS, crisis_html(plan))
+def crisis_pdf(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> bytes:
+    """The crisis sheet for the fridge or beside the phone: one page in standard print."""
+    return _cached(plan, CRISIS, crisis_html(plan, size), size)
 
 
-def plan_html(plan: CarePlan) -> str:
-    return render_template("pdf/plan.html", **_plan_context(plan))
+def plan_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
+    return render_template("pdf/plan.html", **_plan_context(plan), print_size=size)
 
 
-def crisis_html(plan: CarePlan) -> str:
-    return render_template("pdf/crisis.html", **_crisis_context(plan))
+def crisis_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
+    return render_template("pdf/crisis.html", **_crisis_context(plan), print_size=size)
 
 
 def bilingual(message) -> tuple[str, str | None]:
@@ -196,6 +223,28 @@ def _crisis_context(plan: CarePlan) -> dict:
     }
 
 
+def readable_copy_pdf(patient, sections) -> bytes:
+    """All the information held about the patient (``portal.portability.readable``), printed.
+
+    Not cached: it is asked for rarely and holds the access log, which changes on every view.
+    """
+    today = to_user_timezone(datetime.now(UTC)).date()
+    html = render_template(
+        "pdf/my_data.html",
+        kind="data",
+        title=gettext("All the information the portal holds about me"),
+        patient=patient,
+        sections=sections,
+        document_lang=html_lang(),
+        document_dir=text_direction(),
+        version_label=gettext("Copy of the information held"),
+        printed_on=today,
+        lang_tag=html_lang,
+        direction_of=direction_of,
+    )
+    return render_pdf(html)
+
+
 def _filled_fields(usual) -> set[str]:
     if usual is None:
         return set()
@@ -265,26 +314,32 @@ def fingerprint(html: str) -> str:
     return hashlib.sha256(html.encode("utf-8")).hexdigest()
 
 
-def _cached(plan: CarePlan, kind: str, html: str) -> bytes:
-    key = (plan.id, kind, str(get_locale()), fingerprint(html))
+def _cached(plan: CarePlan, kind: str, html: str, size: PrintSize) -> bytes:
+    key = (plan.id, _variant(kind, size), str(get_locale()), fingerprint(html))
     store = pdf_cache()
     data = store.get(key)
     if data is None:
-        data = render_pdf(html, one_page=kind == CRISIS)
+        large = size == PrintSize.LARGE
+        data = render_pdf(html, one_page=kind == CRISIS and not large, large=large)
         store.put(key, data)
     return data
 
 
-def size_hint(plan_id: int, kind: str) -> str:
+def _variant(kind: str, size: PrintSize) -> str:
+    return kind if size == PrintSize.STANDARD else f"{kind}-{size}"
+
+
+def size_hint(plan_id: int, kind: str, size: PrintSize = PrintSize.STANDARD) -> str:
     """ "PDF" or "PDF, 84 KB" for a download link, from the latest rendering if any."""
-    size = pdf_cache().last_size(plan_id, kind, str(get_locale()))
-    if not size:
+    found = pdf_cache().last_size(plan_id, _variant(kind, size), str(get_locale()))
+    if not found:
         return gettext("PDF")
-    return gettext("PDF, %(size)s KB", size=max(1, round(size / 1024)))
+    return gettext("PDF, %(size)s KB", size=max(1, round(found / 1024)))
 
 
-def download_name(kind: str) -> str:
-    return "crisis-sheet.pdf" if kind == CRISIS else "care-plan.pdf"
+def download_name(kind: str, size: PrintSize = PrintSize.STANDARD) -> str:
+    name = "crisis-sheet" if kind == CRISIS else "care-plan"
+    return f"{name}-large-print.pdf" if size == PrintSize.LARGE else f"{name}.pdf"
 
 
 # --------------------------------------------------------------------------- #
@@ -308,10 +363,11 @@ def _font_config() -> FontConfiguration:
 
 
 @cache
-def _base_stylesheet(static_folder: str) -> CSS:
-    """``static/css/pdf.css``, parsed once per process (through the fetcher, like the rest)."""
+def _base_stylesheet(static_folder: str, path: str = STYLESHEET) -> CSS:
+    """A stylesheet of ``static/`` (``css/pdf.css`` by default), parsed once per process
+    (through the fetcher, like the rest)."""
     url_fetcher = StaticOnlyFetcher(static_folder)
-    return CSS(url=url_fetcher.base_url + STYLESHEET, url_fetcher=url_fetcher)
+    return CSS(url=url_fetcher.base_url + path, url_fetcher=url_fetcher)
 
 
 @lru_cache(maxsize=64)
@@ -357,9 +413,13 @@ _collector_paused = _CollectorPause()
 
 
 def css_string(text: str) -> str:
-    """A CSS string literal holding ``text``: anything but letters, digits and spaces escaped."""
+    """A CSS string literal holding ``text``: anything but letters, digits and spaces escaped.
+
+    Each escape ends with a space, which CSS reads as the end of the escape: without it a
+    space after an escaped character (a vowel sign in "ਪੰਨਾ 1 / 1") would be swallowed.
+    """
     return '"' + "".join(
-        ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x}" for ch in text
+        ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x} " for ch in text
     ) + '"'
 
 
@@ -388,8 +448,9 @@ class RenderRefused(Exception):
         self.reason = reason
 
 
-def render_pdf(html: str, *, one_page: bool = False) -> bytes:
-    """Lay out ``html`` and write the PDF. ``one_page`` tightens the type until it fits.
+def render_pdf(html: str, *, one_page: bool = False, large: bool = False) -> bytes:
+    """Lay out ``html`` and write the PDF. ``one_page`` tightens the type until it fits;
+    ``large`` adds the large-print stylesheet (which is never tightened).
 
     The layout runs in the worker's low-priority render thread (``portal.pdf.priority``);
     everything that needs the request (the app, the locale) is read here first. Raises
@@ -401,6 +462,8 @@ def render_pdf(html: str, *, one_page: bool = False) -> bytes:
         _base_stylesheet(static_folder),
         _inline_stylesheet(static_folder, page_numbers_css()),
     ]
+    if large:
+        stylesheets.append(_base_stylesheet(static_folder, LARGE_STYLESHEET))
     renderer = current_app.extensions["pdf_renderer"]
     try:
         return renderer.run(

@@ -7,12 +7,14 @@ from flask_login import current_user
 from portal import audit
 from portal.extensions import db
 from portal.pages import patient_page
+from portal.pdf import services as pdf_services
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
 from portal.portability import bp
 from portal.portability.fhir_export import bundle_json
 from portal.portability.fhir_import import MAX_BYTES, ImportRefused, import_bundle
 from portal.portability.forms import ImportForm
+from portal.portability.readable import readable_copy
 from portal.portability.subject_access import personal_data
 
 
@@ -72,3 +74,24 @@ def subject_access(patient_id: int):
     db.session.commit()
     body = json.dumps(personal_data(access.patient), ensure_ascii=False, indent=2)
     return _download(body, "my-care-plan-data.json", "application/json")
+
+
+@bp.route("/patients/<int:patient_id>/my-data")
+@patient_page(Action.SUBJECT_ACCESS)
+def readable_copy_page(patient_id: int):
+    """The same information as the JSON file, laid out to be read, with a PDF of it."""
+    access = require(current_user, Action.SUBJECT_ACCESS, patient_id)
+    sections = readable_copy(access.patient)
+    audit.record("data.view", patient_id)
+    db.session.commit()
+    return render_template("portability/my_data.html", patient=access.patient, sections=sections)
+
+
+@bp.route("/patients/<int:patient_id>/my-data.pdf")
+@patient_page(Action.SUBJECT_ACCESS)
+def readable_copy_pdf(patient_id: int):
+    access = require(current_user, Action.SUBJECT_ACCESS, patient_id)
+    data = pdf_services.readable_copy_pdf(access.patient, readable_copy(access.patient))
+    audit.record("data.download", patient_id, "PDF")
+    db.session.commit()
+    return _download(data, "my-care-plan-data.pdf", "application/pdf")

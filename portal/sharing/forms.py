@@ -4,8 +4,21 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms import (
+    EmailField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from portal import labels
 from portal.auth.forms import new_password_fields
@@ -58,6 +71,13 @@ class InviteForm(FlaskForm):
     )
     scope = _scope_field()
     end_date = _end_date_field()
+    # Choices are the portal's languages (set in the view); an unknown value falls back to
+    # the patient's own language in the service rather than failing the form.
+    invitation_language = SelectField(
+        _l("Which language should the invitation email be in?"),
+        validators=[Optional()],
+        validate_choice=False,
+    )
 
 
 class GrantForm(FlaskForm):

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from flask_babel import format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from portal import accounts, audit, labels, mail
 from portal.auth.services import find_user
 from portal.extensions import db
-from portal.i18n import current_language
+from portal.i18n import LANGUAGES, current_language, format_date, supported
 from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
 from portal.models.base import utcnow
 from portal.pagination import Page, paginate
@@ -110,6 +110,16 @@ def _new_token(grant: AccessGrant) -> str:
     return token
 
 
+def invitation_languages() -> list[tuple[str, str]]:
+    """The portal's languages for the invitation email, each named in itself."""
+    return [(code, LANGUAGES[code]) for code in supported()]
+
+
+def invitation_language(asked: str | None) -> str:
+    """The language asked for, if the portal has it; else the patient's own."""
+    return asked if asked in supported() else current_language()
+
+
 def invite(
     patient: Patient,
     inviter: User,
@@ -117,6 +127,7 @@ def invite(
     relationship: str,
     scope: str,
     end_date: date | None,
+    language: str | None = None,
 ) -> Invitation:
     """Create a pending grant with a single-use link and deliver it; commits."""
     grant = AccessGrant(
@@ -124,6 +135,7 @@ def invite(
         invited_email=normalise_email(email),
         relationship_to_patient=relationship.strip(),
         language=current_language(),
+        invitation_language=invitation_language(language),
         scope=scope,
         expires_on=end_date,
         created_by_id=inviter.id,
@@ -145,14 +157,30 @@ def resend(grant: AccessGrant, patient: Patient) -> Invitation:
 
 
 def _deliver(grant: AccessGrant, patient: Patient, token: str) -> Invitation:
-    link = accounts.email_link("sharing.invitation", token=token)
-    subject = _("%(name)s has shared their care plan with you", name=patient.full_name)
-    delivery = mail.send(grant.invited_email, subject, invitation_text(grant, patient, link))
+    language = invitation_language(grant.invitation_language)
+    link = accounts.email_link("sharing.invitation", token=token, lang=language)
+    subject, body = invitation_email(grant, patient, token)
+    delivery = mail.send(grant.invited_email, subject, body)
     return Invitation(grant=grant, link=link, emailed=delivery.sent)
 
 
+def invitation_email(grant: AccessGrant, patient: Patient, token: str) -> tuple[str, str]:
+    """Subject and text in the language the patient chose for the carer, with the English
+    below it when that is another language. Each part's link opens the invitation page in
+    its own language, so the English link is also the way to switch."""
+    language = invitation_language(grant.invitation_language)
+    parts = []
+    for code in dict.fromkeys([language, "en"]):
+        with force_locale("en_GB" if code == "en" else code):
+            link = accounts.email_link("sharing.invitation", token=token, lang=code)
+            subject = _("%(name)s has shared their care plan with you", name=patient.full_name)
+            parts.append((subject, invitation_text(grant, patient, link)))
+    divider = "\n" + "-" * 40 + "\n\n"
+    return parts[0][0], divider.join(text for _subject, text in parts)
+
+
 def invitation_text(grant: AccessGrant, patient: Patient, link: str) -> str:
-    """The invitation email, in the language the patient is using the portal in."""
+    """The invitation email in the language in force (``invitation_email`` chooses it)."""
     lines = [
         _("Hello,"),
         "",

@@ -1,12 +1,12 @@
 """Who can see my plan, consent, who has looked, invitations, and "shared with me"."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import accounts
 from portal.extensions import db
-from portal.i18n import current_language
+from portal.i18n import current_language, linked_language, remember_language
 from portal.models import AccessGrant
 from portal.pages import account_page, patient_page
 from portal.permissions import Action, require
@@ -44,6 +44,9 @@ def manage(patient_id: int):
 def invite(patient_id: int):
     access = require(current_user, Action.MANAGE_SHARING, patient_id)
     form = InviteForm()
+    form.invitation_language.choices = services.invitation_languages()
+    if request.method == "GET":
+        form.invitation_language.data = current_language()
     if form.validate_on_submit():
         email = services.normalise_email(form.email.data)
         if email == services.normalise_email(current_user.email):
@@ -63,6 +66,7 @@ def invite(patient_id: int):
                 form.relationship.data,
                 form.scope.data,
                 form.end_date.data,
+                form.invitation_language.data,
             )
             return render_template(
                 "sharing/invitation_sent.html", patient=access.patient, invitation=invitation
@@ -240,7 +244,9 @@ def invitation(token: str):
     if not current_user.is_authenticated:
         if request.method == "POST":
             return redirect(url_for("auth.login", next=request.path))
-        return render_template("sharing/invitation.html", grant=grant, token=token)
+        return _keep_linked_language(
+            make_response(render_template("sharing/invitation.html", grant=grant, token=token))
+        )
     problem = services.account_problem(grant, current_user)
     if problem is not None:
         return _problem(problem, grant, token)
@@ -250,6 +256,13 @@ def invitation(token: str):
         flash(_("You can now see the plan of %(name)s.", name=grant.patient.full_name))
         return redirect(url_for(".shared_with_me"))
     return render_template("sharing/invitation.html", grant=grant, token=token)
+
+
+def _keep_linked_language(response):
+    """The language the invitation email linked to stays for the next pages (signing up)."""
+    if linked := linked_language():
+        remember_language(response, linked)
+    return response
 
 
 @bp.route("/invitations/<token>/create-account", methods=["GET", "POST"])

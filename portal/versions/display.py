@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import format_date, gettext, ngettext
+from flask_babel import gettext, ngettext
 
 from portal import labels
+from portal.i18n import format_date
 from portal.versions.services import DATE_FIELDS
 
 # Written by professionals or the portal, not in the patient's own words.

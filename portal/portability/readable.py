@@ -1,0 +1,365 @@
+"""The subject access copy a person can read: what ``personal_data`` holds, in labelled sections.
+
+The JSON file stays the complete, machine-readable copy. This one is for reading: every record
+of every part ``subject_access`` exports, each stored field with a label and its value in the
+reader's language (codes as words, dates as dates), the patient's own words marked with the
+language they were written in. Internal record numbers, secrets and bookkeeping (row versions,
+list positions) are left to the JSON; ``SHOWN`` lists what each record shows, so a new column
+is either given a label here or is deliberately left out (tests/test_subject_access_copy.py).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload
+
+from portal import labels
+from portal.extensions import db
+from portal.i18n import format_date, format_datetime
+from portal.models import AuditEvent, CarePlan, Patient
+from portal.nhs_number import formatted as format_nhs_number
+from portal.portability.subject_access import PATIENT_PARTS, PLAN_PARTS, SECRET_COLUMNS
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    value: str
+    language: str | None = None  # set for the patient's (or carer's) own words
+
+
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    items: list[Item]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    heading: str
+    entries: list[Entry]
+
+
+# Labels of stored fields (most are the portal's own words for them elsewhere).
+LABELS = {
+    "nhs_number": _l("NHS number"),
+    "given_name": _l("Given name"),
+    "family_name": _l("Family name"),
+    "date_of_birth": _l("Date of birth"),
+    "sex": _l("Sex"),
+    "ethnicity_category": _l("Ethnic group"),
+    "preferred_language": _l("Preferred language"),
+    "interpreter_needed": _l("Interpreter needed"),
+    "interpreter_language": _l("Interpreter language"),
+    "communication_needs": _l("Communication needs"),
+    "initial_assessment_date": _l("Initial assessment"),
+    "care_team_consent": _l("Do you agree to share your care plan with your care team?"),
+    "email": _l("Email address"),
+    "role": _l("Role"),
+    "display_name": _l("Name"),
+    "preferred_locale": _l("Language"),
+    "job_title": _l("Job title"),
+    "phone": _l("Phone"),
+    "mfa_enabled": _l("Two-step verification"),
+    "last_login_at": _l("Last signed in"),
+    "named_contact_request": _l("Why would you like a different named contact?"),
+    "last_review_date": _l("Last review"),
+    "next_review_date": _l("Next review"),
+    "complex_needs": _l("The patient has complex needs"),
+    "review_interval_months": _l("Time between reviews"),
+    "paper_copy_given_on": _l("Paper copy given"),
+    "patient_feedback": _l("The patient's feedback on the plan"),
+    "contingency_reviewed_on": _l("Crisis plan reviewed"),
+    "agreed_version": _l("Agreed version"),
+    "updated_at": _l("Last changed"),
+    "text": _l("In your own words"),
+    "pending_review": _l("Not yet reviewed"),
+    "language": _l("Language"),
+    "title": _l("What I want to achieve"),
+    "why_it_matters": _l("Why it matters to me"),
+    "steps": _l("The steps, and who will help"),
+    "target_date": _l("Target date"),
+    "status": _l("Status"),
+    "agreed_at": _l("Agreed"),
+    "questions": _l("Questions I want to ask"),
+    "what_changed": _l("What has changed since my last review"),
+    "how_i_feel": _l("How I feel about my health"),
+    "name": _l("Name"),
+    "value": _l("Result"),
+    "taken_on": _l("Date the test was taken"),
+    "explanation": _l("What it means, in plain language"),
+    "level": _l("How urgent"),
+    "signs": _l("Signs to look for"),
+    "actions": _l("What to do"),
+    "who_to_call": _l("Who to call"),
+    "removal_proposed": _l("Removal asked for – not yet reviewed"),
+    "mobility": _l("Mobility"),
+    "breathing": _l("Breathing"),
+    "memory_understanding": _l("Memory and understanding"),
+    "usual_readings": _l("Usual readings"),
+    "communication": _l("Communication"),
+    "medicines": _l("Medicines"),
+    "allergies": _l("Allergies"),
+    "respect_form_location": _l("ReSPECT form is kept"),
+    "dnacpr_location": _l("DNACPR decision is kept"),
+    "lpa_location": _l("Lasting power of attorney is kept"),
+    "rescue_medication_location": _l("Rescue medication is kept"),
+    "relationship_to_patient": _l("Relationship"),
+    "when_to_call": _l("When to call"),
+    "organisation": _l("Organisation"),
+    "availability": _l("When they can be reached"),
+    "scheduled_for": _l("Booked for"),
+    "location": _l("Where"),
+    "held_on": _l("Date the meeting was held"),
+    "attendees": _l("Who attended"),
+    "notes": _l("Notes"),
+    "invited_email": _l("Email address"),
+    "invitation_language": _l("Which language should the invitation email be in?"),
+    "scope": _l("What they can see"),
+    "invitation_expires_at": _l("Invitation link works until"),
+    "accepted_at": _l("Accepted"),
+    "expires_on": _l("End date"),
+    "revoked_at": _l("Stopped"),
+    "share_with_care_team": _l("Do you agree to share your care plan with your care team?"),
+    "note": _l("Notes"),
+    "comment": _l("Comment"),
+    "created_at": _l("When"),
+    "involved": labels.SURVEY_STATEMENTS["involved"],
+    "agreed_plan": labels.SURVEY_STATEMENTS["agreed_plan"],
+    "confidence": labels.SURVEY_STATEMENTS["confidence"],
+    "opens_at": _l("Opens at"),
+    "closes_at": _l("Closes at"),
+    "weekdays_only": _l("Open on weekdays only (Monday to Friday)"),
+    "call_service": _l("Who to call"),
+    "subject": _l("Subject"),
+    "awaiting_reply_since": _l("Waiting since"),
+    "closed_at": _l("Closed"),
+    "outcome": _l("Outcome"),
+    "outcome_language": _l("Language"),
+    "urgent": _l("Urgent follow-up"),
+}
+
+# Fields left to the JSON copy: record numbers and links between records, secrets, and
+# bookkeeping that says nothing about the person (row versions, list order, plan state codes).
+LEFT_TO_JSON = frozenset(
+    {"id", "version", "position", "snapshot", "number", "detail", "action", "occurred_at"}
+) | SECRET_COLUMNS
+
+# Own words: shown with the language they were written in.
+OWN_WORDS = frozenset(
+    {
+        "text", "title", "why_it_matters", "steps", "questions", "what_changed", "how_i_feel",
+        "signs", "actions", "who_to_call", "mobility", "breathing", "memory_understanding",
+        "usual_readings", "communication", "medicines", "allergies", "respect_form_location",
+        "dnacpr_location", "lpa_location", "rescue_medication_location",
+        "relationship_to_patient", "when_to_call", "comment", "named_contact_request",
+        "subject", "body",
+    }
+)  # fmt: skip
+
+# Coded values in words, by field (per model where the same name means different things).
+CODED: dict[str, Callable] = {
+    "sex": lambda v: labels.SEXES.get(v, v),
+    "ethnicity_category": labels.ethnicity,
+    "preferred_language": labels.language,
+    "preferred_locale": labels.language,
+    "interpreter_language": labels.language,
+    "language": labels.language,
+    "invitation_language": labels.language,
+    "role": lambda v: labels.ROLES.get(v, v),
+    "scope": lambda v: labels.SCOPES.get(v, v),
+    "level": lambda v: labels.CRISIS_LEVELS.get(v, v),
+    "nhs_number": format_nhs_number,
+    "review_interval_months": lambda v: ngettext("%(num)d month", "%(num)d months", v),
+}
+CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
+    ("Goal", "status"): lambda v: labels.GOAL_STATUSES.get(v, v),
+    ("Contact", "kind"): lambda v: labels.CONTACT_KINDS.get(v, v),
+}
+# Plan and meeting state codes and similar need no reading: other fields say the same.
+SKIP_BY_MODEL = frozenset(
+    {
+        ("CarePlan", "status"),
+        ("CarePlan", "preferred_format"),
+        ("ReviewMeeting", "status"),
+        ("NeedsSection", "domain"),  # the entry's title
+        ("Wish", "kind"),  # the entry's title
+        ("Contact", "kind"),  # the entry's title
+        ("CrisisStep", "level"),  # the entry's title
+        ("User", "role"),
+        ("User", "active"),
+        ("User", "can_audit"),
+        ("User", "password_changed_at"),
+        ("Patient", "created_at"),
+        ("User", "created_at"),
+        ("CarePlan", "created_at"),
+        ("Goal", "created_at"),
+        ("SharedResult", "created_at"),
+        ("ReviewMeeting", "created_at"),
+        ("CarePlan", "named_contact_requested_at"),
+        ("Conversation", "about_kind"),  # the conversation names what it is about
+        ("Conversation", "last_message_at"),  # each message keeps its own time
+    }
+)
+
+
+def shown_columns(model) -> list[str]:
+    """The stored fields a record of ``model`` shows, in the table's order."""
+    name = model.__name__
+    return [
+        column.key
+        for column in inspect(model).column_attrs
+        if column.key not in LEFT_TO_JSON
+        and not column.key.endswith("_id")
+        and (name, column.key) not in SKIP_BY_MODEL
+    ]
+
+
+# Flags that only say something when they are set.
+ONLY_WHEN_SET = frozenset({"pending_review", "removal_proposed", "agreed_version"})
+
+
+def _value(obj, column: str) -> str:
+    raw = getattr(obj, column)
+    if raw is None or raw == "" or (column in ONLY_WHEN_SET and not raw):
+        return ""
+    convert = CODED_BY_MODEL.get((type(obj).__name__, column)) or CODED.get(column)
+    if convert is not None:
+        return str(convert(raw))
+    if isinstance(raw, bool):
+        return gettext("Yes") if raw else gettext("No")
+    if isinstance(raw, datetime):
+        return format_datetime(raw)
+    if isinstance(raw, date):
+        return format_date(raw)
+    return str(raw)
+
+
+def _items(obj) -> list[Item]:
+    items = []
+    for column in shown_columns(type(obj)):
+        value = _value(obj, column)
+        if not value:
+            continue
+        language = getattr(obj, "language", None) if column in OWN_WORDS else None
+        items.append(Item(str(LABELS[column]), value, language))
+    return items
+
+
+def _title(key: str, obj) -> str:
+    """What each record is called: its own name where it has one."""
+    titles: dict[str, Callable] = {
+        "needs": lambda o: labels.DOMAINS.get(o.domain, o.domain),
+        "goals": lambda o: o.title,
+        "wishes": lambda o: labels.WISHES.get(o.kind, o.kind),
+        "shared_results": lambda o: o.name,
+        "crisis_steps": lambda o: labels.CRISIS_LEVELS.get(o.level, o.level),
+        "contacts": lambda o: f"{o.name} – {labels.CONTACT_KINDS.get(o.kind, o.kind)}",
+        "care_team": lambda o: o.name,
+        "review_meetings": lambda o: format_date(o.held_on) if o.held_on else _when(o),
+        "agreed_versions": lambda o: gettext("Version %(number)s", number=o.number),
+        "access_grants": lambda o: o.invited_email,
+        "consent_records": lambda o: format_datetime(o.created_at),
+        "survey_responses": lambda o: format_datetime(o.created_at),
+    }
+    make = titles.get(key)
+    return str(make(obj)) if make else ""
+
+
+def _when(meeting) -> str:
+    return format_datetime(meeting.scheduled_for) if meeting.scheduled_for else ""
+
+
+HEADINGS = {
+    "needs": _l("The whole person"),
+    "goals": _l("My goals"),
+    "wishes": _l("My wishes and preferences"),
+    "preparations": _l("Getting ready for the review"),
+    "shared_results": _l("Results shared before the review"),
+    "crisis_steps": _l("If things get worse"),
+    "usual_state": _l("Usual state of health"),
+    "contacts": _l("Contacts"),
+    "care_team": _l("My care team"),
+    "review_meetings": _l("Review meetings"),
+    "agreed_versions": _l("Agreed versions"),
+    "access_grants": _l("Who can see my plan"),
+    "consent_records": _l("Sharing with my care team"),
+    "survey_responses": _l("Survey answers"),
+    "conversations": _l("Conversations with the care team"),
+}
+
+
+def readable_copy(patient: Patient) -> list[Section]:
+    """Every part of the right-of-access copy, in the order the JSON file has them."""
+    plan = db.session.scalars(select(CarePlan).where(CarePlan.patient_id == patient.id)).first()
+    details = _items(patient)
+    if patient.conditions:
+        conditions = ", ".join(str(labels.condition(c.code)) for c in patient.conditions)
+        details.append(Item(gettext("Long-term conditions"), conditions))
+    sections = [Section("patient", gettext("My details"), [Entry(patient.full_name, details)])]
+    if patient.user:
+        account = Entry(patient.user.display_name, _items(patient.user))
+        sections.append(Section("account", gettext("Account"), [account]))
+    if plan:
+        sections.append(Section("care_plan", gettext("My care plan"), [Entry("", _items(plan))]))
+    parts = [(key, model, model.plan_id == plan.id) for key, model in PLAN_PARTS.items() if plan]
+    parts += [(key, model, model.patient_id == patient.id) for key, model in PATIENT_PARTS.items()]
+    for key, model, where in parts:
+        records = db.session.scalars(select(model).where(where).order_by(model.id))
+        entry = SPECIAL_ENTRIES.get(key) or (lambda o, k=key: _entry(k, o))
+        sections.append(Section(key, str(HEADINGS[key]), [entry(o) for o in records]))
+    sections.append(Section("audit_trail", gettext("Who has looked at my plan"), _audit(patient)))
+    return sections
+
+
+def _entry(key: str, obj) -> Entry:
+    return Entry(_title(key, obj), _items(obj))
+
+
+def _conversation_entry(conversation) -> Entry:
+    """A conversation: its details, then every message with who wrote it and when."""
+    items = _items(conversation)
+    for message in conversation.messages:
+        who = message.author.display_name if message.author else ""
+        label = f"{who} – {format_datetime(message.created_at)}"
+        items.append(Item(label, message.body, message.language))
+    return Entry(conversation.subject, items)
+
+
+def _version_entry(version) -> Entry:
+    """An agreed version: when and by whom (what it held is the plan of its day, in the JSON
+    copy and on the versions page)."""
+    items = [Item(gettext("Agreed"), format_datetime(version.agreed_at))]
+    if version.agreed_by:
+        items.append(Item(gettext("Who"), version.agreed_by.display_name))
+    return Entry(gettext("Version %(number)s", number=version.number), items)
+
+
+def _audit(patient: Patient) -> list[Entry]:
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.patient_id == patient.id)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.id)
+    )
+    return [
+        Entry(
+            format_datetime(event.occurred_at),
+            [
+                Item(gettext("Who"), event.actor.display_name if event.actor else ""),
+                Item(gettext("What happened"), str(labels.audit_action(event.action))),
+            ],
+        )
+        for event in events
+    ]
+
+
+SPECIAL_ENTRIES: dict[str, Callable] = {
+    "agreed_versions": _version_entry,
+    "conversations": _conversation_entry,
+}
