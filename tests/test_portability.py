@@ -29,6 +29,8 @@ def rich_plan(db, cast):
     goal = db.session.scalars(select(Goal).where(Goal.plan_id == plan.id)).first()
     goal.steps = "Walk with my son"
     goal.target_date = utcnow().date()
+    for item in [*plan.crisis_steps, *plan.contacts, *plan.needs, *plan.wishes, plan.usual_state]:
+        item.pending_review = False  # agreed at a review: part of the document
     db.session.add(ConsentRecord(patient_id=cast.a.id, share_with_care_team=True))
     db.session.commit()
     return plan
@@ -47,11 +49,12 @@ def _resources(bundle, kind):
 def test_export_is_a_valid_bundle_with_every_resource(cast, rich_plan, request_as):
     data = _export(request_as, cast.users["owner"], cast.a.id)
     Bundle.model_validate(data)  # raises if the structure is wrong
-    assert data["type"] == "collection"
+    assert data["type"] == "document"
     kinds = {e["resource"]["resourceType"] for e in data["entry"]}
     assert {"Patient", "CarePlan", "Goal", "CareTeam", "RelatedPerson", "Consent"} <= kinds
     patient = _resources(data, "Patient")[0]
-    assert patient["identifier"] == [{"system": vs.NHS_NUMBER_SYSTEM, "value": cast.a.nhs_number}]
+    assert patient["identifier"][0]["system"] == vs.NHS_NUMBER_SYSTEM
+    assert patient["identifier"][0]["value"] == cast.a.nhs_number
     careplan = _resources(data, "CarePlan")[0]
     assert careplan["intent"] == "plan" and careplan["status"] == "active"
     assert len(careplan["goal"]) == 2
@@ -63,8 +66,11 @@ def test_export_is_a_valid_bundle_with_every_resource(cast, rich_plan, request_a
     assert any(g.get("target") for g in goals)
     team = _resources(data, "CareTeam")[0]
     assert team["participant"][0]["member"]["display"] == "Nurse Named"
-    carers = _resources(data, "RelatedPerson")
+    assert team["participant"][0]["member"]["reference"].startswith("urn:uuid:")
+    people = _resources(data, "RelatedPerson")
+    carers = [p for p in people if p["telecom"][0]["system"] == "email"]
     assert len(carers) == 3  # active grants only: crisis, view, contribute
+    assert [p["name"][0]["text"] for p in people if p not in carers] == ["Sam"]  # next of kin
     assert _resources(data, "Consent")[0]["provision"]["type"] == "permit"
 
 
@@ -78,7 +84,7 @@ def test_export_codes_are_all_in_their_value_sets(db, cast, rich_plan, request_a
     assert fhir_codes.problems(data) == []
 
 
-def test_export_conditions_use_snomed(db, cast, request_as):
+def test_export_conditions_use_snomed_preferred_terms(db, cast, request_as):
     from portal.models import Condition
 
     cast.a.conditions.append(db.session.get(Condition, "13645005"))
@@ -88,7 +94,7 @@ def test_export_conditions_use_snomed(db, cast, request_as):
     assert coding == {
         "system": vs.SNOMED,
         "code": "13645005",
-        "display": "Chronic obstructive pulmonary disease",
+        "display": "Chronic obstructive lung disease",
     }
 
 

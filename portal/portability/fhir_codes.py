@@ -1,5 +1,6 @@
 """Checks every coded value of a bundle against the FHIR value sets the portal relies on."""
 
+from portal.portability import terminology as term
 from portal.portability import valuesets as vs
 
 _SIMPLE = {
@@ -50,8 +51,9 @@ def problems(bundle: dict) -> list[str]:
                 if detail.get("status") not in vs.ACTIVITY_STATUS:
                     found.append(f"CarePlan.activity.detail.status={detail.get('status')}")
                 found.extend(
-                    f"CarePlan.activity.detail.code={code}"
-                    for code in _codings(detail.get("code"), vs.CRISIS_LEVEL_SYSTEM)
-                    if code not in vs.CRISIS_LEVELS
+                    f"CarePlan.activity.detail.code={c.get('code')}"
+                    for c in (detail.get("code") or {}).get("coding") or []
+                    if term.is_crisis_level_system(c.get("system"))
+                    and c.get("code") not in vs.CRISIS_LEVELS
                 )
     return found

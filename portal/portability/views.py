@@ -1,6 +1,6 @@
 import json
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -8,7 +8,7 @@ from portal import audit
 from portal.extensions import db
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
-from portal.portability import bp
+from portal.portability import bp, terminology
 from portal.portability.fhir_export import bundle_json
 from portal.portability.fhir_import import MAX_BYTES, ImportRefused, import_bundle
 from portal.portability.forms import ImportForm
@@ -30,10 +30,22 @@ def fhir_export(patient_id: int):
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
-    body = bundle_json(plan)
-    audit.record("fhir.export", patient_id)
+    proposals = request.args.get("proposals") == "1"
+    body = bundle_json(plan, proposals=proposals)
+    audit.record("fhir.export", patient_id, "with proposals" if proposals else "agreed plan")
     db.session.commit()
     return _download(body, f"care-plan-{patient_id}.fhir.json", "application/fhir+json")
+
+
+@bp.route("/fhir/CodeSystem/<name>")
+def code_system(name: str):
+    """The portal's own code systems, published at their canonical address (terminology only)."""
+    build = terminology.CODE_SYSTEMS.get(name)
+    if build is None:
+        abort(404)
+    response = jsonify(build())
+    response.mimetype = "application/fhir+json"
+    return response
 
 
 @bp.route("/patients/<int:patient_id>/fhir-import", methods=["GET", "POST"])
