@@ -92,9 +92,7 @@ def test_proposals_on_request_are_marked_as_proposals(cast, agreed, request_as):
     assert "withdraw" in withdraw["statusReason"]
     removal = proposal["activity"][0]["detail"]
     assert removal["status"] == "cancelled" and "remove" in removal["statusReason"]["text"]
-    agreed_titles = sorted(
-        urls[g["reference"]]["description"]["text"] for g in plan["goal"]
-    )
+    agreed_titles = sorted(urls[g["reference"]]["description"]["text"] for g in plan["goal"])
     assert agreed_titles == ["Goal 1", "Goal 2"]
 
 
@@ -116,9 +114,7 @@ def test_an_empty_crisis_step_never_breaks_the_export(db, cast, agreed, request_
         ("73211009", ["73211009"], "Diabetes"),
     ],
 )
-def test_conditions_are_coded_only_as_what_is_known(
-    db, cast, request_as, portal_code, codes, text
-):
+def test_conditions_are_coded_only_as_what_is_known(db, cast, request_as, portal_code, codes, text):
     cast.a.conditions.append(db.session.get(Condition, portal_code))
     db.session.commit()
     condition = _resources(_export(request_as, cast.users["owner"], cast.a.id), "Condition")[0]

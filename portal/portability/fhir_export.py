@@ -130,7 +130,8 @@ class DocumentBuilder:
             resource = {"resourceType": resource.pop("resourceType"), "id": logical, **resource}
             if identifier and "identifier" not in resource:
                 ident = self.identifier(kind, key)
-                resource["identifier"] = ident if resource["resourceType"] in _SINGLE_ID else [ident]
+                single = resource["resourceType"] in _SINGLE_ID
+                resource["identifier"] = ident if single else [ident]
             self.entries[url] = resource
         return url
 
