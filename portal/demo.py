@@ -158,7 +158,9 @@ def load_demo_data() -> bool:
     db.session.flush()
     for patient in (margaret, arif):
         db.session.add(
-            ConsentRecord(patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id)
+            ConsentRecord(
+                patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id
+            )
         )
     _margaret_plan(margaret, nurse, today)
     _margaret_preparation(margaret)
@@ -363,8 +365,6 @@ def _margaret_preparation(patient: Patient) -> None:
             updated_by_id=patient.user_id,
         )
     )
-
-
 def _margaret_review(patient: Patient, nurse: User, today: date) -> None:
     """Last year's meeting agreed version 1; this year's is booked and results are shared."""
     plan = patient.plan

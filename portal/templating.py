@@ -51,4 +51,6 @@ def register_templating(app: Flask) -> None:
         }
 
     # Date and time in the reader's locale and the portal's time zone (Europe/London).
-    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = (
+        lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    )

@@ -350,9 +350,9 @@ _collector_paused = _CollectorPause()
 
 def css_string(text: str) -> str:
     """A CSS string literal holding ``text``: anything but letters, digits and spaces escaped."""
-    return (
-        '"' + "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x}" for ch in text) + '"'
-    )
+    return '"' + "".join(
+        ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x}" for ch in text
+    ) + '"'
 
 
 def page_numbers_css() -> str:
