@@ -36,8 +36,8 @@ def rich_plan(db, cast):
     return plan
 
 
-def _export(request_as, user, patient_id):
-    response = request_as(user, "GET", f"/patients/{patient_id}/plan.fhir.json")
+def _export(request_as, user, patient_id, query=""):
+    response = request_as(user, "GET", f"/patients/{patient_id}/plan.fhir.json{query}")
     assert response.status_code == 200
     return json.loads(response.get_data(as_text=True))
 
@@ -118,6 +118,7 @@ def test_code_checker_catches_codes_outside_value_sets(cast, rich_plan, request_
 
 
 def _import(request_as, user, patient_id, payload: bytes, name="plan.json"):
+    """Upload a file: the preview of what it would do (or the form with the refusal)."""
     import io
 
     return request_as(
@@ -126,6 +127,26 @@ def _import(request_as, user, patient_id, payload: bytes, name="plan.json"):
         f"/patients/{patient_id}/fhir-import",
         data={"bundle": (io.BytesIO(payload), name)},
         content_type="multipart/form-data",
+    )
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def _import_confirmed(request_as, user, patient_id, payload: bytes):
+    """Upload a file, then confirm the preview (as the professional would)."""
+    preview = _import(request_as, user, patient_id, payload)
+    html = preview.get_data(as_text=True)
+    if 'name="payload"' not in html:
+        return preview
+    return request_as(
+        user,
+        "POST",
+        f"/patients/{patient_id}/fhir-import/confirm",
+        data={"payload": _hidden(html, "payload"), "digest": _hidden(html, "digest")},
     )
 
 
@@ -139,14 +160,14 @@ def _content(bundle):
         )
         for g in _resources(bundle, "Goal")
     )
-    careplan = _resources(bundle, "CarePlan")[0]
     activities = sorted(
         (
             tuple(c["code"] for c in a["detail"].get("code", {}).get("coding", [])),
             a["detail"].get("description", ""),
             tuple(r["text"] for r in a["detail"].get("reasonCode", [])),
         )
-        for a in careplan["activity"]
+        for careplan in _resources(bundle, "CarePlan")
+        for a in careplan.get("activity", [])
     )
     return goals, activities
 
@@ -157,12 +178,19 @@ def test_round_trip_export_import_export_keeps_the_content(db, cast, rich_plan, 
     target = make_patient(cast.org, nhs_number="9434765919")
     db.session.add(CarePlan(patient_id=target.id))
     db.session.commit()
+    target.family_name, target.date_of_birth = cast.a.family_name, cast.a.date_of_birth
+    db.session.commit()
     _resources(first, "Patient")[0]["identifier"][0]["value"] = "9434765919"
-    response = _import(
+    response = _import_confirmed(
         request_as, cast.users["professional"], target.id, json.dumps(first).encode()
     )
     assert response.status_code == 302
-    second = _export(request_as, cast.users["professional"], target.id)
+    # Imported content is proposed here, not agreed: it is in the document only on request.
+    assert "Goal" not in {
+        e["resource"]["resourceType"]
+        for e in _export(request_as, cast.users["professional"], target.id)["entry"]
+    }
+    second = _export(request_as, cast.users["professional"], target.id, "?proposals=1")
     assert _content(second) == _content(first)
     imported = db.session.scalars(select(Goal).where(Goal.plan_id == target.plan.id)).all()
     assert imported and all(g.pending_review and g.status == "proposed" for g in imported)
@@ -220,7 +248,9 @@ def test_import_with_bad_codes_is_refused(db, cast, rich_plan, request_as):
 def test_hostile_text_in_an_import_is_kept_as_text(db, cast, rich_plan, request_as):
     data = _export(request_as, cast.users["owner"], cast.a.id)
     _resources(data, "Goal")[0]["description"]["text"] = '<img src="http://127.0.0.1:9/x">\x00hi'
-    response = _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
+    response = _import_confirmed(
+        request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode()
+    )
     assert response.status_code == 302
     body = request_as(cast.users["owner"], "GET", f"/patients/{cast.a.id}/plan").get_data(
         as_text=True
@@ -245,11 +275,11 @@ def test_import_without_a_file_says_so(cast, request_as):
 
 def test_export_and_import_are_audited(db, cast, rich_plan, request_as):
     data = _export(request_as, cast.users["professional"], cast.a.id)
-    _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
+    _import_confirmed(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)
     ).all()
-    assert "fhir.export" in actions and "fhir.import" in actions
+    assert {"fhir.export", "fhir.import_preview", "fhir.import"} <= set(actions)
 
 
 def test_subject_access_file_holds_the_whole_record_and_no_secrets(db, cast, request_as):

@@ -47,7 +47,9 @@ def problems(bundle: dict) -> list[str]:
                 found.append(f"Consent.provision.type={provision}")
         if kind == "CarePlan":
             for activity in resource.get("activity") or []:
-                detail = activity.get("detail") or {}
+                detail = activity.get("detail")
+                if detail is None:  # activity.reference: the activity is another resource
+                    continue
                 if detail.get("status") not in vs.ACTIVITY_STATUS:
                     found.append(f"CarePlan.activity.detail.status={detail.get('status')}")
                 found.extend(

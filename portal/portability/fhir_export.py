@@ -806,6 +806,16 @@ class DocumentBuilder:
             }
             url = self.goal(key, values, goal, proposal=reason)
             goal_refs.append(_ref(url, goal.title))
+            if goal.steps.strip() and goal.status != GoalStatus.WITHDRAWN:
+                activities.append(
+                    {
+                        "detail": {
+                            "status": "not-started",
+                            "description": goal.steps,
+                            "goal": [_ref(url)],
+                        }
+                    }
+                )
             lines.append(f"{reason}: {goal.title}")
         for step in self.plan.crisis_steps:
             if not step.pending_review:
