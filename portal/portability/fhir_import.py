@@ -346,6 +346,14 @@ def _identifiers(resource: dict) -> list[tuple[str, str]]:
     ][:3]
 
 
+def _limit(entry_code: str) -> int:
+    """How long the text of a plan entry may be here (usual-state locations are short)."""
+    section, _sep, name = entry_code.partition("-")
+    if section == "usual":
+        return UsualState.__table__.c[name].type.length or TEXT_LIMIT
+    return TEXT_LIMIT
+
+
 def _hash(*values) -> str:
     return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
 
@@ -684,7 +692,7 @@ class Planner:
             if code not in term.PLAN_ENTRIES:
                 continue
             where = observation["_where"]
-            text = _text(observation.get("valueString"), TEXT_LIMIT, where, "valueString")
+            text = _text(observation.get("valueString"), _limit(code), where, "valueString")
             label = f"{term.PLAN_ENTRIES[code]}: {text}"
             if observation.get("status") in ("entered-in-error", "cancelled"):
                 self.ignore(ItemKind.OTHER, label, Reason.ENTERED_IN_ERROR)
