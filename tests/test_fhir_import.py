@@ -1,6 +1,7 @@
 """Safe import: identity, what GP systems send, what is skipped, idempotence, the preview."""
 
 import codecs
+import contextlib
 import copy
 import io
 import json
@@ -8,6 +9,8 @@ import re
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, CarePlan, Contact, CrisisStep, Goal, UsualState
@@ -445,9 +448,6 @@ def test_a_document_round_trip_between_two_plans(db, cast, target, importing, re
 
 # --- no file gives a 500 ---------------------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 HOSTILE_TEXT = st.one_of(
     st.sampled_from(
         [
@@ -551,10 +551,8 @@ def hostile_files(draw):
     paths = list(_paths(data))[1:]
     for _ in range(draw(st.integers(1, 4))):
         path = draw(st.sampled_from(paths))
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError):
             _set(data, path, draw(JSON_VALUES))
-        except (KeyError, IndexError, TypeError):
-            pass
         paths = list(_paths(data))[1:] or [("type",)]
     raw = json.dumps(data, ensure_ascii=draw(st.booleans())).encode()
     mangle = draw(st.sampled_from(["none", "bom", "truncate", "duplicate", "latin1"]))
