@@ -42,8 +42,12 @@ def full_plan(cast):
     for g in plan.goals:
         g.agreed_by_id, g.agreed_at = nurse.id, datetime(2026, 3, 1, 10, tzinfo=UTC)
     plan.needs[0].language = "cy"
-    db.session.add(NeedsSection(plan_id=plan.id, domain="home", text="Stairs are hard"))
-    db.session.add(Wish(plan_id=plan.id, kind="end_of_life", text="At home with family"))
+    db.session.add(
+        NeedsSection(plan_id=plan.id, domain="home", text="Stairs are hard", pending_review=False)
+    )
+    db.session.add(
+        Wish(plan_id=plan.id, kind="end_of_life", text="At home with family", pending_review=False)
+    )
     for field, value in USUAL.items():
         setattr(plan.usual_state, field, value)
     db.session.add(

@@ -201,7 +201,14 @@ class DocumentBuilder:
         return self.add(resource, "organisation", org.ods_code, identifier=False)
 
     def practitioner_role_ref(
-        self, key: str, name: str, role: str, org_name: str, phone: str, email: str
+        self,
+        key: str,
+        name: str,
+        role: str,
+        org_name: str,
+        phone: str,
+        email: str,
+        availability: str = "",
     ) -> str:
         practitioner = self.add(
             {
@@ -224,6 +231,7 @@ class DocumentBuilder:
             "practitioner": _ref(practitioner, name),
             **({"code": [{"text": role}]} if role else {}),
             **({"telecom": telecom} if telecom else {}),
+            **({"availabilityExceptions": availability} if availability else {}),
         }
         user_org = self.patient.organisation
         if org_name and user_org and user_org.name == org_name:
@@ -413,11 +421,14 @@ class DocumentBuilder:
             values.get("when_to_call", ""),
         )
         suffix = "-proposal" if proposal else ""
+        when = values.get("when_to_call") or ""
+        extension = [{"url": term.when_to_call_extension(), "valueString": when}] if when else []
         if kind in (ContactKind.PRACTICE, ContactKind.OUT_OF_HOURS, ContactKind.SPECIALIST):
             resource = {
                 "resourceType": "Organization",
                 "meta": _profile("Organization"),
                 "text": _narrative(*lines),
+                **({"extension": extension} if extension else {}),
                 "active": True,
                 "type": [{"text": label}],
                 "name": values.get("name") or label,
@@ -436,6 +447,7 @@ class DocumentBuilder:
             "meta": _profile("RelatedPerson"),
             **({"language": lang} if lang else {}),
             "text": _narrative(*lines, lang=lang),
+            **({"extension": extension} if extension else {}),
             "active": not proposal,
             "patient": _ref(self.patient_ref()),
             **({"relationship": relationship} if relationship else {}),
@@ -501,6 +513,7 @@ class DocumentBuilder:
                 member.organisation,
                 member.phone,
                 member.email,
+                member.availability,
             )
             participants.append({"role": [{"text": member.role}], "member": _ref(url, member.name)})
             self.section_text["care_team"].append(f"{member.name}, {member.role} {member.phone}")

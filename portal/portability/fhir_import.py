@@ -690,6 +690,8 @@ class Planner:
                 None,
             )
             if code not in term.PLAN_ENTRIES:
+                label = _concept_text(observation.get("code")) or "Observation"
+                self.ignore(ItemKind.OTHER, label, Reason.NOT_SUPPORTED)
                 continue
             where = observation["_where"]
             text = _text(observation.get("valueString"), _limit(code), where, "valueString")
@@ -877,11 +879,20 @@ class Planner:
             if not phone:
                 self.ignore(ItemKind.CONTACT, label, Reason.NO_PHONE)
                 continue
+            when = next(
+                (
+                    e.get("valueString")
+                    for e in resource.get("extension") or []
+                    if term.is_when_to_call_extension(e.get("url"))
+                ),
+                "",
+            )
             values = {
                 "kind": kind,
                 "name": name or str(term.CONTACT_KINDS.get(kind, "")),
                 "relationship_to_patient": relationship,
                 "phone": phone,
+                "when_to_call": _text(when, 200, where, "extension.valueString"),
             }
 
             def existing(values=values):
@@ -965,6 +976,9 @@ class Planner:
                         254,
                         where,
                         "telecom",
+                    ),
+                    "availability": _text(
+                        member.get("availabilityExceptions"), 200, where, "availabilityExceptions"
                     ),
                 }
 

@@ -145,6 +145,19 @@ def identifier_system(kind: str) -> str:
     return f"{canonical_base()}/Id/{kind}"
 
 
+# The portal's extension for when to ring a contact (RelatedPerson and Organization have no
+# element for it); read from any installation of the portal.
+WHEN_TO_CALL_PATH = "StructureDefinition/when-to-call"
+
+
+def when_to_call_extension() -> str:
+    return f"{canonical_base()}/{WHEN_TO_CALL_PATH}"
+
+
+def is_when_to_call_extension(url: str | None) -> bool:
+    return isinstance(url, str) and url.endswith("/fhir/" + WHEN_TO_CALL_PATH)
+
+
 def is_crisis_level_system(system: str | None) -> bool:
     """This portal's system, another installation's, or the one older exports used."""
     return bool(system) and (
