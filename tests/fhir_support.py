@@ -1,5 +1,6 @@
-"""A full plan, agreed at a review, for the FHIR document and round-trip tests."""
+"""A full plan, agreed at a review, and helpers for the FHIR document and round-trip tests."""
 
+import json
 from datetime import UTC, date, datetime
 
 from portal.extensions import db
@@ -30,6 +31,17 @@ USUAL = {
     "lpa_location": "With my son",
     "rescue_medication_location": "Bedside table",
 }
+
+
+def export(request_as, user, patient_id, query=""):
+    """The plan's FHIR document as JSON, downloaded as ``user``."""
+    response = request_as(user, "GET", f"/patients/{patient_id}/plan.fhir.json{query}")
+    assert response.status_code == 200
+    return json.loads(response.get_data(as_text=True))
+
+
+def resources(bundle, kind):
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
 def full_plan(cast):

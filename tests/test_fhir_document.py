@@ -1,6 +1,5 @@
 """The care plan document: only the agreed plan, UK Core shaped, stable ids, correct codes."""
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,18 +8,9 @@ from portal.models import Condition, CrisisStep, Goal, GoalStatus
 from portal.models.sharing import ConsentRecord
 from portal.portability import valuesets as vs
 from portal.versions.services import create_version
+from tests.fhir_support import export, resources
 
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
-
-
-def _export(request_as, user, patient_id, query=""):
-    response = request_as(user, "GET", f"/patients/{patient_id}/plan.fhir.json{query}")
-    assert response.status_code == 200
-    return json.loads(response.get_data(as_text=True))
-
-
-def _resources(bundle, kind):
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
 def _by_url(bundle):
@@ -58,11 +48,11 @@ def agreed(db, cast):
 
 
 def test_only_the_agreed_plan_is_the_document(cast, agreed, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    goals = _resources(data, "Goal")
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    goals = resources(data, "Goal")
     assert sorted(g["description"]["text"] for g in goals) == ["Goal 1", "Goal 2"]
     assert {g["lifecycleStatus"] for g in goals} == {"active"}  # withdrawal not yet agreed
-    careplans = _resources(data, "CarePlan")
+    careplans = resources(data, "CarePlan")
     assert [c["intent"] for c in careplans] == ["plan"]
     levels = [a["detail"]["code"]["coding"][0]["code"] for a in careplans[0]["activity"][:2]]
     assert levels == ["red", "amber"]  # the step asked to be removed is still agreed
@@ -72,13 +62,13 @@ def test_only_the_agreed_plan_is_the_document(cast, agreed, request_as):
         "completed",
         "scheduled",
     }
-    assert _resources(data, "Composition")[0]["status"] == "final"
+    assert resources(data, "Composition")[0]["status"] == "final"
 
 
 def test_proposals_on_request_are_marked_as_proposals(cast, agreed, request_as):
-    data = _export(request_as, cast.users["professional"], cast.a.id, "?proposals=1")
-    assert _resources(data, "Composition")[0]["status"] == "preliminary"
-    plan, proposal = _resources(data, "CarePlan")
+    data = export(request_as, cast.users["professional"], cast.a.id, "?proposals=1")
+    assert resources(data, "Composition")[0]["status"] == "preliminary"
+    plan, proposal = resources(data, "CarePlan")
     assert (plan["intent"], proposal["intent"], proposal["status"]) == ("plan", "proposal", "draft")
     urls = _by_url(data)
     proposed = [urls[g["reference"]] for g in proposal["goal"]]
@@ -96,12 +86,12 @@ def test_proposals_on_request_are_marked_as_proposals(cast, agreed, request_as):
     assert agreed_titles == ["Goal 1", "Goal 2"]
 
 
-def test_an_empty_crisis_step_never_breaks_the_export(db, cast, agreed, request_as):
+def test_an_empty_crisis_step_never_breaks_theexport(db, cast, agreed, request_as):
     db.session.add(CrisisStep(plan_id=agreed.id, level="green", signs="", actions=""))
     db.session.commit()
     for query in ("", "?proposals=1"):
-        data = _export(request_as, cast.users["owner"], cast.a.id, query)
-        details = [a["detail"] for a in _resources(data, "CarePlan")[0]["activity"]]
+        data = export(request_as, cast.users["owner"], cast.a.id, query)
+        details = [a["detail"] for a in resources(data, "CarePlan")[0]["activity"]]
         empty = next(d for d in details if d.get("code", {}).get("text") == "Urgent")
         assert "reasonCode" not in empty and "description" not in empty
 
@@ -117,15 +107,15 @@ def test_an_empty_crisis_step_never_breaks_the_export(db, cast, agreed, request_
 def test_conditions_are_coded_only_as_what_is_known(db, cast, request_as, portal_code, codes, text):
     cast.a.conditions.append(db.session.get(Condition, portal_code))
     db.session.commit()
-    condition = _resources(_export(request_as, cast.users["owner"], cast.a.id), "Condition")[0]
+    condition = resources(export(request_as, cast.users["owner"], cast.a.id), "Condition")[0]
     assert [c["code"] for c in condition["code"].get("coding", [])] == codes
     assert condition["code"]["text"] == text
     assert all(c["system"] == vs.SNOMED for c in condition["code"].get("coding", []))
 
 
 def test_crisis_levels_come_from_the_published_code_system(client, cast, agreed, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    coding = _resources(data, "CarePlan")[0]["activity"][0]["detail"]["code"]["coding"][0]
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    coding = resources(data, "CarePlan")[0]["activity"][0]["detail"]["code"]["coding"][0]
     assert ".invalid" not in coding["system"]
     published = client.get(coding["system"].removeprefix("http://localhost"))
     assert published.status_code == 200
@@ -136,23 +126,23 @@ def test_crisis_levels_come_from_the_published_code_system(client, cast, agreed,
 
 
 def test_bundle_timestamp_is_now_in_utc(cast, agreed, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     stamp = datetime.fromisoformat(data["timestamp"])
     assert stamp.utcoffset().total_seconds() == 0
     assert abs((datetime.now(UTC) - stamp).total_seconds()) < 120
 
 
 def test_the_same_plan_exports_the_same_ids(cast, agreed, request_as):
-    first = _export(request_as, cast.users["owner"], cast.a.id)
-    second = _export(request_as, cast.users["owner"], cast.a.id)
+    first = export(request_as, cast.users["owner"], cast.a.id)
+    second = export(request_as, cast.users["owner"], cast.a.id)
     assert [e["fullUrl"] for e in first["entry"]] == [e["fullUrl"] for e in second["entry"]]
     assert first["identifier"] == second["identifier"]
-    goal = _resources(first, "Goal")[0]
+    goal = resources(first, "Goal")[0]
     assert goal["identifier"][0]["system"].endswith("/fhir/Id/goal")
 
 
 def test_document_is_laid_out_as_the_prsb_plan(cast, agreed, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     composition = data["entry"][0]["resource"]
     assert composition["resourceType"] == "Composition"
     assert [s["title"] for s in composition["section"]] == [
@@ -171,7 +161,7 @@ def test_document_is_laid_out_as_the_prsb_plan(cast, agreed, request_as):
         for entry in section.get("entry", []):
             assert entry["reference"] in urls  # every reference resolves inside the document
     usual = {
-        o["code"]["coding"][0]["code"]: o["valueString"] for o in _resources(data, "Observation")
+        o["code"]["coding"][0]["code"]: o["valueString"] for o in resources(data, "Observation")
     }
     assert usual["usual-medicines"] == "Salbutamol inhaler"
     assert usual["usual-allergies"] == "Penicillin"
@@ -180,30 +170,30 @@ def test_document_is_laid_out_as_the_prsb_plan(cast, agreed, request_as):
 
 
 def test_uk_core_rules_that_matter(cast, agreed, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     urls = _by_url(data)
     for entry in data["entry"]:
         resource = entry["resource"]
         assert resource["text"]["status"] == "generated", resource["resourceType"]
         assert entry["fullUrl"] == f"urn:uuid:{resource['id']}"
-    patient = _resources(data, "Patient")[0]
+    patient = resources(data, "Patient")[0]
     assert patient["meta"]["profile"] == [UK_CORE + "Patient"]
     nhs = patient["identifier"][0]
     assert nhs["extension"][0]["url"] == vs.NHS_NUMBER_VERIFICATION_EXTENSION
     organisation = urls[patient["generalPractitioner"][0]["reference"]]
     assert organisation["identifier"] == [{"system": vs.ODS_SYSTEM, "value": cast.org.ods_code}]
-    team = _resources(data, "CareTeam")[0]
+    team = resources(data, "CareTeam")[0]
     named = urls[team["participant"][0]["member"]["reference"]]
     assert named["resourceType"] == "PractitionerRole"
     assert {t["system"] for t in named["telecom"]} == {"email"}
-    for goal in _resources(data, "Goal"):
+    for goal in resources(data, "Goal"):
         assert urls[goal["expressedBy"]["reference"]]["resourceType"] == "Patient"
-    for person in _resources(data, "RelatedPerson"):
+    for person in resources(data, "RelatedPerson"):
         assert person["relationship"][0]["coding"][0]["code"] in {"N", "Carer", "C"}
-    consent = _resources(data, "Consent")[0]
+    consent = resources(data, "Consent")[0]
     assert consent.get("policy") or consent.get("policyRule")  # ppc-1
-    provenance = _resources(data, "Provenance")
+    provenance = resources(data, "Provenance")
     kinds = {a["type"]["coding"][0]["code"] for p in provenance for a in p["agent"]}
     assert {"author", "attester"} <= kinds
-    careplan = _resources(data, "CarePlan")[0]
+    careplan = resources(data, "CarePlan")[0]
     assert careplan["category"] and careplan["author"] and careplan["identifier"]

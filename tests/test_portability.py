@@ -12,6 +12,7 @@ from portal.models.sharing import ConsentRecord
 from portal.portability import fhir_codes
 from portal.portability import valuesets as vs
 from tests.factories import CAST_KEYS, make_patient
+from tests.fhir_support import export, resources
 
 ALL = CAST_KEYS
 EXPORTERS = {"owner", "professional"}
@@ -36,42 +37,32 @@ def rich_plan(db, cast):
     return plan
 
 
-def _export(request_as, user, patient_id, query=""):
-    response = request_as(user, "GET", f"/patients/{patient_id}/plan.fhir.json{query}")
-    assert response.status_code == 200
-    return json.loads(response.get_data(as_text=True))
-
-
-def _resources(bundle, kind):
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
-
-
 def test_export_is_a_valid_bundle_with_every_resource(cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     Bundle.model_validate(data)  # raises if the structure is wrong
     assert data["type"] == "document"
     kinds = {e["resource"]["resourceType"] for e in data["entry"]}
     assert {"Patient", "CarePlan", "Goal", "CareTeam", "RelatedPerson", "Consent"} <= kinds
-    patient = _resources(data, "Patient")[0]
+    patient = resources(data, "Patient")[0]
     assert patient["identifier"][0]["system"] == vs.NHS_NUMBER_SYSTEM
     assert patient["identifier"][0]["value"] == cast.a.nhs_number
-    careplan = _resources(data, "CarePlan")[0]
+    careplan = resources(data, "CarePlan")[0]
     assert careplan["intent"] == "plan" and careplan["status"] == "active"
     assert len(careplan["goal"]) == 2
     details = [a["detail"] for a in careplan["activity"]]
     assert any(d.get("description") == "Walk with my son" for d in details)
     assert any(d.get("description") == "Ring 999" for d in details)  # crisis step
-    goals = _resources(data, "Goal")
+    goals = resources(data, "Goal")
     assert {g["lifecycleStatus"] for g in goals} == {"active"}
     assert any(g.get("target") for g in goals)
-    team = _resources(data, "CareTeam")[0]
+    team = resources(data, "CareTeam")[0]
     assert team["participant"][0]["member"]["display"] == "Nurse Named"
     assert team["participant"][0]["member"]["reference"].startswith("urn:uuid:")
-    people = _resources(data, "RelatedPerson")
+    people = resources(data, "RelatedPerson")
     carers = [p for p in people if p["telecom"][0]["system"] == "email"]
     assert len(carers) == 3  # active grants only: crisis, view, contribute
     assert [p["name"][0]["text"] for p in people if p not in carers] == ["Sam"]  # next of kin
-    assert _resources(data, "Consent")[0]["provision"]["type"] == "permit"
+    assert resources(data, "Consent")[0]["provision"]["type"] == "permit"
 
 
 def test_export_codes_are_all_in_their_value_sets(db, cast, rich_plan, request_as):
@@ -80,7 +71,7 @@ def test_export_codes_are_all_in_their_value_sets(db, cast, rich_plan, request_a
     db.session.add(Goal(plan_id=cast.plan_a.id, title="Dropped", status="withdrawn"))
     db.session.add(Goal(plan_id=cast.plan_a.id, title="Idea", status="proposed"))
     db.session.commit()
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     assert fhir_codes.problems(data) == []
 
 
@@ -89,8 +80,8 @@ def test_export_conditions_use_snomed_preferred_terms(db, cast, request_as):
 
     cast.a.conditions.append(db.session.get(Condition, "13645005"))
     db.session.commit()
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    coding = _resources(data, "Condition")[0]["code"]["coding"][0]
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    coding = resources(data, "Condition")[0]["code"]["coding"][0]
     assert coding == {
         "system": vs.SNOMED,
         "code": "13645005",
@@ -102,17 +93,17 @@ def test_export_conditions_use_snomed_preferred_terms(db, cast, request_as):
     "mutate",
     [
         lambda b: b.update(type="pile"),
-        lambda b: _resources(b, "CarePlan")[0].update(status="finished"),
-        lambda b: _resources(b, "CarePlan")[0].update(intent="wish"),
-        lambda b: _resources(b, "Goal")[0].update(lifecycleStatus="done"),
-        lambda b: _resources(b, "Consent")[0]["provision"].update(type="maybe"),
-        lambda b: _resources(b, "CarePlan")[0]["activity"][-1]["detail"]["code"]["coding"][
-            0
-        ].update(code="purple"),
+        lambda b: resources(b, "CarePlan")[0].update(status="finished"),
+        lambda b: resources(b, "CarePlan")[0].update(intent="wish"),
+        lambda b: resources(b, "Goal")[0].update(lifecycleStatus="done"),
+        lambda b: resources(b, "Consent")[0]["provision"].update(type="maybe"),
+        lambda b: resources(b, "CarePlan")[0]["activity"][-1]["detail"]["code"]["coding"][0].update(
+            code="purple"
+        ),
     ],
 )
 def test_code_checker_catches_codes_outside_value_sets(cast, rich_plan, request_as, mutate):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     mutate(data)
     assert fhir_codes.problems(data)
 
@@ -158,7 +149,7 @@ def _content(bundle):
             tuple(n["text"] for n in g.get("note", [])),
             tuple(t["dueDate"] for t in g.get("target", [])),
         )
-        for g in _resources(bundle, "Goal")
+        for g in resources(bundle, "Goal")
     )
     activities = sorted(
         (
@@ -166,21 +157,21 @@ def _content(bundle):
             a["detail"].get("description", ""),
             tuple(r["text"] for r in a["detail"].get("reasonCode", [])),
         )
-        for careplan in _resources(bundle, "CarePlan")
+        for careplan in resources(bundle, "CarePlan")
         for a in careplan.get("activity", [])
     )
     return goals, activities
 
 
 def test_round_trip_export_import_export_keeps_the_content(db, cast, rich_plan, request_as):
-    first = _export(request_as, cast.users["owner"], cast.a.id)
+    first = export(request_as, cast.users["owner"], cast.a.id)
     # The same plan arrives for the same person at a practice using this portal.
     target = make_patient(cast.org, nhs_number="9434765919")
     db.session.add(CarePlan(patient_id=target.id))
     db.session.commit()
     target.family_name, target.date_of_birth = cast.a.family_name, cast.a.date_of_birth
     db.session.commit()
-    _resources(first, "Patient")[0]["identifier"][0]["value"] = "9434765919"
+    resources(first, "Patient")[0]["identifier"][0]["value"] = "9434765919"
     response = _import_confirmed(
         request_as, cast.users["professional"], target.id, json.dumps(first).encode()
     )
@@ -188,9 +179,9 @@ def test_round_trip_export_import_export_keeps_the_content(db, cast, rich_plan, 
     # Imported content is proposed here, not agreed: it is in the document only on request.
     assert "Goal" not in {
         e["resource"]["resourceType"]
-        for e in _export(request_as, cast.users["professional"], target.id)["entry"]
+        for e in export(request_as, cast.users["professional"], target.id)["entry"]
     }
-    second = _export(request_as, cast.users["professional"], target.id, "?proposals=1")
+    second = export(request_as, cast.users["professional"], target.id, "?proposals=1")
     assert _content(second) == _content(first)
     imported = db.session.scalars(select(Goal).where(Goal.plan_id == target.plan.id)).all()
     assert imported and all(g.pending_review and g.status == "proposed" for g in imported)
@@ -229,7 +220,7 @@ def test_malformed_or_oversized_imports_are_refused_and_change_nothing(
 
 
 def test_import_for_another_patient_is_refused(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     before = _count(db, Goal)
     response = _import(request_as, cast.users["professional"], cast.b.id, json.dumps(data).encode())
     assert "for a different patient" in response.get_data(as_text=True)
@@ -237,8 +228,8 @@ def test_import_for_another_patient_is_refused(db, cast, rich_plan, request_as):
 
 
 def test_import_with_bad_codes_is_refused(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    _resources(data, "Goal")[0]["lifecycleStatus"] = "bogus"
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    resources(data, "Goal")[0]["lifecycleStatus"] = "bogus"
     before = _count(db, Goal)
     response = _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     assert "codes that are not allowed" in response.get_data(as_text=True)
@@ -246,8 +237,8 @@ def test_import_with_bad_codes_is_refused(db, cast, rich_plan, request_as):
 
 
 def test_hostile_text_in_an_import_is_kept_as_text(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    _resources(data, "Goal")[0]["description"]["text"] = '<img src="http://127.0.0.1:9/x">\x00hi'
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    resources(data, "Goal")[0]["description"]["text"] = '<img src="http://127.0.0.1:9/x">\x00hi'
     response = _import_confirmed(
         request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode()
     )
@@ -260,8 +251,8 @@ def test_hostile_text_in_an_import_is_kept_as_text(db, cast, rich_plan, request_
 
 
 def test_overlong_text_in_an_import_is_refused(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    _resources(data, "Goal")[0]["description"]["text"] = "x" * 201
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    resources(data, "Goal")[0]["description"]["text"] = "x" * 201
     before = _count(db, Goal)
     response = _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     assert "longer than 200 characters" in response.get_data(as_text=True)
@@ -274,7 +265,7 @@ def test_import_without_a_file_says_so(cast, request_as):
 
 
 def test_export_and_import_are_audited(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["professional"], cast.a.id)
+    data = export(request_as, cast.users["professional"], cast.a.id)
     _import_confirmed(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)

@@ -240,6 +240,19 @@ class DocumentBuilder:
             resource["organization"] = {"display": org_name}
         return self.add(resource, "practitioner-role", key)
 
+    def named_contact_ref(self) -> dict:
+        """The agreed named contact (as the snapshot keeps them), as a PractitionerRole."""
+        named = self.agreed["named_contact"]
+        url = self.practitioner_role_ref(
+            f"user-{named['id']}",
+            named["name"],
+            named.get("job_title", ""),
+            named.get("organisation", ""),
+            named.get("phone", ""),
+            named.get("email", ""),
+        )
+        return _ref(url, named["name"])
+
     def user_ref(self, user: User | None) -> dict | None:
         """A reference to whoever a portal user is in this document."""
         if user is None:
@@ -489,15 +502,7 @@ class DocumentBuilder:
         participants = []
         named = self.agreed.get("named_contact")
         if named:
-            url = self.practitioner_role_ref(
-                f"user-{named['id']}",
-                named["name"],
-                named.get("job_title", ""),
-                named.get("organisation", ""),
-                named.get("phone", ""),
-                named.get("email", ""),
-            )
-            participant = {"role": [{"text": "Named contact"}], "member": _ref(url, named["name"])}
+            participant = {"role": [{"text": "Named contact"}], "member": self.named_contact_ref()}
             if self.patient.organisation:
                 participant["onBehalfOf"] = _ref(
                     self.organisation_ref(self.patient.organisation), self.patient.organisation.name
@@ -717,17 +722,7 @@ class DocumentBuilder:
         if self.version:
             resource["created"] = _instant(self.version.agreed_at)
         if author:
-            resource["author"] = _ref(
-                self.practitioner_role_ref(
-                    f"user-{author['id']}",
-                    author["name"],
-                    author.get("job_title", ""),
-                    author.get("organisation", ""),
-                    author.get("phone", ""),
-                    author.get("email", ""),
-                ),
-                author["name"],
-            )
+            resource["author"] = self.named_contact_ref()
         elif self.patient.organisation:
             resource["author"] = _ref(self.organisation_ref(self.patient.organisation))
         return self.add(resource, "care-plan", "plan")
@@ -938,22 +933,9 @@ class DocumentBuilder:
             "title": "Personalised care and support plan",
             "section": sections,
         }
-        named = self.agreed.get("named_contact")
         authors = []
-        if named:
-            authors.append(
-                _ref(
-                    self.practitioner_role_ref(
-                        f"user-{named['id']}",
-                        named["name"],
-                        named.get("job_title", ""),
-                        named.get("organisation", ""),
-                        named.get("phone", ""),
-                        named.get("email", ""),
-                    ),
-                    named["name"],
-                )
-            )
+        if self.agreed.get("named_contact"):
+            authors.append(self.named_contact_ref())
         if self.patient.organisation:
             org = self.organisation_ref(self.patient.organisation)
             authors.append(_ref(org, self.patient.organisation.name))

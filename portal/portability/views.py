@@ -52,10 +52,7 @@ def code_system(name: str):
 @login_required
 def fhir_import(patient_id: int):
     """Choose a file, then see what it would add, change and leave out before importing."""
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = load_plan(patient_id)
-    if plan is None:
-        abort(404)
+    access, plan = _importing(patient_id)
     form = ImportForm()
     if form.validate_on_submit():
         raw = form.bundle.data.read(importer.MAX_BYTES + 1)
@@ -67,6 +64,15 @@ def fhir_import(patient_id: int):
         else:
             return _preview(access, result, importer.pack(raw))
     return render_template("portability/import.html", form=form, patient=access.patient)
+
+
+def _importing(patient_id: int):
+    """Importing is agreeing content into the plan: professionals caring for the patient."""
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = load_plan(patient_id)
+    if plan is None:
+        abort(404)
+    return access, plan
 
 
 def _preview(access, result, payload: str, changed: bool = False):
@@ -86,10 +92,7 @@ def _preview(access, result, payload: str, changed: bool = False):
 @bp.route("/patients/<int:patient_id>/fhir-import/confirm", methods=["POST"])
 @login_required
 def fhir_import_confirm(patient_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = load_plan(patient_id)
-    if plan is None:
-        abort(404)
+    access, plan = _importing(patient_id)
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         return redirect(url_for("portability.fhir_import", patient_id=patient_id))
