@@ -1,0 +1,131 @@
+"""The read-only FHIR API: the same relations as the web pages, OperationOutcome for errors."""
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import AuditEvent
+from portal.portability import valuesets as vs
+from tests.factories import CAST_KEYS
+from tests.fhir_support import full_plan
+
+READERS = {"owner", "carer_view", "carer_contribute", "professional"}
+
+
+def _get(request_as, user, url):
+    response = request_as(user, "GET", url)
+    assert response.mimetype == "application/fhir+json", url
+    return response.status_code, response.get_json()
+
+
+@pytest.fixture
+def plan(cast):
+    return full_plan(cast)
+
+
+def _nhs_search(cast):
+    return f"/fhir/Patient?identifier={vs.NHS_NUMBER_SYSTEM}|{cast.a.nhs_number}"
+
+
+def test_capability_statement_matches_the_routes(app, client):
+    response = client.get("/fhir/metadata")
+    statement = response.get_json()
+    assert (
+        statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1"
+    )
+    declared = {r["type"] for r in statement["rest"][0]["resource"]}
+    assert declared == {
+        "Patient",
+        "CarePlan",
+        "Goal",
+        "Condition",
+        "CareTeam",
+        "Consent",
+        "Provenance",
+        "CodeSystem",
+    }
+    adapter = app.url_map.bind("localhost")
+    for kind in declared - {"CodeSystem"}:
+        assert adapter.match(f"/fhir/{kind}")[0] == "portability.fhir_search"
+        assert adapter.match(f"/fhir/{kind}/1.{'0' * 36}")[0] == "portability.fhir_read"
+    assert adapter.match("/fhir/CodeSystem/crisis-level")[0] == "portability.code_system"
+
+
+@pytest.mark.parametrize("who", CAST_KEYS)
+def test_patient_search_by_nhs_number_follows_the_relations(cast, plan, request_as, who):
+    response = request_as(cast.users[who], "GET", _nhs_search(cast))
+    if who == "anonymous":
+        assert response.status_code == 401
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+        return
+    bundle = response.get_json()
+    assert bundle["type"] == "searchset"
+    assert bundle["total"] == (1 if who in READERS else 0)  # not allowed looks like not found
+
+
+@pytest.mark.parametrize("who", CAST_KEYS)
+def test_reads_follow_the_relations(cast, plan, request_as, who):
+    _status, bundle = _get(request_as, cast.users["owner"], _nhs_search(cast))
+    patient_id = bundle["entry"][0]["resource"]["id"]
+    _status, goals = _get(
+        request_as, cast.users["owner"], f"/fhir/Goal?patient=Patient/{patient_id}"
+    )
+    goal_id = goals["entry"][0]["resource"]["id"]
+    for url in (f"/fhir/Patient/{patient_id}", f"/fhir/Goal/{goal_id}"):
+        status, body = _get(request_as, cast.users[who], url)
+        expected = 200 if who in READERS else 401 if who == "anonymous" else 404
+        assert status == expected, (who, url)
+        assert body["resourceType"] == (url.split("/")[2] if status == 200 else "OperationOutcome")
+
+
+def test_every_readable_type_is_served_with_relative_references(cast, plan, request_as):
+    owner = cast.users["owner"]
+    for kind in ("CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance"):
+        status, bundle = _get(request_as, owner, f"/fhir/{kind}?patient={cast.a.id}")
+        assert status == 200 and bundle["total"] >= 1, kind
+        resource = bundle["entry"][0]["resource"]
+        status, read = _get(request_as, owner, f"/fhir/{kind}/{resource['id']}")
+        assert status == 200 and read == resource
+    careplan = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}")[1]["entry"][0][
+        "resource"
+    ]
+    assert careplan["subject"]["reference"].startswith(f"Patient/{cast.a.id}.")
+    assert "urn:uuid" not in str(careplan)
+
+
+def test_a_revoked_carer_is_refused_on_the_next_request(db, cast, plan, request_as):
+    from portal.models import AccessGrant
+    from portal.models.base import utcnow
+
+    carer = cast.users["carer_view"]
+    url = f"/fhir/CarePlan?patient={cast.a.id}"
+    assert _get(request_as, carer, url)[1]["total"] == 1
+    grant = db.session.scalars(select(AccessGrant).where(AccessGrant.grantee_id == carer.id)).one()
+    grant.revoked_at = utcnow()
+    db.session.commit()
+    assert _get(request_as, carer, url)[1]["total"] == 0
+
+
+def test_errors_are_operation_outcomes(cast, plan, request_as):
+    owner = cast.users["owner"]
+    cases = [
+        ("/fhir/Goal/not-an-id", 404),
+        (f"/fhir/Goal/{cast.a.id}.{'0' * 8}-0000-0000-0000-{'0' * 12}", 404),
+        ("/fhir/Observation?patient=1", 404),
+        ("/fhir/Goal", 400),
+        ("/fhir/Goal?patient=../../etc", 400),
+        (f"/fhir/Goal?patient={cast.a.id}&_include=*", 400),
+        ("/fhir/Patient?identifier=urn:other|123", 400),
+    ]
+    for url, expected in cases:
+        status, body = _get(request_as, owner, url)
+        assert (status, body["resourceType"]) == (expected, "OperationOutcome"), url
+        assert body["issue"][0]["severity"] == "error"
+
+
+def test_api_reads_are_audited(db, cast, plan, request_as):
+    _get(request_as, cast.users["professional"], f"/fhir/Goal?patient={cast.a.id}")
+    _get(request_as, cast.users["professional"], _nhs_search(cast))
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)
+    ).all()
+    assert actions.count("fhir.api.search") == 2
