@@ -1,6 +1,7 @@
 """The read-only FHIR API: the same relations as the web pages, OperationOutcome for errors."""
 
 import pytest
+from fhirclient.models import fhirelementfactory as fhirclient_models
 from sqlalchemy import select
 
 from portal.models import AuditEvent
@@ -12,9 +13,12 @@ READERS = {"owner", "carer_view", "carer_contribute", "professional"}
 
 
 def _get(request_as, user, url):
+    """Status and body; every body is read strictly by fhirclient's R4 models."""
     response = request_as(user, "GET", url)
     assert response.mimetype == "application/fhir+json", url
-    return response.status_code, response.get_json()
+    body = response.get_json()
+    fhirclient_models.FHIRElementFactory.instantiate(body["resourceType"], body)
+    return response.status_code, body
 
 
 @pytest.fixture
@@ -29,6 +33,7 @@ def _nhs_search(cast):
 def test_capability_statement_matches_the_routes(app, client):
     response = client.get("/fhir/metadata")
     statement = response.get_json()
+    fhirclient_models.FHIRElementFactory.instantiate("CapabilityStatement", statement)
     assert (
         statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1"
     )
