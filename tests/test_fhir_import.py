@@ -600,3 +600,18 @@ def test_a_text_too_long_for_its_field_is_refused_with_its_place(db, target, imp
     }
     html = importing(_bundle(observation))
     assert "Observation (entry 2), valueString: the text is longer than 200 characters." in html
+
+
+def test_a_goal_withdrawn_here_is_not_brought_back(db, target, importing):
+    importing(_bundle(_careplan(["g1"]), _goal()))
+    (goal,) = _goals(db, target)
+    goal.status = "withdrawn"
+    db.session.commit()
+    for data in (
+        _bundle(_careplan(["g1"]), _goal()),  # the same file again
+        _bundle(_careplan(["g1"]), _goal(title="Walk to the shops", note=[{"text": "New"}])),
+        _bundle(_careplan(["g2"]), _goal("g2")),  # same words, another identifier
+    ):
+        html = importing(data)
+        assert "Will be added: 0" in html and "Will be changed: 0" in html
+    assert [g.status for g in _goals(db, target)] == ["withdrawn"]

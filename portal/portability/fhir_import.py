@@ -454,7 +454,7 @@ class Planner:
             item = _load(kind, link.item_id)
             if item is None:
                 change.outcome, change.reason = Outcome.IGNORE, Reason.REMOVED_HERE
-            elif getattr(item, "removal_proposed", False):
+            elif _taken_off(item):
                 change.outcome, change.reason = Outcome.IGNORE, Reason.REMOVAL_ASKED
             elif link.content_hash == content_hash:
                 change.outcome = Outcome.UNCHANGED
@@ -463,7 +463,7 @@ class Planner:
                 change.apply = lambda: write(item)
         else:
             item, equal = existing()
-            if item is not None and getattr(item, "removal_proposed", False):
+            if item is not None and _taken_off(item):
                 change.outcome, change.reason = Outcome.IGNORE, Reason.REMOVAL_ASKED
             elif item is not None and equal:
                 change.outcome = Outcome.UNCHANGED
@@ -1033,6 +1033,13 @@ class Planner:
         self.care_team()
         self.consents()
         return ImportPlan(self.changes)
+
+
+def _taken_off(item) -> bool:
+    """Asked to be removed here (a crisis step, a contact) or a goal withdrawn here."""
+    if isinstance(item, Goal):
+        return item.status == GoalStatus.WITHDRAWN
+    return bool(getattr(item, "removal_proposed", False))
 
 
 _MODELS = {
