@@ -148,6 +148,11 @@ AUDIT_ACTIONS = {
     "sharing.give_up": _l("Gave up access to the plan"),
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    "fhir.export": _l("Downloaded the care plan for another health system"),
+    "fhir.import_preview": _l("Checked a care plan file from another system"),
+    "fhir.import": _l("Imported a care plan from another system"),
+    "fhir.api.read": _l("Looked at the care plan through another system"),
+    "fhir.api.search": _l("Looked at the care plan through another system"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

@@ -134,3 +134,10 @@ def test_api_reads_are_audited(db, cast, plan, request_as):
         select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)
     ).all()
     assert actions.count("fhir.api.search") == 2
+
+
+def test_api_reads_show_in_who_has_looked_at_my_plan(cast, plan, request_as):
+    _get(request_as, cast.users["carer_view"], f"/fhir/CarePlan?patient={cast.a.id}")
+    page = request_as(cast.users["owner"], "GET", f"/patients/{cast.a.id}/activity")
+    text = page.get_data(as_text=True)
+    assert "Looked at the care plan through another system" in text and "Carer view" in text
