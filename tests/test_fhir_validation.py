@@ -152,3 +152,15 @@ def test_proposals_document_is_valid_too(cast, request_as):
         document, "entry.resource.where(resourceType = 'Goal' and lifecycleStatus = 'proposed')"
     )
     assert len(goals) == 1
+
+
+def test_a_plan_never_agreed_is_a_valid_preliminary_document(cast, request_as):
+    """Patient B: no review recorded (no agreed version), no named contact, no consent record."""
+    response = request_as(
+        cast.users["other_patient"], "GET", f"/patients/{cast.b.id}/plan.fhir.json"
+    )
+    document = json.loads(response.get_data(as_text=True))
+    ClientBundle(document, strict=True)
+    composition = document["entry"][0]["resource"]
+    assert composition["status"] == "preliminary"
+    assert _path(composition, "section.all(text.exists() or entry.exists())") == [True]
