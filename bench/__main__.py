@@ -42,6 +42,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Monthly report: 100,000 patients on SQLite",
          ["bench.report_bench", "--patients", "100000"]),
         ("PDF rendering", ["bench.pdf_bench"]),
+        ("FHIR document and import", ["bench.fhir_bench"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:
