@@ -53,6 +53,11 @@ def test_capability_statement_matches_the_routes(app, client):
         assert adapter.match(f"/fhir/{kind}")[0] == "portability.fhir_search"
         assert adapter.match(f"/fhir/{kind}/1.{'0' * 36}")[0] == "portability.fhir_read"
     assert adapter.match("/fhir/CodeSystem/crisis-level")[0] == "portability.code_system"
+    (patient,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Patient"]
+    assert [o["name"] for o in patient["operation"]] == ["everything"]
+    assert (
+        adapter.match(f"/fhir/Patient/1.{'0' * 36}/$everything")[0] == "portability.fhir_everything"
+    )
 
 
 @pytest.mark.parametrize("who", CAST_KEYS)
@@ -141,3 +146,22 @@ def test_api_reads_show_in_who_has_looked_at_my_plan(cast, plan, request_as):
     page = request_as(cast.users["owner"], "GET", f"/patients/{cast.a.id}/activity")
     text = page.get_data(as_text=True)
     assert "Looked at the care plan through another system" in text and "Carer view" in text
+
+
+@pytest.mark.parametrize("who", CAST_KEYS)
+def test_everything_for_a_patient_follows_the_relations(cast, plan, request_as, who):
+    bundle = _get(request_as, cast.users["owner"], _nhs_search(cast))[1]
+    patient_id = bundle["entry"][0]["resource"]["id"]
+    status, body = _get(request_as, cast.users[who], f"/fhir/Patient/{patient_id}/$everything")
+    assert status == (200 if who in READERS else 401 if who == "anonymous" else 404)
+    if status == 200:
+        kinds = {e["resource"]["resourceType"] for e in body["entry"]}
+        assert kinds == {
+            "Patient",
+            "CarePlan",
+            "Goal",
+            "Condition",
+            "CareTeam",
+            "Consent",
+            "Provenance",
+        }

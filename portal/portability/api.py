@@ -153,6 +153,12 @@ def capability_statement() -> dict:
         }
         for kind in READABLE
     ]
+    resources[0]["operation"] = [
+        {
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        }
+    ]
     resources.append({"type": "CodeSystem", "interaction": [{"code": "read"}]})
     return {
         "resourceType": "CapabilityStatement",
@@ -245,3 +251,20 @@ def fhir_read(kind: str, resource_id: str):
     audit.record("fhir.api.read", patient_id, kind)
     db.session.commit()
     return _answer(found)
+
+
+@bp.route("/fhir/Patient/<resource_id>/$everything")
+@api_view
+def fhir_everything(resource_id: str):
+    """Everything readable of one patient's plan, in one searchset."""
+    match = _ID.fullmatch(resource_id)
+    if not match:
+        abort(404)
+    _signed_in()
+    patient_id = int(match.group(1))
+    resources = _patient_resources(patient_id)
+    if not any(r["resourceType"] == "Patient" and r["id"] == resource_id for r in resources):
+        abort(404)
+    audit.record("fhir.api.read", patient_id, "Patient/$everything")
+    db.session.commit()
+    return _searchset(resources)
