@@ -2,6 +2,8 @@
 
 import pytest
 from fhirclient.models import fhirelementfactory as fhirclient_models
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.models import AuditEvent
@@ -165,3 +167,25 @@ def test_everything_for_a_patient_follows_the_relations(cast, plan, request_as, 
             "Consent",
             "Provenance",
         }
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind=st.sampled_from(["Patient", "Goal", "CarePlan", "Observation", "", "..", "%00"]),
+    tail=st.text(max_size=60),
+    query=st.dictionaries(
+        st.sampled_from(["identifier", "patient", "_include", "x"]),
+        st.text(max_size=40),
+        max_size=2,
+    ),
+)
+def test_no_request_to_the_api_gives_a_500(cast, request_as, kind, tail, query):
+    from urllib.parse import quote, urlencode
+
+    for url in (f"/fhir/{kind}/{quote(tail, safe='')}", f"/fhir/{kind}?{urlencode(query)}"):
+        response = request_as(cast.users["professional"], "GET", url)
+        assert response.status_code < 500, url
