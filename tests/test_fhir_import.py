@@ -377,6 +377,32 @@ def test_conditions_medicines_and_allergies_are_offered(db, target, importing):
     )
 
 
+def test_medicines_by_reference_are_read_from_the_medication(db, target, importing):
+    medication = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": {"coding": [{"system": vs.SNOMED, "code": "1", "display": "Metformin 500mg"}]},
+    }
+    statements = [
+        {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationReference": {"reference": "Medication/m1"},
+            "subject": {"reference": "Patient/p1"},
+        },
+        {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "contained": [{**medication, "id": "c1", "code": {"text": "Ramipril 5mg"}}],
+            "medicationReference": {"reference": "#c1"},
+            "subject": {"reference": "Patient/p1"},
+        },
+    ]
+    importing(_bundle(medication, *statements))
+    usual = db.session.scalars(select(UsualState).where(UsualState.plan_id == target.plan.id)).one()
+    assert usual.medicines == "Metformin 500mg\nRamipril 5mg"
+
+
 def test_contacts_need_a_phone_number(db, target, importing):
     data = _bundle(
         {

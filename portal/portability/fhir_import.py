@@ -295,10 +295,20 @@ class Resolver:
             if isinstance(resource.get("id"), str):
                 self.by_type_id[(resource.get("resourceType"), resource["id"])] = resource
 
-    def get(self, reference) -> dict | None:
+    def get(self, reference, container: dict | None = None) -> dict | None:
+        """``container``: the resource holding the reference, for ``#id`` (contained)."""
         ref = reference.get("reference") if isinstance(reference, dict) else None
         if not isinstance(ref, str):
             return None
+        if ref.startswith("#") and container is not None:
+            return next(
+                (
+                    r
+                    for r in container.get("contained") or []
+                    if isinstance(r, dict) and r.get("id") == ref[1:]
+                ),
+                None,
+            )
         if ref in self.by_url:
             return self.by_url[ref]
         parts = ref.split("/_history/")[0].rstrip("/").split("/")
@@ -743,7 +753,7 @@ class Planner:
         """Offered into the usual state of health as proposals, in words."""
         for statement in self.of_type("MedicationStatement"):
             name = _concept_text(statement.get("medicationCodeableConcept"))
-            medication = self.resolve.get(statement.get("medicationReference"))
+            medication = self.resolve.get(statement.get("medicationReference"), statement)
             if not name and medication:
                 name = _concept_text(medication.get("code"))
             dosage = " ".join(
