@@ -189,3 +189,28 @@ def test_no_request_to_the_api_gives_a_500(cast, request_as, kind, tail, query):
     for url in (f"/fhir/{kind}/{quote(tail, safe='')}", f"/fhir/{kind}?{urlencode(query)}"):
         response = request_as(cast.users["professional"], "GET", url)
         assert response.status_code < 500, url
+
+
+def test_versioned_reads_give_the_plan_as_agreed_then(db, cast, plan, request_as):
+    from datetime import UTC, datetime
+
+    from portal.versions.services import create_version
+
+    goal = plan.goals[0]
+    old_title, goal.title = goal.title, "Swim once a week"
+    db.session.flush()
+    create_version(plan, cast.users["professional"], agreed_at=datetime(2026, 9, 1, tzinfo=UTC))
+    db.session.commit()
+    owner = cast.users["owner"]
+    current = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}")[1]["entry"][0]
+    careplan_id = current["resource"]["id"]
+    assert current["resource"]["meta"]["versionId"] == "2"
+    status, first = _get(request_as, owner, f"/fhir/CarePlan/{careplan_id}/_history/1")
+    assert status == 200 and first["meta"]["versionId"] == "1"
+    assert old_title in [g["display"] for g in first["goal"]]
+    assert "Swim once a week" in [g["display"] for g in current["resource"]["goal"]]
+    assert _get(request_as, owner, f"/fhir/CarePlan/{careplan_id}/_history/9")[0] == 404
+    status, body = _get(
+        request_as, cast.users["other_patient"], f"/fhir/CarePlan/{careplan_id}/_history/1"
+    )
+    assert (status, body["resourceType"]) == (404, "OperationOutcome")

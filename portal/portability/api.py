@@ -29,6 +29,7 @@ from portal.portability import bp
 from portal.portability import valuesets as vs
 from portal.portability.fhir_export import build_document
 from portal.portability.terminology import canonical_base
+from portal.versions.services import get_version
 
 READABLE = ("Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance")
 _ID = re.compile(r"^(\d{1,12})\.([0-9a-f-]{36})$")
@@ -103,13 +104,19 @@ def _restful(document: dict, patient_id: int) -> list[dict]:
     return resources
 
 
-def _patient_resources(patient_id: int) -> list[dict]:
-    """Everything the reader may see of one patient's plan, audited; 404 if nothing."""
+def _patient_resources(patient_id: int, version_number: int | None = None) -> list[dict]:
+    """Everything the reader may see of one patient's plan (as agreed at ``version_number``
+    when given); 404 if nothing."""
     require(current_user, Action.VIEW_PLAN, patient_id)
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
-    resources = _restful(build_document(plan), patient_id)
+    version = None
+    if version_number is not None:
+        version = get_version(plan.id, version_number)
+        if version is None:
+            abort(404)
+    resources = _restful(build_document(plan, version=version), patient_id)
     return [r for r in resources if r["resourceType"] in READABLE]
 
 
@@ -153,6 +160,9 @@ def capability_statement() -> dict:
         }
         for kind in READABLE
     ]
+    careplan = next(r for r in resources if r["type"] == "CarePlan")
+    careplan["interaction"].append({"code": "vread"})
+    careplan["versioning"] = "versioned"
     resources[0]["operation"] = [
         {
             "name": "everything",
@@ -268,3 +278,27 @@ def fhir_everything(resource_id: str):
     audit.record("fhir.api.read", patient_id, "Patient/$everything")
     db.session.commit()
     return _searchset(resources)
+
+
+@bp.route("/fhir/CarePlan/<resource_id>/_history/<int:number>")
+@api_view
+def fhir_careplan_version(resource_id: str, number: int):
+    """The care plan as agreed at one review (version ``number``), as it was then."""
+    match = _ID.fullmatch(resource_id)
+    if not match or number > 2**31:
+        abort(404)
+    _signed_in()
+    patient_id = int(match.group(1))
+    found = next(
+        (
+            r
+            for r in _patient_resources(patient_id, number)
+            if r["resourceType"] == "CarePlan" and r["id"] == resource_id
+        ),
+        None,
+    )
+    if found is None:
+        abort(404)
+    audit.record("fhir.api.read", patient_id, f"CarePlan/_history/{number}")
+    db.session.commit()
+    return _answer(found)

@@ -102,16 +102,19 @@ def _profile(name: str) -> dict:
 class DocumentBuilder:
     """Collects the resources of one document; each is added once, under a stable id."""
 
-    def __init__(self, plan: CarePlan, proposals: bool = False):
+    def __init__(self, plan: CarePlan, proposals: bool = False, version: PlanVersion | None = None):
+        """``version``: the plan as agreed at that version, as stored (for versioned reads)."""
         self.plan = plan
         self.patient: Patient = plan.patient
-        self.proposals = proposals
+        self.proposals = proposals and version is None
         self.entries: dict[str, dict] = {}
         self.sections: dict[str, list[dict]] = {key: [] for key, _title in SECTIONS}
         self.section_text: dict[str, list[str]] = {key: [] for key, _title in SECTIONS}
-        self.version: PlanVersion | None = latest_version(plan.id)
-        self.agreed = snapshot(plan, self.version.snapshot if self.version else None)
-        self.users: dict[int, str] = {}
+        if version is not None:
+            self.version, self.agreed = version, version.snapshot
+        else:
+            self.version = latest_version(plan.id)
+            self.agreed = snapshot(plan, self.version.snapshot if self.version else None)
         self.carer_refs: dict[int, str] = {}
 
     # --- ids --------------------------------------------------------------------------------
@@ -957,9 +960,11 @@ def _participant(code: str, display: str) -> dict:
     }
 
 
-def build_document(plan: CarePlan, proposals: bool = False) -> dict:
+def build_document(
+    plan: CarePlan, proposals: bool = False, version: PlanVersion | None = None
+) -> dict:
     """The agreed plan as a document Bundle (plain data), checked against FHIR R4B."""
-    document = DocumentBuilder(plan, proposals).build()
+    document = DocumentBuilder(plan, proposals, version).build()
     Bundle.model_validate(document)
     return document
 
