@@ -214,3 +214,22 @@ def test_versioned_reads_give_the_plan_as_agreed_then(db, cast, plan, request_as
         request_as, cast.users["other_patient"], f"/fhir/CarePlan/{careplan_id}/_history/1"
     )
     assert (status, body["resourceType"]) == (404, "OperationOutcome")
+
+
+def test_include_and_revinclude(cast, plan, request_as):
+    owner = cast.users["owner"]
+    url = f"/fhir/CarePlan?patient={cast.a.id}&_include=CarePlan:goal&_revinclude=Provenance:target"
+    status, bundle = _get(request_as, owner, url)
+    modes = {}
+    for entry in bundle["entry"]:
+        modes.setdefault(entry["search"]["mode"], []).append(entry["resource"]["resourceType"])
+    assert status == 200 and bundle["total"] == 1 and modes["match"] == ["CarePlan"]
+    assert sorted(set(modes["include"])) == ["Goal", "Provenance"]
+    goals = _get(request_as, owner, f"/fhir/Goal?patient={cast.a.id}&_include=Goal:expressed-by")[1]
+    included = [
+        e["resource"]["resourceType"] for e in goals["entry"] if e["search"]["mode"] == "include"
+    ]
+    assert included == ["Patient"]  # both goals were proposed by the patient: included once
+    for bad in ("_include=Goal:goal", "_include=CarePlan:nothing", "_revinclude=Goal:subject"):
+        status, body = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}&{bad}")
+        assert (status, body["resourceType"]) == (400, "OperationOutcome"), bad

@@ -104,7 +104,9 @@ def _restful(document: dict, patient_id: int) -> list[dict]:
     return resources
 
 
-def _patient_resources(patient_id: int, version_number: int | None = None) -> list[dict]:
+def _patient_resources(
+    patient_id: int, version_number: int | None = None, readable_only: bool = True
+) -> list[dict]:
     """Everything the reader may see of one patient's plan (as agreed at ``version_number``
     when given); 404 if nothing."""
     require(current_user, Action.VIEW_PLAN, patient_id)
@@ -117,22 +119,74 @@ def _patient_resources(patient_id: int, version_number: int | None = None) -> li
         if version is None:
             abort(404)
     resources = _restful(build_document(plan, version=version), patient_id)
+    if not readable_only:  # what _include may add: the plan's people and organisations too
+        return [r for r in resources if r["resourceType"] != "Composition"]
     return [r for r in resources if r["resourceType"] in READABLE]
 
 
-def _searchset(resources: Iterable[dict]) -> Response:
+def _searchset(resources: Iterable[dict], included: Iterable[dict] = ()) -> Response:
     base = canonical_base()
+    matches = [(r, "match") for r in resources]
     entries = [
         {
             "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
             "resource": r,
-            "search": {"mode": "match"},
+            "search": {"mode": mode},
         }
-        for r in resources
+        for r, mode in [*matches, *((r, "include") for r in included)]
     ]
     return _answer(
-        {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+        {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "entry": entries}
     )
+
+
+# _include=<Type>:<parameter> -> the element whose references are followed.
+INCLUDES = {
+    "goal": "goal",
+    "subject": "subject",
+    "patient": "patient",
+    "care-team": "careTeam",
+    "author": "author",
+    "addresses": "addresses",
+    "expressed-by": "expressedBy",
+    "managing-organization": "managingOrganization",
+}
+REVINCLUDES = {"Provenance:target": ("Provenance", "target")}
+
+
+def _includes(kind: str, matches: list[dict], everything: list[dict]) -> list[dict]:
+    """Resources named by ``_include`` and ``_revinclude``; ``ValueError`` for unknown ones."""
+    by_ref = {f"{r['resourceType']}/{r['id']}": r for r in everything}
+    wanted: list[dict] = []
+    for include in request.args.getlist("_include"):
+        source, _colon, parameter = include.partition(":")
+        element = INCLUDES.get(parameter)
+        if source != kind or element is None:
+            raise ValueError(include)
+        for resource in matches:
+            value = resource.get(element) or []
+            for ref in value if isinstance(value, list) else [value]:
+                found = by_ref.get(ref.get("reference", "")) if isinstance(ref, dict) else None
+                if found is not None:
+                    wanted.append(found)
+    for revinclude in request.args.getlist("_revinclude"):
+        if revinclude not in REVINCLUDES:
+            raise ValueError(revinclude)
+        source, element = REVINCLUDES[revinclude]
+        targets = {f"{r['resourceType']}/{r['id']}" for r in matches}
+        wanted += [
+            r
+            for r in everything
+            if r["resourceType"] == source
+            and any(ref.get("reference") in targets for ref in r.get(element) or [])
+        ]
+    seen = {id(r) for r in matches}
+    unique = []
+    for resource in wanted:
+        if id(resource) not in seen:
+            seen.add(id(resource))
+            unique.append(resource)
+    return unique
 
 
 @bp.route("/fhir/metadata")
@@ -157,6 +211,8 @@ def capability_statement() -> dict:
                 if kind == "Patient"
                 else [{"name": "patient", "type": "reference"}]
             ),
+            "searchInclude": [f"{kind}:{parameter}" for parameter in INCLUDES],
+            "searchRevInclude": list(REVINCLUDES),
         }
         for kind in READABLE
     ]
@@ -199,7 +255,7 @@ def fhir_search(kind: str):
     if kind not in READABLE:
         abort(404)
     _signed_in()
-    allowed = {"identifier", "patient", "_format"}
+    allowed = {"identifier", "patient", "_format", "_include", "_revinclude"}
     unknown = set(request.args) - allowed
     if unknown:
         return outcome(400, "not-supported", f"Unknown search parameter: {sorted(unknown)[0]}")
@@ -214,10 +270,20 @@ def fhir_search(kind: str):
     patient_id = int(match.group(1) or match.group(2))
     if not _may_see(patient_id):
         return _searchset([])
-    resources = [r for r in _patient_resources(patient_id) if r["resourceType"] == kind]
+    return _search_within(patient_id, kind)
+
+
+def _search_within(patient_id: int, kind: str) -> Response:
+    """One patient's resources of ``kind``, with what ``_include``/``_revinclude`` ask for."""
+    everything = _patient_resources(patient_id, readable_only=False)
+    resources = [r for r in everything if r["resourceType"] == kind]
+    try:
+        included = _includes(kind, resources, everything)
+    except ValueError as unknown:
+        return outcome(400, "not-supported", f"Not supported: {str(unknown)[:80]}")
     audit.record("fhir.api.search", patient_id, kind)
     db.session.commit()
-    return _searchset(resources)
+    return _searchset(resources, included)
 
 
 def _may_see(patient_id: int) -> bool:
@@ -234,10 +300,7 @@ def _search_patients(identifier: str | None) -> Response:
     patient = db.session.scalar(select(Patient).where(Patient.nhs_number == normalise(value)))
     if patient is None or not can(current_user, Action.VIEW_PLAN, patient):
         return _searchset([])  # not found and not allowed look the same
-    resources = [r for r in _patient_resources(patient.id) if r["resourceType"] == "Patient"]
-    audit.record("fhir.api.search", patient.id, "Patient")
-    db.session.commit()
-    return _searchset(resources)
+    return _search_within(patient.id, "Patient")
 
 
 @bp.route("/fhir/<kind>/<resource_id>")
