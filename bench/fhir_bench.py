@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.pdf_bench import ENGLISH, build_plan, median_ms
+from bench.pdf_bench import ENGLISH, bench_app, build_plan, median_ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,28 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PORTAL_ENV", "testing")
-    from portal import create_app
-    from portal.conditions import CONDITIONS
     from portal.extensions import db
-    from portal.models import Base, CarePlan, Condition, Organisation, Patient, Role, User
+    from portal.models import CarePlan, Organisation, Patient, Role, User
     from portal.plans.services import load_plan
     from portal.portability import fhir_import
     from portal.portability.fhir_export import build_document
     from portal.security import new_session_token
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": "bench",
-                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(tmp) / "bench.sqlite3"),
-                "SERVER_NAME": "localhost",
-            }
-        )
+        app = bench_app(Path(tmp) / "bench.sqlite3")
         with app.app_context():
-            Base.metadata.create_all(db.engine)
-            db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
             orgs = [Organisation(ods_code=f"B0000{n}", name=f"Practice {n}") for n in (1, 2)]
             db.session.add_all(orgs)
             db.session.flush()

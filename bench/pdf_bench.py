@@ -176,6 +176,31 @@ def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
     return patient, user
 
 
+def bench_app(database: Path):
+    """The portal on a new SQLite database with its tables and the list of conditions."""
+    from portal import create_app
+    from portal.conditions import CONDITIONS
+    from portal.extensions import db
+    from portal.models import Base, Condition
+
+    app = create_app(
+        {
+            "ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
+        db.session.commit()
+    return app
+
+
 def median_ms(fn, samples: int) -> tuple[float, float]:
     """Median wall-clock and CPU milliseconds of ``fn`` (CPU time is steadier on a busy host)."""
     wall, cpu = [], []
@@ -198,10 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     from flask_babel import force_locale
     from weasyprint import __version__ as weasyprint_version
 
-    from portal import create_app
-    from portal.conditions import CONDITIONS
     from portal.extensions import db
-    from portal.models import Base, Condition, Organisation, Role, User
+    from portal.models import Organisation, Role, User
     from portal.pdf import services
     from portal.plans.services import load_plan
     from portal.security import new_session_token
@@ -214,20 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         return services.render_pdf(html, one_page=one_page)
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": "bench",
-                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(tmp) / "bench.sqlite3"),
-                "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": False,
-                "SERVER_NAME": "localhost",
-            }
-        )
+        app = bench_app(Path(tmp) / "bench.sqlite3")
         with app.app_context():
-            Base.metadata.create_all(db.engine)
-            db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
             org = Organisation(ods_code="B00001", name="Bench Practice")
             db.session.add(org)
             db.session.flush()

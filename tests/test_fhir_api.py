@@ -12,6 +12,7 @@ from tests.factories import CAST_KEYS
 from tests.fhir_support import full_plan
 
 READERS = {"owner", "carer_view", "carer_contribute", "professional"}
+TYPES = {"Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance"}
 
 
 def _get(request_as, user, url):
@@ -40,16 +41,7 @@ def test_capability_statement_matches_the_routes(app, client):
         statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1"
     )
     declared = {r["type"] for r in statement["rest"][0]["resource"]}
-    assert declared == {
-        "Patient",
-        "CarePlan",
-        "Goal",
-        "Condition",
-        "CareTeam",
-        "Consent",
-        "Provenance",
-        "CodeSystem",
-    }
+    assert declared == {*TYPES, "CodeSystem"}
     adapter = app.url_map.bind("localhost")
     for kind in declared - {"CodeSystem"}:
         assert adapter.match(f"/fhir/{kind}")[0] == "portability.fhir_search"
@@ -157,16 +149,7 @@ def test_everything_for_a_patient_follows_the_relations(cast, plan, request_as, 
     status, body = _get(request_as, cast.users[who], f"/fhir/Patient/{patient_id}/$everything")
     assert status == (200 if who in READERS else 401 if who == "anonymous" else 404)
     if status == 200:
-        kinds = {e["resource"]["resourceType"] for e in body["entry"]}
-        assert kinds == {
-            "Patient",
-            "CarePlan",
-            "Goal",
-            "Condition",
-            "CareTeam",
-            "Consent",
-            "Provenance",
-        }
+        assert {e["resource"]["resourceType"] for e in body["entry"]} == TYPES
 
 
 @settings(
