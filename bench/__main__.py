@@ -45,6 +45,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Team inbox: 8,000 patients and 20,000 conversations on SQLite",
          ["bench.inbox_bench"]),
         ("PDF rendering: the largest plan the limits allow", ["bench.worst_plan_bench"]),
+        ("FHIR document and import", ["bench.fhir_bench"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:

@@ -34,7 +34,10 @@ ACTIONS = {
     "pdf.crisis": _l("Downloaded the crisis sheet"),
     "data.download": _l("Downloaded a copy of the plan"),
     "data.view": _l("Looked at the copy of everything held about you"),
-    "fhir.export": _l("Downloaded a copy of the plan"),
+    "fhir.export": _l("Downloaded the care plan for another health system"),
+    "fhir.import_preview": _l("Checked a care plan file from another system"),
+    "fhir.api.read": _l("Looked at the care plan through another system"),
+    "fhir.api.search": _l("Looked at the care plan through another system"),
     # Proposing changes (patients and carers), and the review meeting's decisions
     "goal.create": _l("Added a goal"),
     "goal.edit": _l("Changed a goal"),
@@ -77,7 +80,7 @@ ACTIONS = {
     "contact.agree": AGREED_CHANGE,
     "contact.amend": AGREED_CHANGE,
     "contact.decline": DECLINED_CHANGE,
-    "fhir.import": CHANGED,
+    "fhir.import": _l("Imported a care plan from another system"),
     # The professional's side
     "care_team_member.create": _l("Added someone to the care team"),
     "care_team_member.edit": _l("Changed someone's details in the care team"),

@@ -38,6 +38,7 @@ class Action(StrEnum):
     RUN_AUDITS = "run_audits"  # sample audits of the organisation's plans
     READ_SURVEY_RESULTS = "read_survey_results"  # the practice's own survey results
     USE_TEAM_INBOX = "use_team_inbox"  # the care team's inbox of patients' conversations
+    USE_FHIR_API = "use_fhir_api"  # any account; each answer is decided per patient
     # Conversations with the care team: reading and writing messages; the care team's side
     # also answers for them (closing with an outcome, marking urgent, taking one on).
     READ_CONVERSATIONS = "read_conversations"
@@ -208,6 +209,7 @@ _ACCOUNT_RULES = {
     Action.RUN_AUDITS: lambda user: _staff_of_an_organisation(user) and bool(user.can_audit),
     Action.READ_SURVEY_RESULTS: _staff_of_an_organisation,
     Action.USE_TEAM_INBOX: lambda user: user.role == Role.PROFESSIONAL,
+    Action.USE_FHIR_API: lambda user: True,
 }
 ACCOUNT_ACTIONS = frozenset(_ACCOUNT_RULES)
 

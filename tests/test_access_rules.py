@@ -37,6 +37,8 @@ PUBLIC_ENDPOINTS = {
     "auth.forgot_password",
     "auth.reset_password",
     "auth.mfa_code",
+    "portability.fhir_metadata",  # the FHIR CapabilityStatement: what the API can do
+    "portability.code_system",  # the portal's published FHIR code systems (terminology)
 }
 
 # Signed-in people with no tie to patient A.

@@ -12,6 +12,7 @@ from portal.models.sharing import ConsentRecord
 from portal.portability import fhir_codes
 from portal.portability import valuesets as vs
 from tests.factories import CAST_KEYS, make_patient
+from tests.fhir_support import export, resources
 
 ALL = CAST_KEYS
 EXPORTERS = {"owner", "professional"}
@@ -29,43 +30,39 @@ def rich_plan(db, cast):
     goal = db.session.scalars(select(Goal).where(Goal.plan_id == plan.id)).first()
     goal.steps = "Walk with my son"
     goal.target_date = utcnow().date()
+    for item in [*plan.crisis_steps, *plan.contacts, *plan.needs, *plan.wishes, plan.usual_state]:
+        item.pending_review = False  # agreed at a review: part of the document
     db.session.add(ConsentRecord(patient_id=cast.a.id, share_with_care_team=True))
     db.session.commit()
     return plan
 
 
-def _export(request_as, user, patient_id):
-    response = request_as(user, "GET", f"/patients/{patient_id}/plan.fhir.json")
-    assert response.status_code == 200
-    return json.loads(response.get_data(as_text=True))
-
-
-def _resources(bundle, kind):
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
-
-
 def test_export_is_a_valid_bundle_with_every_resource(cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     Bundle.model_validate(data)  # raises if the structure is wrong
-    assert data["type"] == "collection"
+    assert data["type"] == "document"
     kinds = {e["resource"]["resourceType"] for e in data["entry"]}
     assert {"Patient", "CarePlan", "Goal", "CareTeam", "RelatedPerson", "Consent"} <= kinds
-    patient = _resources(data, "Patient")[0]
-    assert patient["identifier"] == [{"system": vs.NHS_NUMBER_SYSTEM, "value": cast.a.nhs_number}]
-    careplan = _resources(data, "CarePlan")[0]
+    patient = resources(data, "Patient")[0]
+    assert patient["identifier"][0]["system"] == vs.NHS_NUMBER_SYSTEM
+    assert patient["identifier"][0]["value"] == cast.a.nhs_number
+    careplan = resources(data, "CarePlan")[0]
     assert careplan["intent"] == "plan" and careplan["status"] == "active"
     assert len(careplan["goal"]) == 2
     details = [a["detail"] for a in careplan["activity"]]
     assert any(d.get("description") == "Walk with my son" for d in details)
     assert any(d.get("description") == "Ring 999" for d in details)  # crisis step
-    goals = _resources(data, "Goal")
+    goals = resources(data, "Goal")
     assert {g["lifecycleStatus"] for g in goals} == {"active"}
     assert any(g.get("target") for g in goals)
-    team = _resources(data, "CareTeam")[0]
+    team = resources(data, "CareTeam")[0]
     assert team["participant"][0]["member"]["display"] == "Nurse Named"
-    carers = _resources(data, "RelatedPerson")
+    assert team["participant"][0]["member"]["reference"].startswith("urn:uuid:")
+    people = resources(data, "RelatedPerson")
+    carers = [p for p in people if p["telecom"][0]["system"] == "email"]
     assert len(carers) == 3  # active grants only: crisis, view, contribute
-    assert _resources(data, "Consent")[0]["provision"]["type"] == "permit"
+    assert [p["name"][0]["text"] for p in people if p not in carers] == ["Sam"]  # next of kin
+    assert resources(data, "Consent")[0]["provision"]["type"] == "permit"
 
 
 def test_export_codes_are_all_in_their_value_sets(db, cast, rich_plan, request_as):
@@ -74,21 +71,21 @@ def test_export_codes_are_all_in_their_value_sets(db, cast, rich_plan, request_a
     db.session.add(Goal(plan_id=cast.plan_a.id, title="Dropped", status="withdrawn"))
     db.session.add(Goal(plan_id=cast.plan_a.id, title="Idea", status="proposed"))
     db.session.commit()
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     assert fhir_codes.problems(data) == []
 
 
-def test_export_conditions_use_snomed(db, cast, request_as):
+def test_export_conditions_use_snomed_preferred_terms(db, cast, request_as):
     from portal.models import Condition
 
     cast.a.conditions.append(db.session.get(Condition, "13645005"))
     db.session.commit()
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    coding = _resources(data, "Condition")[0]["code"]["coding"][0]
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    coding = resources(data, "Condition")[0]["code"]["coding"][0]
     assert coding == {
         "system": vs.SNOMED,
         "code": "13645005",
-        "display": "Chronic obstructive pulmonary disease",
+        "display": "Chronic obstructive lung disease",
     }
 
 
@@ -96,22 +93,23 @@ def test_export_conditions_use_snomed(db, cast, request_as):
     "mutate",
     [
         lambda b: b.update(type="pile"),
-        lambda b: _resources(b, "CarePlan")[0].update(status="finished"),
-        lambda b: _resources(b, "CarePlan")[0].update(intent="wish"),
-        lambda b: _resources(b, "Goal")[0].update(lifecycleStatus="done"),
-        lambda b: _resources(b, "Consent")[0]["provision"].update(type="maybe"),
-        lambda b: _resources(b, "CarePlan")[0]["activity"][-1]["detail"]["code"]["coding"][
-            0
-        ].update(code="purple"),
+        lambda b: resources(b, "CarePlan")[0].update(status="finished"),
+        lambda b: resources(b, "CarePlan")[0].update(intent="wish"),
+        lambda b: resources(b, "Goal")[0].update(lifecycleStatus="done"),
+        lambda b: resources(b, "Consent")[0]["provision"].update(type="maybe"),
+        lambda b: resources(b, "CarePlan")[0]["activity"][-1]["detail"]["code"]["coding"][0].update(
+            code="purple"
+        ),
     ],
 )
 def test_code_checker_catches_codes_outside_value_sets(cast, rich_plan, request_as, mutate):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     mutate(data)
     assert fhir_codes.problems(data)
 
 
 def _import(request_as, user, patient_id, payload: bytes, name="plan.json"):
+    """Upload a file: the preview of what it would do (or the form with the refusal)."""
     import io
 
     return request_as(
@@ -123,6 +121,26 @@ def _import(request_as, user, patient_id, payload: bytes, name="plan.json"):
     )
 
 
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def _import_confirmed(request_as, user, patient_id, payload: bytes):
+    """Upload a file, then confirm the preview (as the professional would)."""
+    preview = _import(request_as, user, patient_id, payload)
+    html = preview.get_data(as_text=True)
+    if 'name="payload"' not in html:
+        return preview
+    return request_as(
+        user,
+        "POST",
+        f"/patients/{patient_id}/fhir-import/confirm",
+        data={"payload": _hidden(html, "payload"), "digest": _hidden(html, "digest")},
+    )
+
+
 def _content(bundle):
     """What the plan says, without ids or review state."""
     goals = sorted(
@@ -131,32 +149,39 @@ def _content(bundle):
             tuple(n["text"] for n in g.get("note", [])),
             tuple(t["dueDate"] for t in g.get("target", [])),
         )
-        for g in _resources(bundle, "Goal")
+        for g in resources(bundle, "Goal")
     )
-    careplan = _resources(bundle, "CarePlan")[0]
     activities = sorted(
         (
             tuple(c["code"] for c in a["detail"].get("code", {}).get("coding", [])),
             a["detail"].get("description", ""),
             tuple(r["text"] for r in a["detail"].get("reasonCode", [])),
         )
-        for a in careplan["activity"]
+        for careplan in resources(bundle, "CarePlan")
+        for a in careplan.get("activity", [])
     )
     return goals, activities
 
 
 def test_round_trip_export_import_export_keeps_the_content(db, cast, rich_plan, request_as):
-    first = _export(request_as, cast.users["owner"], cast.a.id)
+    first = export(request_as, cast.users["owner"], cast.a.id)
     # The same plan arrives for the same person at a practice using this portal.
     target = make_patient(cast.org, nhs_number="9434765919")
     db.session.add(CarePlan(patient_id=target.id))
     db.session.commit()
-    _resources(first, "Patient")[0]["identifier"][0]["value"] = "9434765919"
-    response = _import(
+    target.family_name, target.date_of_birth = cast.a.family_name, cast.a.date_of_birth
+    db.session.commit()
+    resources(first, "Patient")[0]["identifier"][0]["value"] = "9434765919"
+    response = _import_confirmed(
         request_as, cast.users["professional"], target.id, json.dumps(first).encode()
     )
     assert response.status_code == 302
-    second = _export(request_as, cast.users["professional"], target.id)
+    # Imported content is proposed here, not agreed: it is in the document only on request.
+    assert "Goal" not in {
+        e["resource"]["resourceType"]
+        for e in export(request_as, cast.users["professional"], target.id)["entry"]
+    }
+    second = export(request_as, cast.users["professional"], target.id, "?proposals=1")
     assert _content(second) == _content(first)
     imported = db.session.scalars(select(Goal).where(Goal.plan_id == target.plan.id)).all()
     assert imported and all(g.pending_review and g.status == "proposed" for g in imported)
@@ -195,7 +220,7 @@ def test_malformed_or_oversized_imports_are_refused_and_change_nothing(
 
 
 def test_import_for_another_patient_is_refused(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
+    data = export(request_as, cast.users["owner"], cast.a.id)
     before = _count(db, Goal)
     response = _import(request_as, cast.users["professional"], cast.b.id, json.dumps(data).encode())
     assert "for a different patient" in response.get_data(as_text=True)
@@ -203,8 +228,8 @@ def test_import_for_another_patient_is_refused(db, cast, rich_plan, request_as):
 
 
 def test_import_with_bad_codes_is_refused(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    _resources(data, "Goal")[0]["lifecycleStatus"] = "bogus"
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    resources(data, "Goal")[0]["lifecycleStatus"] = "bogus"
     before = _count(db, Goal)
     response = _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     assert "codes that are not allowed" in response.get_data(as_text=True)
@@ -212,9 +237,11 @@ def test_import_with_bad_codes_is_refused(db, cast, rich_plan, request_as):
 
 
 def test_hostile_text_in_an_import_is_kept_as_text(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    _resources(data, "Goal")[0]["description"]["text"] = '<img src="http://127.0.0.1:9/x">\x00hi'
-    response = _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    resources(data, "Goal")[0]["description"]["text"] = '<img src="http://127.0.0.1:9/x">\x00hi'
+    response = _import_confirmed(
+        request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode()
+    )
     assert response.status_code == 302
     body = request_as(cast.users["owner"], "GET", f"/patients/{cast.a.id}/plan").get_data(
         as_text=True
@@ -224,8 +251,8 @@ def test_hostile_text_in_an_import_is_kept_as_text(db, cast, rich_plan, request_
 
 
 def test_overlong_text_in_an_import_is_refused(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["owner"], cast.a.id)
-    _resources(data, "Goal")[0]["description"]["text"] = "x" * 201
+    data = export(request_as, cast.users["owner"], cast.a.id)
+    resources(data, "Goal")[0]["description"]["text"] = "x" * 201
     before = _count(db, Goal)
     response = _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     assert "longer than 200 characters" in response.get_data(as_text=True)
@@ -238,12 +265,12 @@ def test_import_without_a_file_says_so(cast, request_as):
 
 
 def test_export_and_import_are_audited(db, cast, rich_plan, request_as):
-    data = _export(request_as, cast.users["professional"], cast.a.id)
-    _import(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
+    data = export(request_as, cast.users["professional"], cast.a.id)
+    _import_confirmed(request_as, cast.users["professional"], cast.a.id, json.dumps(data).encode())
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)
     ).all()
-    assert "fhir.export" in actions and "fhir.import" in actions
+    assert {"fhir.export", "fhir.import_preview", "fhir.import"} <= set(actions)
 
 
 def test_subject_access_file_holds_the_whole_record_and_no_secrets(db, cast, request_as):

@@ -21,6 +21,8 @@ PUBLIC = frozenset(
         "sharing.invitation",
         "sharing.create_account",
         "account.set_language",
+        "portability.code_system",  # terminology, published at its canonical address
+        "portability.fhir_metadata",  # the FHIR server's CapabilityStatement
     }
 )
 

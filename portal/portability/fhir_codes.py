@@ -1,5 +1,6 @@
 """Checks every coded value of a bundle against the FHIR value sets the portal relies on."""
 
+from portal.portability import terminology as term
 from portal.portability import valuesets as vs
 
 _SIMPLE = {
@@ -46,12 +47,15 @@ def problems(bundle: dict) -> list[str]:
                 found.append(f"Consent.provision.type={provision}")
         if kind == "CarePlan":
             for activity in resource.get("activity") or []:
-                detail = activity.get("detail") or {}
+                detail = activity.get("detail")
+                if detail is None:  # activity.reference: the activity is another resource
+                    continue
                 if detail.get("status") not in vs.ACTIVITY_STATUS:
                     found.append(f"CarePlan.activity.detail.status={detail.get('status')}")
                 found.extend(
-                    f"CarePlan.activity.detail.code={code}"
-                    for code in _codings(detail.get("code"), vs.CRISIS_LEVEL_SYSTEM)
-                    if code not in vs.CRISIS_LEVELS
+                    f"CarePlan.activity.detail.code={c.get('code')}"
+                    for c in (detail.get("code") or {}).get("coding") or []
+                    if term.is_crisis_level_system(c.get("system"))
+                    and c.get("code") not in vs.CRISIS_LEVELS
                 )
     return found

@@ -76,6 +76,18 @@ BUNDLE_TYPE = frozenset(
 
 SNOMED = "http://snomed.info/sct"
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-# The portal's own code system for the green / amber / red levels of a crisis step.
-CRISIS_LEVEL_SYSTEM = "https://careplan-portal.nhs.invalid/fhir/CodeSystem/crisis-level"
 CRISIS_LEVELS = frozenset({"green", "amber", "red"})
+LOINC = "http://loinc.org"
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
+NHS_NUMBER_VERIFICATION_EXTENSION = (
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+)
+NHS_NUMBER_VERIFICATION_SYSTEM = (
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+)
+CONDITION_VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PROVENANCE_PARTICIPANT_SYSTEM = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+DATA_OPERATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+LIST_EMPTY_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/list-empty-reason"

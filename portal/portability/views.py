@@ -1,6 +1,6 @@
 import json
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,10 +10,10 @@ from portal.pages import patient_page
 from portal.pdf import services as pdf_services
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
-from portal.portability import bp
+from portal.portability import bp, terminology
+from portal.portability import fhir_import as importer
 from portal.portability.fhir_export import bundle_json
-from portal.portability.fhir_import import MAX_BYTES, ImportRefused, import_bundle
-from portal.portability.forms import ImportForm
+from portal.portability.forms import ConfirmImportForm, ImportForm
 from portal.portability.readable import readable_copy
 from portal.portability.subject_access import personal_data
 
@@ -33,37 +33,92 @@ def fhir_export(patient_id: int):
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
-    body = bundle_json(plan)
-    audit.record("fhir.export", patient_id)
+    proposals = request.args.get("proposals") == "1"
+    body = bundle_json(plan, proposals=proposals)
+    audit.record("fhir.export", patient_id, "with proposals" if proposals else "agreed plan")
     db.session.commit()
     return _download(body, f"care-plan-{patient_id}.fhir.json", "application/fhir+json")
+
+
+@bp.route("/fhir/CodeSystem/<name>")
+def code_system(name: str):
+    """The portal's own code systems, published at their canonical address (terminology only)."""
+    build = terminology.CODE_SYSTEMS.get(name)
+    if build is None:
+        abort(404)
+    response = jsonify(build())
+    response.mimetype = "application/fhir+json"
+    return response
 
 
 @bp.route("/patients/<int:patient_id>/fhir-import", methods=["GET", "POST"])
 @patient_page(Action.AGREE)
 def fhir_import(patient_id: int):
+    """Choose a file, then see what it would add, change and leave out before importing."""
+    access, plan = _importing(patient_id)
+    form = ImportForm()
+    if form.validate_on_submit():
+        raw = form.bundle.data.read(importer.MAX_BYTES + 1)
+        try:
+            result = importer.preview(plan, raw, current_user)
+        except importer.ImportRefused as refused:
+            db.session.rollback()
+            form.bundle.errors.append(str(refused))
+        else:
+            return _preview(access, result, importer.pack(raw))
+    return render_template("portability/import.html", form=form, patient=access.patient)
+
+
+def _importing(patient_id: int):
+    """Importing is agreeing content into the plan: professionals caring for the patient."""
     access = require(current_user, Action.AGREE, patient_id)
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
-    form = ImportForm()
-    if form.validate_on_submit():
-        try:
-            result = import_bundle(plan, form.bundle.data.read(MAX_BYTES + 1), current_user)
-        except ImportRefused as refused:
-            db.session.rollback()
-            form.bundle.errors.append(str(refused))
-        else:
-            flash(
-                _(
-                    "Imported %(goals)d goals and %(steps)d crisis steps as proposals to "
-                    "review with the patient.",
-                    goals=result.goals,
-                    steps=result.crisis_steps,
-                )
-            )
-            return redirect(url_for("plans.plan", patient_id=patient_id))
-    return render_template("portability/import.html", form=form, patient=access.patient)
+    return access, plan
+
+
+def _preview(access, result, payload: str, changed: bool = False):
+    audit.record("fhir.import_preview", access.patient.id)
+    db.session.commit()
+    confirm = ConfirmImportForm(payload=payload, digest=result.digest)
+    return render_template(
+        "portability/import_preview.html",
+        patient=access.patient,
+        result=result,
+        form=confirm,
+        changed=changed,
+        Outcome=importer.Outcome,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/fhir-import/confirm", methods=["POST"])
+@patient_page(Action.AGREE)
+def fhir_import_confirm(patient_id: int):
+    access, plan = _importing(patient_id)
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("portability.fhir_import", patient_id=patient_id))
+    try:
+        raw = importer.unpack(form.payload.data)
+        result = importer.commit(plan, raw, current_user, form.digest.data or "")
+    except importer.ImportChanged as changed:
+        db.session.rollback()
+        return _preview(access, changed.plan, form.payload.data, changed=True)
+    except importer.ImportRefused as refused:
+        db.session.rollback()
+        upload = ImportForm(formdata=None)
+        upload.bundle.errors = [str(refused)]
+        return render_template("portability/import.html", form=upload, patient=access.patient)
+    flash(
+        _(
+            "Imported from the file: %(added)d added and %(changed)d changed, as proposals to "
+            "review with the patient.",
+            added=result.count(importer.Outcome.ADD),
+            changed=result.count(importer.Outcome.CHANGE),
+        )
+    )
+    return redirect(url_for("plans.plan", patient_id=patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/my-data.json")

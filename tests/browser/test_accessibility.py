@@ -100,3 +100,20 @@ def test_recovery_codes_page_is_accessible(fresh_page, locale):
     assert fresh_page.locator("html").get_attribute("lang") == html_lang(locale)
     harness.assert_accessible(fresh_page)
     assert harness.console_errors(fresh_page) == []
+
+
+@pytest.mark.parametrize("locale", harness.SWEEP_LOCALES)
+def test_import_preview_is_accessible(open_as, portal_server, locale):
+    """The preview exists only in answer to an uploaded file: the plan's own document here."""
+    path = portal_server.path("/patients/{margaret}/fhir-import")
+    tab = open_as("professional", locale, "/patients/{margaret}/fhir-import")
+    document = tab.request.get(path.replace("/fhir-import", "/plan.fhir.json")).body()
+    tab.locator("input[type=file]").set_input_files(
+        {"name": "plan.json", "mimeType": "application/fhir+json", "buffer": document}
+    )
+    with tab.expect_navigation():
+        tab.locator("main form button").click()
+    expect(tab.locator("main table")).to_be_visible()
+    assert tab.locator("html").get_attribute("lang") == html_lang(locale)
+    harness.assert_accessible(tab)
+    assert harness.console_errors(tab) == []

@@ -1,0 +1,369 @@
+"""A read-only FHIR R4 REST API at ``/fhir`` for signed-in people, under the web's permissions.
+
+Resources are those of the agreed care plan document (``fhir_export``), served with RESTful
+ids and relative references. A resource's id starts with its patient's id (``12.<uuid>``), so
+a read finds the patient, asks ``permissions.require`` for ``VIEW_PLAN`` exactly as the plan
+page does, and answers 404 for anything the reader may not see, whether or not it exists.
+Every read and search that returns a patient's data is audited. Errors are OperationOutcomes.
+
+Authorisation is the portal's own signed-in session; OAuth 2.0 (SMART App Launch and Backend
+Services) is not part of this API yet.
+"""
+
+import re
+from collections.abc import Iterable
+from functools import wraps
+
+from flask import Response, abort, json, request
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from portal import audit
+from portal.extensions import db
+from portal.models import Patient
+from portal.nhs_number import normalise
+from portal.permissions import Action, can, require
+from portal.plans.services import load_plan
+from portal.portability import bp
+from portal.portability import valuesets as vs
+from portal.portability.fhir_export import build_document
+from portal.portability.terminology import canonical_base
+from portal.versions.services import get_version
+
+READABLE = ("Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance")
+_ID = re.compile(r"^(\d{1,12})\.([0-9a-f-]{36})$")
+FHIR_JSON = "application/fhir+json"
+
+
+def _answer(resource: dict, status: int = 200) -> Response:
+    return Response(json.dumps(resource, ensure_ascii=False), status=status, mimetype=FHIR_JSON)
+
+
+def outcome(status: int, code: str, text: str) -> Response:
+    """An OperationOutcome: the one shape of every error this API returns."""
+    return _answer(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+        },
+        status,
+    )
+
+
+_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
+
+
+def api_view(view):
+    """Any refusal inside an API view (``abort``, ``require``) becomes an OperationOutcome."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except HTTPException as error:
+            db.session.rollback()
+            status = error.code or 500
+            return outcome(status, _CODES.get(status, "exception"), error.name)
+
+    # Signed-in readers only; each answer is then decided per patient by ``permissions``.
+    wrapped.required_action = Action.USE_FHIR_API
+    return wrapped
+
+
+def _signed_in() -> None:
+    if not current_user.is_authenticated:
+        abort(401)
+
+
+def api_id(patient_id: int, logical: str) -> str:
+    return f"{patient_id}.{logical}"
+
+
+def _restful(document: dict, patient_id: int) -> list[dict]:
+    """The document's resources with RESTful ids and relative references."""
+    urls = {
+        entry["fullUrl"]: f"{entry['resource']['resourceType']}/"
+        f"{api_id(patient_id, entry['resource']['id'])}"
+        for entry in document["entry"]
+    }
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            return {
+                key: urls.get(value, value) if key == "reference" else rewrite(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        return node
+
+    resources = []
+    for entry in document["entry"]:
+        resource = rewrite(entry["resource"])
+        resource["id"] = api_id(patient_id, resource["id"])
+        resources.append(resource)
+    return resources
+
+
+def _patient_resources(
+    patient_id: int, version_number: int | None = None, readable_only: bool = True
+) -> list[dict]:
+    """Everything the reader may see of one patient's plan (as agreed at ``version_number``
+    when given); 404 if nothing."""
+    require(current_user, Action.VIEW_PLAN, patient_id)
+    plan = load_plan(patient_id)
+    if plan is None:
+        abort(404)
+    version = None
+    if version_number is not None:
+        version = get_version(plan.id, version_number)
+        if version is None:
+            abort(404)
+    resources = _restful(build_document(plan, version=version), patient_id)
+    if not readable_only:  # what _include may add: the plan's people and organisations too
+        return [r for r in resources if r["resourceType"] != "Composition"]
+    return [r for r in resources if r["resourceType"] in READABLE]
+
+
+def _searchset(resources: Iterable[dict], included: Iterable[dict] = ()) -> Response:
+    base = canonical_base()
+    matches = [(r, "match") for r in resources]
+    entries = [
+        {
+            "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+            "resource": r,
+            "search": {"mode": mode},
+        }
+        for r, mode in [*matches, *((r, "include") for r in included)]
+    ]
+    return _answer(
+        {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "entry": entries}
+    )
+
+
+# _include=<Type>:<parameter> -> the element whose references are followed.
+INCLUDES = {
+    "goal": "goal",
+    "subject": "subject",
+    "patient": "patient",
+    "care-team": "careTeam",
+    "author": "author",
+    "addresses": "addresses",
+    "expressed-by": "expressedBy",
+    "managing-organization": "managingOrganization",
+}
+REVINCLUDES = {"Provenance:target": ("Provenance", "target")}
+
+
+def _includes(kind: str, matches: list[dict], everything: list[dict]) -> list[dict]:
+    """Resources named by ``_include`` and ``_revinclude``; ``ValueError`` for unknown ones."""
+    by_ref = {f"{r['resourceType']}/{r['id']}": r for r in everything}
+    wanted: list[dict] = []
+    for include in request.args.getlist("_include"):
+        source, _colon, parameter = include.partition(":")
+        element = INCLUDES.get(parameter)
+        if source != kind or element is None:
+            raise ValueError(include)
+        for resource in matches:
+            value = resource.get(element) or []
+            for ref in value if isinstance(value, list) else [value]:
+                found = by_ref.get(ref.get("reference", "")) if isinstance(ref, dict) else None
+                if found is not None:
+                    wanted.append(found)
+    for revinclude in request.args.getlist("_revinclude"):
+        if revinclude not in REVINCLUDES:
+            raise ValueError(revinclude)
+        source, element = REVINCLUDES[revinclude]
+        targets = {f"{r['resourceType']}/{r['id']}" for r in matches}
+        wanted += [
+            r
+            for r in everything
+            if r["resourceType"] == source
+            and any(ref.get("reference") in targets for ref in r.get(element) or [])
+        ]
+    seen = {id(r) for r in matches}
+    unique = []
+    for resource in wanted:
+        if id(resource) not in seen:
+            seen.add(id(resource))
+            unique.append(resource)
+    return unique
+
+
+@bp.route("/fhir/metadata")
+def fhir_metadata():
+    """What this server can do (public: it holds no one's data)."""
+    return _answer(capability_statement())
+
+
+def capability_statement() -> dict:
+    resources = [
+        {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": (
+                [
+                    {
+                        "name": "identifier",
+                        "type": "token",
+                        "documentation": f"NHS number: {vs.NHS_NUMBER_SYSTEM}|<number>",
+                    }
+                ]
+                if kind == "Patient"
+                else [{"name": "patient", "type": "reference"}]
+            ),
+            "searchInclude": [f"{kind}:{parameter}" for parameter in INCLUDES],
+            "searchRevInclude": list(REVINCLUDES),
+        }
+        for kind in READABLE
+    ]
+    careplan = next(r for r in resources if r["type"] == "CarePlan")
+    careplan["interaction"].append({"code": "vread"})
+    careplan["versioning"] = "versioned"
+    resources[0]["operation"] = [
+        {
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        }
+    ]
+    resources.append({"type": "CodeSystem", "interaction": [{"code": "read"}]})
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-07",
+        "kind": "instance",
+        "implementation": {
+            "description": "Personalised care plan portal: read-only access to agreed plans",
+            "url": canonical_base(),
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Signed-in portal sessions only; the same per-patient "
+                "permissions as the web pages (the whole plan: the patient, carers who may "
+                "see the plan, professionals caring for the patient with consent).",
+                "resource": resources,
+            }
+        ],
+    }
+
+
+@bp.route("/fhir/<kind>")
+@api_view
+def fhir_search(kind: str):
+    if kind not in READABLE:
+        abort(404)
+    _signed_in()
+    allowed = {"identifier", "patient", "_format", "_include", "_revinclude"}
+    unknown = set(request.args) - allowed
+    if unknown:
+        return outcome(400, "not-supported", f"Unknown search parameter: {sorted(unknown)[0]}")
+    if kind == "Patient":
+        return _search_patients(request.args.get("identifier"))
+    reference = request.args.get("patient", "")
+    match = re.fullmatch(
+        r"(?:Patient/)?(\d{1,12})\.[0-9a-f-]{36}|(?:Patient/)?(\d{1,12})", reference
+    )
+    if not match:
+        return outcome(400, "required", "Search by patient: patient=Patient/<id>")
+    patient_id = int(match.group(1) or match.group(2))
+    if not _may_see(patient_id):
+        return _searchset([])
+    return _search_within(patient_id, kind)
+
+
+def _search_within(patient_id: int, kind: str) -> Response:
+    """One patient's resources of ``kind``, with what ``_include``/``_revinclude`` ask for."""
+    everything = _patient_resources(patient_id, readable_only=False)
+    resources = [r for r in everything if r["resourceType"] == kind]
+    try:
+        included = _includes(kind, resources, everything)
+    except ValueError as unknown:
+        return outcome(400, "not-supported", f"Not supported: {str(unknown)[:80]}")
+    audit.record("fhir.api.search", patient_id, kind)
+    db.session.commit()
+    return _searchset(resources, included)
+
+
+def _may_see(patient_id: int) -> bool:
+    patient = db.session.get(Patient, patient_id)
+    return patient is not None and can(current_user, Action.VIEW_PLAN, patient)
+
+
+def _search_patients(identifier: str | None) -> Response:
+    system, _bar, value = (identifier or "").rpartition("|")
+    if not value or (system and system != vs.NHS_NUMBER_SYSTEM):
+        return outcome(
+            400, "required", f"Search by NHS number: identifier={vs.NHS_NUMBER_SYSTEM}|<number>"
+        )
+    patient = db.session.scalar(select(Patient).where(Patient.nhs_number == normalise(value)))
+    if patient is None or not can(current_user, Action.VIEW_PLAN, patient):
+        return _searchset([])  # not found and not allowed look the same
+    return _search_within(patient.id, "Patient")
+
+
+@bp.route("/fhir/<kind>/<resource_id>")
+@api_view
+def fhir_read(kind: str, resource_id: str):
+    match = _ID.fullmatch(resource_id)
+    if kind not in READABLE or not match:
+        abort(404)
+    _signed_in()
+    patient_id = int(match.group(1))
+    found = next(
+        (
+            r
+            for r in _patient_resources(patient_id)
+            if r["resourceType"] == kind and r["id"] == resource_id
+        ),
+        None,
+    )
+    if found is None:
+        abort(404)
+    audit.record("fhir.api.read", patient_id, kind)
+    db.session.commit()
+    return _answer(found)
+
+
+@bp.route("/fhir/Patient/<resource_id>/$everything")
+@api_view
+def fhir_everything(resource_id: str):
+    """Everything readable of one patient's plan, in one searchset."""
+    match = _ID.fullmatch(resource_id)
+    if not match:
+        abort(404)
+    _signed_in()
+    patient_id = int(match.group(1))
+    resources = _patient_resources(patient_id)
+    if not any(r["resourceType"] == "Patient" and r["id"] == resource_id for r in resources):
+        abort(404)
+    audit.record("fhir.api.read", patient_id, "Patient/$everything")
+    db.session.commit()
+    return _searchset(resources)
+
+
+@bp.route("/fhir/CarePlan/<resource_id>/_history/<int:number>")
+@api_view
+def fhir_careplan_version(resource_id: str, number: int):
+    """The care plan as agreed at one review (version ``number``), as it was then."""
+    match = _ID.fullmatch(resource_id)
+    if not match or number > 2**31:
+        abort(404)
+    _signed_in()
+    patient_id = int(match.group(1))
+    found = next(
+        (
+            r
+            for r in _patient_resources(patient_id, number)
+            if r["resourceType"] == "CarePlan" and r["id"] == resource_id
+        ),
+        None,
+    )
+    if found is None:
+        abort(404)
+    audit.record("fhir.api.read", patient_id, f"CarePlan/_history/{number}")
+    db.session.commit()
+    return _answer(found)

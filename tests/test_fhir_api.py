@@ -1,0 +1,218 @@
+"""The read-only FHIR API: the same relations as the web pages, OperationOutcome for errors."""
+
+import pytest
+from fhirclient.models import fhirelementfactory as fhirclient_models
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from portal.models import AuditEvent
+from portal.portability import valuesets as vs
+from tests.factories import CAST_KEYS
+from tests.fhir_support import full_plan
+
+READERS = {"owner", "carer_view", "carer_contribute", "professional"}
+TYPES = {"Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance"}
+
+
+def _get(request_as, user, url):
+    """Status and body; every body is read strictly by fhirclient's R4 models."""
+    response = request_as(user, "GET", url)
+    assert response.mimetype == "application/fhir+json", url
+    body = response.get_json()
+    fhirclient_models.FHIRElementFactory.instantiate(body["resourceType"], body)
+    return response.status_code, body
+
+
+@pytest.fixture
+def plan(cast):
+    return full_plan(cast)
+
+
+def _nhs_search(cast):
+    return f"/fhir/Patient?identifier={vs.NHS_NUMBER_SYSTEM}|{cast.a.nhs_number}"
+
+
+def test_capability_statement_matches_the_routes(app, client):
+    response = client.get("/fhir/metadata")
+    statement = response.get_json()
+    fhirclient_models.FHIRElementFactory.instantiate("CapabilityStatement", statement)
+    assert (
+        statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1"
+    )
+    declared = {r["type"] for r in statement["rest"][0]["resource"]}
+    assert declared == {*TYPES, "CodeSystem"}
+    adapter = app.url_map.bind("localhost")
+    for kind in declared - {"CodeSystem"}:
+        assert adapter.match(f"/fhir/{kind}")[0] == "portability.fhir_search"
+        assert adapter.match(f"/fhir/{kind}/1.{'0' * 36}")[0] == "portability.fhir_read"
+    assert adapter.match("/fhir/CodeSystem/crisis-level")[0] == "portability.code_system"
+    (patient,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Patient"]
+    assert [o["name"] for o in patient["operation"]] == ["everything"]
+    assert (
+        adapter.match(f"/fhir/Patient/1.{'0' * 36}/$everything")[0] == "portability.fhir_everything"
+    )
+
+
+@pytest.mark.parametrize("who", CAST_KEYS)
+def test_patient_search_by_nhs_number_follows_the_relations(cast, plan, request_as, who):
+    response = request_as(cast.users[who], "GET", _nhs_search(cast))
+    if who == "anonymous":
+        assert response.status_code == 401
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+        return
+    bundle = response.get_json()
+    assert bundle["type"] == "searchset"
+    assert bundle["total"] == (1 if who in READERS else 0)  # not allowed looks like not found
+
+
+@pytest.mark.parametrize("who", CAST_KEYS)
+def test_reads_follow_the_relations(cast, plan, request_as, who):
+    _status, bundle = _get(request_as, cast.users["owner"], _nhs_search(cast))
+    patient_id = bundle["entry"][0]["resource"]["id"]
+    _status, goals = _get(
+        request_as, cast.users["owner"], f"/fhir/Goal?patient=Patient/{patient_id}"
+    )
+    goal_id = goals["entry"][0]["resource"]["id"]
+    for url in (f"/fhir/Patient/{patient_id}", f"/fhir/Goal/{goal_id}"):
+        status, body = _get(request_as, cast.users[who], url)
+        expected = 200 if who in READERS else 401 if who == "anonymous" else 404
+        assert status == expected, (who, url)
+        assert body["resourceType"] == (url.split("/")[2] if status == 200 else "OperationOutcome")
+
+
+def test_every_readable_type_is_served_with_relative_references(cast, plan, request_as):
+    owner = cast.users["owner"]
+    for kind in ("CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance"):
+        status, bundle = _get(request_as, owner, f"/fhir/{kind}?patient={cast.a.id}")
+        assert status == 200 and bundle["total"] >= 1, kind
+        resource = bundle["entry"][0]["resource"]
+        status, read = _get(request_as, owner, f"/fhir/{kind}/{resource['id']}")
+        assert status == 200 and read == resource
+    careplan = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}")[1]["entry"][0][
+        "resource"
+    ]
+    assert careplan["subject"]["reference"].startswith(f"Patient/{cast.a.id}.")
+    assert "urn:uuid" not in str(careplan)
+
+
+def test_a_revoked_carer_is_refused_on_the_next_request(db, cast, plan, request_as):
+    from portal.models import AccessGrant
+    from portal.models.base import utcnow
+
+    carer = cast.users["carer_view"]
+    url = f"/fhir/CarePlan?patient={cast.a.id}"
+    assert _get(request_as, carer, url)[1]["total"] == 1
+    grant = db.session.scalars(select(AccessGrant).where(AccessGrant.grantee_id == carer.id)).one()
+    grant.revoked_at = utcnow()
+    db.session.commit()
+    assert _get(request_as, carer, url)[1]["total"] == 0
+
+
+def test_errors_are_operation_outcomes(cast, plan, request_as):
+    owner = cast.users["owner"]
+    cases = [
+        ("/fhir/Goal/not-an-id", 404),
+        (f"/fhir/Goal/{cast.a.id}.{'0' * 8}-0000-0000-0000-{'0' * 12}", 404),
+        ("/fhir/Observation?patient=1", 404),
+        ("/fhir/Goal", 400),
+        ("/fhir/Goal?patient=../../etc", 400),
+        (f"/fhir/Goal?patient={cast.a.id}&_include=*", 400),
+        ("/fhir/Patient?identifier=urn:other|123", 400),
+    ]
+    for url, expected in cases:
+        status, body = _get(request_as, owner, url)
+        assert (status, body["resourceType"]) == (expected, "OperationOutcome"), url
+        assert body["issue"][0]["severity"] == "error"
+
+
+def test_api_reads_are_audited(db, cast, plan, request_as):
+    _get(request_as, cast.users["professional"], f"/fhir/Goal?patient={cast.a.id}")
+    _get(request_as, cast.users["professional"], _nhs_search(cast))
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)
+    ).all()
+    assert actions.count("fhir.api.search") == 2
+
+
+def test_api_reads_show_in_who_has_looked_at_my_plan(cast, plan, request_as):
+    _get(request_as, cast.users["carer_view"], f"/fhir/CarePlan?patient={cast.a.id}")
+    page = request_as(cast.users["owner"], "GET", f"/patients/{cast.a.id}/activity")
+    text = page.get_data(as_text=True)
+    assert "Looked at the care plan through another system" in text and "Carer view" in text
+
+
+@pytest.mark.parametrize("who", CAST_KEYS)
+def test_everything_for_a_patient_follows_the_relations(cast, plan, request_as, who):
+    bundle = _get(request_as, cast.users["owner"], _nhs_search(cast))[1]
+    patient_id = bundle["entry"][0]["resource"]["id"]
+    status, body = _get(request_as, cast.users[who], f"/fhir/Patient/{patient_id}/$everything")
+    assert status == (200 if who in READERS else 401 if who == "anonymous" else 404)
+    if status == 200:
+        assert {e["resource"]["resourceType"] for e in body["entry"]} == TYPES
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind=st.sampled_from(["Patient", "Goal", "CarePlan", "Observation", "", "..", "%00"]),
+    tail=st.text(max_size=60),
+    query=st.dictionaries(
+        st.sampled_from(["identifier", "patient", "_include", "x"]),
+        st.text(max_size=40),
+        max_size=2,
+    ),
+)
+def test_no_request_to_the_api_gives_a_500(cast, request_as, kind, tail, query):
+    from urllib.parse import quote, urlencode
+
+    for url in (f"/fhir/{kind}/{quote(tail, safe='')}", f"/fhir/{kind}?{urlencode(query)}"):
+        response = request_as(cast.users["professional"], "GET", url)
+        assert response.status_code < 500, url
+
+
+def test_versioned_reads_give_the_plan_as_agreed_then(db, cast, plan, request_as):
+    from datetime import UTC, datetime
+
+    from portal.versions.services import create_version
+
+    goal = plan.goals[0]
+    old_title, goal.title = goal.title, "Swim once a week"
+    db.session.flush()
+    create_version(plan, cast.users["professional"], agreed_at=datetime(2026, 9, 1, tzinfo=UTC))
+    db.session.commit()
+    owner = cast.users["owner"]
+    current = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}")[1]["entry"][0]
+    careplan_id = current["resource"]["id"]
+    assert current["resource"]["meta"]["versionId"] == "2"
+    status, first = _get(request_as, owner, f"/fhir/CarePlan/{careplan_id}/_history/1")
+    assert status == 200 and first["meta"]["versionId"] == "1"
+    assert old_title in [g["display"] for g in first["goal"]]
+    assert "Swim once a week" in [g["display"] for g in current["resource"]["goal"]]
+    assert _get(request_as, owner, f"/fhir/CarePlan/{careplan_id}/_history/9")[0] == 404
+    status, body = _get(
+        request_as, cast.users["other_patient"], f"/fhir/CarePlan/{careplan_id}/_history/1"
+    )
+    assert (status, body["resourceType"]) == (404, "OperationOutcome")
+
+
+def test_include_and_revinclude(cast, plan, request_as):
+    owner = cast.users["owner"]
+    url = f"/fhir/CarePlan?patient={cast.a.id}&_include=CarePlan:goal&_revinclude=Provenance:target"
+    status, bundle = _get(request_as, owner, url)
+    modes = {}
+    for entry in bundle["entry"]:
+        modes.setdefault(entry["search"]["mode"], []).append(entry["resource"]["resourceType"])
+    assert status == 200 and bundle["total"] == 1 and modes["match"] == ["CarePlan"]
+    assert sorted(set(modes["include"])) == ["Goal", "Provenance"]
+    goals = _get(request_as, owner, f"/fhir/Goal?patient={cast.a.id}&_include=Goal:expressed-by")[1]
+    included = [
+        e["resource"]["resourceType"] for e in goals["entry"] if e["search"]["mode"] == "include"
+    ]
+    assert included == ["Patient"]  # both goals were proposed by the patient: included once
+    for bad in ("_include=Goal:goal", "_include=CarePlan:nothing", "_revinclude=Goal:subject"):
+        status, body = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}&{bad}")
+        assert (status, body["resourceType"]) == (400, "OperationOutcome"), bad
