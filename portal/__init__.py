@@ -10,6 +10,7 @@ from portal.cli import register_cli
 from portal.errors import register_error_handlers
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.i18n import available_locales, select_locale
+from portal.jobs import init_jobs
 from portal.security import register_security
 from portal.templating import register_templating
 
@@ -35,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_jobs(app)
 
     register_security(app)
     register_templating(app)
@@ -63,6 +65,7 @@ AREAS = (
     "surveys",
     "audits",
     "admin",
+    "notifications",
 )
 
 

@@ -53,6 +53,15 @@ class Defaults:
     # Public address used for links in emails, e.g. https://careplan.example.nhs.uk
     # (otherwise the request's host, which a proxy must then pin).
     BASE_URL: str | None = None
+    # Job queue (Celery on Redis): PORTAL_CELERY_BROKER_URL, else REDIS_URL. Without one, jobs
+    # run in the web process after the commit that queued them.
+    CELERY_BROKER_URL: str | None = None
+    # GOV.UK Notify for SMS and letters: the API key, and one template per channel whose body
+    # is ((body)) (letters: ((subject)) and ((body))).
+    NOTIFY_API_KEY: str | None = None
+    NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
+    NOTIFY_SMS_TEMPLATE_ID: str | None = None
+    NOTIFY_LETTER_TEMPLATE_ID: str | None = None
     PDF_CACHE_SIZE = 256
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
     PDF_RENDER_NICE = 10
@@ -73,6 +82,7 @@ def apply_environment(app) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = url
     if redis_url := os.environ.get("REDIS_URL"):
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
+        app.config["CELERY_BROKER_URL"] = app.config.get("CELERY_BROKER_URL") or redis_url
     if app.config["ENV"] in ("development", "testing"):
         app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or DEV_SECRET_KEY
         app.config["SESSION_COOKIE_SECURE"] = False

@@ -11,6 +11,13 @@ from portal.models.contingency import (
     UsualState,
 )
 from portal.models.meeting import PlanVersion, ReviewMeeting
+from portal.models.notification import (
+    Channel,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationStatus,
+)
 from portal.models.organisation import Organisation
 from portal.models.patient import Condition, Patient, patient_conditions
 from portal.models.plan import (
@@ -35,6 +42,7 @@ __all__ = [
     "Base",
     "CarePlan",
     "CareTeamMember",
+    "Channel",
     "Condition",
     "ConsentRecord",
     "Contact",
@@ -47,6 +55,10 @@ __all__ = [
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "NotificationStatus",
     "Organisation",
     "Patient",
     "PasswordResetToken",

@@ -1,0 +1,183 @@
+"""Which changes notify whom: read from the audit events each change writes.
+
+Every change to a plan or a grant is audited in the same transaction as the change itself
+(``portal.audit``). Queuing notifications from those events, just before they are flushed,
+puts each notification in that same transaction without a line in the services that make
+the changes: a change that rolls back takes its notifications with it.
+
+Recipients are read fresh: a carer whose access was revoked or has ended is not among the
+carers told anything (only the grantee of the grant being changed or ended hears about it).
+"""
+
+import logging
+import uuid
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from portal.models import AccessGrant, AuditEvent, CarePlan, NotificationKind, Patient, Role, User
+from portal.notifications.outbox import queue
+from portal.permissions import active_grants_query
+
+log = logging.getLogger(__name__)
+K = NotificationKind
+
+CRISIS_ACTIONS = frozenset(
+    f"{kind}.{verb}"
+    for kind in ("crisis_step", "contact")
+    for verb in ("create", "edit", "remove", "delete")
+)
+
+
+def _event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _number(detail: str) -> int | None:
+    """The id in an audit detail such as ``grant 12``."""
+    last = detail.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
+def _patient_user(session: Session, patient_id: int) -> tuple[Patient, User | None]:
+    patient = session.get(Patient, patient_id)
+    return patient, patient.user if patient else None
+
+
+def _tell_patient(session, audit, kind, key, endpoint, **params) -> None:
+    patient, user = _patient_user(session, audit.patient_id)
+    if user is None:
+        return  # no account: told by the practice, as today
+    queue(
+        session,
+        user,
+        kind,
+        key,
+        patient_id=patient.id,
+        params={"link": [endpoint, {"patient_id": patient.id}], **params},
+        locale=user.preferred_locale or patient.preferred_language,
+    )
+
+
+def crisis_changed(session: Session, audit: AuditEvent) -> None:
+    """A patient or carer changed a crisis step or contact: the named contact and the other
+    carers are told at once (one message until they have had it, however many edits)."""
+    actor = session.get(User, audit.actor_id) if audit.actor_id else None
+    if actor is None or actor.role not in (Role.PATIENT, Role.CARER):
+        return  # a professional's change is agreed as it is made
+    plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
+    if plan is None:
+        return
+    key = f"crisis_changed:patient {audit.patient_id}:{_event_id()}"
+    recipients = []
+    if plan.named_contact is not None:
+        recipients.append((plan.named_contact, "staff", "contingency.overview"))
+    carers = session.scalars(
+        select(User)
+        .join(AccessGrant, AccessGrant.grantee_id == User.id)
+        .where(AccessGrant.id.in_(active_grants_query().with_only_columns(AccessGrant.id)))
+        .where(AccessGrant.patient_id == audit.patient_id)
+    )
+    recipients += [(carer, "carer", "contingency.crisis") for carer in carers]
+    for user, audience, endpoint in recipients:
+        if user.id == actor.id or _already_waiting(session, user, audit.patient_id):
+            continue
+        queue(
+            session,
+            user,
+            K.CRISIS_CHANGED,
+            key,
+            patient_id=audit.patient_id,
+            params={"audience": audience, "link": [endpoint, {"patient_id": audit.patient_id}]},
+        )
+
+
+def _already_waiting(session: Session, user: User, patient_id: int) -> bool:
+    from portal.models import Notification, NotificationStatus
+
+    return (
+        session.scalar(
+            select(Notification.id).where(
+                Notification.user_id == user.id,
+                Notification.patient_id == patient_id,
+                Notification.kind == K.CRISIS_CHANGED,
+                Notification.status == NotificationStatus.PENDING,
+            )
+        )
+        is not None
+    )
+
+
+def named_contact_request(session: Session, audit: AuditEvent) -> None:
+    plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
+    if plan is None or plan.named_contact is None:
+        return
+    queue(
+        session,
+        plan.named_contact,
+        K.NAMED_CONTACT_REQUEST,
+        f"named_contact_request:patient {audit.patient_id}:{_event_id()}",
+        patient_id=audit.patient_id,
+        params={"link": ["meetings.named_contact", {"patient_id": audit.patient_id}]},
+    )
+
+
+def meeting_booked(session: Session, audit: AuditEvent) -> None:
+    kind = K.MEETING_MOVED if audit.action == "meeting.reschedule" else K.MEETING_BOOKED
+    _tell_patient(session, audit, kind, f"{kind}:{audit.detail}:{_event_id()}", "plans.plan")
+
+
+def plan_agreed(session: Session, audit: AuditEvent) -> None:
+    key = f"plan_agreed:patient {audit.patient_id}:{audit.detail}"
+    _tell_patient(session, audit, K.PLAN_AGREED, key, "plans.plan")
+
+
+def invitation_accepted(session: Session, audit: AuditEvent) -> None:
+    key = f"invitation_accepted:{audit.detail}"
+    _tell_patient(session, audit, K.INVITATION_ACCEPTED, key, "sharing.manage")
+
+
+def access_changed(session: Session, audit: AuditEvent) -> None:
+    """Only the carer whose grant this is; an invitation not yet accepted has no one to tell."""
+    grant_id = _number(audit.detail)
+    grant = session.get(AccessGrant, grant_id) if grant_id else None
+    if grant is None or grant.grantee is None:
+        return
+    ended = audit.action == "sharing.revoke"
+    kind = K.ACCESS_ENDED if ended else K.ACCESS_CHANGED
+    suffix = "" if ended else f":{_event_id()}"
+    queue(
+        session,
+        grant.grantee,
+        kind,
+        f"{kind}:grant {grant.id}{suffix}",
+        patient_id=grant.patient_id,
+        params={"link": ["plans.home", {}]},
+    )
+
+
+HANDLERS = {
+    **dict.fromkeys(CRISIS_ACTIONS, crisis_changed),
+    "named_contact.request": named_contact_request,
+    "meeting.schedule": meeting_booked,
+    "meeting.reschedule": meeting_booked,
+    "plan_version.create": plan_agreed,
+    "sharing.accept": invitation_accepted,
+    "sharing.change": access_changed,
+    "sharing.revoke": access_changed,
+}
+
+
+@event.listens_for(Session, "before_flush")
+def _notify_from_audit_events(session: Session, _context, _instances) -> None:
+    audits = [
+        row for row in session.new if isinstance(row, AuditEvent) and row.action in HANDLERS
+    ]
+    if not audits:
+        return
+    with session.no_autoflush:
+        for audit in audits:
+            try:
+                HANDLERS[audit.action](session, audit)
+            except Exception:  # a notification must never stop the change it is about
+                log.exception("Could not queue notifications for %s", audit.action)
