@@ -17,7 +17,14 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.notifications import schedule
 from portal.sharing import services as sharing
-from tests.factories import make_grant, make_invitation, make_org, make_patient, make_plan, make_user
+from tests.factories import (
+    make_grant,
+    make_invitation,
+    make_org,
+    make_patient,
+    make_plan,
+    make_user,
+)
 
 K = NotificationKind
 
