@@ -56,6 +56,7 @@ class Defaults:
     # Job queue (Celery on Redis): PORTAL_CELERY_BROKER_URL, else REDIS_URL. Without one, jobs
     # run in the web process after the commit that queued them.
     CELERY_BROKER_URL: str | None = None
+    CELERY_QUEUE = "portal"
     # GOV.UK Notify for SMS and letters: the API key, and one template per channel whose body
     # is ((body)) (letters: ((subject)) and ((body))).
     NOTIFY_API_KEY: str | None = None

@@ -103,7 +103,7 @@ def init_jobs(app: Flask) -> None:
         task_reject_on_worker_lost=True,  # ... and handed to another worker if this one dies
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
-        task_default_queue="portal",
+        task_default_queue=app.config["CELERY_QUEUE"],
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         # A web request waits at most about a second for an unreachable broker.
@@ -132,8 +132,7 @@ def _after_commit(session: Session) -> None:
     if not queued:
         return
     if uses_broker():
-        for name, args in queued:
-            publish(name, *args)
+        publish_many(queued)  # if this fails, the rows wait for the dispatcher
     else:
         session.info.setdefault("jobs_due", []).extend(queued)
 
@@ -144,11 +143,28 @@ def _after_rollback(session: Session) -> None:
 
 
 def publish(name: str, *args, countdown: int | None = None) -> bool:
-    """Send a job to the broker; False (logged, not raised) if the broker cannot be reached."""
+    """Send one job to the broker; False (logged, not raised) if it cannot be reached."""
+    return publish_many([(name, args)], countdown=countdown)
+
+
+def publish_many(queued: list[tuple[str, tuple]], countdown: int | None = None) -> bool:
+    """Send jobs to the broker over one connection; False (logged) if it cannot be reached.
+
+    The connection is made for the call from the current settings, so a broker that comes
+    back is used again at once.
+    """
     try:
-        celery.send_task(name, args=args, countdown=countdown)
+        with celery.connection_for_write() as connection:
+            for name, args in queued:
+                celery.send_task(
+                    name,
+                    args=args,
+                    countdown=countdown,
+                    connection=connection,
+                    queue=celery.conf.task_default_queue,
+                )
     except Exception:  # kombu wraps connection errors in several types
-        log.warning("Job %s not queued: the broker is unreachable; the dispatcher retries", name)
+        log.warning("%d job(s) not queued: the broker is unreachable", len(queued))
         return False
     return True
 

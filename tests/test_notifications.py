@@ -221,9 +221,9 @@ def test_broker_down_loses_nothing_and_the_dispatcher_delivers(
     from tests.notify_support import free_port
 
     monkeypatch.setitem(app.config, "CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/15")
-    monkeypatch.setattr(jobs.celery.conf, "broker_url", app.config["CELERY_BROKER_URL"])
+    monkeypatch.setitem(jobs.celery.conf, "broker_url", app.config["CELERY_BROKER_URL"])
     add_step(login(cast.users["owner"]), cast.a)  # the change itself goes through
-    assert "not queued" in caplog.text
+    assert "not queued: the broker is unreachable" in caplog.text
     waiting = rows(db, kind=K.CRISIS_CHANGED)
     assert len(waiting) == 4 and {n.status for n in waiting} == {NotificationStatus.PENDING}
     assert smtp.messages == []
