@@ -395,3 +395,67 @@ def test_review_reminder_says_how_many_weeks(db, app):
     assert "due in 2 weeks" in message.body
     assert message.short.endswith("/patients/3/preparation")
     assert "/account/messages/" not in message.body  # no unsubscribe line in a text message
+
+
+# --- the preferences page and "we could not reach this patient" --------------------------
+
+
+def test_a_patient_chooses_text_messages_for_one_kind_and_none_for_another(db, login):
+    user = make_user(Role.PATIENT, phone="07700 900222")
+    client = login(user)
+    page = client.get("/account/messages/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Your care plan review is coming up" in html and "Text message" in html
+    response = client.post(
+        "/account/messages/",
+        data={"review_reminder": "sms", "plan_agreed": "none", "meeting_booked": "email",
+              "invitation_accepted": "email"},
+    )
+    assert response.status_code == 302
+    assert outbox.chosen_channel(db.session, user, K.REVIEW_REMINDER) == Channel.SMS
+    assert outbox.queue(db.session, user, K.PLAN_AGREED, "k") is None
+    assert outbox.chosen_channel(db.session, user, K.MEETING_MOVED) == Channel.EMAIL
+
+
+def test_choices_a_person_cannot_make_are_refused_without_an_error(db, login):
+    user = make_user(Role.PATIENT)  # no phone number: no text messages
+    client = login(user)
+    assert "Text message" not in client.get("/account/messages/").get_data(as_text=True)
+    for data in (
+        {"review_reminder": "sms"},
+        {"review_reminder": "<script>", "plan_agreed": "x" * 5000},
+        {"crisis_changed": "none"},
+    ):
+        response = client.post("/account/messages/", data=data)
+        assert response.status_code in (200, 302)
+    saved = db.session.scalars(select(NotificationPreference.channel)).all()
+    assert "sms" not in saved and "<script>" not in saved
+
+
+def test_staff_cannot_turn_off_crisis_changes(db, login):
+    nurse = make_user(Role.PROFESSIONAL)
+    html = login(nurse).get("/account/messages/").get_data(as_text=True)
+    assert "always sent to you by email" in html
+    assert 'name="crisis_changed"' not in html
+
+
+def test_the_review_page_says_when_the_patient_could_not_be_reached(db, cast, login, smtp):  # noqa: F811
+    nurse = login(cast.users["professional"])
+    assert "We could not reach this patient" not in nurse.get(
+        f"/patients/{cast.a.id}/review"
+    ).get_data(as_text=True)
+    smtp.refuse = "550 No such mailbox"
+    outbox.queue(db.session, cast.users["owner"], K.PLAN_AGREED, "k", patient_id=cast.a.id)
+    db.session.commit()
+    jobs.run_due()
+    html = nurse.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
+    assert "We could not reach this patient" in html
+    assert "550" not in html and cast.users["owner"].email not in html
+
+    smtp.refuse = None
+    outbox.queue(db.session, cast.users["owner"], K.MEETING_BOOKED, "m", patient_id=cast.a.id)
+    db.session.commit()
+    jobs.run_due()  # a later message arrived: reachable again
+    html = nurse.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
+    assert "We could not reach this patient" not in html

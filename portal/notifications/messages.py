@@ -25,7 +25,7 @@ class Message:
     short: str  # SMS: one or two sentences and the link
 
 
-def _subject(kind: NotificationKind, params: dict) -> str:
+def subject_of(kind: NotificationKind) -> str:
     subjects = {
         K.CRISIS_CHANGED: lambda: _("A crisis plan has been changed"),
         K.NAMED_CONTACT_REQUEST: lambda: _("A patient has asked about their named contact"),
@@ -90,7 +90,7 @@ def render(row: Notification) -> Message:
     endpoint, values = params.get("link") or ("plans.home", {})
     with _links_context(), force_locale(row.locale or "en"):
         link = external_url(endpoint, **values)
-        subject = _subject(kind, params)
+        subject = subject_of(kind)
         happened = _what_happened(kind, params)
         see = _("Sign in to My care plan to see the details:")
         paragraphs = [_("Hello,"), happened, f"{see}\n{link}"]
