@@ -142,8 +142,8 @@ def backoff(attempts: int) -> int:
     return min(60 * 2 ** max(attempts - 1, 0), 3600)
 
 
-def claim(notification_id: int, now: datetime) -> bool:
-    """Pending and due (or abandoned mid-send) -> sending, for this worker alone; commits."""
+def _waiting(now: datetime):
+    """Pending and due, or claimed by a worker that has not finished within the lease."""
     due = and_(
         Notification.status == NotificationStatus.PENDING,
         or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
@@ -152,9 +152,14 @@ def claim(notification_id: int, now: datetime) -> bool:
         Notification.status == NotificationStatus.SENDING,
         Notification.claimed_at < now - CLAIM_LEASE,
     )
+    return or_(due, abandoned)
+
+
+def claim(notification_id: int, now: datetime) -> bool:
+    """Waiting -> sending, for this worker alone (one conditional UPDATE); commits."""
     result = db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, or_(due, abandoned))
+        .where(Notification.id == notification_id, _waiting(now))
         .values(
             status=NotificationStatus.SENDING,
             claimed_at=now,
@@ -210,21 +215,7 @@ def due_ids(now: datetime, limit: int = DISPATCH_BATCH) -> list[int]:
     return list(
         db.session.scalars(
             select(Notification.id)
-            .where(
-                or_(
-                    and_(
-                        Notification.status == NotificationStatus.PENDING,
-                        or_(
-                            Notification.next_attempt_at.is_(None),
-                            Notification.next_attempt_at <= now,
-                        ),
-                    ),
-                    and_(
-                        Notification.status == NotificationStatus.SENDING,
-                        Notification.claimed_at < now - CLAIM_LEASE,
-                    ),
-                )
-            )
+            .where(_waiting(now))
             .order_by(Notification.id)
             .limit(limit)
         )
