@@ -207,12 +207,38 @@ def test_a_row_claimed_by_another_worker_is_left_alone_until_its_lease_ends(
     assert row.status == NotificationStatus.SENT and len(smtp.messages) == 1
 
 
+def test_notifications_committed_together_go_over_one_connection(db, smtp):  # noqa: F811
+    users = [make_user(Role.PATIENT) for _ in range(5)]
+    for user in users:
+        outbox.queue(db.session, user, K.PLAN_AGREED, "together")
+    db.session.commit()
+    assert jobs.run_due() == 1  # one job for the five
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+    assert len(set(smtp.peers)) == 1
+
+
+def test_one_refused_address_does_not_stop_the_rest_of_a_batch(db, smtp):  # noqa: F811
+    users = [make_user(Role.PATIENT, email=f"n{n}@example.org") for n in range(3)]
+    for user in users:
+        outbox.queue(db.session, user, K.PLAN_AGREED, "batch")
+    db.session.commit()
+    smtp.refuse = "550 No such mailbox"
+    ids = [n.id for n in rows(db)]
+    db.session.info.pop("jobs_due", None)
+    first = outbox.deliver(ids[0])
+    smtp.refuse = None
+    assert first == NotificationStatus.FAILED
+    assert outbox.deliver_many(ids) == 2
+    assert [m["To"] for m in smtp.messages] == ["n1@example.org", "n2@example.org"]
+
+
 def test_the_same_event_is_never_queued_twice(db):
     user = make_user(Role.PATIENT)
     assert outbox.queue(db.session, user, K.PLAN_AGREED, "plan 1:version 2") is not None
-    db.session.flush()
     assert outbox.queue(db.session, user, K.PLAN_AGREED, "plan 1:version 2") is None
-    db.session.rollback()
+    db.session.commit()
+    assert outbox.queue(db.session, user, K.PLAN_AGREED, "plan 1:version 2") is None
+    assert len(rows(db)) == 1
 
 
 def test_broker_down_loses_nothing_and_the_dispatcher_delivers(

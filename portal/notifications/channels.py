@@ -5,6 +5,8 @@ and ``PermanentFailure`` for what will not (an address refused, a channel not co
 """
 
 import smtplib
+import threading
+from contextlib import contextmanager
 
 from flask import current_app
 from notifications_python_client.errors import APIError
@@ -34,7 +36,7 @@ def send_email(row: Notification, message: Message) -> None:
             return
         raise PermanentFailure("no mail server configured")
     try:
-        mail.send_smtp(email)
+        _hand_over(email)
     except smtplib.SMTPRecipientsRefused as refused:
         codes = [code for code, _ in refused.recipients.values()]
         if all(400 <= code < 500 for code in codes):
@@ -46,6 +48,49 @@ def send_email(row: Notification, message: Message) -> None:
         raise TemporaryFailure(f"SMTP {error.smtp_code}") from None
     except (OSError, smtplib.SMTPException) as error:
         raise TemporaryFailure(type(error).__name__) from None
+
+
+_shared = threading.local()
+
+
+@contextmanager
+def smtp_connection():
+    """Emails sent inside share one SMTP connection (a batch of notifications), opened on
+    first use and closed at the end."""
+    _shared.reuse, _shared.smtp = True, None
+    try:
+        yield
+    finally:
+        _shared.reuse = False
+        _drop_connection()
+
+
+def _drop_connection() -> None:
+    smtp, _shared.smtp = getattr(_shared, "smtp", None), None
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def _hand_over(email) -> None:
+    if not getattr(_shared, "reuse", False):
+        mail.send_smtp(email)
+        return
+    for reopened in (False, True):
+        if _shared.smtp is None:
+            _shared.smtp = mail.open_smtp()
+        try:
+            _shared.smtp.send_message(email)
+            return
+        except smtplib.SMTPServerDisconnected:
+            _drop_connection()  # the server closed an idle connection: one fresh try
+            if reopened:
+                raise
+        except (OSError, smtplib.SMTPException):
+            _drop_connection()
+            raise
 
 
 def notify_client() -> NotificationsAPIClient:

@@ -13,7 +13,6 @@ key travels with it (the email's Message-ID, Notify's ``reference``) for the rec
 """
 
 import logging
-from contextlib import suppress
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,9 +36,10 @@ from portal.models.user import STAFF_ROLES
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-CLAIM_LEASE = timedelta(minutes=10)
+CLAIM_LEASE = timedelta(minutes=10)  # NOTIFY_CLAIM_LEASE_SECONDS overrides it
 KEEP_SENT = timedelta(days=90)
 DISPATCH_BATCH = 500
+DELIVERY_BATCH = 100  # notifications per job: one SMTP connection, one task, for them all
 
 # No SMS between these hours (UK time); an SMS queued then waits for the morning.
 QUIET_START, QUIET_END = time(21, 0), time(8, 0)
@@ -104,12 +104,15 @@ def queue(
     """
     if not user.active:
         return None
-    channel = chosen_channel(session, user, kind)
-    if channel == Channel.NONE:
-        return None
     key = f"{key}:user {user.id}"[:200]
-    if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
-        return None
+    added = session.info.setdefault("outbox_keys", set())  # this transaction's, not flushed
+    with session.no_autoflush:  # one flush for a whole batch, not one per row
+        channel = chosen_channel(session, user, kind)
+        if channel == Channel.NONE or key in added:
+            return None
+        if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+            return None
+    added.add(key)
     now = utcnow()
     row = Notification(
         idempotency_key=key,
@@ -130,16 +133,31 @@ def queue(
 
 @event.listens_for(Session, "after_flush")
 def _queue_delivery(session: Session, _context) -> None:
-    """Each new notification is handed to a worker once its transaction commits (one held
-    for quiet hours waits for the dispatcher)."""
-    for row in session.new:
-        if isinstance(row, Notification) and row.next_attempt_at is None:
-            jobs.defer(session, "notifications.deliver", row.id)
+    """New notifications are handed to the workers once their transaction commits, in jobs
+    of up to ``DELIVERY_BATCH`` (one held for quiet hours waits for the dispatcher)."""
+    ids = [
+        row.id
+        for row in session.new
+        if isinstance(row, Notification) and row.next_attempt_at is None
+    ]
+    for start in range(0, len(ids), DELIVERY_BATCH):
+        jobs.defer(session, "notifications.deliver_many", ids[start : start + DELIVERY_BATCH])
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_keys(session: Session) -> None:
+    session.info.pop("outbox_keys", None)
 
 
 def backoff(attempts: int) -> int:
     """Seconds before the next try: 1, 2, 4 ... minutes, then hourly."""
     return min(60 * 2 ** max(attempts - 1, 0), 3600)
+
+
+def claim_lease() -> timedelta:
+    seconds = current_app.config.get("NOTIFY_CLAIM_LEASE_SECONDS")
+    return timedelta(seconds=int(seconds)) if seconds else CLAIM_LEASE
 
 
 def _waiting(now: datetime):
@@ -150,7 +168,7 @@ def _waiting(now: datetime):
     )
     abandoned = and_(
         Notification.status == NotificationStatus.SENDING,
-        Notification.claimed_at < now - CLAIM_LEASE,
+        Notification.claimed_at < now - claim_lease(),
     )
     return or_(due, abandoned)
 
@@ -222,6 +240,23 @@ def due_ids(now: datetime, limit: int = DISPATCH_BATCH) -> list[int]:
     )
 
 
+@jobs.job("notifications.deliver_many")
+def deliver_many(notification_ids: list[int]) -> int:
+    """Deliver several notifications over one SMTP connection; each is still claimed alone,
+    so a notification in two jobs is sent once. One that must wait keeps its retry time and
+    the dispatcher hands it on again. Returns how many were sent."""
+    from portal.notifications import channels
+
+    sent = 0
+    with channels.smtp_connection():
+        for notification_id in notification_ids:
+            try:
+                sent += deliver(notification_id) == NotificationStatus.SENT
+            except jobs.Retry:
+                continue
+    return sent
+
+
 @jobs.job("notifications.dispatch_pending")
 def dispatch_pending() -> int:
     """Hand every due notification to the workers (or send it here without a broker).
@@ -231,12 +266,12 @@ def dispatch_pending() -> int:
     """
     ids = due_ids(utcnow())
     db.session.commit()
-    for notification_id in ids:
-        if jobs.uses_broker():
-            jobs.publish("notifications.deliver", notification_id)
-        else:
-            with suppress(jobs.Retry):  # its retry time is saved on the row
-                deliver(notification_id)
+    batches = [ids[start : start + DELIVERY_BATCH] for start in range(0, len(ids), DELIVERY_BATCH)]
+    if jobs.uses_broker():
+        jobs.publish_many([("notifications.deliver_many", (batch,)) for batch in batches])
+    else:
+        for batch in batches:
+            deliver_many(batch)
     return len(ids)
 
 
