@@ -64,6 +64,10 @@ class Defaults:
     NOTIFY_SMS_TEMPLATE_ID: str | None = None
     NOTIFY_LETTER_TEMPLATE_ID: str | None = None
     PDF_CACHE_SIZE = 256
+    # With a broker, PDFs are also kept in Redis for every worker (this many documents), and
+    # rendered ahead by the queue when a plan changes. PORTAL_PDF_SHARED_CACHE_URL: another Redis.
+    PDF_SHARED_CACHE_SIZE = 2000
+    PDF_SHARED_CACHE_URL: str | None = None
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
     PDF_RENDER_NICE = 10
     # PORTAL_AUDIT_VIEW_ASYNC_COMMIT=true: page-view audit events commit without waiting for

@@ -30,7 +30,11 @@ celery = Celery("portal", set_as_current=False)
 JOBS: dict[str, Callable] = {}
 
 # Modules that define jobs, imported when the app (and so the worker) starts.
-JOB_MODULES = ("portal.notifications.outbox", "portal.notifications.schedule")
+JOB_MODULES = (
+    "portal.notifications.outbox",
+    "portal.notifications.schedule",
+    "portal.pdf.shared",
+)
 
 
 class Retry(Exception):  # noqa: N818 - says what the job wants, like Celery's own Retry
