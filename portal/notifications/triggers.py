@@ -29,6 +29,17 @@ CRISIS_ACTIONS = frozenset(
 )
 
 
+def current_carers(patient_id: int, *columns):
+    """The carers whose grant for this patient is in force today (``User`` rows, or the
+    given columns of them)."""
+    return (
+        select(*columns or (User,))
+        .join(AccessGrant, AccessGrant.grantee_id == User.id)
+        .where(AccessGrant.id.in_(active_grants_query().with_only_columns(AccessGrant.id)))
+        .where(AccessGrant.patient_id == patient_id)
+    )
+
+
 def _event_id() -> str:
     return uuid.uuid4().hex
 
@@ -72,12 +83,7 @@ def crisis_changed(session: Session, audit: AuditEvent) -> None:
     recipients = []
     if plan.named_contact is not None:
         recipients.append((plan.named_contact, "staff", "contingency.overview"))
-    carers = session.scalars(
-        select(User)
-        .join(AccessGrant, AccessGrant.grantee_id == User.id)
-        .where(AccessGrant.id.in_(active_grants_query().with_only_columns(AccessGrant.id)))
-        .where(AccessGrant.patient_id == audit.patient_id)
-    )
+    carers = session.scalars(current_carers(audit.patient_id))
     recipients += [(carer, "carer", "contingency.crisis") for carer in carers]
     for user, audience, endpoint in recipients:
         if user.id == actor.id or _already_waiting(session, user, audit.patient_id):

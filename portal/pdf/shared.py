@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from portal import jobs
 from portal.extensions import db
-from portal.models import AccessGrant, AuditEvent, CarePlan, User
+from portal.models import AuditEvent, CarePlan, User
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +118,13 @@ def fetch_or_render(key: tuple, render: Callable[[], bytes]) -> bytes:
 def reader_locales(plan: CarePlan) -> list[str]:
     """The languages the patient and their current carers read the portal in."""
     from portal.i18n import supported
-    from portal.permissions import active_grants_query
+    from portal.notifications.triggers import current_carers
 
     patient = plan.patient
     wanted = [patient.preferred_language]
     if patient.user is not None:
         wanted.append(patient.user.preferred_locale)
-    carers = db.session.scalars(
-        select(User.preferred_locale)
-        .join(AccessGrant, AccessGrant.grantee_id == User.id)
-        .where(AccessGrant.id.in_(active_grants_query().with_only_columns(AccessGrant.id)))
-        .where(AccessGrant.patient_id == patient.id)
-    )
-    wanted += list(carers)
+    wanted += db.session.scalars(current_carers(patient.id, User.preferred_locale)).all()
     available = set(supported())
     return sorted({locale for locale in wanted if locale in available} or {"en"})
 
