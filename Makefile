@@ -119,6 +119,9 @@ run: setup db
 test: setup i18n-check lint test-sqlite test-postgres
 
 test-sqlite: setup
+	@$(PY) -c 'import redis; redis.Redis(socket_connect_timeout=2).ping()' >/dev/null 2>&1 \
+	    && echo "== Redis answers on 127.0.0.1:6379: the queue tests run a real Celery worker" \
+	    || echo "== Redis is not answering on 127.0.0.1:6379: the queue tests are skipped"
 	@echo "== pytest (SQLite)"
 	$(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -122,7 +122,8 @@ def init_jobs(app: Flask) -> None:
 
 
 def uses_broker() -> bool:
-    return bool(celery.flask_app.config.get("CELERY_BROKER_URL"))
+    app = current_app if has_app_context() else celery.flask_app
+    return bool(app.config.get("CELERY_BROKER_URL"))
 
 
 def defer(session: Session, name: str, *args) -> None:
