@@ -485,3 +485,35 @@ def test_the_review_page_says_when_the_patient_could_not_be_reached(db, cast, lo
     jobs.run_due()  # a later message arrived: reachable again
     html = nurse.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
     assert "We could not reach this patient" not in html
+
+
+@pytest.mark.real_commits
+def test_workers_racing_for_the_same_notification_send_it_once(app, db, smtp):  # noqa: F811
+    """Two workers handed the same row at the same moment, each on its own connection."""
+    import threading
+
+    users = [make_user(Role.PATIENT) for _ in range(10)]
+    for user in users:
+        outbox.queue(db.session, user, K.PLAN_AGREED, "race")
+    db.session.commit()
+    db.session.info.pop("jobs_due", None)
+    ids = [n.id for n in rows(db)]
+    start = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        try:
+            with app.app_context():
+                start.wait()
+                outbox.deliver_many(ids)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+    assert {n.status for n in rows(db)} == {NotificationStatus.SENT}
