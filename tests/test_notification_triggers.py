@@ -218,3 +218,17 @@ def test_carer_grant_scope_does_not_matter_for_crisis_news(db):
     audit.record("contact.edit", patient.id, "contact 1", patient.user_id)
     db.session.commit()
     assert set(told(db, K.CRISIS_CHANGED)) == {nurse.id, crisis_only.id}
+
+
+def test_shared_results_tell_the_patient_once_until_the_message_has_gone(db, cast, monkeypatch):
+    nurse = cast.users["professional"]
+    monkeypatch.setattr(jobs, "_run_at_teardown", lambda exc: None)
+    for name in ("HbA1c", "Blood pressure"):
+        meetings.share_result(cast.plan_a, nurse, name, "48", None, "")
+    assert told(db, K.RESULTS_SHARED) == [cast.users["owner"].id]
+    row = db.session.scalar(select(Notification).where(Notification.kind == K.RESULTS_SHARED))
+    assert row.params["link"] == ["meetings.results", {"patient_id": cast.a.id}]
+    assert "HbA1c" not in str(row.params)
+    jobs.run_due()
+    meetings.share_result(cast.plan_a, nurse, "Weight", "70", None, "")
+    assert told(db, K.RESULTS_SHARED) == [cast.users["owner"].id] * 2

@@ -22,6 +22,7 @@ class NotificationKind(StrEnum):
     MEETING_BOOKED = "meeting_booked"
     MEETING_MOVED = "meeting_moved"
     PLAN_AGREED = "plan_agreed"
+    RESULTS_SHARED = "results_shared"  # to the patient: results to read before the review
     INVITATION_ACCEPTED = "invitation_accepted"  # to the patient: someone now has access
     ACCESS_CHANGED = "access_changed"  # to the carer
     ACCESS_ENDED = "access_ended"  # to the carer

@@ -33,6 +33,7 @@ def subject_of(kind: NotificationKind) -> str:
         K.MEETING_BOOKED: lambda: _("Your care plan review meeting has been booked"),
         K.MEETING_MOVED: lambda: _("Your care plan review meeting has been moved"),
         K.PLAN_AGREED: lambda: _("Your care plan has been agreed"),
+        K.RESULTS_SHARED: lambda: _("Your care team has shared results with you"),
         K.INVITATION_ACCEPTED: lambda: _("Someone can now see your care plan"),
         K.ACCESS_CHANGED: lambda: _("What you can see of a care plan has changed"),
         K.ACCESS_ENDED: lambda: _("You can no longer see a care plan"),
@@ -61,6 +62,9 @@ def _what_happened(kind: NotificationKind, params: dict) -> str:
         K.MEETING_BOOKED: lambda: _("Sign in to see the date, time and place."),
         K.MEETING_MOVED: lambda: _("Sign in to see the new date, time and place."),
         K.PLAN_AGREED: lambda: _("A new version of your care plan was agreed at your review."),
+        K.RESULTS_SHARED: lambda: _(
+            "Your care team has shared something for you to read before your review."
+        ),
         K.INVITATION_ACCEPTED: lambda: _(
             "A person you invited has accepted and can now see your care plan. You can change "
             "or stop what they see at any time."

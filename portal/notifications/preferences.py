@@ -22,7 +22,13 @@ K = NotificationKind
 # The kinds each role may choose about ("moved" follows "booked", "ended" follows "changed").
 # A crisis change always reaches staff, so professionals have no choice about it.
 CHOICES_BY_ROLE = {
-    Role.PATIENT: (K.REVIEW_REMINDER, K.MEETING_BOOKED, K.PLAN_AGREED, K.INVITATION_ACCEPTED),
+    Role.PATIENT: (
+        K.REVIEW_REMINDER,
+        K.MEETING_BOOKED,
+        K.RESULTS_SHARED,
+        K.PLAN_AGREED,
+        K.INVITATION_ACCEPTED,
+    ),
     Role.CARER: (K.CRISIS_CHANGED, K.ACCESS_CHANGED),
     Role.PROFESSIONAL: (K.NAMED_CONTACT_REQUEST,),
 }

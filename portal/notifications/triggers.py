@@ -86,7 +86,8 @@ def crisis_changed(session: Session, audit: AuditEvent) -> None:
     carers = session.scalars(current_carers(audit.patient_id))
     recipients += [(carer, "carer", "contingency.crisis") for carer in carers]
     for user, audience, endpoint in recipients:
-        if user.id == actor.id or _already_waiting(session, user, audit.patient_id):
+        waiting = _already_waiting(session, user, audit.patient_id, K.CRISIS_CHANGED)
+        if user.id == actor.id or waiting:
             continue
         queue(
             session,
@@ -98,7 +99,8 @@ def crisis_changed(session: Session, audit: AuditEvent) -> None:
         )
 
 
-def _already_waiting(session: Session, user: User, patient_id: int) -> bool:
+def _already_waiting(session: Session, user: User, patient_id: int, kind: K) -> bool:
+    """A message of this kind about this patient is still waiting: it covers this news too."""
     from portal.models import Notification, NotificationStatus
 
     return (
@@ -106,7 +108,7 @@ def _already_waiting(session: Session, user: User, patient_id: int) -> bool:
             select(Notification.id).where(
                 Notification.user_id == user.id,
                 Notification.patient_id == patient_id,
-                Notification.kind == K.CRISIS_CHANGED,
+                Notification.kind == kind,
                 Notification.status == NotificationStatus.PENDING,
             )
         )
@@ -136,6 +138,15 @@ def meeting_booked(session: Session, audit: AuditEvent) -> None:
 def plan_agreed(session: Session, audit: AuditEvent) -> None:
     key = f"plan_agreed:patient {audit.patient_id}:{audit.detail}"
     _tell_patient(session, audit, K.PLAN_AGREED, key, "plans.plan")
+
+
+def results_shared(session: Session, audit: AuditEvent) -> None:
+    """One message for several results shared together (until the first has been sent)."""
+    patient, user = _patient_user(session, audit.patient_id)
+    if user is None or _already_waiting(session, user, patient.id, K.RESULTS_SHARED):
+        return
+    key = f"results_shared:patient {patient.id}:{_event_id()}"
+    _tell_patient(session, audit, K.RESULTS_SHARED, key, "meetings.results")
 
 
 def invitation_accepted(session: Session, audit: AuditEvent) -> None:
@@ -168,6 +179,7 @@ HANDLERS = {
     "meeting.schedule": meeting_booked,
     "meeting.reschedule": meeting_booked,
     "plan_version.create": plan_agreed,
+    "result.share": results_shared,
     "sharing.accept": invitation_accepted,
     "sharing.change": access_changed,
     "sharing.revoke": access_changed,
