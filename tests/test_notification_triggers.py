@@ -232,3 +232,14 @@ def test_shared_results_tell_the_patient_once_until_the_message_has_gone(db, cas
     jobs.run_due()
     meetings.share_result(cast.plan_a, nurse, "Weight", "70", None, "")
     assert told(db, K.RESULTS_SHARED) == [cast.users["owner"].id] * 2
+
+
+def test_staff_are_not_told_about_a_patient_who_has_withdrawn_consent(db, cast):
+    cast.a.care_team_consent = False
+    db.session.commit()
+    audit.record("crisis_step.edit", cast.a.id, "crisis_step 1", cast.users["owner"].id)
+    meetings.request_named_contact(cast.plan_a, "x")
+    nurse = cast.users["professional"].id
+    assert nurse not in told(db, K.CRISIS_CHANGED)
+    assert told(db, K.NAMED_CONTACT_REQUEST) == []
+    assert cast.users["carer_view"].id in told(db, K.CRISIS_CHANGED)  # carers still are

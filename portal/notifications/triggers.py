@@ -5,8 +5,10 @@ Every change to a plan or a grant is audited in the same transaction as the chan
 puts each notification in that same transaction without a line in the services that make
 the changes: a change that rolls back takes its notifications with it.
 
-Recipients are read fresh: a carer whose access was revoked or has ended is not among the
-carers told anything (only the grantee of the grant being changed or ended hears about it).
+Recipients are read fresh and must be allowed to see what the message links to
+(``portal.permissions``): a carer whose access was revoked or has ended, or the named contact
+of a patient who has withdrawn consent, is told nothing (only the grantee of the grant being
+changed or ended hears about that grant).
 """
 
 import logging
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AccessGrant, AuditEvent, CarePlan, NotificationKind, Patient, Role, User
 from portal.notifications.outbox import queue
-from portal.permissions import active_grants_query
+from portal.permissions import Action, active_grants_query, can
 
 log = logging.getLogger(__name__)
 K = NotificationKind
@@ -85,9 +87,11 @@ def crisis_changed(session: Session, audit: AuditEvent) -> None:
         recipients.append((plan.named_contact, "staff", "contingency.overview"))
     carers = session.scalars(current_carers(audit.patient_id))
     recipients += [(carer, "carer", "contingency.crisis") for carer in carers]
+    patient = session.get(Patient, audit.patient_id)
     for user, audience, endpoint in recipients:
-        waiting = _already_waiting(session, user, audit.patient_id, K.CRISIS_CHANGED)
-        if user.id == actor.id or waiting:
+        if user.id == actor.id or not can(user, Action.VIEW_CRISIS, patient):
+            continue  # e.g. the named contact of a patient who has withdrawn consent
+        if _already_waiting(session, user, audit.patient_id, K.CRISIS_CHANGED):
             continue
         queue(
             session,
@@ -119,6 +123,8 @@ def _already_waiting(session: Session, user: User, patient_id: int, kind: K) -> 
 def named_contact_request(session: Session, audit: AuditEvent) -> None:
     plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
     if plan is None or plan.named_contact is None:
+        return
+    if not can(plan.named_contact, Action.VIEW_PLAN, session.get(Patient, audit.patient_id)):
         return
     queue(
         session,
