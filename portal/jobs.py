@@ -82,6 +82,10 @@ SCHEDULE = {
         "task": "notifications.review_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
+    "access-ended": {
+        "task": "notifications.access_ended",
+        "schedule": crontab(hour=8, minute=30),
+    },
     "report-summarise": {
         "task": "reports.summarise_all_missing",
         "schedule": crontab(hour=1, minute=30),

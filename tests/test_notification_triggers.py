@@ -169,6 +169,7 @@ def test_the_beat_schedule_runs_the_registered_jobs():
         "reports.summarise_all_missing",
         "sharing.expire_invitations",
         "notifications.clean_up",
+        "notifications.access_ended",
     }
     assert names <= set(jobs.JOBS)
     assert jobs.SCHEDULE["dispatch-pending"]["schedule"] == 60.0
@@ -243,3 +244,18 @@ def test_staff_are_not_told_about_a_patient_who_has_withdrawn_consent(db, cast):
     assert nurse not in told(db, K.CRISIS_CHANGED)
     assert told(db, K.NAMED_CONTACT_REQUEST) == []
     assert cast.users["carer_view"].id in told(db, K.CRISIS_CHANGED)  # carers still are
+
+
+def test_a_carer_is_told_once_when_their_access_reaches_its_end_date(db):
+    today = date.today()
+    patient = make_patient(make_org())
+    ended = make_user(Role.CARER)
+    grant = make_grant(patient, ended, "view", expires_on=today - timedelta(days=1))
+    make_grant(patient, make_user(Role.CARER), "view", expires_on=today)  # still today
+    make_grant(patient, make_user(Role.CARER), "view", expires_on=today - timedelta(days=30))
+    db.session.commit()
+    assert schedule.access_ended(today) == 1
+    assert told(db, K.ACCESS_ENDED) == [ended.id]  # not one that ended a month ago
+    assert schedule.access_ended(today + timedelta(days=1)) == 1  # the other one, now
+    sharing.revoke(grant)  # revoking it afterwards says nothing more
+    assert told(db, K.ACCESS_ENDED).count(ended.id) == 1

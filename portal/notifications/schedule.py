@@ -78,6 +78,37 @@ def _remind(plan: CarePlan, stage: int, today: date) -> int:
     return row is not None
 
 
+@jobs.job("notifications.access_ended")
+def access_ended(today: date | None = None) -> int:
+    """Tell carers whose access reached its end date (the day after it): the same message,
+    and the same key, as when a patient stops sharing, so nobody hears it twice."""
+    today = today or local_today()
+    grants = db.session.scalars(
+        select(AccessGrant)
+        .where(
+            AccessGrant.grantee_id.is_not(None),
+            AccessGrant.accepted_at.is_not(None),
+            AccessGrant.revoked_at.is_(None),
+            AccessGrant.expires_on < today,
+            AccessGrant.expires_on >= today - timedelta(days=7),  # a missed week catches up
+        )
+        .options(joinedload(AccessGrant.grantee))
+    ).all()
+    queued = 0
+    for grant in grants:
+        row = queue(
+            db.session,
+            grant.grantee,
+            NotificationKind.ACCESS_ENDED,
+            f"{NotificationKind.ACCESS_ENDED}:grant {grant.id}",
+            patient_id=grant.patient_id,
+            params={"link": ["plans.home", {}]},
+        )
+        queued += row is not None
+    db.session.commit()
+    return queued
+
+
 @jobs.job("reports.summarise_all_missing")
 def summarise_all_missing() -> None:
     """The nightly report summary (as ``flask report-summarise --all-missing``)."""
