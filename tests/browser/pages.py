@@ -80,6 +80,7 @@ SWEEP = [
     Page("patient", "/account/password", submit=True),
     Page("patient", "/account/mfa"),
     Page("patient", "/account/mfa/set-up"),
+    Page("patient", "/account/messages/"),
     Page("patient", "/confirm-password"),
     # Other people's records do not exist for her
     Page("patient", A + "/plan", status=404),
@@ -101,6 +102,7 @@ SWEEP = [
     Page("carer", M + "/sharing", status=404),  # only Margaret decides who sees her plan
     Page("carer", A + "/plan", status=404),
     Page("carer", "/account/"),
+    Page("carer", "/account/messages/"),
     # A professional
     Page("professional", "/"),
     Page("professional", M + "/plan"),
@@ -127,6 +129,7 @@ SWEEP = [
     Page("professional", "/audits/{audit}/items/{audit_item}"),
     Page("professional", "/surveys"),
     Page("professional", "/account/"),
+    Page("professional", "/account/messages/"),
     Page("professional", "/reports", status=404),
     # A commissioner
     Page("commissioner", "/"),
