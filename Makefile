@@ -44,12 +44,15 @@ PG_ADMIN_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/postgres
 # Production serving with gunicorn.
 SERVE_BIND ?= 127.0.0.1:8000
 
+# Background jobs: Celery worker processes (beat runs inside `make worker`).
+WORKER_CONCURRENCY ?= 2
+
 # One step at a time, in the order given, even under `make -j`.
 .NOTPARALLEL:
 
 .PHONY: help setup system db run test test-sqlite test-postgres lint \
         i18n-extract i18n-update i18n-init i18n-compile i18n-check \
-        bench serve clean
+        bench serve worker clean
 
 help:
 	@echo "Targets:"
@@ -65,6 +68,7 @@ help:
 	@echo "  i18n-check    fail if the catalogues are out of date or incomplete"
 	@echo "  bench         install the bench extras and run the benchmarks"
 	@echo "  serve         serve with gunicorn on $(SERVE_BIND) (production settings)"
+	@echo "  worker        Celery worker and scheduler for background jobs (needs REDIS_URL)"
 	@echo "  clean         remove install stamps, node_modules, static/vendor and .mo files"
 
 # --------------------------------------------------------------------------- #
@@ -115,6 +119,9 @@ run: setup db
 test: setup i18n-check lint test-sqlite test-postgres
 
 test-sqlite: setup
+	@$(PY) -c 'import redis; redis.Redis(socket_connect_timeout=2).ping()' >/dev/null 2>&1 \
+	    && echo "== Redis answers on 127.0.0.1:6379: the queue tests run a real Celery worker" \
+	    || echo "== Redis is not answering on 127.0.0.1:6379: the queue tests are skipped"
 	@echo "== pytest (SQLite)"
 	$(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -178,6 +185,13 @@ bench: setup
 
 serve: setup
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(SERVE_BIND)
+
+# One worker with the scheduler (beat) inside it; with several worker machines, run
+# beat on one only (see README, Background jobs).
+worker: setup
+	@mkdir -p instance
+	$(VENV)/bin/celery -A portal.worker worker --beat \
+	    --concurrency $(WORKER_CONCURRENCY) --schedule instance/celerybeat-schedule --loglevel INFO
 
 # --------------------------------------------------------------------------- #
 

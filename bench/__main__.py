@@ -64,6 +64,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
     else:
         plan.append(("Load test: SQLite (no PostgreSQL server answered)",
                      ["bench.load", "--url", sqlite_100k, "--patients", "100000"]))
+    plan.append(("Notifications: 100,000 review reminders through Celery to SMTP, a worker killed",
+                 ["bench.notify_bench", "--reminders", "100000"]))
     if million and pg_100k:
         pg_1m = fresh_pg_database("portal_bench_1m")
         report_1m = fresh_pg_database("portal_report_1m")

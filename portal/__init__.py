@@ -10,6 +10,7 @@ from portal.cli import register_cli
 from portal.errors import register_error_handlers
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.i18n import available_locales, select_locale
+from portal.jobs import init_jobs
 from portal.security import register_security
 from portal.templating import register_templating
 
@@ -37,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     outside.register(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_jobs(app)
 
     register_security(app)
     register_templating(app)
@@ -66,6 +68,7 @@ AREAS = (
     "audits",
     "admin",
     "conversations",
+    "notifications",
 )
 
 

@@ -142,6 +142,7 @@ ACTIONS = {
     "auth.email_change_requested": _l("Asked to change their email address"),
     "auth.email_changed": _l("Changed their email address"),
     "account.name_changed": _l("Changed their name"),
+    "account.messages_changed": _l("Changed which messages they get"),
     # Administration
     "admin.account_created": _l("Set up a staff account"),
     "admin.account_changed": _l("Changed a staff account"),

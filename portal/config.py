@@ -59,7 +59,21 @@ class Defaults:
     # PORTAL_BASE_URL: the public address every emailed link is built on, e.g.
     # https://careplan.example.nhs.uk (never the request's Host header, which can be forged).
     BASE_URL: str | None = None
+    # Job queue (Celery on Redis): PORTAL_CELERY_BROKER_URL, else REDIS_URL. Without one, jobs
+    # run in the web process after the commit that queued them.
+    CELERY_BROKER_URL: str | None = None
+    CELERY_QUEUE = "portal"
+    # GOV.UK Notify for SMS and letters: the API key, and one template per channel whose body
+    # is ((body)) (letters: ((subject)) and ((body))).
+    NOTIFY_API_KEY: str | None = None
+    NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
+    NOTIFY_SMS_TEMPLATE_ID: str | None = None
+    NOTIFY_LETTER_TEMPLATE_ID: str | None = None
     PDF_CACHE_SIZE = 256
+    # With a broker, PDFs are also kept in Redis for every worker (this many documents), and
+    # rendered ahead by the queue when a plan changes. PORTAL_PDF_SHARED_CACHE_URL: another Redis.
+    PDF_SHARED_CACHE_SIZE = 2000
+    PDF_SHARED_CACHE_URL: str | None = None
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
     PDF_RENDER_NICE = 10
     # A render that runs longer, or to more pages, is abandoned with a message page: well
@@ -83,6 +97,7 @@ def apply_environment(app) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = url
     if redis_url := os.environ.get("REDIS_URL"):
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
+        app.config["CELERY_BROKER_URL"] = app.config.get("CELERY_BROKER_URL") or redis_url
     if app.config["ENV"] in ("development", "testing"):
         app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or DEV_SECRET_KEY
         app.config["BASE_URL"] = app.config.get("BASE_URL") or DEV_BASE_URL

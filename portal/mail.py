@@ -50,19 +50,35 @@ def send(to: str, subject: str, body: str) -> Delivery:
 
 
 def _send_smtp(message: EmailMessage) -> bool:
-    config = current_app.config
     try:
-        port = int(config.get("MAIL_PORT", 25))
-        with smtplib.SMTP(config["MAIL_SERVER"], port, timeout=10) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(message)
+        send_smtp(message)
     except (OSError, smtplib.SMTPException):
         current_app.logger.exception("Could not send email")
         return False
     return True
+
+
+def send_smtp(message: EmailMessage) -> None:
+    """Hand a message to ``MAIL_SERVER``; raises ``OSError`` or ``SMTPException`` on failure
+    (the notification outbox retries)."""
+    with open_smtp() as smtp:
+        smtp.send_message(message)
+
+
+def open_smtp() -> smtplib.SMTP:
+    """A connection to ``MAIL_SERVER``, TLS and login done (for several messages in a row)."""
+    config = current_app.config
+    port = int(config.get("MAIL_PORT", 25))
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], port, timeout=10)
+    try:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def write_to_outbox(message: EmailMessage) -> Path:

@@ -307,3 +307,50 @@ def test_a_professional_of_another_organisation_is_not_in_the_team(db, cast, log
     db.session.commit()
     url = f"/patients/{cast.a.id}/conversations/{conversation.id}"
     assert login(outsider).get(url).status_code == 404
+
+
+# --- notifications: the other side is told, without the words ---------------------------------
+
+
+def _told(db) -> list[int]:
+    from portal.models import Notification
+
+    return list(
+        db.session.scalars(
+            select(Notification.user_id)
+            .where(Notification.kind == "conversation_message")
+            .order_by(Notification.id)
+        )
+    )
+
+
+def test_a_patients_message_tells_the_named_contact_and_a_reply_tells_the_patient(
+    db, cast, login
+):
+    from portal.models import Notification
+    from portal.notifications.messages import render
+
+    response = _start(login(cast.a.user), cast.a.id, message="My ankles are swollen again")
+    assert _told(db) == [cast.users["professional"].id]
+    row = db.session.scalars(select(Notification)).one()
+    message = render(row)
+    assert "ankles" not in message.body and "ankles" not in message.short
+    assert "999" in message.body and "/conversations/" in message.body
+    login(cast.users["professional"]).post(response.location, data={"message": "Ring us"})
+    assert _told(db) == [cast.users["professional"].id, cast.a.user_id]
+
+
+def test_a_carers_message_is_not_sent_back_to_them_and_a_revoked_carer_hears_nothing(
+    db, cast, login
+):
+    from portal.models import AccessGrant
+
+    carer = cast.users["carer_contribute"]
+    response = _start(login(carer), cast.a.id)
+    assert carer.id not in _told(db)
+    grant = db.session.scalars(select(AccessGrant).where(AccessGrant.grantee_id == carer.id)).one()
+    grant.revoked_at = utcnow()
+    db.session.commit()
+    login(cast.users["professional"]).post(response.location, data={"message": "Answer"})
+    assert carer.id not in _told(db)
+    assert cast.a.user_id in _told(db)

@@ -19,6 +19,13 @@ from portal.models.conversation import (
     WrittenAs,
 )
 from portal.models.meeting import MeetingStatus, PlanVersion, ReviewMeeting
+from portal.models.notification import (
+    Channel,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationStatus,
+)
 from portal.models.organisation import Organisation
 from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
 from portal.models.plan import (
@@ -49,6 +56,7 @@ __all__ = [
     "Base",
     "CarePlan",
     "CareTeamMember",
+    "Channel",
     "Condition",
     "ConsentRecord",
     "Contact",
@@ -64,6 +72,10 @@ __all__ = [
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "NotificationStatus",
     "Organisation",
     "Patient",
     "PasswordResetToken",

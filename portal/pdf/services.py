@@ -8,7 +8,9 @@ object gets the ``StaticOnlyFetcher``, so nothing outside ``static/`` can be loa
 Rendering takes a few hundred milliseconds; the result is kept in a per-process LRU cache
 keyed by the plan, the document kind, the locale and a hash of the rendered HTML. Any change
 that shows in the document (a proposal, an edit, a new named contact, the print date) changes
-the HTML and so the key; an unchanged plan is served from memory.
+the HTML and so the key; an unchanged plan is served from memory. With a broker configured,
+the same keys are shared by every worker in Redis and renderings are done ahead by the job
+queue when a plan changes (``portal.pdf.shared``).
 """
 
 import gc
@@ -34,6 +36,7 @@ from portal.contingency.services import current, steps_by_level
 from portal.i18n import html_lang, text_direction
 from portal.models import CarePlan, Domain, GoalStatus, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
+from portal.pdf.shared import fetch_or_render
 
 PLAN = "plan"
 CRISIS = "crisis"
@@ -320,7 +323,9 @@ def _cached(plan: CarePlan, kind: str, html: str, size: PrintSize) -> bytes:
     data = store.get(key)
     if data is None:
         large = size == PrintSize.LARGE
-        data = render_pdf(html, one_page=kind == CRISIS and not large, large=large)
+        data = fetch_or_render(
+            key, lambda: render_pdf(html, one_page=kind == CRISIS and not large, large=large)
+        )
         store.put(key, data)
     return data
 

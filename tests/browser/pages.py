@@ -85,6 +85,7 @@ SWEEP = [
     Page("patient", "/account/password", submit=True),
     Page("patient", "/account/mfa"),
     Page("patient", "/account/mfa/set-up"),
+    Page("patient", "/account/messages/"),
     Page("patient", "/confirm-password"),
     # Other people's records do not exist for her
     Page("patient", A + "/plan", status=404),
@@ -108,6 +109,7 @@ SWEEP = [
     Page("carer", M + "/sharing", status=404),  # only Margaret decides who sees her plan
     Page("carer", A + "/plan", status=404),
     Page("carer", "/account/"),
+    Page("carer", "/account/messages/"),
     # A professional
     Page("professional", "/"),
     Page("professional", M + "/plan"),
@@ -136,6 +138,7 @@ SWEEP = [
     Page("professional", "/conversations"),
     Page("professional", M + "/conversations/{conversation}"),
     Page("professional", "/account/"),
+    Page("professional", "/account/messages/"),
     Page("professional", "/reports", status=404),
     # A commissioner
     Page("commissioner", "/"),

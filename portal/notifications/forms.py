@@ -1,0 +1,24 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice
+
+from portal.models import Channel
+
+CHANNEL_LABELS = {
+    Channel.EMAIL: _l("Email"),
+    Channel.SMS: _l("Text message"),
+    Channel.NONE: _l("No messages"),
+}
+
+
+def preferences_form(kinds, channels, labels, data=None) -> FlaskForm:
+    """One set of radios per kind of message, offering only the channels this person has."""
+
+    class PreferencesForm(FlaskForm):
+        pass
+
+    choices = [SelectChoice(channel.value, CHANNEL_LABELS[channel]) for channel in channels]
+    for kind in kinds:
+        field = RadioField(labels[kind], choices=choices, default=Channel.EMAIL.value)
+        setattr(PreferencesForm, kind.value, field)
+    return PreferencesForm(data=data)

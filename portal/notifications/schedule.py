@@ -1,0 +1,144 @@
+"""Scheduled jobs (run by Celery beat, see ``portal.jobs.SCHEDULE``).
+
+Each is safe to run twice or late: review reminders are keyed by plan, review date and stage,
+so a missed day is caught up the next and a repeated run queues nothing new.
+"""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from portal import jobs
+from portal.extensions import db
+from portal.models import AccessGrant, CarePlan, NotificationKind, PasswordResetToken, Patient
+from portal.models.base import utcnow
+from portal.notifications.outbox import queue
+
+# Reminder stages: weeks before the review, and the first day of the window each covers.
+REMINDER_STAGES = ((8, 56, 15), (2, 14, 0))  # (stage, from days before, to days before)
+REMINDER_BATCH = 1000
+KEEP_SPENT_CODES = timedelta(days=1)
+KEEP_EXPIRED_INVITATIONS = timedelta(days=30)
+
+
+def local_today() -> date:
+    from portal.meetings.services import local_today as today
+
+    return today()
+
+
+@jobs.job("notifications.review_reminders")
+def review_reminders(today: date | None = None) -> int:
+    """Remind each patient 8 and 2 weeks before their review, with the "getting ready" link.
+
+    A plan first seen inside a window (a review booked at short notice) gets that stage's
+    reminder, saying how many weeks are actually left.
+    """
+    today = today or local_today()
+    queued = 0
+    for stage, start, end in REMINDER_STAGES:
+        last_id = 0
+        while True:
+            plans = db.session.scalars(
+                select(CarePlan)
+                .join(Patient, Patient.id == CarePlan.patient_id)
+                .where(
+                    CarePlan.id > last_id,
+                    CarePlan.status == "active",
+                    Patient.user_id.is_not(None),
+                    CarePlan.next_review_date >= today + timedelta(days=end),
+                    CarePlan.next_review_date <= today + timedelta(days=start),
+                )
+                .options(joinedload(CarePlan.patient).joinedload(Patient.user))
+                .order_by(CarePlan.id)
+                .limit(REMINDER_BATCH)
+            ).all()
+            if not plans:
+                break
+            for plan in plans:
+                queued += _remind(plan, stage, today)
+            last_id = plans[-1].id
+            db.session.commit()
+    return queued
+
+
+def _remind(plan: CarePlan, stage: int, today: date) -> int:
+    patient = plan.patient
+    weeks = max((plan.next_review_date - today).days // 7, 1)
+    row = queue(
+        db.session,
+        patient.user,
+        NotificationKind.REVIEW_REMINDER,
+        f"review_reminder:plan {plan.id}:{plan.next_review_date.isoformat()}:{stage}",
+        patient_id=patient.id,
+        params={"weeks": weeks, "link": ["preparation.preparation", {"patient_id": patient.id}]},
+        locale=patient.user.preferred_locale or patient.preferred_language,
+    )
+    return row is not None
+
+
+@jobs.job("notifications.access_ended")
+def access_ended(today: date | None = None) -> int:
+    """Tell carers whose access reached its end date (the day after it): the same message,
+    and the same key, as when a patient stops sharing, so nobody hears it twice."""
+    today = today or local_today()
+    grants = db.session.scalars(
+        select(AccessGrant)
+        .where(
+            AccessGrant.grantee_id.is_not(None),
+            AccessGrant.accepted_at.is_not(None),
+            AccessGrant.revoked_at.is_(None),
+            AccessGrant.expires_on < today,
+            AccessGrant.expires_on >= today - timedelta(days=7),  # a missed week catches up
+        )
+        .options(joinedload(AccessGrant.grantee))
+    ).all()
+    queued = 0
+    for grant in grants:
+        row = queue(
+            db.session,
+            grant.grantee,
+            NotificationKind.ACCESS_ENDED,
+            f"{NotificationKind.ACCESS_ENDED}:grant {grant.id}",
+            patient_id=grant.patient_id,
+            params={"link": ["plans.home", {}]},
+        )
+        queued += row is not None
+    db.session.commit()
+    return queued
+
+
+@jobs.job("reports.summarise_all_missing")
+def summarise_all_missing() -> None:
+    """The nightly report summary (as ``flask report-summarise --all-missing``)."""
+    from portal.reports.summary import summarise_missing
+
+    summarise_missing(date.today())
+
+
+@jobs.job("sharing.expire_invitations")
+def expire_invitations() -> int:
+    """Forget spent or expired sign-in codes, and the link digests of long-expired invitations.
+
+    An expired invitation already refuses its link; after ``KEEP_EXPIRED_INVITATIONS`` the
+    digest goes too (the link then reads as unknown). Returns the number of rows changed.
+    """
+    now = utcnow()
+    codes = db.session.execute(
+        PasswordResetToken.__table__.delete().where(
+            PasswordResetToken.expires_at < now - KEEP_SPENT_CODES
+        )
+    )
+    invitations = db.session.execute(
+        update(AccessGrant)
+        .where(
+            AccessGrant.accepted_at.is_(None),
+            AccessGrant.token_hash.is_not(None),
+            AccessGrant.invitation_expires_at < now - KEEP_EXPIRED_INVITATIONS,
+        )
+        .values(token_hash=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return codes.rowcount + invitations.rowcount

@@ -1,0 +1,43 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.models import Channel, NotificationKind
+from portal.notifications import bp, preferences
+from portal.notifications.forms import preferences_form
+from portal.notifications.messages import subject_of
+from portal.pages import account_page
+from portal.permissions import Action
+
+
+@bp.route("/", methods=["GET", "POST"], endpoint="preferences")
+@account_page(Action.OWN_ACCOUNT)
+def preferences_page():
+    kinds = preferences.kinds_for(current_user)
+    labels = {kind: subject_of(kind) for kind in kinds}
+    saved = preferences.current_choices(current_user)
+    data = {kind.value: channel.value for kind, channel in saved.items()}
+    form = preferences_form(
+        kinds,
+        preferences.channels_for(current_user),
+        labels,
+        data=data if request.method == "GET" else None,
+    )
+    if form.validate_on_submit():
+        choices = {kind: Channel(form[kind.value].data) for kind in kinds}
+        preferences.save_choices(current_user, choices)
+        flash(_("Your choices have been saved."))
+        return redirect(url_for("notifications.preferences"))
+    return render_template(
+        "notifications/preferences.html",
+        form=form,
+        kinds=kinds,
+        staff=current_user.is_staff,
+        crisis=NotificationKind.CRISIS_CHANGED,
+    )
+
+
+@bp.app_context_processor
+def _could_not_reach():
+    """Templates of staff pages ask ``could_not_reach(patient_id)``."""
+    return {"could_not_reach": preferences.could_not_reach}

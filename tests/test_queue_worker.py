@@ -1,0 +1,158 @@
+"""The job queue for real: a Celery worker (a subprocess) on Redis, delivering to SMTP.
+
+Runs when Redis answers on 127.0.0.1:6379 and is skipped, saying so, when it does not. The
+worker uses Redis database 14 and a queue named for this run only, so nothing else that uses
+the same Redis is disturbed.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from portal import jobs
+from portal.models import Notification, NotificationKind, NotificationStatus, Role
+from portal.notifications import outbox
+from tests.factories import make_user
+from tests.notify_support import free_port, smtp  # noqa: F401 - fixture
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+pytestmark = [pytest.mark.real_commits, pytest.mark.xdist_group("celery-worker")]
+
+
+def redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def wait_for(condition, seconds: float = 60.0) -> bool:
+    """Poll until ``condition()`` holds (a worker is a separate process)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture
+def worker(app, db, smtp, monkeypatch, tmp_path):  # noqa: F811
+    """A real ``celery worker`` on this test's database, Redis and SMTP server."""
+    if not redis_answers():
+        pytest.skip(
+            "Redis is not answering on 127.0.0.1:6379: "
+            "the queue tests against a real Celery worker are skipped"
+        )
+    queue = f"portal-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", REDIS_URL)
+    monkeypatch.setitem(jobs.celery.conf, "broker_url", REDIS_URL)
+    monkeypatch.setitem(jobs.celery.conf, "task_default_queue", queue)
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "testing",
+        "PORTAL_SECRET_KEY": "test-secret",
+        "PORTAL_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTAL_CELERY_BROKER_URL": REDIS_URL,
+        "PORTAL_CELERY_QUEUE": queue,
+        "PORTAL_MAIL_SERVER": "127.0.0.1",
+        "PORTAL_MAIL_PORT": str(smtp.port),
+        "PORTAL_OUTBOX_DIR": str(tmp_path),
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    command = [
+        sys.executable, "-m", "celery", "-A", "portal.worker", "worker",
+        "-Q", queue, "--pool", "solo", "--without-heartbeat", "--without-gossip",
+        "--without-mingle", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    log = tmp_path / "worker.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        process.log = log
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        _drop_queue(queue)
+
+
+def _drop_queue(queue: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete(queue, f"{queue}\x06\x161", f"{queue}\x06\x162", f"{queue}\x06\x163")
+
+
+def statuses(db) -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notification.status).order_by(Notification.id)))
+
+
+def queue_for(db, users, prefix: str) -> None:
+    for user in users:
+        outbox.queue(db.session, user, NotificationKind.PLAN_AGREED, f"{prefix}:{user.id}")
+        db.session.commit()  # each commit hands its notification to the worker
+
+
+def test_a_worker_delivers_each_notification_once(db, worker, smtp):  # noqa: F811
+    users = [make_user(Role.PATIENT) for _ in range(5)]
+    db.session.commit()
+    queue_for(db, users, "first")
+    assert wait_for(lambda: statuses(db) == [NotificationStatus.SENT] * 5), worker_log(worker)
+    jobs.publish("notifications.deliver", db.session.scalar(select(Notification.id)))
+    jobs.publish("notifications.dispatch_pending")  # repeated jobs find nothing left to send
+    time.sleep(1)
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+
+
+def test_with_redis_down_nothing_is_lost_and_all_arrives_once_when_it_is_back(
+    app, db, worker, smtp, monkeypatch  # noqa: F811
+):
+    users = [make_user(Role.PATIENT) for _ in range(4)]
+    db.session.commit()
+    down = f"redis://127.0.0.1:{free_port()}/14"
+    monkeypatch.setitem(jobs.celery.conf, "broker_url", down)
+    queue_for(db, users, "while-down")  # the changes commit; the jobs cannot be queued
+    assert statuses(db) == [NotificationStatus.PENDING] * 4
+    assert smtp.messages == []
+
+    monkeypatch.setitem(jobs.celery.conf, "broker_url", REDIS_URL)  # Redis is back
+    jobs.publish("notifications.dispatch_pending")  # as beat does every minute
+    assert wait_for(lambda: statuses(db) == [NotificationStatus.SENT] * 4), worker_log(worker)
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+
+
+def test_with_the_mail_server_down_the_worker_retries_until_it_is_back(
+    db, worker, smtp  # noqa: F811
+):
+    smtp.refuse = "421 Service not available"
+    [user] = [make_user(Role.PATIENT)]
+    db.session.commit()
+    queue_for(db, [user], "mail-down")
+    assert wait_for(lambda: db.session.scalar(select(Notification.attempts)) == 1)
+    smtp.refuse = None
+    row = db.session.scalar(select(Notification))
+    row.next_attempt_at = None  # the retry is due now rather than in a minute
+    db.session.commit()
+    jobs.publish("notifications.dispatch_pending")
+    assert wait_for(lambda: statuses(db) == [NotificationStatus.SENT]), worker_log(worker)
+    assert [m["To"] for m in smtp.messages] == [user.email]
+
+
+def worker_log(process) -> str:
+    state = "timed out" if process.poll() is None else f"worker exited with {process.poll()}"
+    return f"{state}:\n{process.log.read_text()[-3000:]}"
