@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext, ngettext, pgettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
@@ -254,7 +254,9 @@ def readable_copy(patient: Patient) -> list[Section]:
     plan = db.session.scalars(select(CarePlan).where(CarePlan.patient_id == patient.id)).first()
     details = _items(patient)
     if patient.conditions:
-        conditions = ", ".join(str(labels.condition(c.code)) for c in patient.conditions)
+        conditions = pgettext("separator", ", ").join(
+            str(labels.condition(c.code)) for c in patient.conditions
+        )
         details.append(Item(gettext("Long-term conditions"), conditions))
     sections = [Section("patient", gettext("My details"), [Entry(patient.full_name, details)])]
     if patient.user:
