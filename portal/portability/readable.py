@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext, ngettext, pgettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
@@ -23,6 +23,7 @@ from portal.i18n import format_date, format_datetime
 from portal.models import AuditEvent, CarePlan, Patient
 from portal.nhs_number import formatted as format_nhs_number
 from portal.portability.subject_access import PATIENT_PARTS, PLAN_PARTS, SECRET_COLUMNS
+from portal.versions.labels import FIELDS
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ class Section:
     entries: list[Entry]
 
 
-# Labels of stored fields (most are the portal's own words for them elsewhere).
+# Labels of stored fields: the plan's own (as the versions page names them), and the rest.
 LABELS = {
+    **FIELDS,
     "nhs_number": _l("NHS number"),
     "given_name": _l("Given name"),
     "family_name": _l("Family name"),
@@ -59,59 +61,26 @@ LABELS = {
     "communication_needs": _l("Communication needs"),
     "initial_assessment_date": _l("Initial assessment"),
     "care_team_consent": _l("Do you agree to share your care plan with your care team?"),
-    "email": _l("Email address"),
     "role": _l("Role"),
     "display_name": _l("Name"),
     "preferred_locale": _l("Language"),
-    "job_title": _l("Job title"),
-    "phone": _l("Phone"),
     "mfa_enabled": _l("Two-step verification"),
     "last_login_at": _l("Last signed in"),
     "named_contact_request": _l("Why would you like a different named contact?"),
-    "last_review_date": _l("Last review"),
-    "next_review_date": _l("Next review"),
-    "complex_needs": _l("The patient has complex needs"),
-    "review_interval_months": _l("Time between reviews"),
     "paper_copy_given_on": _l("Paper copy given"),
     "patient_feedback": _l("The patient's feedback on the plan"),
-    "contingency_reviewed_on": _l("Crisis plan reviewed"),
     "agreed_version": _l("Agreed version"),
     "updated_at": _l("Last changed"),
-    "text": _l("In your own words"),
     "pending_review": _l("Not yet reviewed"),
     "language": _l("Language"),
-    "title": _l("What I want to achieve"),
-    "why_it_matters": _l("Why it matters to me"),
-    "steps": _l("The steps, and who will help"),
-    "target_date": _l("Target date"),
-    "status": _l("Status"),
     "agreed_at": _l("Agreed"),
     "questions": _l("Questions I want to ask"),
     "what_changed": _l("What has changed since my last review"),
     "how_i_feel": _l("How I feel about my health"),
-    "name": _l("Name"),
     "value": _l("Result"),
     "taken_on": _l("Date the test was taken"),
     "explanation": _l("What it means, in plain language"),
-    "level": _l("How urgent"),
-    "signs": _l("Signs to look for"),
-    "actions": _l("What to do"),
-    "who_to_call": _l("Who to call"),
     "removal_proposed": _l("Removal asked for – not yet reviewed"),
-    "mobility": _l("Mobility"),
-    "breathing": _l("Breathing"),
-    "memory_understanding": _l("Memory and understanding"),
-    "usual_readings": _l("Usual readings"),
-    "communication": _l("Communication"),
-    "medicines": _l("Medicines"),
-    "allergies": _l("Allergies"),
-    "respect_form_location": _l("ReSPECT form is kept"),
-    "dnacpr_location": _l("DNACPR decision is kept"),
-    "lpa_location": _l("Lasting power of attorney is kept"),
-    "rescue_medication_location": _l("Rescue medication is kept"),
-    "relationship_to_patient": _l("Relationship"),
-    "when_to_call": _l("When to call"),
-    "organisation": _l("Organisation"),
     "availability": _l("When they can be reached"),
     "scheduled_for": _l("Booked for"),
     "location": _l("Where"),
@@ -299,7 +268,9 @@ def readable_copy(patient: Patient) -> list[Section]:
     plan = db.session.scalars(select(CarePlan).where(CarePlan.patient_id == patient.id)).first()
     details = _items(patient)
     if patient.conditions:
-        conditions = ", ".join(str(labels.condition(c.code)) for c in patient.conditions)
+        conditions = pgettext("separator", ", ").join(
+            str(labels.condition(c.code)) for c in patient.conditions
+        )
         details.append(Item(gettext("Long-term conditions"), conditions))
     sections = [Section("patient", gettext("My details"), [Entry(patient.full_name, details)])]
     if patient.user:

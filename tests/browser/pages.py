@@ -66,6 +66,7 @@ SWEEP = [
     Page("patient", M + "/sharing/{carer_grant}/stop"),
     Page("patient", M + "/consent"),
     Page("patient", M + "/activity"),  # who has looked at my plan
+    Page("patient", M + "/my-data"),  # everything held about me, to read
     Page("patient", M + "/versions"),
     Page("patient", M + "/versions/1"),
     Page("patient", M + "/versions/compare"),
