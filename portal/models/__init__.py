@@ -24,6 +24,12 @@ from portal.models.plan import (
     Wish,
     WishKind,
 )
+from portal.models.register import (
+    ImportStatus,
+    RegisterEntry,
+    RegisterImport,
+    RegisterRejection,
+)
 from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentRecord, Scope
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
@@ -44,6 +50,7 @@ __all__ = [
     "Domain",
     "Goal",
     "GoalStatus",
+    "ImportStatus",
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",
@@ -54,6 +61,9 @@ __all__ = [
     "PlanAuditItem",
     "PlanVersion",
     "Preparation",
+    "RegisterEntry",
+    "RegisterImport",
+    "RegisterRejection",
     "ReviewMeeting",
     "Role",
     "Scope",
