@@ -35,6 +35,8 @@ class Defaults:
     PASSWORD_RESET_HOURS = 1
     SET_PASSWORD_HOURS = 72  # the link in a new staff account's welcome email
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    REGISTER_UPLOAD_MAX_BYTES = 64 * 1024 * 1024  # a register file (100,000 rows is ~10 MB)
+    REGISTER_UPLOAD_DIR = str(ROOT / "instance" / "register-uploads")
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # If Redis is unreachable, sign-in keeps working (unthrottled, and logged) rather than failing.

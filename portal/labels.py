@@ -2,7 +2,16 @@
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models import ContactKind, CrisisLevel, Domain, GoalStatus, Role, Scope, WishKind
+from portal.models import (
+    ContactKind,
+    CrisisLevel,
+    Domain,
+    GoalStatus,
+    ImportStatus,
+    Role,
+    Scope,
+    WishKind,
+)
 
 DOMAINS = {
     Domain.HEALTH: _l("My health"),
@@ -71,6 +80,14 @@ ROLES = {
     Role.PROFESSIONAL: _l("Health or care professional"),
     Role.COMMISSIONER: _l("Commissioner"),
     Role.ADMIN: _l("Administrator"),
+    Role.PRACTICE_ADMIN: _l("Practice administrator"),
+}
+
+
+IMPORT_STATUSES = {
+    ImportStatus.PREVIEWED: _l("Checked, waiting to be confirmed"),
+    ImportStatus.COMPLETED: _l("Imported"),
+    ImportStatus.FAILED: _l("Not imported"),
 }
 
 

@@ -106,7 +106,8 @@ def _resolve(db, cast, argument: str) -> tuple[object, bool]:
 
 @pytest.fixture
 def access_spy(monkeypatch):
-    """Counts calls into the access module's decision (``require`` and ``can`` both use it)."""
+    """Counts calls into the access module's decisions (``require`` and ``can`` use
+    ``relation``; register work uses ``can_register``)."""
     calls = []
     real = permissions.relation
 
@@ -115,6 +116,13 @@ def access_spy(monkeypatch):
         return real(user, patient)
 
     monkeypatch.setattr(permissions, "relation", spy)
+    real_register = permissions.can_register
+
+    def register_spy(user, action, organisation_id):
+        calls.append(organisation_id)
+        return real_register(user, action, organisation_id)
+
+    monkeypatch.setattr(permissions, "can_register", register_spy)
     return calls
 
 

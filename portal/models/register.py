@@ -59,6 +59,7 @@ class RegisterImport(TimestampMixin, Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     filename: Mapped[str] = mapped_column(String(200), default="")
+    columns: Mapped[str] = mapped_column(Text, default="[]")  # the file's header, JSON
     stored_as: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default=ImportStatus.PREVIEWED)
     problem: Mapped[str | None] = mapped_column(Text)  # why the whole file was refused

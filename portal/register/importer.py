@@ -176,13 +176,21 @@ def _apply(run: _Run, batch: list[tuple[int, RegisterRow, list[str]]]) -> None:
         )
     }
     new_rows = []
-    for _line, row, _cells in batch:
+    for line, row, cells in batch:
         found = existing.get(row.nhs_number)
         if found is None:
             new_rows.append(row)
             continue
         patient, entry = found
         run.present.add(patient.id)
+        if patient.date_of_birth != row.date_of_birth:
+            # The same NHS number with another date of birth: a typing error, or not this person.
+            run.reject(
+                line,
+                _l("The NHS number is held for someone with a different date of birth"),
+                cells,
+            )
+            continue
         fingerprint = row.fingerprint()
         if (
             entry is not None
@@ -315,3 +323,30 @@ def _mark_leavers(run: _Run) -> None:
             run.event("register.left", pid, f"organisation {run.organisation.id}")
         run.flush_events()
     run.outcome.left = len(leavers)
+
+
+def add_one(row: RegisterRow, organisation: Organisation, actor_id: int | None) -> Outcome:
+    """One person added by hand, with the checks of an import (nobody is marked as a leaver).
+
+    The caller commits; ``Outcome.rejections`` holds the reason when the person was refused.
+    """
+    run = _Run(organisation, date.today(), actor_id)
+    run.outcome.rows = 1
+    _apply(run, [(0, row, [])])
+    return run.outcome
+
+
+def on_register(nhs: str, organisation_id: int) -> bool:
+    """Whether the NHS number is on this organisation's register now."""
+    return (
+        db.session.scalar(
+            select(RegisterEntry.patient_id)
+            .join(Patient, Patient.id == RegisterEntry.patient_id)
+            .where(
+                Patient.nhs_number == nhs,
+                Patient.organisation_id == organisation_id,
+                RegisterEntry.left_on.is_(None),
+            )
+        )
+        is not None
+    )

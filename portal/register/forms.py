@@ -1,0 +1,93 @@
+"""Forms for the register: the file upload, its confirmation, one person added by hand."""
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal import labels, nhs_number
+from portal.conditions import CONDITIONS
+from portal.fields import DateInputField, clean_text
+from portal.register.rows import NAME_LIMIT, OLDEST
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        _l("Register file (CSV)"), validators=[FileRequired(_l("Choose the register file"))]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """Nothing to fill in: the form carries the CSRF token."""
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _nhs_number(form, field):
+    if not nhs_number.is_valid(field.data or ""):
+        raise ValidationError(_l("Enter a valid 10-digit NHS number"))
+
+
+def _plausible_birth(form, field):
+    born = field.data
+    if born and (born > date.today() or born.year < date.today().year - OLDEST):
+        raise ValidationError(_l("Date of birth must be a real date in the past"))
+
+
+def _not_future(form, field):
+    if field.data and field.data > date.today():
+        raise ValidationError(_l("The date must be today or in the past"))
+
+
+def _name_field(label, required):
+    return StringField(
+        label,
+        filters=[clean_text],
+        validators=[
+            DataRequired(required),
+            Length(max=NAME_LIMIT, message=_l("Names must be 100 characters or fewer")),
+        ],
+    )
+
+
+class PatientForm(FlaskForm):
+    nhs_number = StringField(
+        _l("NHS number"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Enter their NHS number")),
+            Length(max=20, message=_l("Enter a valid 10-digit NHS number")),
+            _nhs_number,
+        ],
+    )
+    given_name = _name_field(_l("Given name"), _l("Enter their given name"))
+    family_name = _name_field(_l("Family name"), _l("Enter their family name"))
+    date_of_birth = DateInputField(
+        _l("Date of birth"),
+        required_message=_l("Enter their date of birth"),
+        validators=[_plausible_birth],
+    )
+    sex = RadioField(
+        _l("Sex"),
+        choices=[SelectChoice(code, label) for code, label in labels.SEXES.items()],
+        validators=[InputRequired(_l("Select their sex"))],
+        invalid_choice_message=_l("Select their sex"),
+    )
+    conditions = CheckboxesField(
+        _l("Long-term conditions"),
+        choices=[SelectChoice(c.code, c.label) for c in CONDITIONS],
+        validators=[DataRequired(_l("Select at least one long-term condition"))],
+        invalid_choice_message=_l("Select long-term conditions from the list"),
+    )
+    registered_on = DateInputField(
+        _l("Registered with the practice on"),
+        required_message=_l("Enter the date they registered with the practice"),
+        validators=[_not_future],
+    )

@@ -1,0 +1,176 @@
+"""Register pages for practice administrators (and, for adding one person, professionals).
+
+Everything is scoped to the signed-in person's own organisation; anything else is a 404.
+None of these pages shows plan content.
+"""
+
+from functools import wraps
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.extensions import db
+from portal.models import ImportStatus, Organisation
+from portal.permissions import RegisterAction, can_register, require_register
+from portal.register import bp, services
+from portal.register.forms import ConfirmForm, PatientForm, UploadForm
+from portal.register.importer import add_one, on_register
+from portal.register.rows import RegisterRow
+
+SEARCH_MAX = 100
+
+
+def register_work(action: RegisterAction):
+    """The view is for people who may do ``action`` for their own organisation; 404 otherwise."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not can_register(current_user, action, current_user.organisation_id):
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _organisation() -> Organisation:
+    return db.session.get(Organisation, current_user.organisation_id)
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint, _values):
+    """A register file is larger than any form: the upload alone may send up to the setting.
+
+    URL value preprocessors run before the app's request hooks (CSRF, control characters),
+    which read the form and so the body.
+    """
+    if endpoint == "register.upload":
+        request.max_content_length = current_app.config["REGISTER_UPLOAD_MAX_BYTES"]
+
+
+@bp.route("/")
+@register_work(RegisterAction.PATIENT_DETAILS)
+def home():
+    search = request.args.get("q", "").strip()[:SEARCH_MAX]
+    organisation = _organisation()
+    on, left = services.register_size(organisation.id)
+    return render_template(
+        "register/home.html",
+        organisation=organisation,
+        on_register=on,
+        left=left,
+        result=services.people(organisation.id, search, request.args.get("page", 1, type=int)),
+        search=search,
+        imports=services.recent_imports(organisation.id),
+        may_import=can_register(current_user, RegisterAction.IMPORT, organisation.id),
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@register_work(RegisterAction.IMPORT)
+def upload():
+    form = UploadForm()
+    if form.validate_on_submit():
+        record = services.preview(form.file.data, _organisation(), current_user.id)
+        return redirect(url_for("register.import_result", import_id=record.id))
+    return render_template("register/upload.html", form=form)
+
+
+def _import_or_404(import_id: int):
+    record = services.import_for(import_id, current_user.organisation_id)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.route("/imports/<int:import_id>")
+@register_work(RegisterAction.IMPORT)
+def import_result(import_id: int):
+    record = _import_or_404(import_id)
+    on, _left = services.register_size(record.organisation_id)
+    return render_template(
+        "register/import.html",
+        record=record,
+        rejections=list(services.rejections(record)),
+        form=ConfirmForm(),
+        on_register=on,
+        waiting=record.status == ImportStatus.PREVIEWED and record.stored_as is not None,
+    )
+
+
+@bp.route("/imports/<int:import_id>/confirm", methods=["POST"])
+@register_work(RegisterAction.IMPORT)
+def confirm(import_id: int):
+    record = _import_or_404(import_id)
+    if ConfirmForm().validate_on_submit():
+        if services.confirm(record, current_user.id):
+            flash(_("The register has been imported."))
+        else:
+            flash(_("This file is no longer waiting to be imported. Upload it again if needed."))
+    return redirect(url_for("register.import_result", import_id=record.id))
+
+
+@bp.route("/imports/<int:import_id>/rejected.csv")
+@register_work(RegisterAction.IMPORT)
+def rejected_csv(import_id: int):
+    record = _import_or_404(import_id)
+    audit.record("register.rejections_downloaded", detail=f"import {record.id}")
+    db.session.commit()
+    return Response(
+        services.rejections_csv(record),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="register-rejected-{record.id}.csv"'
+        },
+    )
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@register_work(RegisterAction.ADD_PATIENT)
+def add_patient():
+    form = PatientForm()
+    organisation = _organisation()
+    if form.validate_on_submit():
+        number = "".join(form.nhs_number.data.split())
+        if on_register(number, organisation.id):
+            form.nhs_number.errors.append(_("This NHS number is already on your register"))
+        else:
+            row = RegisterRow(
+                nhs_number=number,
+                given_name=form.given_name.data,
+                family_name=form.family_name.data,
+                date_of_birth=form.date_of_birth.data,
+                sex=form.sex.data,
+                registered_on=form.registered_on.data,
+                conditions=tuple(sorted(set(form.conditions.data))),
+            )
+            outcome = add_one(row, organisation, current_user.id)
+            if outcome.rejections:
+                db.session.rollback()
+                form.date_of_birth.errors.append(str(outcome.rejections[0].reason))
+            else:
+                db.session.commit()
+                flash(
+                    _("%(name)s has been added to the register.", name=row.given_name)
+                    if not outcome.transferred
+                    else _(
+                        "%(name)s has moved to your register from another practice.",
+                        name=row.given_name,
+                    )
+                )
+                return redirect(url_for("register.home"))
+    return render_template("register/patient_form.html", form=form)
+
+
+@bp.route("/patients/<int:patient_id>")
+@login_required
+def patient(patient_id: int):
+    person = require_register(current_user, RegisterAction.PATIENT_DETAILS, patient_id)
+    audit.record_view("register.view", person.id)
+    db.session.commit()
+    return render_template("register/patient.html", patient=person, entry=services.entry(person.id))
