@@ -8,6 +8,8 @@ from portal.models import (
     Domain,
     GoalStatus,
     ImportStatus,
+    OfferMethod,
+    OfferOutcome,
     Role,
     Scope,
     WishKind,
@@ -91,6 +93,26 @@ IMPORT_STATUSES = {
 }
 
 
+OFFER_METHODS = {
+    OfferMethod.LETTER: _l("Letter"),
+    OfferMethod.PHONE: _l("Phone"),
+    OfferMethod.FACE_TO_FACE: _l("Face to face"),
+    OfferMethod.PORTAL: _l("Through the portal"),
+}
+
+OFFER_OUTCOMES = {
+    OfferOutcome.ACCEPTED: _l("Accepted"),
+    OfferOutcome.DECLINED: _l("Declined"),
+    OfferOutcome.NO_RESPONSE: _l("No response"),
+}
+
+OFFER_STATES = {
+    "not_offered": _l("Not yet offered"),
+    "offered": _l("Offered, waiting for an answer"),
+    **OFFER_OUTCOMES,
+}
+
+
 def condition(code: str):
     from portal.conditions import label_for
 
@@ -165,6 +187,16 @@ AUDIT_ACTIONS = {
     "sharing.give_up": _l("Gave up access to the plan"),
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    "plan.create": _l("Started the care plan"),
+    "register.added": _l("Added you to the practice's register"),
+    "register.updated": _l("Updated your details from the practice's register"),
+    "register.transferred_in": _l("Moved your record to your new practice"),
+    "register.transferred_out": _l("Moved your record from your previous practice"),
+    "register.left": _l("Recorded that you have left the practice's register"),
+    "register.view": _l("Looked at your details on the register"),
+    "register.details_corrected": _l("Corrected your details"),
+    "offer.recorded": _l("Recorded that a care plan was offered to you"),
+    "offer.outcome": _l("Recorded your answer to the offer of a care plan"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

@@ -63,6 +63,10 @@ REGISTER_ROUTES = [
     ("GET", "/register/patients/new", REGISTER_STAFF | {"professional_other_org"}, 200),
     ("POST", "/register/patients/new", REGISTER_STAFF | {"professional_other_org"}, 200),
     ("GET", "/register/patients/{a}", REGISTER_STAFF, 200),
+    ("POST", "/register/patients/{a}/offer", REGISTER_STAFF, 200),  # empty: the form again
+    ("POST", "/register/patients/{a}/answer", REGISTER_STAFF, 200),
+    ("GET", "/register/patients/{a}/details", REGISTER_STAFF, 200),
+    ("POST", "/register/patients/{a}/details", REGISTER_STAFF, 200),
 ]
 
 

@@ -1,8 +1,8 @@
-"""register: a practice's long-term-conditions register, its imports and rejected rows
+"""register: a practice's long-term-conditions register, its imports, offers and activation codes
 
 Revision ID: 0005_register
 Revises: 0004_text_languages
-Create Date: 2026-12-07 11:11:48.942670
+Create Date: 2026-12-07 11:22:21.244370
 
 """
 from alembic import op
@@ -44,6 +44,25 @@ def upgrade():
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_register_imports_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('plan_offers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('offered_on', sa.Date(), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('offered_by_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('outcome_on', sa.Date(), nullable=True),
+    sa.Column('declined_reason', sa.Text(), nullable=True),
+    sa.Column('created_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['offered_by_id'], ['users.id'], name=op.f('fk_plan_offers_offered_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_plan_offers_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_plan_offers_patient_id_patients')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_offers'))
+    )
+    with op.batch_alter_table('plan_offers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_offers_patient_id'), ['patient_id'], unique=False)
+
     op.create_table('register_entries',
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('registered_on', sa.Date(), nullable=False),
@@ -84,6 +103,10 @@ def downgrade():
         batch_op.drop_index('ix_register_entries_left_on')
 
     op.drop_table('register_entries')
+    with op.batch_alter_table('plan_offers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_offers_patient_id'))
+
+    op.drop_table('plan_offers')
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_register_imports_organisation_id'))
 

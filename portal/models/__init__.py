@@ -26,6 +26,9 @@ from portal.models.plan import (
 )
 from portal.models.register import (
     ImportStatus,
+    OfferMethod,
+    OfferOutcome,
+    PlanOffer,
     RegisterEntry,
     RegisterImport,
     RegisterRejection,
@@ -55,9 +58,12 @@ __all__ = [
     "MonthlySummaryCell",
     "NeedsSection",
     "Organisation",
+    "OfferMethod",
+    "OfferOutcome",
     "Patient",
     "PasswordResetToken",
     "PlanAudit",
+    "PlanOffer",
     "PlanAuditItem",
     "PlanVersion",
     "Preparation",

@@ -91,3 +91,38 @@ class RegisterRejection(Base):
     line: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
     cells: Mapped[str] = mapped_column(Text, default="")
+
+
+class OfferMethod(StrEnum):
+    LETTER = "letter"
+    PHONE = "phone"
+    FACE_TO_FACE = "face_to_face"
+    PORTAL = "portal"
+
+
+class OfferOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    NO_RESPONSE = "no_response"
+
+
+class PlanOffer(TimestampMixin, Base):
+    """A care plan offered to a person on the register, and their answer once known.
+
+    The latest offer is the person's state (none: not yet offered). After a decline or no
+    response a new offer is made at the next annual cycle; earlier offers are kept.
+    """
+
+    __tablename__ = "plan_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    offered_on: Mapped[date]
+    method: Mapped[str] = mapped_column(String(20))
+    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_on: Mapped[date | None]
+    declined_reason: Mapped[str | None] = mapped_column(Text)
+
+    offered_by: Mapped[User | None] = relationship()

@@ -5,7 +5,15 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -90,4 +98,68 @@ class PatientForm(FlaskForm):
         _l("Registered with the practice on"),
         required_message=_l("Enter the date they registered with the practice"),
         validators=[_not_future],
+    )
+
+
+class OfferForm(FlaskForm):
+    method = RadioField(
+        _l("How was the care plan offered?"),
+        choices=[SelectChoice(m.value, label) for m, label in labels.OFFER_METHODS.items()],
+        validators=[InputRequired(_l("Select how the care plan was offered"))],
+        invalid_choice_message=_l("Select how the care plan was offered"),
+    )
+    offered_on = DateInputField(
+        _l("Date offered"),
+        required_message=_l("Enter the date the care plan was offered"),
+        validators=[_not_future],
+    )
+
+
+class OutcomeForm(FlaskForm):
+    outcome = RadioField(
+        _l("What did the patient say?"),
+        choices=[SelectChoice(o.value, label) for o, label in labels.OFFER_OUTCOMES.items()],
+        validators=[InputRequired(_l("Select the patient's answer"))],
+        invalid_choice_message=_l("Select the patient's answer"),
+    )
+    outcome_on = DateInputField(
+        _l("Date of the answer"),
+        required_message=_l("Enter the date of the answer"),
+        validators=[_not_future],
+    )
+    reason = TextAreaField(
+        _l("Reason for declining (optional)"),
+        filters=[clean_text],
+        validators=[Length(max=500, message=_l("The reason must be 500 characters or fewer"))],
+    )
+
+
+class DetailsForm(FlaskForm):
+    """What staff may correct; ``preferred_language`` choices are the portal's languages."""
+
+    initial_assessment_date = DateInputField(
+        _l("Date of the initial assessment (optional)"), validators=[_not_future]
+    )
+    conditions = CheckboxesField(
+        _l("Long-term conditions"),
+        choices=[SelectChoice(c.code, c.label) for c in CONDITIONS],
+        validators=[DataRequired(_l("Select at least one long-term condition"))],
+        invalid_choice_message=_l("Select long-term conditions from the list"),
+    )
+    preferred_language = SelectField(
+        _l("Preferred language"),
+        invalid_choice_message=_l("Select a language from the list"),
+    )
+    interpreter_needed = BooleanField(_l("Needs an interpreter"))
+    communication_needs = TextAreaField(
+        _l("Communication needs (optional)"),
+        filters=[clean_text],
+        validators=[
+            Length(max=1000, message=_l("Communication needs must be 1,000 characters or fewer"))
+        ],
+    )
+    ethnicity_category = SelectField(
+        _l("Ethnic group"),
+        choices=[SelectChoice(code, label) for code, label in labels.ETHNICITIES.items()],
+        invalid_choice_message=_l("Select an ethnic group from the list"),
     )

@@ -9,13 +9,21 @@ from functools import wraps
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
-from portal import audit
+from portal import audit, labels
 from portal.extensions import db
 from portal.models import ImportStatus, Organisation
 from portal.permissions import RegisterAction, can_register, require_register
-from portal.register import bp, services
-from portal.register.forms import ConfirmForm, PatientForm, UploadForm
+from portal.register import bp, offers, services
+from portal.register.forms import (
+    ConfirmForm,
+    DetailsForm,
+    OfferForm,
+    OutcomeForm,
+    PatientForm,
+    UploadForm,
+)
 from portal.register.importer import add_one, on_register
 from portal.register.rows import RegisterRow
 
@@ -167,10 +175,80 @@ def add_patient():
     return render_template("register/patient_form.html", form=form)
 
 
+def _patient_page(person, offer_form=None, outcome_form=None):
+    offer = offers.latest_offer(person.id)
+    return render_template(
+        "register/patient.html",
+        patient=person,
+        entry=services.entry(person.id),
+        offer=offer,
+        state=offers.state(offer),
+        again_from=offers.offer_again_from(offer),
+        may_offer=offers.may_offer(offer),
+        offer_form=offer_form or OfferForm(formdata=None),
+        outcome_form=outcome_form or OutcomeForm(formdata=None),
+    )
+
+
 @bp.route("/patients/<int:patient_id>")
 @login_required
 def patient(patient_id: int):
     person = require_register(current_user, RegisterAction.PATIENT_DETAILS, patient_id)
     audit.record_view("register.view", person.id)
     db.session.commit()
-    return render_template("register/patient.html", patient=person, entry=services.entry(person.id))
+    return _patient_page(person)
+
+
+@bp.route("/patients/<int:patient_id>/offer", methods=["POST"])
+@login_required
+def offer(patient_id: int):
+    person = require_register(current_user, RegisterAction.PATIENT_DETAILS, patient_id)
+    form = OfferForm()
+    if not form.validate_on_submit():
+        return _patient_page(person, offer_form=form)
+    if offers.record_offer(person, form.method.data, form.offered_on.data, current_user):
+        flash(_("The offer of a care plan has been recorded."))
+    else:
+        flash(_("An offer is already waiting for an answer, or was accepted."))
+    return redirect(url_for("register.patient", patient_id=person.id))
+
+
+@bp.route("/patients/<int:patient_id>/answer", methods=["POST"])
+@login_required
+def answer(patient_id: int):
+    person = require_register(current_user, RegisterAction.PATIENT_DETAILS, patient_id)
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        return _patient_page(person, outcome_form=form)
+    if offers.record_outcome(
+        person, form.outcome.data, form.outcome_on.data, form.reason.data, current_user
+    ):
+        flash(_("The answer has been recorded."))
+    else:
+        flash(_("There is no offer waiting for an answer."))
+    return redirect(url_for("register.patient", patient_id=person.id))
+
+
+@bp.route("/patients/<int:patient_id>/details", methods=["GET", "POST"])
+@login_required
+def details(patient_id: int):
+    person = require_register(current_user, RegisterAction.PATIENT_DETAILS, patient_id)
+    form = DetailsForm(obj=person)
+    form.preferred_language.choices = _languages(person.preferred_language)
+    if request.method == "GET":
+        form.conditions.data = [c.code for c in person.conditions]
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in offers.DETAILS}
+        values["communication_needs"] = values["communication_needs"] or None
+        if offers.correct_details(person, values, form.conditions.data):
+            flash(_("The details have been corrected."))
+        return redirect(url_for("register.patient", patient_id=person.id))
+    return render_template("register/details.html", form=form, patient=person)
+
+
+def _languages(current: str) -> list[SelectChoice]:
+    """The portal's languages, and the patient's own if the register gave another."""
+    codes = list(current_app.config["LOCALES"])
+    if current and current not in codes:
+        codes.append(current)
+    return [SelectChoice(code, labels.language(code)) for code in codes]
