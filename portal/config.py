@@ -49,6 +49,9 @@ class Defaults:
     # Number of reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = 0
     INVITATION_DAYS = 7
+    ACTIVATION_DAYS = 28  # a patient's activation code (letter or email)
+    ACTIVATION_LIMITS_CODE = "5 per hour"  # wrong details typed with one code
+    ACTIVATION_LIMITS_ADDRESS = "20 per hour"
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"

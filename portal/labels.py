@@ -197,6 +197,8 @@ AUDIT_ACTIONS = {
     "register.details_corrected": _l("Corrected your details"),
     "offer.recorded": _l("Recorded that a care plan was offered to you"),
     "offer.outcome": _l("Recorded your answer to the offer of a care plan"),
+    "activation.issued": _l("Sent you an activation code for your account"),
+    "activation.used": _l("Created your account with an activation code"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

@@ -34,12 +34,15 @@ class RegisterAction(StrEnum):
     IMPORT = "register_import"  # upload the register file
     ADD_PATIENT = "register_add_patient"  # add one person by hand
     PATIENT_DETAILS = "register_patient_details"  # read and correct details on the register
+    ACTIVATION = "register_activation"  # activation letters and emails for patient accounts
 
 
 # Who may do register work for their own organisation (and only their own).
 REGISTER_ALLOWED: dict[Role, frozenset[RegisterAction]] = {
     Role.PRACTICE_ADMIN: frozenset(RegisterAction),
-    Role.PROFESSIONAL: frozenset({RegisterAction.ADD_PATIENT, RegisterAction.PATIENT_DETAILS}),
+    Role.PROFESSIONAL: frozenset(
+        {RegisterAction.ADD_PATIENT, RegisterAction.PATIENT_DETAILS, RegisterAction.ACTIVATION}
+    ),
 }
 
 

@@ -67,6 +67,9 @@ REGISTER_ROUTES = [
     ("POST", "/register/patients/{a}/answer", REGISTER_STAFF, 200),
     ("GET", "/register/patients/{a}/details", REGISTER_STAFF, 200),
     ("POST", "/register/patients/{a}/details", REGISTER_STAFF, 200),
+    # patient A has an account already: nothing is issued, back to the record
+    ("POST", "/register/patients/{a}/letter", REGISTER_STAFF, 302),
+    ("POST", "/register/patients/{a}/activation-email", REGISTER_STAFF, 302),
 ]
 
 

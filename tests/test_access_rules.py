@@ -37,6 +37,8 @@ PUBLIC_ENDPOINTS = {
     "auth.forgot_password",
     "auth.reset_password",
     "auth.mfa_code",
+    "activation.start",  # a patient with an activation code creates their account
+    "activation.details",  # its second step, open only after the first
 }
 
 # Signed-in people with no tie to patient A.

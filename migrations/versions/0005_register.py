@@ -2,7 +2,7 @@
 
 Revision ID: 0005_register
 Revises: 0004_text_languages
-Create Date: 2026-12-07 11:22:21.244370
+Create Date: 2026-12-07 11:24:56.204525
 
 """
 from alembic import op
@@ -43,6 +43,24 @@ def upgrade():
     )
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_register_imports_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('activation_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('expires_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_activation_codes_issued_by_id_users')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_activation_codes_patient_id_patients')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activation_codes')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_activation_codes_code_hash'))
+    )
+    with op.batch_alter_table('activation_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activation_codes_patient_id'), ['patient_id'], unique=False)
 
     op.create_table('plan_offers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -107,6 +125,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_plan_offers_patient_id'))
 
     op.drop_table('plan_offers')
+    with op.batch_alter_table('activation_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activation_codes_patient_id'))
+
+    op.drop_table('activation_codes')
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_register_imports_organisation_id'))
 

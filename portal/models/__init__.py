@@ -25,6 +25,8 @@ from portal.models.plan import (
     WishKind,
 )
 from portal.models.register import (
+    ActivationCode,
+    CodeChannel,
     ImportStatus,
     OfferMethod,
     OfferOutcome,
@@ -40,10 +42,12 @@ from portal.models.user import PasswordResetToken, Role, User
 
 __all__ = [
     "AccessGrant",
+    "ActivationCode",
     "AuditEvent",
     "Base",
     "CarePlan",
     "CareTeamMember",
+    "CodeChannel",
     "Condition",
     "ConsentRecord",
     "Contact",

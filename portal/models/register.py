@@ -126,3 +126,26 @@ class PlanOffer(TimestampMixin, Base):
     declined_reason: Mapped[str | None] = mapped_column(Text)
 
     offered_by: Mapped[User | None] = relationship()
+
+
+class CodeChannel(StrEnum):
+    LETTER = "letter"
+    EMAIL = "email"
+
+
+class ActivationCode(TimestampMixin, Base):
+    """A single-use code a patient types to create their account, stored only as a keyed hash.
+
+    Issuing a new code revokes the earlier ones; a code expires after ``ACTIVATION_DAYS``.
+    """
+
+    __tablename__ = "activation_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -12,8 +12,9 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from portal import audit, labels
+from portal.activation import services as activation
 from portal.extensions import db
-from portal.models import ImportStatus, Organisation
+from portal.models import CodeChannel, ImportStatus, Organisation
 from portal.permissions import RegisterAction, can_register, require_register
 from portal.register import bp, offers, services
 from portal.register.forms import (
@@ -187,6 +188,9 @@ def _patient_page(person, offer_form=None, outcome_form=None):
         may_offer=offers.may_offer(offer),
         offer_form=offer_form or OfferForm(formdata=None),
         outcome_form=outcome_form or OutcomeForm(formdata=None),
+        account_form=ConfirmForm(formdata=None),
+        email_to=activation.email_address(person),
+        may_activate=can_register(current_user, RegisterAction.ACTIVATION, person.organisation_id),
     )
 
 
@@ -252,3 +256,38 @@ def _languages(current: str) -> list[SelectChoice]:
     if current and current not in codes:
         codes.append(current)
     return [SelectChoice(code, labels.language(code)) for code in codes]
+
+
+@bp.route("/patients/<int:patient_id>/letter", methods=["POST"])
+@login_required
+def letter(patient_id: int):
+    """A new activation code on a printable letter (earlier codes stop working)."""
+    person = require_register(current_user, RegisterAction.ACTIVATION, patient_id)
+    if person.user_id is not None or not ConfirmForm().validate_on_submit():
+        return redirect(url_for("register.patient", patient_id=person.id))
+    code = activation.issue(person, CodeChannel.LETTER, current_user)
+    pdf = activation.letter_pdf(person, code)
+    db.session.commit()  # only once the letter exists, so a failed render issues no code
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="activation-letter-{person.id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/patients/<int:patient_id>/activation-email", methods=["POST"])
+@login_required
+def activation_email(patient_id: int):
+    person = require_register(current_user, RegisterAction.ACTIVATION, patient_id)
+    to = activation.email_address(person)
+    if person.user_id is None and to and ConfirmForm().validate_on_submit():
+        code = activation.issue(person, CodeChannel.EMAIL, current_user)
+        db.session.commit()
+        if activation.send_email(person, to, code):
+            flash(_("The activation email has been sent."))
+        else:
+            flash(_("The email could not be sent. Print a letter instead."))
+    return redirect(url_for("register.patient", patient_id=person.id))
