@@ -167,10 +167,19 @@ def _apply(run: _Run, batch: list[tuple[int, RegisterRow, list[str]]]) -> None:
     if not batch:
         return
     numbers = [row.nhs_number for _, row, _ in batch]
+    # Plain columns, not objects: an unchanged row (most of a re-import) loads nothing more.
     existing = {
-        patient.nhs_number: (patient, entry)
-        for patient, entry in db.session.execute(
-            select(Patient, RegisterEntry)
+        found.nhs_number: found
+        for found in db.session.execute(
+            select(
+                Patient.id,
+                Patient.nhs_number,
+                Patient.organisation_id,
+                Patient.date_of_birth,
+                RegisterEntry.patient_id.label("entry_id"),
+                RegisterEntry.fingerprint,
+                RegisterEntry.left_on,
+            )
             .outerjoin(RegisterEntry, RegisterEntry.patient_id == Patient.id)
             .where(Patient.nhs_number.in_(numbers))
         )
@@ -181,9 +190,8 @@ def _apply(run: _Run, batch: list[tuple[int, RegisterRow, list[str]]]) -> None:
         if found is None:
             new_rows.append(row)
             continue
-        patient, entry = found
-        run.present.add(patient.id)
-        if patient.date_of_birth != row.date_of_birth:
+        run.present.add(found.id)
+        if found.date_of_birth != row.date_of_birth:
             # The same NHS number with another date of birth: a typing error, or not this person.
             run.reject(
                 line,
@@ -193,13 +201,15 @@ def _apply(run: _Run, batch: list[tuple[int, RegisterRow, list[str]]]) -> None:
             continue
         fingerprint = row.fingerprint()
         if (
-            entry is not None
-            and patient.organisation_id == run.organisation.id
-            and entry.fingerprint == fingerprint
-            and entry.left_on is None
+            found.entry_id is not None
+            and found.organisation_id == run.organisation.id
+            and found.fingerprint == fingerprint
+            and found.left_on is None
         ):
             run.outcome.unchanged += 1
             continue
+        patient = db.session.get(Patient, found.id)
+        entry = db.session.get(RegisterEntry, found.id) if found.entry_id else None
         _update(run, patient, entry, row, fingerprint)
     _insert(run, new_rows)
     run.flush_events()
