@@ -38,6 +38,26 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def conditions_field() -> CheckboxesField:
+    """The Appendix 1 conditions as checkboxes, at least one."""
+    return CheckboxesField(
+        _l("Long-term conditions"),
+        choices=[SelectChoice(c.code, c.label) for c in CONDITIONS],
+        validators=[DataRequired(_l("Select at least one long-term condition"))],
+        invalid_choice_message=_l("Select long-term conditions from the list"),
+    )
+
+
+def choice_field(label, names: dict, message) -> RadioField:
+    """Radios for a coded value, from its translated names; ``message`` when none is chosen."""
+    return RadioField(
+        label,
+        choices=[SelectChoice(code.value, name) for code, name in names.items()],
+        validators=[InputRequired(message)],
+        invalid_choice_message=message,
+    )
+
+
 def _nhs_number(form, field):
     if not nhs_number.is_valid(field.data or ""):
         raise ValidationError(_l("Enter a valid 10-digit NHS number"))
@@ -88,12 +108,7 @@ class PatientForm(FlaskForm):
         validators=[InputRequired(_l("Select their sex"))],
         invalid_choice_message=_l("Select their sex"),
     )
-    conditions = CheckboxesField(
-        _l("Long-term conditions"),
-        choices=[SelectChoice(c.code, c.label) for c in CONDITIONS],
-        validators=[DataRequired(_l("Select at least one long-term condition"))],
-        invalid_choice_message=_l("Select long-term conditions from the list"),
-    )
+    conditions = conditions_field()
     registered_on = DateInputField(
         _l("Registered with the practice on"),
         required_message=_l("Enter the date they registered with the practice"),
@@ -102,11 +117,10 @@ class PatientForm(FlaskForm):
 
 
 class OfferForm(FlaskForm):
-    method = RadioField(
+    method = choice_field(
         _l("How was the care plan offered?"),
-        choices=[SelectChoice(m.value, label) for m, label in labels.OFFER_METHODS.items()],
-        validators=[InputRequired(_l("Select how the care plan was offered"))],
-        invalid_choice_message=_l("Select how the care plan was offered"),
+        labels.OFFER_METHODS,
+        _l("Select how the care plan was offered"),
     )
     offered_on = DateInputField(
         _l("Date offered"),
@@ -116,11 +130,10 @@ class OfferForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = RadioField(
+    outcome = choice_field(
         _l("What did the patient say?"),
-        choices=[SelectChoice(o.value, label) for o, label in labels.OFFER_OUTCOMES.items()],
-        validators=[InputRequired(_l("Select the patient's answer"))],
-        invalid_choice_message=_l("Select the patient's answer"),
+        labels.OFFER_OUTCOMES,
+        _l("Select the patient's answer"),
     )
     outcome_on = DateInputField(
         _l("Date of the answer"),
@@ -140,12 +153,7 @@ class DetailsForm(FlaskForm):
     initial_assessment_date = DateInputField(
         _l("Date of the initial assessment (optional)"), validators=[_not_future]
     )
-    conditions = CheckboxesField(
-        _l("Long-term conditions"),
-        choices=[SelectChoice(c.code, c.label) for c in CONDITIONS],
-        validators=[DataRequired(_l("Select at least one long-term condition"))],
-        invalid_choice_message=_l("Select long-term conditions from the list"),
-    )
+    conditions = conditions_field()
     preferred_language = SelectField(
         _l("Preferred language"),
         invalid_choice_message=_l("Select a language from the list"),
