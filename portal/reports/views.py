@@ -4,6 +4,7 @@ from functools import wraps
 from flask import Response, abort, render_template, request
 from flask_babel import format_decimal
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from portal import audit
 from portal.compliance import CRITERIA, NEW_PATIENT_DAYS
@@ -12,6 +13,7 @@ from portal.models import Role
 from portal.reports import bp, chart
 from portal.reports.exports import as_csv
 from portal.reports.forms import ReportFilterForm
+from portal.reports.register import register_figures
 from portal.reports.services import add_months, monthly_report, organisations
 from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
 
@@ -35,9 +37,9 @@ def _form() -> ReportFilterForm:
     if request.args:
         return ReportFilterForm(formdata=request.args, organisations=orgs)
     last_month = add_months(date.today().replace(day=1), -1)
-    return ReportFilterForm(
-        formdata=None, organisations=orgs, month=last_month.strftime("%Y-%m"), organisation=""
-    )
+    # As if chosen, so the page opens on the last complete month's figures, not on an error.
+    chosen = MultiDict({"month": last_month.strftime("%Y-%m"), "organisation": ""})
+    return ReportFilterForm(formdata=chosen, organisations=orgs)
 
 
 def _count(value: int | None) -> str:
@@ -56,6 +58,12 @@ def _score(value) -> str:
     return "–" if value is None else format_decimal(value, format="0.0")
 
 
+def _register(report, organisation_id):
+    """The registers as the report stands: from the month's summary when it has one."""
+    stored = report.month if report.calculated_at else None
+    return register_figures(report.as_of, organisation_id, summarised_month=stored)
+
+
 @bp.route("/reports")
 @commissioners_only
 def dashboard():
@@ -72,6 +80,8 @@ def dashboard():
         form=form,
         report=report,
         chart=chart.build(report.series) if report else None,
+        register=_register(report, form.organisation_id) if report else None,
+        organisation_names=dict(organisations()),
         criteria=CRITERIA,
         new_patient_days=NEW_PATIENT_DAYS,
         hidden_up_to=HIDDEN_UP_TO,
