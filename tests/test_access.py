@@ -63,6 +63,9 @@ REGISTER_ROUTES = [
     ("GET", "/register/patients/new", REGISTER_STAFF | {"professional_other_org"}, 200),
     ("POST", "/register/patients/new", REGISTER_STAFF | {"professional_other_org"}, 200),
     ("GET", "/register/patients/{a}", REGISTER_STAFF, 200),
+    ("GET", "/reports/trajectory", {"commissioner"}, 200),
+    ("POST", "/reports/trajectory", {"commissioner"}, 200),  # empty: the form again
+    ("POST", "/reports/trajectory/remove", {"commissioner"}, 302),
     ("POST", "/register/patients/{a}/offer", REGISTER_STAFF, 200),  # empty: the form again
     ("POST", "/register/patients/{a}/answer", REGISTER_STAFF, 200),
     ("GET", "/register/patients/{a}/details", REGISTER_STAFF, 200),
@@ -88,6 +91,7 @@ def register_import(db, cast):
     "row", REGISTER_ROUTES, ids=[f"{method} {url}" for method, url, *_ in REGISTER_ROUTES]
 )
 def test_register_routes(cast, register_import, request_as, row, who):
+    """Register routes, and the commissioner's trajectory targets (per role, never a person)."""
     method, template, allowed, status = row
     url = template.format(a=cast.a.id, imp=register_import.id)
     response = request_as(cast.users[who], method, url, data={})

@@ -2,6 +2,8 @@
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from portal.models import PlanOffer, RegisterEntry, Role
 from portal.reports.register import register_figures
 from tests.factories import make_org, make_patient, make_user
@@ -101,3 +103,52 @@ def test_a_summarised_month_keeps_its_register_figures(db):
     (live, _row) = register_figures(DAY)
     assert (stored.on_register, stored.accepted) == (20, 10)
     assert live.accepted == 20
+
+
+# --------------------------------------------------------------------------- #
+# The trajectory, set by commissioners
+# --------------------------------------------------------------------------- #
+
+
+def test_without_set_targets_the_report_uses_appendix_2(db):
+    from decimal import Decimal
+
+    from portal.reports.trajectory import stored, target
+
+    assert stored() == {}
+    assert target(date(2011, 3, 1), stored()) == Decimal("70.00")
+    assert target(date(2026, 11, 1), stored()) == Decimal("90.00")
+
+
+def test_a_commissioner_sets_monthly_targets_and_the_report_uses_them(db, login):
+    from portal.models import AuditEvent, TrajectoryTarget
+
+    commissioner = make_user(Role.COMMISSIONER)
+    db.session.commit()
+    client = login(commissioner)
+    page = client.get("/reports").get_data(as_text=True)
+    assert "Trajectory: Appendix 2 of the specification." in page
+    for month, percent in (("2026-06", "40"), ("2026-10", "55.5")):
+        response = client.post("/reports/trajectory", data={"month": month, "percent": percent})
+        assert response.status_code == 302
+    page = client.get("/reports?month=2026-11").get_data(as_text=True)
+    assert "Trajectory: the targets set by commissioners." in page
+    assert "55.50%" in page  # October's target holds in November
+    page = client.get("/reports?month=2026-05").get_data(as_text=True)
+    assert "No target set for this month" in page
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("report.trajectory_set") == 2
+    client.post("/reports/trajectory/remove", data={"month": "2026-06"})
+    assert [t.month for t in db.session.scalars(select(TrajectoryTarget))] == [date(2026, 10, 1)]
+
+
+def test_bad_targets_are_refused_with_a_message(db, login):
+    client = login(make_user(Role.COMMISSIONER))
+    for data, message in (
+        ({"month": "2026-13", "percent": "50"}, "Enter the month as a year and month"),
+        ({"month": "2026-01", "percent": "101"}, "Enter the target as a percentage from 0 to 100"),
+        ({"month": "2026-01", "percent": "lots"}, "Enter the target as a percentage from 0 to 100"),
+    ):
+        page = client.post("/reports/trajectory", data=data).get_data(as_text=True)
+        assert message in page
+    assert client.post("/reports/trajectory/remove", data={"month": "x"}).status_code == 302

@@ -2,7 +2,7 @@
 
 Revision ID: 0005_register
 Revises: 0004_text_languages
-Create Date: 2026-12-07 11:24:56.204525
+Create Date: 2026-12-07 11:47:03.870832
 
 """
 from alembic import op
@@ -44,6 +44,14 @@ def upgrade():
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_register_imports_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('trajectory_targets',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('percent', sa.Numeric(precision=5, scale=2), nullable=False),
+    sa.Column('set_by_id', sa.Integer(), nullable=True),
+    sa.Column('set_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['set_by_id'], ['users.id'], name=op.f('fk_trajectory_targets_set_by_id_users')),
+    sa.PrimaryKeyConstraint('month', name=op.f('pk_trajectory_targets'))
+    )
     op.create_table('activation_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
@@ -129,6 +137,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_activation_codes_patient_id'))
 
     op.drop_table('activation_codes')
+    op.drop_table('trajectory_targets')
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_register_imports_organisation_id'))
 

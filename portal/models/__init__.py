@@ -34,6 +34,7 @@ from portal.models.register import (
     RegisterEntry,
     RegisterImport,
     RegisterRejection,
+    TrajectoryTarget,
 )
 from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentRecord, Scope
@@ -79,6 +80,7 @@ __all__ = [
     "Scope",
     "SharedResult",
     "SurveyResponse",
+    "TrajectoryTarget",
     "User",
     "UsualState",
     "Wish",

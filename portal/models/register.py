@@ -5,9 +5,10 @@ marked (``left_on``), never deleted: their plan and history stay, read-only.
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, utcnow
@@ -149,3 +150,17 @@ class ActivationCode(TimestampMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class TrajectoryTarget(Base):
+    """A monthly uptake target set by a commissioner; it holds until the next one set.
+
+    With none set, the report uses the trajectory of Appendix 2.
+    """
+
+    __tablename__ = "trajectory_targets"
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # first day of the month
+    percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)

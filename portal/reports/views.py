@@ -1,8 +1,9 @@
 from datetime import date
 from functools import wraps
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -10,9 +11,14 @@ from portal import audit
 from portal.compliance import CRITERIA, NEW_PATIENT_DAYS
 from portal.extensions import db
 from portal.models import Role
-from portal.reports import bp, chart
+from portal.reports import bp, chart, targets
 from portal.reports.exports import as_csv
-from portal.reports.forms import ReportFilterForm
+from portal.reports.forms import (
+    RemoveTargetForm,
+    ReportFilterForm,
+    TrajectoryTargetForm,
+    parse_month,
+)
 from portal.reports.register import register_figures
 from portal.reports.services import add_months, monthly_report, organisations
 from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
@@ -112,3 +118,31 @@ def download():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+@bp.route("/reports/trajectory", methods=["GET", "POST"])
+@commissioners_only
+def trajectory():
+    """The monthly targets the report compares uptake with (Appendix 2 until any are set)."""
+    form = TrajectoryTargetForm()
+    if form.validate_on_submit():
+        targets.set_target(parse_month(form.month.data), form.percent.data, current_user.id)
+        flash(_("The target has been saved."))
+        return redirect(url_for("reports.trajectory"))
+    return render_template(
+        "reports/trajectory.html",
+        form=form,
+        targets=targets.all_targets(),
+        remove_form=RemoveTargetForm(formdata=None),
+        target=_target,
+    )
+
+
+@bp.route("/reports/trajectory/remove", methods=["POST"])
+@commissioners_only
+def remove_target():
+    form = RemoveTargetForm()
+    month = parse_month(form.month.data) if form.validate_on_submit() else None
+    if month is not None and targets.remove_target(month):
+        flash(_("The target has been removed."))
+    return redirect(url_for("reports.trajectory"))
