@@ -106,6 +106,13 @@ def test_a_register_larger_than_a_form_may_be_uploaded(db, login, practice, uplo
     assert db.session.scalars(select(RegisterImport)).one().new == 300
 
 
+def test_a_hostile_file_name_is_kept_as_text(db, login, practice, uploads):
+    _org, admin = practice
+    page = upload(login(admin), csv_bytes(row(1)), name="<b>reg\x00ister</b>.csv")
+    assert page.status_code == 200
+    assert "&lt;b&gt;register&lt;/b&gt;.csv" in page.get_data(as_text=True)
+
+
 def test_no_file_is_asked_for_again(db, login, practice, uploads):
     _org, admin = practice
     page = login(admin).post("/register/import", data={}).get_data(as_text=True)

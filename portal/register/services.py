@@ -18,6 +18,7 @@ from portal.models.register import RegisterRejection
 from portal.pagination import paginate
 from portal.register import csvfile
 from portal.register.importer import Outcome, run_import
+from portal.register.rows import clean
 
 PER_PAGE = 25
 SHOWN_REJECTIONS = 100  # on the page; the download has them all
@@ -77,7 +78,7 @@ def preview(upload, organisation: Organisation, user_id: int) -> RegisterImport:
     stored_as = secrets.token_hex(16) + ".csv"
     path = _upload_dir() / stored_as
     upload.save(path)
-    name = (upload.filename or "")[:200]
+    name = clean(upload.filename)[:200]  # as sent by the browser: no control characters
     organisation_id = organisation.id
     try:
         with path.open("rb") as stream:
