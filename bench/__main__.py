@@ -46,9 +46,18 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
          ["bench.inbox_bench"]),
         ("PDF rendering: the largest plan the limits allow", ["bench.worst_plan_bench"]),
         ("FHIR document and import", ["bench.fhir_bench"]),
+        ("Register import: 8,000 rows on SQLite", ["bench.register_bench", "--rows", "8000"]),
+        ("Register import: 100,000 rows on SQLite",
+         ["bench.register_bench", "--rows", "100000"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:
+        register_db = fresh_pg_database("portal_register_bench")
+        plan += [
+            (f"Register import: {rows:,} rows on PostgreSQL",
+             ["bench.register_bench", "--rows", str(rows), "--url", register_db])
+            for rows in (8000, 100000)
+        ]
         report_100k = fresh_pg_database("portal_report_100k")
         plan += [
             ("Monthly report: 100,000 patients on PostgreSQL",

@@ -69,6 +69,8 @@ AREAS = (
     "admin",
     "conversations",
     "notifications",
+    "register",
+    "activation",
 )
 
 

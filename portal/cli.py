@@ -76,6 +76,16 @@ def register_cli(app: Flask) -> None:
             figures = monthly_report(start, organisation_id)
             click.echo(as_csv(figures) if output == "csv" else as_text(figures), nl=output != "csv")
 
+    @app.cli.command("register-import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--organisation", required=True, help="ODS code of the practice.")
+    @click.option("--dry-run", is_flag=True, help="Check and count, but change nothing.")
+    def register_import(file: str, organisation: str, dry_run: bool):
+        """Bring in a practice's long-term-conditions register from a CSV file."""
+        from portal.register.cli import import_file
+
+        import_file(file, organisation, dry_run)
+
     @app.cli.command("report-summarise")
     @click.option("--month", help="A month that has ended, as YYYY-MM (summarised again if done).")
     @click.option(

@@ -36,6 +36,8 @@ class Defaults:
     PASSWORD_RESET_HOURS = 1
     SET_PASSWORD_HOURS = 72  # the link in a new staff account's welcome email
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    REGISTER_UPLOAD_MAX_BYTES = 64 * 1024 * 1024  # a register file (100,000 rows is ~10 MB)
+    REGISTER_UPLOAD_DIR = str(ROOT / "instance" / "register-uploads")
     RATELIMIT_STORAGE_URI = "memory://"
     # Redis: connect and read timeouts, and how long to skip it after a failure (portal.outside).
     REDIS_TIMEOUT_SECONDS = 0.5
@@ -53,6 +55,9 @@ class Defaults:
     # Number of reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = 0
     INVITATION_DAYS = 7
+    ACTIVATION_DAYS = 28  # a patient's activation code (letter or email)
+    ACTIVATION_LIMITS_CODE = "5 per hour"  # wrong details typed with one code
+    ACTIVATION_LIMITS_ADDRESS = "20 per hour"
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"

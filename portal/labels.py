@@ -3,7 +3,18 @@
 from flask_babel import lazy_gettext as _l
 
 from portal import audit_actions
-from portal.models import ContactKind, CrisisLevel, Domain, GoalStatus, Role, Scope, WishKind
+from portal.models import (
+    ContactKind,
+    CrisisLevel,
+    Domain,
+    GoalStatus,
+    ImportStatus,
+    OfferMethod,
+    OfferOutcome,
+    Role,
+    Scope,
+    WishKind,
+)
 
 DOMAINS = {
     Domain.HEALTH: _l("My health"),
@@ -72,6 +83,34 @@ ROLES = {
     Role.PROFESSIONAL: _l("Health or care professional"),
     Role.COMMISSIONER: _l("Commissioner"),
     Role.ADMIN: _l("Administrator"),
+    Role.PRACTICE_ADMIN: _l("Practice administrator"),
+}
+
+
+IMPORT_STATUSES = {
+    ImportStatus.PREVIEWED: _l("Checked, waiting to be confirmed"),
+    ImportStatus.COMPLETED: _l("Imported"),
+    ImportStatus.FAILED: _l("Not imported"),
+}
+
+
+OFFER_METHODS = {
+    OfferMethod.LETTER: _l("Letter"),
+    OfferMethod.PHONE: _l("Phone"),
+    OfferMethod.FACE_TO_FACE: _l("Face to face"),
+    OfferMethod.PORTAL: _l("Through the portal"),
+}
+
+OFFER_OUTCOMES = {
+    OfferOutcome.ACCEPTED: _l("Accepted"),
+    OfferOutcome.DECLINED: _l("Declined"),
+    OfferOutcome.NO_RESPONSE: _l("No response"),
+}
+
+OFFER_STATES = {
+    "not_offered": _l("Not yet offered"),
+    "offered": _l("Offered, waiting for an answer"),
+    **OFFER_OUTCOMES,
 }
 
 

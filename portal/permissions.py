@@ -46,6 +46,24 @@ class Action(StrEnum):
     MANAGE_CONVERSATION = "manage_conversation"
 
 
+class RegisterAction(StrEnum):
+    """Work on an organisation's register. None of it opens plan content."""
+
+    IMPORT = "register_import"  # upload the register file
+    ADD_PATIENT = "register_add_patient"  # add one person by hand
+    PATIENT_DETAILS = "register_patient_details"  # read and correct details on the register
+    ACTIVATION = "register_activation"  # activation letters and emails for patient accounts
+
+
+# Who may do register work for their own organisation (and only their own).
+REGISTER_ALLOWED: dict[Role, frozenset[RegisterAction]] = {
+    Role.PRACTICE_ADMIN: frozenset(RegisterAction),
+    Role.PROFESSIONAL: frozenset(
+        {RegisterAction.ADD_PATIENT, RegisterAction.PATIENT_DETAILS, RegisterAction.ACTIVATION}
+    ),
+}
+
+
 class Relation(StrEnum):
     OWNER = "owner"
     CARER_CRISIS = "carer_crisis"
@@ -225,3 +243,19 @@ def require_account(user: User | None, action: Action) -> None:
     """404 unless ``user`` may take the account action: to anyone else the page does not exist."""
     if not may(user, action):
         abort(404)
+def can_register(user: User | None, action: RegisterAction, organisation_id: int | None) -> bool:
+    """Register work is per organisation: the role allows it, and only for one's own."""
+    if user is None or not user.is_authenticated or not user.active:
+        return False
+    allowed = REGISTER_ALLOWED.get(user.role, frozenset())
+    return action in allowed and organisation_id is not None and (
+        user.organisation_id == organisation_id
+    )
+
+
+def require_register(user: User | None, action: RegisterAction, patient_id: int) -> Patient:
+    """The patient, if ``user`` may do ``action`` on their register record; 404 otherwise."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or not can_register(user, action, patient.organisation_id):
+        abort(404)
+    return patient

@@ -285,6 +285,7 @@ def cast(db):
             "professional_other_org": make_user(Role.PROFESSIONAL, other_org),
             "commissioner": make_user(Role.COMMISSIONER),
             "admin": make_user(Role.ADMIN, org),
+            "practice_admin": make_user(Role.PRACTICE_ADMIN, org),
             "anonymous": None,
         },
     )

@@ -40,6 +40,7 @@ CAST_KEYS = [
     "professional_other_org",
     "commissioner",
     "admin",
+    "practice_admin",
     "anonymous",
 ]
 _seq = itertools.count(1)

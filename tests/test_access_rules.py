@@ -39,6 +39,8 @@ PUBLIC_ENDPOINTS = {
     "auth.mfa_code",
     "portability.fhir_metadata",  # the FHIR CapabilityStatement: what the API can do
     "portability.code_system",  # the portal's published FHIR code systems (terminology)
+    "activation.start",  # a patient with an activation code creates their account
+    "activation.details",  # its second step, open only after the first
 }
 
 # Signed-in people with no tie to patient A.
@@ -108,7 +110,8 @@ def _resolve(db, cast, argument: str) -> tuple[object, bool]:
 
 @pytest.fixture
 def access_spy(monkeypatch):
-    """Counts calls into the access module's decision (``require`` and ``can`` both use it)."""
+    """Counts calls into the access module's decisions (``require`` and ``can`` use
+    ``relation``; register work uses ``can_register``)."""
     calls = []
     real = permissions.relation
 
@@ -117,6 +120,13 @@ def access_spy(monkeypatch):
         return real(user, patient)
 
     monkeypatch.setattr(permissions, "relation", spy)
+    real_register = permissions.can_register
+
+    def register_spy(user, action, organisation_id):
+        calls.append(organisation_id)
+        return real_register(user, action, organisation_id)
+
+    monkeypatch.setattr(permissions, "can_register", register_spy)
     return calls
 
 

@@ -160,7 +160,7 @@ def test_the_list_shows_staff_only_with_their_state(login, db, admin, nurse):
     for name in ("Ada Admin", "Nia Nurse", "Cole Commissioner", "Riverside", "Deactivated"):
         assert name in page
     assert patient.display_name not in page and carer.display_name not in page
-    assert "Patient and carer accounts are not managed here" in page
+    assert "Patient accounts are not managed here" in page
     table = page[page.index("<tbody") :]
     row = table[table.index("Nia Nurse") :].split("</tr>")[0]
     assert ">On<" in row and "Never" not in row

@@ -132,7 +132,7 @@ def test_api_reads_are_audited(db, cast, plan, request_as):
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.patient_id == cast.a.id)
     ).all()
-    assert actions.count("fhir.api.search") == 2
+    assert actions.count("fhir.api_search") == 2
 
 
 def test_api_reads_show_in_who_has_looked_at_my_plan(cast, plan, request_as):

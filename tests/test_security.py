@@ -367,7 +367,7 @@ def test_control_characters_are_removed_from_every_form_and_query(login, client,
 # --- who may reach the account security pages -------------------------------------------------
 
 ALL = CAST_KEYS
-STAFF = {"professional", "professional_other_org", "commissioner", "admin"}
+STAFF = {"professional", "professional_other_org", "commissioner", "admin", "practice_admin"}
 
 # (method, url, status for anonymous, for patients and carers, for staff); staff in the
 # shared test sign-in have passed two-step verification, nobody in the cast has it set up.

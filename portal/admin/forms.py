@@ -64,8 +64,9 @@ class AccountForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        if self.role.data == Role.PROFESSIONAL and not self.organisation.data:
-            # Professionals see the plans of their organisation's patients: they need one.
+        one_organisation = (Role.PROFESSIONAL, Role.PRACTICE_ADMIN)
+        if self.role.data in one_organisation and not self.organisation.data:
+            # Professionals and practice administrators work for one organisation's patients.
             self.organisation.errors.append(_l("Enter the ODS code of their organisation"))
             return False
         return valid

@@ -15,9 +15,11 @@ class Role(StrEnum):
     PROFESSIONAL = "professional"
     COMMISSIONER = "commissioner"
     ADMIN = "admin"
+    # The register, patient details, offers and activation letters of one organisation.
+    PRACTICE_ADMIN = "practice_admin"
 
 
-STAFF_ROLES = frozenset({Role.PROFESSIONAL, Role.COMMISSIONER, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.PROFESSIONAL, Role.COMMISSIONER, Role.ADMIN, Role.PRACTICE_ADMIN})
 
 
 class User(UserMixin, TimestampMixin, Base):

@@ -283,7 +283,7 @@ def _search_within(patient_id: int, kind: str) -> Response:
         included = _includes(kind, resources, everything)
     except ValueError as unknown:
         return outcome(400, "not-supported", f"Not supported: {str(unknown)[:80]}")
-    audit.record("fhir.api.search", patient_id, kind)
+    audit.record("fhir.api_search", patient_id, kind)
     db.session.commit()
     return _searchset(resources, included)
 
@@ -323,7 +323,7 @@ def fhir_read(kind: str, resource_id: str):
     )
     if found is None:
         abort(404)
-    audit.record("fhir.api.read", patient_id, kind)
+    audit.record("fhir.api_read", patient_id, kind)
     db.session.commit()
     return _answer(found)
 
@@ -340,7 +340,7 @@ def fhir_everything(resource_id: str):
     resources = _patient_resources(patient_id)
     if not any(r["resourceType"] == "Patient" and r["id"] == resource_id for r in resources):
         abort(404)
-    audit.record("fhir.api.read", patient_id, "Patient/$everything")
+    audit.record("fhir.api_read", patient_id, "Patient/$everything")
     db.session.commit()
     return _searchset(resources)
 
@@ -364,6 +364,6 @@ def fhir_careplan_version(resource_id: str, number: int):
     )
     if found is None:
         abort(404)
-    audit.record("fhir.api.read", patient_id, f"CarePlan/_history/{number}")
+    audit.record("fhir.api_read", patient_id, f"CarePlan/_history/{number}")
     db.session.commit()
     return _answer(found)

@@ -3,8 +3,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import DecimalField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 EARLIEST_YEAR = 2000
@@ -65,3 +65,31 @@ class ReportFilterForm(FlaskForm):
     @property
     def organisation_id(self) -> int | None:
         return int(self.organisation.data) if self.organisation.data else None
+
+
+class TrajectoryTargetForm(FlaskForm):
+    """A commissioner's target for a month (it holds until the next month that has one)."""
+
+    month = StringField(
+        _l("From the month"),
+        validators=[
+            InputRequired(_l("Enter the month the target starts")),
+            Length(max=7, message=_l("Enter the month as a year and month, like 2011-03")),
+        ],
+    )
+    percent = DecimalField(
+        _l("Target share of people with a plan (%)"),
+        places=2,
+        validators=[
+            InputRequired(_l("Enter the target as a percentage from 0 to 100")),
+            NumberRange(0, 100, message=_l("Enter the target as a percentage from 0 to 100")),
+        ],
+    )
+
+    def validate_month(self, field) -> None:
+        if parse_month(field.data) is None:
+            raise ValidationError(_l("Enter the month as a year and month, like 2011-03"))
+
+
+class RemoveTargetForm(FlaskForm):
+    month = HiddenField()

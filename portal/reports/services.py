@@ -42,7 +42,7 @@ from portal.models import (
 )
 from portal.models import patient_conditions as pc
 from portal.reports import suppression
-from portal.reports.trajectory import target
+from portal.reports.trajectory import stored, target
 
 SERIES_MONTHS = 13  # the chosen month and the 12 before it
 WINDOW_MONTHS = 12  # surveys and audits: the 12 months to the end of the chosen month
@@ -148,6 +148,7 @@ class Report:
     audited: int | None
     audit_meeting: int | None
     calculated_at: datetime | None = None  # when the stored summary was made; None: live
+    own_trajectory: bool = False  # targets set by commissioners, not Appendix 2
     new_patient_days: int = NEW_PATIENT_DAYS
 
     @property
@@ -456,11 +457,13 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
     published_goals = suppression.breakdown(goal_cells, goals_total)
     if published_goals is None:  # every status small: show none of them, nor their total
         published_goals, goals_total = dict.fromkeys(goal_cells), None
+    set_targets = stored()
     series = []
     for i in range(SERIES_MONTHS - 1, -1, -1):
         point = add_months(month, -i)
         n, m = raw.get(("month", point.strftime("%Y-%m")), (0, 0)) if i else total
-        series.append(Point(point, suppression.count(n), suppression.count(m), target(point)))
+        published = (suppression.count(n), suppression.count(m))
+        series.append(Point(point, *published, target(point, set_targets)))
     n_responses = survey["n"]
     questions = [
         SurveyQuestion(
@@ -477,7 +480,8 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
         organisation=names.get(str(organisation_id)) if organisation_id is not None else None,
         people=suppression.count(total[0]),
         compliant=suppression.count(total[1]),
-        target=target(month),
+        target=target(month, set_targets),
+        own_trajectory=bool(set_targets),
         new_patients=suppression.count(new[0]),
         new_within=suppression.count(new[1]),
         breakdowns=[_publish_breakdown(d, raw, names) for d in dimensions],

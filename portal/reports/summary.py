@@ -19,6 +19,7 @@ from portal.compliance import NEW_PATIENT_DAYS
 from portal.extensions import db
 from portal.models import MonthlySummary, MonthlySummaryCell, Patient
 from portal.models.base import utcnow
+from portal.reports import register
 from portal.reports.forms import EARLIEST_YEAR
 from portal.reports.services import add_months, cells_sql, first_of_month, last_of_month, no_jit
 
@@ -59,6 +60,7 @@ def summarise(month: date, today: date | None = None) -> int:
         insert(MonthlySummary).values(month=month, calculated_at=utcnow(), new_patients_on=today)
     )
     _insert_cells(month, today)
+    register.store(month, min(last_of_month(month), today))
     cells = select(func.count()).where(MonthlySummaryCell.month == month)
     written = db.session.scalar(cells)
     db.session.commit()

@@ -1,16 +1,25 @@
 from datetime import date
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from portal import audit
 from portal.compliance import CRITERIA, NEW_PATIENT_DAYS
 from portal.extensions import db
 from portal.pages import account_page
 from portal.permissions import Action
-from portal.reports import bp, chart
+from portal.reports import bp, chart, targets
 from portal.reports.exports import as_csv
-from portal.reports.forms import ReportFilterForm
+from portal.reports.forms import (
+    RemoveTargetForm,
+    ReportFilterForm,
+    TrajectoryTargetForm,
+    parse_month,
+)
+from portal.reports.register import register_figures
 from portal.reports.services import add_months, monthly_report, organisations
 from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
 
@@ -21,9 +30,9 @@ def _form() -> ReportFilterForm:
     if request.args:
         return ReportFilterForm(formdata=request.args, organisations=orgs)
     last_month = add_months(date.today().replace(day=1), -1)
-    return ReportFilterForm(
-        formdata=None, organisations=orgs, month=last_month.strftime("%Y-%m"), organisation=""
-    )
+    # As if chosen, so the page opens on the last complete month's figures, not on an error.
+    chosen = MultiDict({"month": last_month.strftime("%Y-%m"), "organisation": ""})
+    return ReportFilterForm(formdata=chosen, organisations=orgs)
 
 
 def _count(value: int | None) -> str:
@@ -42,6 +51,12 @@ def _score(value) -> str:
     return "–" if value is None else format_decimal(value, format="0.0")
 
 
+def _register(report, organisation_id):
+    """The registers as the report stands: from the month's summary when it has one."""
+    stored = report.month if report.calculated_at else None
+    return register_figures(report.as_of, organisation_id, summarised_month=stored)
+
+
 @bp.route("/reports")
 @account_page(Action.READ_REPORTS)
 def dashboard():
@@ -58,6 +73,8 @@ def dashboard():
         form=form,
         report=report,
         chart=chart.build(report.series) if report else None,
+        register=_register(report, form.organisation_id) if report else None,
+        organisation_names=dict(organisations()),
         criteria=CRITERIA,
         new_patient_days=NEW_PATIENT_DAYS,
         hidden_up_to=HIDDEN_UP_TO,
@@ -88,3 +105,31 @@ def download():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+@bp.route("/reports/trajectory", methods=["GET", "POST"])
+@account_page(Action.READ_REPORTS)
+def trajectory():
+    """The monthly targets the report compares uptake with (Appendix 2 until any are set)."""
+    form = TrajectoryTargetForm()
+    if form.validate_on_submit():
+        targets.set_target(parse_month(form.month.data), form.percent.data, current_user.id)
+        flash(_("The target has been saved."))
+        return redirect(url_for("reports.trajectory"))
+    return render_template(
+        "reports/trajectory.html",
+        form=form,
+        targets=targets.all_targets(),
+        remove_form=RemoveTargetForm(formdata=None),
+        target=_target,
+    )
+
+
+@bp.route("/reports/trajectory/remove", methods=["POST"])
+@account_page(Action.READ_REPORTS)
+def remove_target():
+    form = RemoveTargetForm()
+    month = parse_month(form.month.data) if form.validate_on_submit() else None
+    if month is not None and targets.remove_target(month):
+        flash(_("The target has been removed."))
+    return redirect(url_for("reports.trajectory"))

@@ -38,6 +38,8 @@ SWEEP = [
     Page("anonymous", "/reset-password/not-a-real-link"),  # the link has expired
     Page("anonymous", "/invitations/{invitation_token}"),
     Page("anonymous", "/invitations/{invitation_token}/create-account"),
+    Page("anonymous", "/create-account"),  # a patient with an activation code
+    Page("anonymous", "/create-account", submit=True),
     # A patient: her plan and everything she edits
     Page("patient", M + "/plan"),
     Page("patient", M + "/crisis"),
@@ -141,10 +143,19 @@ SWEEP = [
     Page("professional", "/account/"),
     Page("professional", "/account/messages/"),
     Page("professional", "/reports", status=404),
+    # The practice's register (a practice administrator sees these too, and the import)
+    Page("professional", "/register/"),
+    Page("professional", "/register/patients/new"),
+    Page("professional", "/register/patients/new", submit=True),
+    Page("professional", "/register/patients/{margaret}"),
+    Page("professional", "/register/patients/{margaret}/details"),
+    Page("professional", "/register/import", status=404),
     # A commissioner
     Page("commissioner", "/"),
     Page("commissioner", "/reports"),
     Page("commissioner", "/reports?organisation={practice}"),
+    Page("commissioner", "/reports/trajectory"),
+    Page("commissioner", "/reports/trajectory", submit=True),
     Page("commissioner", "/account/"),
     Page("commissioner", M + "/plan", status=404),
     # An administrator (every page here needs a recently typed password)

@@ -1,0 +1,39 @@
+"""Create your account: the code with the patient's details, then email and password."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from portal.auth.forms import EMAIL_FORMAT, email_field, new_password_fields
+from portal.fields import DateInputField, clean_text
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Activation code"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Enter the activation code from your letter or email")),
+            Length(max=40, message=_l("Enter the activation code from your letter or email")),
+        ],
+    )
+    nhs_number = StringField(
+        _l("NHS number"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Enter your NHS number")),
+            Length(max=20, message=_l("Enter a valid 10-digit NHS number")),
+        ],
+    )
+    date_of_birth = DateInputField(
+        _l("Date of birth"), required_message=_l("Enter your date of birth")
+    )
+
+
+class AccountForm(FlaskForm):
+    """``name`` is the patient's name, which the password must not contain (set by the view)."""
+
+    name = ""
+    email = email_field(_l("Email address"), _l("Enter your email address"), Email(EMAIL_FORMAT))
+    password, confirm = new_password_fields(lambda form: (form.email.data, form.name))
