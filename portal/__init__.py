@@ -63,6 +63,7 @@ AREAS = (
     "surveys",
     "audits",
     "admin",
+    "worklist",
 )
 
 

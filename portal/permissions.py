@@ -94,8 +94,22 @@ def relation(user: User | None, patient: Patient) -> Relation:
         in_care = user.organisation_id is not None and (
             user.organisation_id == patient.organisation_id
         )
-        return Relation.PROFESSIONAL if in_care and patient.care_team_consent else Relation.NONE
+        return Relation.PROFESSIONAL if in_care and not objected(patient) else Relation.NONE
     return Relation.NONE
+
+
+def objected(patient: Patient) -> bool:
+    """The patient objected to their practice's care team seeing the plan.
+
+    The practice sees its registered patients for direct care (implied consent, as in NHS
+    practice) until the patient says no: only a recorded "no" closes the plan to it.
+    """
+    return patient.care_team_consent is False
+
+
+def not_objected_sql():
+    """``not objected(Patient)`` as SQL, for lists of the practice's patients."""
+    return or_(Patient.care_team_consent.is_(None), Patient.care_team_consent.is_(True))
 
 
 def can(user: User | None, action: Action, patient: Patient) -> bool:

@@ -223,6 +223,8 @@ INVITE = {"email": "new.person@example.org", "relationship": "Friend", "scope": 
 MATRIX = [
     ("GET", "/patients/{a}/plan", only(**PLAN_READERS), None),
     ("GET", "/patients/{a}/crisis", only(**PLAN_READERS, carer_crisis=200), None),
+    # Patient A has a plan: starting one opens it.
+    ("POST", "/patients/{a}/plan/start", only(professional=302), None),
     ("GET", "/patients/{a}/sharing", only(owner=200), None),
     ("GET", "/patients/{a}/sharing/invite", only(owner=200), None),
     ("POST", "/patients/{a}/sharing/invite", only(owner=200), INVITE),

@@ -10,6 +10,7 @@ from portal.models.contingency import (
     CrisisStep,
     UsualState,
 )
+from portal.models.indexes import REVIEWABLE
 from portal.models.meeting import PlanVersion, ReviewMeeting
 from portal.models.organisation import Organisation
 from portal.models.patient import Condition, Patient, patient_conditions
@@ -53,6 +54,7 @@ __all__ = [
     "PlanAudit",
     "PlanAuditItem",
     "PlanVersion",
+    "REVIEWABLE",
     "Preparation",
     "ReviewMeeting",
     "Role",
