@@ -19,15 +19,15 @@ class Page:
         return page_numbers(self.page, self.pages)
 
 
-def paginate(query: Select, page: int, per_page: int, *options, rows: bool = False) -> Page:
+def paginate(query: Select, page: int, per_page: int, *options) -> Page:
     """One page of ``query`` (which must be ordered); a page number out of range shows the
-    nearest page. ``options`` (eager loads) apply to the page, not the count. ``rows``: the
-    items are whole rows, for a query of several columns."""
+    nearest page. ``options`` (eager loads) apply to the page, not the count."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    one_page = query.options(*options).limit(per_page).offset((page - 1) * per_page)
-    items = list(db.session.execute(one_page) if rows else db.session.scalars(one_page))
+    items = list(
+        db.session.scalars(query.options(*options).limit(per_page).offset((page - 1) * per_page))
+    )
     return Page(items=items, page=page, pages=pages, total=total)
 
 
