@@ -47,3 +47,12 @@ def test_a_professional_from_elsewhere_never_gets_implied_consent(db, cast):
     cast.a.care_team_consent = None
     other = make_user(Role.PROFESSIONAL, cast.other_org)
     assert relation(other, cast.a) is Relation.NONE
+
+
+def test_the_consent_page_tells_the_patient_the_practice_sees_the_plan_unless_they_object(
+    db, cast, login
+):
+    cast.a.care_team_consent = None
+    db.session.commit()
+    body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/consent").get_data(as_text=True)
+    assert "Unless you say no, your care team can read your care plan" in body
