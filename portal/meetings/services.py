@@ -197,6 +197,7 @@ class MeetingDetails:
     patient_feedback: str
     complex_needs: bool
     interval_months: int | None  # None: the usual interval for the patient's needs
+    next_review_on: date | None = None  # a date chosen instead of an interval
 
 
 class MeetingConflict(Exception):
@@ -289,6 +290,17 @@ def apply_decision(
     audit.record(f"{name}.{action}", patient_id, f"{name} {p.item.id}")
 
 
+def booking_held(plan_id: int, held_on: date) -> ReviewMeeting | None:
+    """The booked meeting that this record is of: one booked for the day it was held or
+    before. A booking for a later day is a future appointment and stays booked."""
+    booked = next_meeting(plan_id)
+    if booked is None:
+        return None
+    if booked.scheduled_for is not None and to_local(booked.scheduled_for).date() > held_on:
+        return None
+    return booked
+
+
 def record_meeting(
     plan: CarePlan,
     user: User,
@@ -322,7 +334,7 @@ def record_meeting(
             goal.status = status
             goal.updated_by_id = user.id
             audit.record(f"goal.{status}", patient_id, f"goal {goal.id}")
-        meeting = next_meeting(plan.id) or ReviewMeeting(plan_id=plan.id)
+        meeting = booking_held(plan.id, details.held_on) or ReviewMeeting(plan_id=plan.id)
         meeting.status = "held"
         meeting.held_on = details.held_on
         meeting.attendees = details.attendees
@@ -337,7 +349,7 @@ def record_meeting(
         plan.review_interval_months = interval
         plan.last_review_date = details.held_on
         plan.contingency_reviewed_on = details.held_on
-        plan.next_review_date = add_months(details.held_on, interval)
+        plan.next_review_date = details.next_review_on or add_months(details.held_on, interval)
         db.session.flush()  # the plan's version check happens here
 
         # Collections reload without the rows a decline removed.

@@ -156,6 +156,7 @@ def record(patient_id: int):
         patient_feedback=form.patient_feedback.data.strip(),
         complex_needs=form.complex_needs.data,
         interval_months=_int(form.review_interval.data),
+        next_review_on=form.next_review_on.data,
     )
     decisions = {
         p.key: services.Decision(
