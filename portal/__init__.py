@@ -64,6 +64,7 @@ AREAS = (
     "audits",
     "admin",
     "worklist",
+    "drafts",
 )
 
 

@@ -1,4 +1,5 @@
-"""worklist: indexes for the professional's worklist across a practice of thousands
+"""worklist: indexes for the professional's worklist across a practice of thousands, and
+what a person typed when their session ended, kept for them
 
 Revision ID: 0005_worklist
 Revises: 0004_text_languages
@@ -20,6 +21,21 @@ WAITING = ('needs_sections', 'goals', 'wishes', 'crisis_steps', 'usual_states', 
 
 
 def upgrade():
+    op.create_table(
+        'kept_forms',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('path', sa.String(length=500), nullable=False),
+        sa.Column('fields', sa.JSON(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['user_id'], ['users.id'], name=op.f('fk_kept_forms_user_id_users'),
+            ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_kept_forms')),
+    )
+    op.create_index(op.f('ix_kept_forms_user_id'), 'kept_forms', ['user_id'])
     op.create_index('ix_care_plans_named_contact_id', 'care_plans', ['named_contact_id'])
     for table in WAITING:
         waiting = sa.text('pending_review IS true')
@@ -33,3 +49,5 @@ def downgrade():
     for table in reversed(WAITING):
         op.drop_index(f'ix_{table}_waiting', table_name=table)
     op.drop_index('ix_care_plans_named_contact_id', table_name='care_plans')
+    op.drop_index(op.f('ix_kept_forms_user_id'), table_name='kept_forms')
+    op.drop_table('kept_forms')

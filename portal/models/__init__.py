@@ -10,6 +10,7 @@ from portal.models.contingency import (
     CrisisStep,
     UsualState,
 )
+from portal.models.draft import KeptForm
 from portal.models.indexes import REVIEWABLE
 from portal.models.meeting import PlanVersion, ReviewMeeting
 from portal.models.organisation import Organisation
@@ -45,6 +46,7 @@ __all__ = [
     "Domain",
     "Goal",
     "GoalStatus",
+    "KeptForm",
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",

@@ -103,6 +103,7 @@ SWEEP = [
     Page("carer", "/account/"),
     # A professional
     Page("professional", "/"),
+    Page("professional", "/worklist?whose=mine&filter=proposals&q=Hughes"),
     Page("professional", M + "/plan"),
     Page("professional", A + "/plan"),
     Page("professional", M + "/crisis"),
