@@ -148,6 +148,7 @@ AUDIT_ACTIONS = {
     "sharing.give_up": _l("Gave up access to the plan"),
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    "plan.start": _l("Started the care plan"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

@@ -1,5 +1,5 @@
 """worklist: indexes for the professional's worklist across a practice of thousands, and
-what a person typed when their session ended, kept for them
+what a person typed when their session ended, kept for them, and a professional's team contact
 
 Revision ID: 0005_worklist
 Revises: 0004_text_languages
@@ -21,6 +21,8 @@ WAITING = ('needs_sections', 'goals', 'wishes', 'crisis_steps', 'usual_states', 
 
 
 def upgrade():
+    with op.batch_alter_table('users') as batch:
+        batch.add_column(sa.Column('team_contact', sa.String(length=200), nullable=True))
     op.create_table(
         'kept_forms',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -51,3 +53,5 @@ def downgrade():
     op.drop_index('ix_care_plans_named_contact_id', table_name='care_plans')
     op.drop_index(op.f('ix_kept_forms_user_id'), table_name='kept_forms')
     op.drop_table('kept_forms')
+    with op.batch_alter_table('users') as batch:
+        batch.drop_column('team_contact')
