@@ -12,7 +12,6 @@ Nothing here is part of the test suite.
 """
 
 import argparse
-import os
 import random
 import statistics
 import time
@@ -21,21 +20,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import create_engine, event, func, insert, select, text, update
 
 from bench import datagen
+from bench.common import patient_count, portal_app
 
 NEWCOMERS = 300  # patients registered but with no plan yet
 SEED = 2026
-
-
-def patient_count(url: str) -> int:
-    """Patients already in the database (0 before the schema exists)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
-    except Exception:  # noqa: BLE001 - no schema yet
-        return 0
-    finally:
-        engine.dispose()
 
 
 def shape_practice(url: str) -> None:
@@ -61,7 +49,8 @@ def shape_practice(url: str) -> None:
         )
         waiting = rng.sample(plan_ids, len(plan_ids) // 25)  # 4%: something to review
         conn.execute(
-            update(Goal).where(Goal.plan_id.in_(waiting), Goal.status == "proposed")
+            update(Goal)
+            .where(Goal.plan_id.in_(waiting), Goal.status == "proposed")
             .values(pending_review=True)
         )
         crisis = waiting[: len(waiting) // 3]
@@ -69,7 +58,8 @@ def shape_practice(url: str) -> None:
             update(CrisisStep).where(CrisisStep.plan_id.in_(crisis)).values(pending_review=True)
         )
         conn.execute(
-            update(CarePlan).where(CarePlan.id.in_(rng.sample(plan_ids, len(plan_ids) // 100)))
+            update(CarePlan)
+            .where(CarePlan.id.in_(rng.sample(plan_ids, len(plan_ids) // 100)))
             .values(named_contact_request="Someone who speaks Polish, please")
         )
         objected = rng.sample(plan_ids, len(plan_ids) // 50)
@@ -81,12 +71,17 @@ def shape_practice(url: str) -> None:
         first = conn.scalar(select(func.max(Patient.id))) + 1
         rows = [
             {
-                "id": first + n, "organisation_id": 1,
+                "id": first + n,
+                "organisation_id": 1,
                 "nhs_number": synthetic(first + n, start=800_000_000, step=3),
-                "given_name": "New", "family_name": f"Newcomer{n}",
+                "given_name": "New",
+                "family_name": f"Newcomer{n}",
                 "date_of_birth": date(1940, 1, 1) + timedelta(days=rng.randint(0, 20000)),
-                "sex": "female", "ethnicity_category": "not_stated", "preferred_language": "en",
-                "interpreter_needed": False, "care_team_consent": None,
+                "sex": "female",
+                "ethnicity_category": "not_stated",
+                "preferred_language": "en",
+                "interpreter_needed": False,
+                "care_team_consent": None,
                 "initial_assessment_date": today - timedelta(days=rng.randint(0, 60)),
                 "created_at": now,
             }
@@ -112,8 +107,14 @@ def signed_in_client(app, user_id: int):
     now = int(time.time())
     with client.session_transaction() as session:
         session.update(
-            {"_user_id": identity, "_fresh": True, "started_at": now, "seen_at": now,
-             "auth_at": now, "mfa_ok": True}
+            {
+                "_user_id": identity,
+                "_fresh": True,
+                "started_at": now,
+                "seen_at": now,
+                "auth_at": now,
+                "mfa_ok": True,
+            }
         )
     return client
 
@@ -151,19 +152,10 @@ def main() -> None:
     if patient_count(args.url) < args.patients:
         datagen.generate(args.url, args.patients)
     shape_practice(args.url)
-    os.environ.update(
-        {
-            "DATABASE_URL": args.url,
-            "PORTAL_ENV": "development",
-            "PORTAL_SECRET_KEY": "bench-only-secret",
-            "PORTAL_RATELIMIT_ENABLED": "false",
-        }
-    )
-    from portal import create_app
     from portal.extensions import db
     from portal.models import Patient
 
-    app = create_app()
+    app = portal_app(args.url)
     with app.app_context():
         engine = db.engine
         in_practice = db.session.scalar(
@@ -177,8 +169,10 @@ def main() -> None:
         nonlocal statements
         statements += 1
 
-    print(f"Worklist on {engine.dialect.name}: {in_practice:,} patients in the practice, "
-          f"{total:,} in the database, {args.requests} requests each")
+    print(
+        f"Worklist on {engine.dialect.name}: {in_practice:,} patients in the practice, "
+        f"{total:,} in the database, {args.requests} requests each"
+    )
     print(f"{'case':28} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>5} {'KB':>7} {'rows':>6}")
     for name, path in cases(app).items():
         for _ in range(3):
@@ -196,8 +190,10 @@ def main() -> None:
         body = response.get_data()
         rows = body.count(b'<tr class="nhsuk-table__row">') - 1
         p95 = statistics.quantiles(times, n=20)[-1]
-        print(f"{name:28} {statistics.median(times):8.1f} {p95:8.1f} "
-              f"{statements / args.requests:5.1f} {len(body) / 1024:7.1f} {max(rows, 0):6}")
+        print(
+            f"{name:28} {statistics.median(times):8.1f} {p95:8.1f} "
+            f"{statements / args.requests:5.1f} {len(body) / 1024:7.1f} {max(rows, 0):6}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,24 +2,18 @@
 until the patient objects; the patient's choices about other people stay theirs."""
 
 import pytest
-from sqlalchemy import select
 
-from portal.models import AccessGrant, Role
+from portal.models import Role
 from portal.permissions import Relation, relation
-from tests.factories import make_invitation, make_user
-from tests.test_access_rules import MATRIX
+from tests.factories import make_user
+from tests.test_access_rules import MATRIX, matrix_url
 
 
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{row[0]} {row[1]}" for row in MATRIX])
 def test_no_recorded_decision_is_the_same_as_consent_for_the_practice(db, cast, request_as, row):
     method, template, expected, data = row
-    grant = db.session.scalars(
-        select(AccessGrant).where(AccessGrant.grantee_id == cast.users["carer_view"].id)
-    ).one()
-    pending, token = make_invitation(cast.a, email="not.in.the.cast@example.org")
     cast.a.care_team_consent = None
-    db.session.commit()
-    url = template.format(a=cast.a.id, grant=grant.id, pending=pending.id, token=token)
+    url = matrix_url(db, cast, template)
     response = request_as(cast.users["professional"], method, url, data=data or {})
     assert response.status_code == expected["professional"]
 

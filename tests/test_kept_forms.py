@@ -6,27 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import security
 from portal.drafts import services
 from portal.models import KeptForm, Preparation, Role
 from portal.models.base import utcnow
 from tests.factories import PASSWORD, make_user
 
 LONG_ANSWER = "I get breathless on the stairs now, and I want to ask about the inhaler. " * 20
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        offset = 0
-
-        def advance(self, seconds: int) -> None:
-            self.offset += seconds
-
-    clock = Clock()
-    real = security.now
-    monkeypatch.setattr(security, "now", lambda: real() + clock.offset)
-    return clock
 
 
 OFFER = 'class="nhsuk-warning-callout portal-kept"'

@@ -77,6 +77,21 @@ def practice(db):
     return SimpleNamespace(org=org, nurse=nurse, colleague=colleague, people=people)
 
 
+def _person(db, practice, who: str):
+    """Someone standing in relation ``who`` to the practice, for the access rows."""
+    made = {
+        "nurse": lambda: practice.nurse,
+        "other_practice": lambda: make_user(Role.PROFESSIONAL, make_org()),
+        "patient": lambda: practice.people["settled"].user,
+        "carer": lambda: make_user(Role.CARER),
+        "commissioner": lambda: make_user(Role.COMMISSIONER),
+        "admin": lambda: make_user(Role.ADMIN, practice.org),
+        "anonymous": lambda: None,
+    }[who]()
+    db.session.commit()
+    return made
+
+
 def _ids(result) -> set[int]:
     return {row.patient.id for row in result.rows}
 
@@ -279,18 +294,8 @@ def test_starting_a_plan_makes_one_records_it_and_opens_it(db, practice, login):
     ],
 )
 def test_who_may_start_a_plan(db, practice, request_as, who, status):
-    people = {
-        "nurse": practice.nurse,
-        "other_practice": make_user(Role.PROFESSIONAL, make_org()),
-        "patient": practice.people["settled"].user,
-        "carer": make_user(Role.CARER),
-        "commissioner": make_user(Role.COMMISSIONER),
-        "admin": make_user(Role.ADMIN, practice.org),
-        "anonymous": None,
-    }
-    db.session.commit()
     patient = practice.people["no_plan"]
-    response = request_as(people[who], "POST", f"/patients/{patient.id}/plan/start")
+    response = request_as(_person(db, practice, who), "POST", f"/patients/{patient.id}/plan/start")
     assert response.status_code == status
     made = db.session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient.id))
     assert (made is not None) == (who == "nurse")
@@ -308,15 +313,7 @@ def test_nobody_can_start_a_plan_for_a_patient_who_objected(db, practice, login)
     [("patient", 404), ("carer", 404), ("commissioner", 404), ("admin", 404), ("anonymous", 302)],
 )
 def test_only_professionals_have_a_worklist(db, practice, request_as, who, status):
-    people = {
-        "patient": practice.people["settled"].user,
-        "carer": make_user(Role.CARER),
-        "commissioner": make_user(Role.COMMISSIONER),
-        "admin": make_user(Role.ADMIN, practice.org),
-        "anonymous": None,
-    }
-    db.session.commit()
-    assert request_as(people[who], "GET", "/worklist").status_code == status
+    assert request_as(_person(db, practice, who), "GET", "/worklist").status_code == status
 
 
 def test_a_professional_at_another_practice_sees_only_their_own(db, practice, login):
