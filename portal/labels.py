@@ -149,6 +149,8 @@ AUDIT_ACTIONS = {
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
     "plan.start": _l("Started the care plan"),
+    "plan.preferred_format": _l("Recorded how the plan is wanted: online or on paper"),
+    "plan.paper_copy": _l("Recorded that a paper copy was handed over"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

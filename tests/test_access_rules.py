@@ -225,6 +225,13 @@ MATRIX = [
     ("GET", "/patients/{a}/crisis", only(**PLAN_READERS, carer_crisis=200), None),
     # Patient A has a plan: starting one opens it.
     ("POST", "/patients/{a}/plan/start", only(professional=302), None),
+    ("GET", "/patients/{a}/plan/arrangements", only(professional=200), None),
+    (
+        "POST",
+        "/patients/{a}/plan/arrangements",
+        only(professional=302),
+        {"preferred_format": "paper"},
+    ),
     ("GET", "/patients/{a}/sharing", only(owner=200), None),
     ("GET", "/patients/{a}/sharing/invite", only(owner=200), None),
     ("POST", "/patients/{a}/sharing/invite", only(owner=200), INVITE),

@@ -1,5 +1,5 @@
 """worklist: indexes for the professional's worklist across a practice of thousands, and
-what a person typed when their session ended, kept for them, and a professional's team contact
+what a person typed when their session ended, kept for them, a professional's team contact, and how a consent decision was given
 
 Revision ID: 0005_worklist
 Revises: 0004_text_languages
@@ -21,6 +21,10 @@ WAITING = ('needs_sections', 'goals', 'wishes', 'crisis_steps', 'usual_states', 
 
 
 def upgrade():
+    with op.batch_alter_table('consent_records') as batch:
+        batch.add_column(
+            sa.Column('method', sa.String(length=20), server_default='online', nullable=False)
+        )
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('team_contact', sa.String(length=200), nullable=True))
     op.create_table(
@@ -55,3 +59,5 @@ def downgrade():
     op.drop_table('kept_forms')
     with op.batch_alter_table('users') as batch:
         batch.drop_column('team_contact')
+    with op.batch_alter_table('consent_records') as batch:
+        batch.drop_column('method')

@@ -21,13 +21,14 @@ from portal.models.plan import (
     Goal,
     GoalStatus,
     NeedsSection,
+    PlanFormat,
     Preparation,
     SharedResult,
     Wish,
     WishKind,
 )
 from portal.models.report import MonthlySummary, MonthlySummaryCell
-from portal.models.sharing import AccessGrant, ConsentRecord, Scope
+from portal.models.sharing import AccessGrant, ConsentMethod, ConsentRecord, Scope
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
@@ -38,6 +39,7 @@ __all__ = [
     "CarePlan",
     "CareTeamMember",
     "Condition",
+    "ConsentMethod",
     "ConsentRecord",
     "Contact",
     "ContactKind",
@@ -55,6 +57,7 @@ __all__ = [
     "PasswordResetToken",
     "PlanAudit",
     "PlanAuditItem",
+    "PlanFormat",
     "PlanVersion",
     "REVIEWABLE",
     "Preparation",

@@ -44,6 +44,13 @@ class WishKind(StrEnum):
     END_OF_LIFE = "end_of_life"
 
 
+class PlanFormat(StrEnum):
+    """How the patient prefers to have their plan."""
+
+    ELECTRONIC = "electronic"
+    PAPER = "paper"
+
+
 class Reviewable:
     """Content the patient or carer may change between meetings.
 
@@ -85,7 +92,7 @@ class CarePlan(TimestampMixin, Base):
     next_review_date: Mapped[date | None]
     complex_needs: Mapped[bool] = mapped_column(default=False)
     review_interval_months: Mapped[int] = mapped_column(default=12)
-    preferred_format: Mapped[str] = mapped_column(String(20), default="electronic")
+    preferred_format: Mapped[str] = mapped_column(String(20), default=PlanFormat.ELECTRONIC)
     paper_copy_given_on: Mapped[date | None]
     patient_feedback: Mapped[str | None] = mapped_column(Text)
     contingency_reviewed_on: Mapped[date | None]
