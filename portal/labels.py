@@ -151,6 +151,7 @@ AUDIT_ACTIONS = {
     "plan.start": _l("Started the care plan"),
     "plan.preferred_format": _l("Recorded how the plan is wanted: online or on paper"),
     "plan.paper_copy": _l("Recorded that a paper copy was handed over"),
+    "meeting.did_not_attend": _l("Recorded that a review meeting was missed"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

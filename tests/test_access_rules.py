@@ -225,6 +225,7 @@ MATRIX = [
     ("GET", "/patients/{a}/crisis", only(**PLAN_READERS, carer_crisis=200), None),
     # Patient A has a plan: starting one opens it.
     ("POST", "/patients/{a}/plan/start", only(professional=302), None),
+    ("POST", "/patients/{a}/meetings/did-not-attend", only(professional=302), None),
     ("GET", "/patients/{a}/plan/arrangements", only(professional=200), None),
     (
         "POST",

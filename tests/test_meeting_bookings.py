@@ -100,3 +100,52 @@ def test_booking_held_reads_the_day_in_uk_time(db, cast, app):
         db.session.flush()
         assert services.booking_held(cast.plan_a.id, date(2026, 6, 30)) is None
         assert services.booking_held(cast.plan_a.id, date(2026, 7, 1)).id == late.id
+
+
+def test_how_the_meeting_was_held_and_an_interpreter_are_recorded(db, cast, login):
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, held_by="phone", interpreter_used="y")
+    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    meeting = db.session.scalars(select(ReviewMeeting)).one()
+    assert meeting.held_by == "phone" and meeting.interpreter_used is True
+
+
+def test_a_forged_way_of_holding_the_meeting_is_refused(db, cast, login):
+    client = login(cast.users["professional"])
+    data = meeting_payload(client, cast.a.id, held_by="carrier pigeon")
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    assert response.status_code == 200
+    assert "Choose how the meeting was held" in response.text
+    assert not db.session.scalars(select(ReviewMeeting)).all()
+
+
+def test_did_not_attend_closes_the_booking_and_leaves_the_plan_due(db, cast, login, app):
+    with app.test_request_context():
+        booked = _book(db, cast.plan_a.id, date.today())
+    before = db.session.get(CarePlan, cast.plan_a.id).next_review_date
+    client = login(cast.users["professional"])
+    body = client.get(f"/patients/{cast.a.id}/plan").text
+    assert f'action="/patients/{cast.a.id}/meetings/did-not-attend"' in body
+    response = client.post(f"/patients/{cast.a.id}/meetings/did-not-attend")
+    assert response.status_code == 302
+    meeting = db.session.get(ReviewMeeting, booked.id)
+    assert meeting.status == "did_not_attend" and meeting.held_on == date.today()
+    assert db.session.get(CarePlan, cast.plan_a.id).next_review_date == before
+    assert "meeting.did_not_attend" in db.session.scalars(select(AuditEvent.action)).all()
+    assert "did-not-attend" not in client.get(f"/patients/{cast.a.id}/plan").text
+    client.post(f"/patients/{cast.a.id}/meetings/did-not-attend")  # nothing booked now
+    assert db.session.get(ReviewMeeting, booked.id).status == "did_not_attend"
+
+
+def test_the_patient_cannot_record_their_own_did_not_attend(db, cast, login, app):
+    with app.test_request_context():
+        booked = _book(db, cast.plan_a.id, date.today())
+    body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/plan").text
+    assert "did-not-attend" not in body
+    assert (
+        login(cast.users["owner"])
+        .post(f"/patients/{cast.a.id}/meetings/did-not-attend")
+        .status_code
+        == 404
+    )
+    assert db.session.get(ReviewMeeting, booked.id).status == "scheduled"

@@ -1,5 +1,5 @@
 """worklist: indexes for the professional's worklist across a practice of thousands, and
-what a person typed when their session ended, kept for them, a professional's team contact, and how a consent decision was given
+what a person typed when their session ended, kept for them, a professional's team contact, how a consent decision was given, and how a meeting was held
 
 Revision ID: 0005_worklist
 Revises: 0004_text_languages
@@ -21,6 +21,11 @@ WAITING = ('needs_sections', 'goals', 'wishes', 'crisis_steps', 'usual_states', 
 
 
 def upgrade():
+    with op.batch_alter_table('review_meetings') as batch:
+        batch.add_column(sa.Column('held_by', sa.String(length=20), nullable=True))
+        batch.add_column(
+            sa.Column('interpreter_used', sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     with op.batch_alter_table('consent_records') as batch:
         batch.add_column(
             sa.Column('method', sa.String(length=20), server_default='online', nullable=False)
@@ -61,3 +66,6 @@ def downgrade():
         batch.drop_column('team_contact')
     with op.batch_alter_table('consent_records') as batch:
         batch.drop_column('method')
+    with op.batch_alter_table('review_meetings') as batch:
+        batch.drop_column('interpreter_used')
+        batch.drop_column('held_by')

@@ -16,10 +16,17 @@ from wtforms import (
 )
 from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from portal import labels
-from portal.models import ContactKind, CrisisLevel, GoalStatus
+from portal.models import ContactKind, CrisisLevel, GoalStatus, MeetingMode
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
 ATTENDEES_LIMIT = 1000
@@ -142,6 +149,20 @@ class MeetingForm(FlaskForm):
             Length(max=TEXT_LIMIT, message=_l("Feedback must be %(max)d characters or fewer")),
         ],
     )
+    held_by = RadioField(
+        _l("How was the meeting held? (optional)"),
+        choices=[
+            SelectChoice(MeetingMode.FACE_TO_FACE.value, _l("Face to face")),
+            SelectChoice(MeetingMode.PHONE.value, _l("By phone")),
+            SelectChoice(MeetingMode.VIDEO.value, _l("By video call")),
+        ],
+        validators=[
+            Optional(),
+            AnyOf([m.value for m in MeetingMode], _l("Choose how the meeting was held")),
+        ],
+        validate_choice=False,
+    )
+    interpreter_used = BooleanField(_l("An interpreter was used"))
     complex_needs = BooleanField(_l("The patient has complex needs"))
     review_interval = SelectField(
         _l("When is the next review due?"),

@@ -198,6 +198,8 @@ class MeetingDetails:
     complex_needs: bool
     interval_months: int | None  # None: the usual interval for the patient's needs
     next_review_on: date | None = None  # a date chosen instead of an interval
+    held_by: str | None = None  # MeetingMode
+    interpreter_used: bool = False
 
 
 class MeetingConflict(Exception):
@@ -340,6 +342,8 @@ def record_meeting(
         meeting.attendees = details.attendees
         meeting.notes = details.notes
         meeting.patient_feedback = details.patient_feedback
+        meeting.held_by = details.held_by
+        meeting.interpreter_used = details.interpreter_used
         meeting.recorded_by_id = user.id
         db.session.add(meeting)
 
@@ -392,6 +396,21 @@ def to_local(moment: datetime) -> datetime:
 
 def local_today() -> date:
     return datetime.now(local_zone()).date()
+
+
+def record_did_not_attend(plan: CarePlan, user: User) -> ReviewMeeting | None:
+    """The patient did not come to the booked meeting; commits. None if none was booked.
+
+    The plan is not touched: nothing was agreed, and the review is still due."""
+    meeting = next_meeting(plan.id)
+    if meeting is None:
+        return None
+    meeting.status = "did_not_attend"
+    meeting.held_on = local_today()
+    meeting.recorded_by_id = user.id
+    audit.record("meeting.did_not_attend", plan.patient_id, f"meeting {meeting.id}")
+    db.session.commit()
+    return meeting
 
 
 def schedule_meeting(plan: CarePlan, user: User, when: datetime, location: str) -> ReviewMeeting:

@@ -12,7 +12,7 @@ from portal.models.contingency import (
 )
 from portal.models.draft import KeptForm
 from portal.models.indexes import REVIEWABLE
-from portal.models.meeting import PlanVersion, ReviewMeeting
+from portal.models.meeting import MeetingMode, PlanVersion, ReviewMeeting
 from portal.models.organisation import Organisation
 from portal.models.patient import Condition, Patient, patient_conditions
 from portal.models.plan import (
@@ -49,6 +49,7 @@ __all__ = [
     "Goal",
     "GoalStatus",
     "KeptForm",
+    "MeetingMode",
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",

@@ -1,12 +1,21 @@
 """Review meetings and the immutable snapshots of what was agreed at them."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin
 from portal.models.user import User
+
+
+class MeetingMode(StrEnum):
+    """How a review meeting was held."""
+
+    FACE_TO_FACE = "face_to_face"
+    PHONE = "phone"
+    VIDEO = "video"
 
 
 class ReviewMeeting(TimestampMixin, Base):
@@ -14,7 +23,8 @@ class ReviewMeeting(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled / held
+    # scheduled / held / did_not_attend (the patient did not come to a booked meeting)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
     scheduled_for: Mapped[datetime | None]
     location: Mapped[str] = mapped_column(String(200), default="")
     held_on: Mapped[date | None]
@@ -23,6 +33,8 @@ class ReviewMeeting(TimestampMixin, Base):
     patient_feedback: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+    held_by: Mapped[str | None] = mapped_column(String(20))  # MeetingMode
+    interpreter_used: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 
