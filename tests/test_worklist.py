@@ -338,3 +338,15 @@ def test_filter_links_show_their_counts(db, practice, login):
     assert "Review overdue (1)" in body
     assert "No plan yet (3)" in body
     assert "Changes waiting for review (2)" in body
+
+
+def test_a_page_stays_small_however_large_the_practice(db, login):
+    org = make_org()
+    nurse = make_user(Role.PROFESSIONAL, org)
+    for i in range(PAGE_SIZE * 3):
+        patient = make_patient(org, given_name="Bartholomew-Alexander" * 2, family_name=f"W{i}")
+        make_plan(patient, goals=0, named_contact=nurse)
+    db.session.commit()
+    body = login(nurse).get("/worklist").get_data()
+    assert body.count(b'<tr class="nhsuk-table__row">') == PAGE_SIZE + 1  # the heading row
+    assert len(body) < 100_000
