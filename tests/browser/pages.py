@@ -104,6 +104,8 @@ SWEEP = [
     # A professional
     Page("professional", "/"),
     Page("professional", "/worklist?whose=mine&filter=proposals&q=Hughes"),
+    Page("professional", M + "/plan/arrangements"),
+    Page("professional", "/account/contact-details"),
     Page("professional", M + "/plan"),
     Page("professional", A + "/plan"),
     Page("professional", M + "/crisis"),
