@@ -1,8 +1,9 @@
 """The professional's worklist: the practice's patients, what each needs next, a page at a time.
 
 Everything is decided in SQL over one row per patient (the patient, their plan, and whether
-anything waits for review), so a practice of 8,000 costs two queries: the counts for every
-filter (which also size the pages), and one page of rows.
+anything waits for review), so a practice of 8,000 costs one query: one page of rows, each
+carrying the count of every filter (window sums over the same pass that sorts the page). Only
+a page with no rows on it asks for the counts on their own.
 """
 
 import re
@@ -184,6 +185,25 @@ class Worklist:
     counts: dict[Filter, int]
 
 
+def _sorted(columns):
+    """Most urgent first; then the earliest review (none last), then by name."""
+    return (
+        columns.urgency,
+        columns.next_review_date.is_(None),
+        columns.next_review_date,
+        columns.family_name,
+        columns.given_name,
+        columns.patient_id,
+    )
+
+
+def _counts(base: Select, conditions) -> dict[Filter, int]:
+    """How many patients each filter holds, in one statement."""
+    sums = [func.count()] + [func.sum(case((conditions[f], 1), else_=0)) for f in URGENCY]
+    totals = db.session.execute(base.with_only_columns(*sums)).one()
+    return {Filter.ALL: totals[0]} | {f: totals[i + 1] or 0 for i, f in enumerate(URGENCY)}
+
+
 def worklist(
     user: User,
     whose: Whose = Whose.PRACTICE,
@@ -199,51 +219,70 @@ def worklist(
     waiting = _waiting()
     conditions = _conditions(waiting, today)
     base = _base(user, whose, search, waiting)
-
-    sums = [func.count()] + [func.sum(case((conditions[f], 1), else_=0)) for f in URGENCY]
-    totals = db.session.execute(base.with_only_columns(*sums)).one()
-    counts = {Filter.ALL: totals[0]} | {f: totals[i + 1] or 0 for i, f in enumerate(URGENCY)}
-
-    urgency = case(*((conditions[f], i) for i, f in enumerate(URGENCY)), else_=len(URGENCY)).label(
-        "urgency"
-    )
-    contact = aliased(User)
-    query = base.add_columns(
-        CarePlan.id,
-        CarePlan.next_review_date,
-        contact.display_name,
-        *(conditions[f].label(f.value) for f in URGENCY),
-    ).outerjoin(contact, contact.id == CarePlan.named_contact_id)
+    # Every patient in scope once, with a 1/0 column per filter and how urgent they are; the
+    # window sums count each filter over all of them in the same pass that sorts one page.
+    every = base.with_only_columns(
+        Patient.id.label("patient_id"),
+        CarePlan.id.label("plan_id"),
+        CarePlan.next_review_date.label("next_review_date"),
+        CarePlan.named_contact_id.label("named_contact_id"),
+        Patient.family_name.label("family_name"),
+        Patient.given_name.label("given_name"),
+        case(*((conditions[f], i) for i, f in enumerate(URGENCY)), else_=len(URGENCY)).label(
+            "urgency"
+        ),
+        *(case((conditions[f], 1), else_=0).label(f.value) for f in URGENCY),
+    ).subquery("every_patient")
+    counted = select(
+        every,
+        func.count().over().label("n_all"),
+        *(func.sum(every.c[f.value]).over().label(f"n_{f.value}") for f in URGENCY),
+    ).subquery("counted")
+    chosen_rows = select(counted)
     if chosen is not Filter.ALL:
-        query = query.where(conditions[chosen])
-    query = query.order_by(
-        urgency,
-        CarePlan.next_review_date.is_(None),
-        CarePlan.next_review_date,
-        Patient.family_name,
-        Patient.given_name,
-        Patient.id,
-    )
+        chosen_rows = chosen_rows.where(counted.c[chosen.value] == 1)
+
+    def one_page(number: int):
+        top = (
+            chosen_rows.order_by(*_sorted(counted.c))
+            .limit(PAGE_SIZE)
+            .offset((number - 1) * PAGE_SIZE)
+            .subquery("top")
+        )
+        contact = aliased(User)
+        return list(
+            db.session.execute(
+                select(Patient, top, contact.display_name)
+                .join(Patient, Patient.id == top.c.patient_id)
+                .outerjoin(contact, contact.id == top.c.named_contact_id)
+                .order_by(*_sorted(top.c))
+            )
+        )
+
+    page = max(1, page)
+    found = one_page(page)
+    if found:
+        first = found[0]._mapping
+        counts = {Filter.ALL: first["n_all"]} | {f: first[f"n_{f.value}"] or 0 for f in URGENCY}
+    else:  # nothing on this page: the counts alone, then the last page if it was past the end
+        counts = _counts(base, conditions)
+        last = max(1, -(-counts[chosen] // PAGE_SIZE))
+        if page > last:
+            page = last
+            found = one_page(page) if counts[chosen] else []
     total = counts[chosen]
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    found = Page(
-        items=list(db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))),
-        page=page,
-        pages=pages,
-        total=total,
-    )
     rows = [
         Row(
             patient=r[0],
-            plan_id=r[1],
-            next_review_date=r[2],
-            named_contact=r[3],
+            plan_id=r.plan_id,
+            next_review_date=r.next_review_date,
+            named_contact=r.display_name,
             objected=r[0].care_team_consent is False,
-            flags=tuple(f for i, f in enumerate(URGENCY) if r[4 + i]),
+            flags=tuple(f for f in URGENCY if r._mapping[f.value]),
         )
-        for r in found.items
+        for r in found
     ]
+    found = Page(items=rows, page=page, pages=max(1, -(-total // PAGE_SIZE)), total=total)
     return Worklist(page=found, rows=rows, counts=counts)
 
 
