@@ -69,6 +69,9 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
             ("Load test: 100,000 patients on PostgreSQL, 20 users",
              ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", "20",
               "--seconds", "60"]),
+            # After the load test: it adds waiting work to the first practice.
+            ("Worklist: a practice of 8,000 in 100,000 patients on PostgreSQL",
+             ["bench.worklist_bench", "--url", pg_100k, "--patients", "100000"]),
         ]
     else:
         plan.append(("Load test: SQLite (no PostgreSQL server answered)",

@@ -31,6 +31,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bench import datagen
+from bench.common import patient_count
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -42,17 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def patient_count(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
-    except Exception:  # noqa: BLE001 - no schema yet
-        return 0
-    finally:
-        engine.dispose()
 
 
 class MemorySampler(threading.Thread):

@@ -15,7 +15,6 @@ depend on the machine's load at all. Nothing here is part of the test suite.
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import re
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import event, select
 
 from bench import datagen
-from bench.load import patient_count
+from bench.common import patient_count, portal_app
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -74,18 +73,9 @@ def main() -> None:
     if patient_count(args.url) < args.patients:
         datagen.generate(args.url, args.patients)
 
-    os.environ.update(
-        {
-            "DATABASE_URL": args.url,
-            "PORTAL_ENV": "development",
-            "PORTAL_SECRET_KEY": "bench-only-secret",
-            "PORTAL_RATELIMIT_ENABLED": "false",
-        }
-    )
-    from portal import create_app
     from portal.extensions import db
 
-    app = create_app()
+    app = portal_app(args.url)
     client = signed_in_client(app, args.patient)
     path = PAGES[args.page].format(id=args.patient)
     run(client, path, 20)  # warm: templates compiled, catalogues and statement cache filled

@@ -71,6 +71,8 @@ AREAS = (
     "notifications",
     "register",
     "activation",
+    "worklist",
+    "drafts",
 )
 
 

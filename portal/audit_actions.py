@@ -121,6 +121,10 @@ ACTIONS = {
     "register.rejections_downloaded": _l("Downloaded the rows a register import could not use"),
     "report.trajectory_set": _l("Set a monthly target for the report"),
     "report.trajectory_removed": _l("Removed a monthly target from the report"),
+    "plan.start": _l("Started the care plan"),
+    "plan.preferred_format": _l("Recorded how the plan is wanted: online or on paper"),
+    "plan.paper_copy": _l("Recorded that a paper copy was handed over"),
+    "meeting.did_not_attend": _l("Recorded that a review meeting was missed"),
     # Conversations with the care team
     "conversation.list": _l("Looked at the list of conversations with the care team"),
     "conversation.view": _l("Read a conversation with the care team"),

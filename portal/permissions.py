@@ -39,6 +39,7 @@ class Action(StrEnum):
     READ_SURVEY_RESULTS = "read_survey_results"  # the practice's own survey results
     USE_TEAM_INBOX = "use_team_inbox"  # the care team's inbox of patients' conversations
     USE_FHIR_API = "use_fhir_api"  # any account; each answer is decided per patient
+    CARE_TEAM_WORK = "care_team_work"  # a practice professional's worklist and contact details
     # Conversations with the care team: reading and writing messages; the care team's side
     # also answers for them (closing with an outcome, marking urgent, taking one on).
     READ_CONVERSATIONS = "read_conversations"
@@ -149,7 +150,7 @@ def relation(user: User | None, patient: Patient) -> Relation:
         in_care = user.organisation_id is not None and (
             user.organisation_id == patient.organisation_id
         )
-        return Relation.PROFESSIONAL if in_care and patient.care_team_consent else Relation.NONE
+        return Relation.PROFESSIONAL if in_care and not objected(patient) else Relation.NONE
     return Relation.NONE
 
 
@@ -163,6 +164,8 @@ def allowed(user: User | None, rel: Relation) -> frozenset[Action]:
     if rel == Relation.PROFESSIONAL and user is not None and user.can_audit:
         actions = actions | {Action.AUDIT_PLAN}
     return actions
+
+
 def professional_patients(user: User):
     """A condition selecting the patients ``user`` relates to as a professional.
 
@@ -176,7 +179,21 @@ def professional_patients(user: User):
         or user.organisation_id is None
     ):
         return Patient.id.is_(None)  # nobody
-    return (Patient.organisation_id == user.organisation_id) & Patient.care_team_consent.is_(True)
+    return (Patient.organisation_id == user.organisation_id) & not_objected_sql()
+
+
+def objected(patient: Patient) -> bool:
+    """The patient objected to their practice's care team seeing the plan.
+
+    The practice sees its registered patients for direct care (implied consent, as in NHS
+    practice) until the patient says no: only a recorded "no" closes the plan to it.
+    """
+    return patient.care_team_consent is False
+
+
+def not_objected_sql():
+    """``not objected(Patient)`` as SQL, for lists of the practice's patients."""
+    return or_(Patient.care_team_consent.is_(None), Patient.care_team_consent.is_(True))
 
 
 def can(user: User | None, action: Action, patient: Patient) -> bool:
@@ -228,6 +245,9 @@ _ACCOUNT_RULES = {
     Action.READ_SURVEY_RESULTS: _staff_of_an_organisation,
     Action.USE_TEAM_INBOX: lambda user: user.role == Role.PROFESSIONAL,
     Action.USE_FHIR_API: lambda user: True,
+    Action.CARE_TEAM_WORK: lambda user: (
+        user.role == Role.PROFESSIONAL and user.organisation_id is not None
+    ),
 }
 ACCOUNT_ACTIONS = frozenset(_ACCOUNT_RULES)
 

@@ -77,6 +77,10 @@ def start_session(user: User, mfa_ok: bool = False) -> None:
         session["mfa_ok"] = True
     session.permanent = True
     login_user(user)
+    from portal.drafts.services import has_kept
+
+    if has_kept(user.id):  # read once here, so other pages need not ask
+        session["kept"] = True
 
 
 def end_every_session(user: User) -> None:
@@ -95,20 +99,50 @@ def end_session() -> None:
     session.clear()
 
 
+def idle_timeout(user: User):
+    """How long the account's session lasts unused: shorter for staff."""
+    from flask import current_app
+
+    return current_app.config["IDLE_TIMEOUT_STAFF" if user.is_staff else "IDLE_TIMEOUT_PATIENT"]
+
+
+def keeps_typing(endpoint: str | None) -> bool:
+    """Forms whose typing is kept when they arrive after the sign-out: not signing in, nor
+    the timeout warning's own requests."""
+    return bool(endpoint) and not endpoint.startswith(("auth.", "drafts."))
+
+
+# Asking how long is left must not itself count as using the portal.
+PASSIVE_ENDPOINTS = frozenset({"drafts.remaining"})
+
+
 def _enforce_timeouts(app: Flask):
     def check():
         if request.endpoint == "static" or not current_user.is_authenticated:
             return None
         stamp = now()
-        idle = app.config["IDLE_TIMEOUT_STAFF" if current_user.is_staff else "IDLE_TIMEOUT_PATIENT"]
+        idle = idle_timeout(current_user)
         absolute = app.config["PERMANENT_SESSION_LIFETIME"]
         started = session.get("started_at", 0)
         seen = session.get("seen_at", 0)
         if stamp - seen > idle.total_seconds() or stamp - started > absolute.total_seconds():
+            kept = None
+            if request.method == "POST" and keeps_typing(request.endpoint):
+                # Saved too late: keep what was typed, for its author.
+                from portal.drafts.services import keep
+
+                kept = keep(current_user.id, request.path, request.form)
+                db.session.commit()
             end_session()
-            flash(_l("You were signed out because you had not used the portal for a while."))
+            if kept is not None:
+                from portal.drafts.views import SIGNED_OUT
+
+                flash(SIGNED_OUT)
+            else:
+                flash(_l("You were signed out because you had not used the portal for a while."))
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        session["seen_at"] = stamp
+        if request.endpoint not in PASSIVE_ENDPOINTS:
+            session["seen_at"] = stamp
         return None
 
     return check

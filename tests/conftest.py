@@ -181,6 +181,23 @@ def db(app, request):
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """Moves the portal's clock forward without waiting."""
+    from portal import security
+
+    class Clock:
+        offset = 0
+
+        def advance(self, seconds: int) -> None:
+            self.offset += seconds
+
+    clock = Clock()
+    real = security.now
+    monkeypatch.setattr(security, "now", lambda: real() + clock.offset)
+    return clock
+
+
+@pytest.fixture
 def client(app, db):
     return app.test_client()
 

@@ -235,6 +235,16 @@ INVITE = {"email": "new.person@example.org", "relationship": "Friend", "scope": 
 MATRIX = [
     ("GET", "/patients/{a}/plan", only(**PLAN_READERS), None),
     ("GET", "/patients/{a}/crisis", only(**PLAN_READERS, carer_crisis=200), None),
+    # Patient A has a plan: starting one opens it.
+    ("POST", "/patients/{a}/plan/start", only(professional=302), None),
+    ("POST", "/patients/{a}/meetings/did-not-attend", only(professional=302), None),
+    ("GET", "/patients/{a}/plan/arrangements", only(professional=200), None),
+    (
+        "POST",
+        "/patients/{a}/plan/arrangements",
+        only(professional=302),
+        {"preferred_format": "paper"},
+    ),
     ("GET", "/patients/{a}/sharing", only(owner=200), None),
     ("GET", "/patients/{a}/sharing/invite", only(owner=200), None),
     ("POST", "/patients/{a}/sharing/invite", only(owner=200), INVITE),
@@ -255,6 +265,16 @@ MATRIX = [
 ]
 
 
+def matrix_url(db, cast, template: str) -> str:
+    """A matrix row's address for the cast, with a pending invitation made for it."""
+    grant = db.session.scalars(
+        select(AccessGrant).where(AccessGrant.grantee_id == cast.users["carer_view"].id)
+    ).one()
+    pending, token = make_invitation(cast.a, email="not.in.the.cast@example.org")
+    db.session.commit()
+    return template.format(a=cast.a.id, grant=grant.id, pending=pending.id, token=token)
+
+
 def _order(expected: dict[str, int]) -> list[str]:
     """Refused people first and the one allowed to change something last, so one database
     serves the whole row: a refused request changes nothing."""
@@ -269,12 +289,7 @@ def test_matrix_rows_name_every_relation():
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{row[0]} {row[1]}" for row in MATRIX])
 def test_access_matrix(db, cast, request_as, row):
     method, template, expected, data = row
-    grant = db.session.scalars(
-        select(AccessGrant).where(AccessGrant.grantee_id == cast.users["carer_view"].id)
-    ).one()
-    pending, token = make_invitation(cast.a, email="not.in.the.cast@example.org")
-    db.session.commit()
-    url = template.format(a=cast.a.id, grant=grant.id, pending=pending.id, token=token)
+    url = matrix_url(db, cast, template)
     actual = {}
     for relation in _order(expected):
         user = cast.users.get(relation)

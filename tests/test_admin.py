@@ -373,7 +373,7 @@ def test_a_stale_edit_shows_both_versions_and_saves_nothing(login, db, admin, nu
 def test_deactivating_ends_their_sessions_and_stops_sign_in(app, login, db, admin, nurse, outbox):
     them = app.test_client()
     sign_in(them, nurse)
-    assert them.get("/").status_code == 200
+    assert them.get("/worklist").status_code == 200  # the professional's home
     client = login(admin)
     assert "Deactivate the account of Nia Nurse?" in text(
         client.get(f"/admin/accounts/{nurse.id}/deactivate")

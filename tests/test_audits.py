@@ -271,7 +271,7 @@ def test_audit_page_queries_do_not_grow_with_the_sample(cast, people, login, db,
 
 
 def test_professional_home_links_to_surveys_and_for_auditors_to_audits(people, login):
-    body = login(people["auditor"]).get("/").get_data(as_text=True)
+    body = login(people["auditor"]).get("/", follow_redirects=True).get_data(as_text=True)
     assert 'href="/surveys"' in body and 'href="/audits"' in body
-    body = login(people["professional"]).get("/").get_data(as_text=True)
+    body = login(people["professional"]).get("/", follow_redirects=True).get_data(as_text=True)
     assert 'href="/surveys"' in body and 'href="/audits"' not in body

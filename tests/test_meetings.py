@@ -407,8 +407,12 @@ def test_every_proposal_needs_a_decision(agreed, db, cast, login):
     del data[f"p_{key('goals', agreed['new_goal'])}_decision"]
     data[f"p_{key('needs', agreed['needs'])}_decision"] = "approve-all"
     body = client.post(f"/patients/{cast.a.id}/review/record", data=data).get_data(as_text=True)
-    assert body.count("Choose whether to agree, amend or decline this proposal") >= 4
-    assert f'href="#p_{key("goals", agreed["new_goal"])}_decision-0"' in body
+    # Each entry names its proposal and links to the first option of its own question.
+    new_goal = f"p_{key('goals', agreed['new_goal'])}_decision"
+    assert "Choose whether to agree, amend or decline the proposal: Swim once a week" in body
+    assert "Choose whether to agree, amend or decline the proposal: My health" in body
+    assert f'<a href="#{new_goal}">' in body and f'id="{new_goal}" name="{new_goal}"' in body
+    assert f'href="#{new_goal}-0"' not in body
     assert db.session.get(Goal, agreed["new_goal"].id).status == "proposed"
 
 

@@ -323,4 +323,4 @@ def test_demo_staff_sign_in_with_the_published_key(client, db, clock):
     assert response.headers["Location"] == "/sign-in/code"
     response = client.post("/sign-in/code", data={"code": code(clock, DEMO_TOTP_SECRET)})
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/worklist").status_code == 200  # signed in, at the professional's home

@@ -93,12 +93,13 @@ def test_carer_home_has_one_tap_crisis_link(db, login):
     assert f'href="/patients/{patient.id}/plan"' not in body  # crisis scope: nothing else
 
 
-def test_professional_home_lists_only_consenting_patients_of_their_organisation(cast, login):
-    body = login(cast.users["professional"]).get("/").get_data(as_text=True)
+def test_professional_home_is_the_worklist_of_their_own_practice(cast, login):
+    client = login(cast.users["professional"])
+    body = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "Alice Able" in body and "Bob Baker" in body
-    assert "Nina Noconsent" not in body
-    body = login(cast.users["professional_other_org"]).get("/").get_data(as_text=True)
-    assert "Alice Able" not in body
+    assert f'href="/patients/{cast.no_consent.id}/plan"' not in body  # she objected
+    body = login(cast.users["professional_other_org"]).get("/", follow_redirects=True)
+    assert "Alice Able" not in body.get_data(as_text=True)
 
 
 def test_crisis_page_has_tap_to_call_links(cast, login):

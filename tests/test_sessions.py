@@ -8,7 +8,6 @@ from flask_login import login_required
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from portal import security
 from portal.auth.reauth import require_recent_auth
 from portal.models import AuditEvent, Role, User
 from tests.conftest import sign_in
@@ -21,22 +20,6 @@ MINUTE = 60
 @pytest.fixture
 def outbox(app, monkeypatch, tmp_path):
     return use_outbox(app, monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Moves the portal's clock forward without waiting."""
-
-    class Clock:
-        offset = 0
-
-        def advance(self, seconds: int) -> None:
-            self.offset += seconds
-
-    clock = Clock()
-    real = security.now
-    monkeypatch.setattr(security, "now", lambda: real() + clock.offset)
-    return clock
 
 
 def actions(db) -> list[str]:

@@ -11,6 +11,8 @@ from portal.auth.forms import (
     new_password_fields,
     password_field,
 )
+from portal.phone import MAX_LENGTH as PHONE_LIMIT
+from portal.phone import PhoneNumber
 
 
 def _strip(value):
@@ -50,3 +52,33 @@ class PasswordForm(FlaskForm):
 
 class MfaCodeForm(FlaskForm):
     code = code_field(_l("Code from your authenticator app"))
+
+
+class ContactDetailsForm(FlaskForm):
+    """How patients reach a professional who is their named contact; each part optional."""
+
+    phone = StringField(
+        _l("Work phone number (optional)"),
+        filters=[_strip],
+        validators=[
+            Length(
+                max=PHONE_LIMIT,
+                message=_l("Phone number must be %(max)d characters or fewer"),
+            ),
+            PhoneNumber(),
+        ],
+    )
+    availability = StringField(
+        _l("When patients can reach you (optional)"),
+        filters=[_strip],
+        validators=[
+            Length(
+                max=200, message=_l("When patients can reach you must be 200 characters or fewer")
+            )
+        ],
+    )
+    team_contact = StringField(
+        _l("Who to contact when you are away (optional)"),
+        filters=[_strip],
+        validators=[Length(max=200, message=_l("Who to contact must be 200 characters or fewer"))],
+    )

@@ -4,7 +4,14 @@ from flask_login import current_user
 
 from portal import audit, security
 from portal.account import bp
-from portal.account.forms import ActionForm, EmailForm, MfaCodeForm, NameForm, PasswordForm
+from portal.account.forms import (
+    ActionForm,
+    ContactDetailsForm,
+    EmailForm,
+    MfaCodeForm,
+    NameForm,
+    PasswordForm,
+)
 from portal.auth import emails, mfa
 from portal.auth.reauth import mark_authenticated, password_confirmed, require_recent_auth
 from portal.auth.services import (
@@ -61,6 +68,23 @@ def name():
         flash(_("Your name has been changed."))
         return redirect(url_for("account.settings"))
     return render_template("account/name.html", form=form)
+
+
+@bp.route("/contact-details", methods=["GET", "POST"])
+@account_page(Action.CARE_TEAM_WORK)
+def contact_details():
+    """A professional's work phone, availability and team contact, shown to their patients."""
+    fields = ("phone", "availability", "team_contact")
+    saved = {f: getattr(current_user, f) or "" for f in fields} if request.method == "GET" else None
+    form = ContactDetailsForm(data=saved)
+    if form.validate_on_submit():
+        for f in fields:
+            setattr(current_user, f, getattr(form, f).data or None)
+        audit.record("account.contact_details_changed")
+        db.session.commit()
+        flash(_("Your contact details have been saved."))
+        return redirect(url_for("account.settings"))
+    return render_template("account/contact_details.html", form=form)
 
 
 @bp.route("/email", methods=["GET", "POST"])

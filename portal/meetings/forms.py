@@ -15,12 +15,19 @@ from wtforms import (
 )
 from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from portal import labels, limits
 from portal.fields import PortalForm, phone_field
 from portal.i18n import format_date
-from portal.models import ContactKind, CrisisLevel, GoalStatus
+from portal.models import ContactKind, CrisisLevel, GoalStatus, MeetingMode
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
 ATTENDEES_LIMIT = 1000
@@ -74,6 +81,32 @@ def _not_too_early(message):
     return check
 
 
+NEXT_REVIEW_MAX_DAYS = 731  # two years
+
+
+class DecisionField(RadioField):
+    """Agree / amend / decline for one proposal (``meetings/_macros.html`` ``decision``): its
+    first option carries the field's own id, so the error summary links there."""
+
+    def error_anchor(self) -> str:
+        return self.id
+
+
+def proposal_name(proposal) -> str:
+    """What the professional calls a proposal: the area, the goal or the contact."""
+    from portal.versions.labels import SECTIONS
+
+    after = proposal.after or {}
+    names = {
+        "needs": lambda: labels.DOMAINS.get(proposal.item_key, proposal.item_key),
+        "wishes": lambda: labels.WISHES.get(proposal.item_key, proposal.item_key),
+        "goals": lambda: after.get("title") or "",
+        "crisis_steps": lambda: labels.CRISIS_LEVELS.get(after.get("level"), after.get("level")),
+        "contacts": lambda: after.get("name") or "",
+    }
+    return str(names.get(proposal.kind, lambda: SECTIONS[proposal.kind])())
+
+
 def int_or_none(value):
     """A whole number typed in ASCII digits, else None (``"²".isdigit()`` is true)."""
     text = str(value) if value else ""
@@ -122,6 +155,20 @@ class MeetingForm(PortalForm):
     crisis_reviewed = BooleanField(
         _l("We went through the crisis plan together and it is up to date")
     )
+    held_by = RadioField(
+        _l("How was the meeting held? (optional)"),
+        choices=[
+            SelectChoice(MeetingMode.FACE_TO_FACE.value, _l("Face to face")),
+            SelectChoice(MeetingMode.PHONE.value, _l("By phone")),
+            SelectChoice(MeetingMode.VIDEO.value, _l("By video call")),
+        ],
+        validators=[
+            Optional(),
+            AnyOf([m.value for m in MeetingMode], _l("Choose how the meeting was held")),
+        ],
+        validate_choice=False,
+    )
+    interpreter_used = BooleanField(_l("An interpreter was used"))
     complex_needs = BooleanField(_l("The patient has complex needs"))
     review_interval = SelectField(
         _l("When is the next review due?"),
@@ -136,7 +183,26 @@ class MeetingForm(PortalForm):
         invalid_choice_message=_l("Choose when the next review is due"),
     )
 
+    next_review_on = DayField(
+        _l("Or the date of the next review (optional)"),
+        invalid_value_message=_l("The date of the next review must be a real date"),
+    )
+
     last_review: date | None = None  # set by the view: a meeting cannot predate the last one
+
+    def validate_next_review_on(self, field):
+        """A date instead of an interval: after the meeting and within two years of it."""
+        if field.data is None:
+            return
+        if self.review_interval.data:
+            raise ValidationError(
+                _l("Choose when the next review is due, or give its date, not both")
+            )
+        held = self.held_on.data
+        if held and field.data <= held:
+            raise ValidationError(_l("The next review must be after the meeting"))
+        if held and field.data > held + timedelta(days=NEXT_REVIEW_MAX_DAYS):
+            raise ValidationError(_l("The next review must be within 2 years of the meeting"))
 
     def validate_held_on(self, field):
         if field.data and self.last_review and field.data < self.last_review:
@@ -244,10 +310,13 @@ def record_form(proposals, goals=(), prefill_versions: bool = False, **kwargs) -
         attrs[field_name(p, "version")] = HiddenField()
         if prefill_versions:
             defaults[field_name(p, "version")] = p.item.version
-        attrs[field_name(p, "decision")] = RadioField(
+        attrs[field_name(p, "decision")] = DecisionField(
             _l("What was decided?"),
             choices=_decision_choices(p),
-            invalid_choice_message=_l("Choose whether to agree, amend or decline this proposal"),
+            invalid_choice_message=_l(
+                "Choose whether to agree, amend or decline the proposal: %(name)s",
+                name=proposal_name(p),
+            ),
         )
         for name in p.amendable:
             attrs[field_name(p, name)] = _amend_field(name)

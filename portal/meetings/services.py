@@ -199,6 +199,9 @@ class MeetingDetails:
     complex_needs: bool
     interval_months: int | None  # None: the usual interval for the patient's needs
     crisis_reviewed: bool = False  # the professional said the crisis plan was gone through
+    next_review_on: date | None = None  # a date chosen instead of an interval
+    held_by: str | None = None  # MeetingMode
+    interpreter_used: bool = False
 
 
 class MeetingConflict(Exception):
@@ -291,6 +294,17 @@ def apply_decision(
     audit.record(f"{name}.{action}", patient_id, f"{name} {p.item.id}")
 
 
+def booking_held(plan_id: int, held_on: date) -> ReviewMeeting | None:
+    """The booked meeting that this record is of: one booked for the day it was held or
+    before. A booking for a later day is a future appointment and stays booked."""
+    booked = next_meeting(plan_id)
+    if booked is None:
+        return None
+    if booked.scheduled_for is not None and to_local(booked.scheduled_for).date() > held_on:
+        return None
+    return booked
+
+
 def record_meeting(
     plan: CarePlan,
     user: User,
@@ -324,12 +338,14 @@ def record_meeting(
             goal.status = status
             goal.updated_by_id = user.id
             audit.record(f"goal.{status}", patient_id, f"goal {goal.id}")
-        meeting = next_meeting(plan.id) or ReviewMeeting(plan_id=plan.id)
+        meeting = booking_held(plan.id, details.held_on) or ReviewMeeting(plan_id=plan.id)
         meeting.status = MeetingStatus.HELD
         meeting.held_on = details.held_on
         meeting.attendees = details.attendees
         meeting.notes = details.notes
         meeting.patient_feedback = details.patient_feedback
+        meeting.held_by = details.held_by
+        meeting.interpreter_used = details.interpreter_used
         meeting.recorded_by_id = user.id
         db.session.add(meeting)
 
@@ -340,7 +356,7 @@ def record_meeting(
         plan.last_review_date = details.held_on
         if details.crisis_reviewed:
             mark_crisis_reviewed(plan, user, details.held_on)
-        plan.next_review_date = add_months(details.held_on, interval)
+        plan.next_review_date = details.next_review_on or add_months(details.held_on, interval)
         db.session.flush()  # the plan's version check happens here
 
         # Collections reload without the rows a decline removed.
@@ -379,6 +395,21 @@ def to_local(moment: datetime) -> datetime:
 
 def local_today() -> date:
     return datetime.now(local_zone()).date()
+
+
+def record_did_not_attend(plan: CarePlan, user: User) -> ReviewMeeting | None:
+    """The patient did not come to the booked meeting; commits. None if none was booked.
+
+    The plan is not touched: nothing was agreed, and the review is still due."""
+    meeting = next_meeting(plan.id)
+    if meeting is None:
+        return None
+    meeting.status = MeetingStatus.DID_NOT_ATTEND
+    meeting.held_on = local_today()
+    meeting.recorded_by_id = user.id
+    audit.record("meeting.did_not_attend", plan.patient_id, f"meeting {meeting.id}")
+    db.session.commit()
+    return meeting
 
 
 def schedule_meeting(plan: CarePlan, user: User, when: datetime, location: str) -> ReviewMeeting:

@@ -160,6 +160,9 @@ def record(patient_id: int):
         complex_needs=form.complex_needs.data,
         interval_months=_int(form.review_interval.data),
         crisis_reviewed=form.crisis_reviewed.data,
+        next_review_on=form.next_review_on.data,
+        held_by=form.held_by.data or None,
+        interpreter_used=form.interpreter_used.data,
     )
     decisions = {
         p.key: services.Decision(
@@ -239,6 +242,18 @@ def schedule(patient_id: int):
     return render_template(
         "meetings/schedule.html", access=access, patient=access.patient, form=form, meeting=meeting
     )
+
+
+@bp.route("/patients/<int:patient_id>/meetings/did-not-attend", methods=["POST"])
+@patient_page(Action.AGREE)
+def did_not_attend(patient_id: int):
+    """The patient did not come to the booked meeting: recorded, and the booking closed."""
+    _access, plan = _access_and_plan(patient_id, Action.AGREE)
+    if services.record_did_not_attend(plan, current_user) is None:
+        flash(_("There is no booked meeting to record."))
+    else:
+        flash(_("Recorded that the patient did not attend. The review is still due."))
+    return redirect(url_for("plans.plan", patient_id=patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/meetings/next.ics")

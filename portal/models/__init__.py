@@ -18,7 +18,9 @@ from portal.models.conversation import (
     Message,
     WrittenAs,
 )
-from portal.models.meeting import MeetingStatus, PlanVersion, ReviewMeeting
+from portal.models.draft import KeptForm
+from portal.models.indexes import REVIEWABLE
+from portal.models.meeting import MeetingMode, MeetingStatus, PlanVersion, ReviewMeeting
 from portal.models.notification import (
     Channel,
     Notification,
@@ -53,7 +55,7 @@ from portal.models.register import (
     TrajectoryTarget,
 )
 from portal.models.report import MonthlySummary, MonthlySummaryCell
-from portal.models.sharing import AccessGrant, ConsentRecord, Scope
+from portal.models.sharing import AccessGrant, ConsentMethod, ConsentRecord, Scope
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
@@ -72,6 +74,7 @@ __all__ = [
     "Channel",
     "CodeChannel",
     "Condition",
+    "ConsentMethod",
     "ConsentRecord",
     "Contact",
     "CallService",
@@ -84,6 +87,8 @@ __all__ = [
     "GoalStatus",
     "MeetingStatus",
     "ImportStatus",
+    "KeptForm",
+    "MeetingMode",
     "MonthlySummary",
     "MonthlySummaryCell",
     "NeedsSection",
@@ -101,6 +106,7 @@ __all__ = [
     "PlanAuditItem",
     "PlanFormat",
     "PlanVersion",
+    "REVIEWABLE",
     "Preparation",
     "RegisterEntry",
     "RegisterImport",

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, one_of
@@ -13,11 +13,20 @@ from portal.models.user import User
 class MeetingStatus(StrEnum):
     SCHEDULED = "scheduled"  # booked, not yet recorded
     HELD = "held"  # recorded: the plan was agreed at it
+    DID_NOT_ATTEND = "did_not_attend"  # the patient did not come to a booked meeting
+
+
+class MeetingMode(StrEnum):
+    """How a review meeting was held."""
+
+    FACE_TO_FACE = "face_to_face"
+    PHONE = "phone"
+    VIDEO = "video"
 
 
 class ReviewMeeting(TimestampMixin, Base):
     __tablename__ = "review_meetings"
-    __table_args__ = (one_of("status", MeetingStatus),)
+    __table_args__ = (one_of("status", MeetingStatus), one_of("held_by", MeetingMode))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
@@ -30,6 +39,8 @@ class ReviewMeeting(TimestampMixin, Base):
     patient_feedback: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+    held_by: Mapped[str | None] = mapped_column(String(20))  # MeetingMode
+    interpreter_used: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 

@@ -86,3 +86,12 @@ class Patient(TimestampMixin, Base):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    def age_on(self, day: date) -> int:
+        """Age in whole years on ``day`` (a 29 February birthday counts from 1 March)."""
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(date.today())

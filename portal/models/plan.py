@@ -86,7 +86,7 @@ class CarePlan(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
-    named_contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    named_contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     named_contact_request: Mapped[str | None] = mapped_column(Text)
     named_contact_requested_at: Mapped[datetime | None]
     last_review_date: Mapped[date | None]

@@ -43,13 +43,25 @@ class AccessGrant(TimestampMixin, Base):
     patient: Mapped[Patient] = relationship()
 
 
+class ConsentMethod(StrEnum):
+    """How a consent decision reached the portal."""
+
+    ONLINE = "online"  # the patient chose in the portal
+    IN_PERSON = "in_person"  # told a professional, who recorded it
+    PAPER = "paper"  # signed a paper form, recorded by a professional
+
+
 class ConsentRecord(TimestampMixin, Base):
     """Each consent decision is kept; the latest is mirrored on ``Patient.care_team_consent``."""
 
     __tablename__ = "consent_records"
+    __table_args__ = (one_of("method", ConsentMethod),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     share_with_care_team: Mapped[bool]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
+    method: Mapped[str] = mapped_column(
+        String(20), default=ConsentMethod.ONLINE, server_default=ConsentMethod.ONLINE.value
+    )

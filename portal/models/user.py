@@ -38,6 +38,8 @@ class User(UserMixin, TimestampMixin, Base):
     job_title: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(40))
     availability: Mapped[str | None] = mapped_column(String(200))
+    # Whom patients reach when this professional is away: a team and its number.
+    team_contact: Mapped[str | None] = mapped_column(String(200))
     can_audit: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     # Rotated to end every session of the account (sign-out everywhere, password change).

@@ -10,7 +10,7 @@ from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKi
 from portal.pages import account_page, patient_page
 from portal.permissions import Action, Relation, require
 from portal.plans import bp
-from portal.plans.services import load_plan, patients_in_care, people_shared_with
+from portal.plans.services import load_plan, people_shared_with
 from portal.surveys.services import meeting_awaiting_survey
 
 
@@ -26,9 +26,7 @@ def home():
     if current_user.role == Role.CARER:
         return render_template("plans/carer_home.html", grants=people_shared_with(current_user))
     if current_user.role == Role.PROFESSIONAL:
-        return render_template(
-            "plans/professional_home.html", patients=patients_in_care(current_user)
-        )
+        return redirect(url_for("worklist.index"))
     return render_template("plans/staff_home.html")
 
 

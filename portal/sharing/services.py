@@ -20,7 +20,15 @@ from portal import accounts, audit, labels, mail
 from portal.auth.services import find_user
 from portal.extensions import db
 from portal.i18n import LANGUAGES, current_language, format_date, supported
-from portal.models import AccessGrant, AuditEvent, ConsentRecord, Patient, Role, User
+from portal.models import (
+    AccessGrant,
+    AuditEvent,
+    ConsentMethod,
+    ConsentRecord,
+    Patient,
+    Role,
+    User,
+)
 from portal.models.base import utcnow
 from portal.pagination import Page, paginate
 from portal.permissions import active_grants_query
@@ -351,8 +359,13 @@ def own_active_grant(user: User, grant_id: int) -> AccessGrant | None:
 # --------------------------------------------------------------------------- #
 
 
-def record_consent(patient: Patient, share: bool, user: User) -> bool:
+def record_consent(
+    patient: Patient, share: bool, user: User, method: ConsentMethod = ConsentMethod.ONLINE
+) -> bool:
     """Append a dated decision and mirror it on the patient; False if nothing changed.
+
+    ``method``: chosen online by the patient, or told in person or signed on paper and
+    recorded by a professional.
 
     Professionals' access reads ``Patient.care_team_consent`` on every request, so a
     withdrawal closes the plan to them from their next request.
@@ -360,7 +373,12 @@ def record_consent(patient: Patient, share: bool, user: User) -> bool:
     if patient.care_team_consent is share:
         return False
     db.session.add(
-        ConsentRecord(patient_id=patient.id, share_with_care_team=share, recorded_by_id=user.id)
+        ConsentRecord(
+            patient_id=patient.id,
+            share_with_care_team=share,
+            recorded_by_id=user.id,
+            method=method,
+        )
     )
     patient.care_team_consent = share
     audit.record("consent.given" if share else "consent.withdrawn", patient.id)

@@ -115,6 +115,9 @@ SWEEP = [
     Page("carer", "/account/messages/"),
     # A professional
     Page("professional", "/"),
+    Page("professional", "/worklist?whose=mine&filter=proposals&q=Hughes"),
+    Page("professional", M + "/plan/arrangements"),
+    Page("professional", "/account/contact-details"),
     Page("professional", M + "/plan"),
     Page("professional", A + "/plan"),
     Page("professional", M + "/crisis"),

@@ -112,6 +112,8 @@ def test_patient_changes_goals_gets_ready_and_downloads_the_plan(fresh_page, tmp
 def test_professional_records_the_review_and_agrees_a_proposal(fresh_page):
     page = fresh_page
     harness.sign_in(page, "professional")  # two-step verification, answered with the demo key
+    page.get_by_label("Search by name, NHS number or date of birth").fill("Margaret Hughes")
+    page.get_by_role("button", name="Search").click()
     page.get_by_role("table", name="Your patients").get_by_role(
         "link", name="Margaret Hughes"
     ).click()

@@ -1,0 +1,85 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import CarePlan, ConsentMethod, PlanFormat
+from portal.pages import account_page, patient_page
+from portal.permissions import Action, require
+from portal.worklist import arrangements, bp, services
+from portal.worklist.services import FILTER_LABELS, URGENCY, WHOSE_LABELS, Filter, Whose
+
+
+def _choice(enum, name: str, default):
+    """A choice from the address; anything else (a stale or forged link) is the default."""
+    try:
+        return enum(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+@bp.route("/worklist")
+@account_page(Action.CARE_TEAM_WORK)
+def index():
+    whose = _choice(Whose, "whose", Whose.PRACTICE)
+    chosen = _choice(Filter, "filter", Filter.ALL)
+    search = services.parse_search(request.args.get("q"))
+    page = request.args.get("page", 1, type=int)
+    result = services.worklist(current_user, whose, chosen, search, page)
+    return render_template(
+        "worklist/index.html",
+        result=result,
+        whose=whose,
+        chosen=chosen,
+        search=search.text,
+        filters=[Filter.ALL, *URGENCY],
+        filter_labels=FILTER_LABELS,
+        whose_labels=WHOSE_LABELS,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/plan/start", methods=["POST"])
+@patient_page(Action.AGREE)
+def start_plan(patient_id: int):
+    """A professional in the care team starts the plan of a patient who has none."""
+    access = require(current_user, Action.AGREE, patient_id)
+    services.start_plan(access.patient, current_user)
+    return redirect(url_for("plans.plan", patient_id=patient_id))
+
+
+@bp.route("/patients/<int:patient_id>/plan/arrangements", methods=["GET", "POST"])
+@patient_page(Action.AGREE)
+def plan_arrangements(patient_id: int):
+    """Consent told in person or on paper, the preferred format, the paper copy handed over."""
+    access = require(current_user, Action.AGREE, patient_id)
+    plan = db.session.scalar(select(CarePlan).where(CarePlan.patient_id == patient_id))
+    if plan is None:
+        abort(404)
+    saved = None
+    if request.method == "GET":
+        saved = {"preferred_format": plan.preferred_format, "paper_copy_given_on": None}
+    form = arrangements.ArrangementsForm(data=saved)
+    if form.validate_on_submit():
+        decision = form.decision.data or None
+        arrangements.record(
+            plan,
+            access.patient,
+            current_user,
+            arrangements.Arrangements(
+                share=None if decision is None else decision == "share",
+                method=ConsentMethod(form.method.data) if decision else None,
+                preferred_format=PlanFormat(form.preferred_format.data),
+                paper_copy_given_on=form.paper_copy_given_on.data,
+            ),
+        )
+        if decision == "object":
+            flash(
+                _("The patient's objection is recorded. The practice can no longer see their plan.")
+            )
+            return redirect(url_for(".index"))
+        flash(_("Saved."))
+        return redirect(url_for("plans.plan", patient_id=patient_id))
+    return render_template(
+        "worklist/arrangements.html", access=access, patient=access.patient, plan=plan, form=form
+    )
