@@ -5,13 +5,12 @@ Text is trimmed and Windows line endings are folded, so the limit counts what th
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
 
 from portal import labels
-from portal.fields import clean_text, phone_field
+from portal.fields import PortalForm, phone_field
 from portal.models import ContactKind, CrisisLevel
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 from portal.versions.services import FIELDS as SNAPSHOT_FIELDS
@@ -23,7 +22,7 @@ def _text(field_class, label, limit: int, too_long, required=None, more=()):
     """A trimmed text field with its length limit, and a message when it is required."""
     validators = [DataRequired(message=required)] if required else []
     validators.append(Length(max=limit, message=too_long))
-    return field_class(label, filters=[clean_text], validators=[*validators, *more])
+    return field_class(label, validators=[*validators, *more])
 
 
 def _long_text(label, too_long, required=None):
@@ -41,7 +40,7 @@ def _choice(field_class, label, choices, allowed, message):
     )
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(PortalForm):
     """Carries the version the form was read at, so a stale save is caught, not lost.
 
     ``FIELDS``, what a form proposes, are the fields an agreed version keeps of that part.
@@ -178,7 +177,7 @@ class ContactForm(VersionedForm):
     FIELDS = SNAPSHOT_FIELDS["contacts"]
 
 
-class CareTeamMemberForm(FlaskForm):
+class CareTeamMemberForm(PortalForm):
     name = _text(
         StringField,
         _l("Name"),

@@ -13,12 +13,11 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from portal import labels
-from portal.fields import PortalForm, phone_field
+from portal.fields import DateInputField, PortalForm, phone_field
 from portal.models import ContactKind, CrisisLevel, GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
@@ -45,10 +44,6 @@ class _TrimmedMixin:
             self.data = None
             return
         super().process_formdata([typed])
-
-
-class DayField(_TrimmedMixin, DateField):
-    """A date typed as YYYY-MM-DD; empty is ``None`` (so "required" gives one clear message)."""
 
 
 class ClockField(_TrimmedMixin, TimeField):
@@ -84,14 +79,13 @@ class MeetingForm(PortalForm):
     """The meeting itself; ``record_form`` adds one decision per proposal."""
 
     agreed_version = HiddenField()
-    held_on = DayField(
+    held_on = DateInputField(
         _l("Date the meeting was held"),
         validators=[
-            InputRequired(_l("Enter the date the meeting was held")),
             _not_in_future(_l("The date the meeting was held must be today or in the past")),
             _not_too_early(_l("The date the meeting was held must be after 1 January 2000")),
         ],
-        invalid_value_message=_l("The date the meeting was held must be a real date"),
+        required_message=_l("Enter the date the meeting was held"),
     )
     attendees = TextAreaField(
         _l("Who attended"),
@@ -147,7 +141,7 @@ _AMEND_SPEC = {
     "title": (StringField, SHORT_LIMIT, _l("Enter what the goal is")),
     "why_it_matters": (TextAreaField, TEXT_LIMIT, None),
     "steps": (TextAreaField, TEXT_LIMIT, None),
-    "target_date": (DayField, None, None),
+    "target_date": (DateInputField, None, None),
     "text": (TextAreaField, TEXT_LIMIT, None),
     "level": (SelectField, None, _l("Choose how urgent this is")),
     "signs": (TextAreaField, TEXT_LIMIT, _l("Enter the signs to look for")),
@@ -176,8 +170,8 @@ def _amend_field(name: str):
         codes = CrisisLevel if name == "level" else ContactKind
         choices = [SelectChoice(code.value, names[code]) for code in codes]
         return SelectField(label, choices=choices, invalid_choice_message=required)
-    if cls is DayField:
-        return DayField(label, invalid_value_message=_l("The target date must be a real date"))
+    if cls is DateInputField:
+        return DateInputField(label)
     if name == "phone":
         return phone_field(label)  # "required" is checked only when amending
     message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=limit)
@@ -299,11 +293,7 @@ def seen_versions(form: MeetingForm) -> dict[str, int | None]:
 
 
 class ScheduleForm(PortalForm):
-    day = DayField(
-        _l("Date"),
-        validators=[InputRequired(_l("Enter the date of the meeting"))],
-        invalid_value_message=_l("The date of the meeting must be a real date"),
-    )
+    day = DateInputField(_l("Date"), required_message=_l("Enter the date of the meeting"))
     at = ClockField(
         _l("Time"),
         validators=[InputRequired(_l("Enter the time of the meeting"))],
@@ -351,14 +341,13 @@ class ResultForm(PortalForm):
             Length(max=100, message=_l("The result must be %(max)d characters or fewer")),
         ],
     )
-    taken_on = DayField(
+    taken_on = DateInputField(
         _l("Date the test was taken"),
         validators=[
-            InputRequired(_l("Enter the date the test was taken")),
             _not_in_future(_l("The date the test was taken must be today or in the past")),
             _not_too_early(_l("The date the test was taken must be after 1 January 2000")),
         ],
-        invalid_value_message=_l("The date the test was taken must be a real date"),
+        required_message=_l("Enter the date the test was taken"),
     )
     explanation = TextAreaField(
         _l("What it means, in plain language"),

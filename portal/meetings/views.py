@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal import accounts, audit
 from portal.extensions import db
+from portal.fields import field_of
 from portal.i18n import html_lang
 from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
@@ -137,7 +138,7 @@ def record(patient_id: int):
     seen_agreed = _int(request.form.get("agreed_version"))
     if seen_agreed != plan.agreed_version:
         return _conflict(access, patient_id, services.MeetingConflict("meeting"))
-    unknown = [k for k in request.form if k.startswith(("p_", "o_")) and k not in form]
+    unknown = [k for k in request.form if k.startswith(("p_", "o_")) and field_of(k) not in form]
     if unknown:
         # Ids that are not this plan's pending proposals: another patient's items, or a
         # proposal that is no longer waiting. Nothing is saved.

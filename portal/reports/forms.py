@@ -2,9 +2,10 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
+
+from portal.fields import PortalForm
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 EARLIEST_YEAR = 2000
@@ -21,7 +22,7 @@ def parse_month(value: str | None) -> date | None:
     return date(year, month, 1)
 
 
-class ReportFilterForm(FlaskForm):
+class ReportFilterForm(PortalForm):
     """The month and organisation a report is for.
 
     Sent with GET so a report has a link of its own; it changes nothing, so it carries no CSRF

@@ -3,13 +3,12 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from portal import labels
 from portal.auth.forms import new_password_fields
-from portal.fields import DateInputField
+from portal.fields import DateInputField, PortalForm
 from portal.models import Scope
 
 
@@ -36,7 +35,7 @@ def _end_date_field():
     return DateInputField(_l("End date"), validators=[NotInPast()])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     email = EmailField(
         _l("Their email address"),
         filters=[lambda value: value.strip() if value else value],
@@ -60,12 +59,12 @@ class InviteForm(FlaskForm):
     end_date = _end_date_field()
 
 
-class GrantForm(FlaskForm):
+class GrantForm(PortalForm):
     scope = _scope_field()
     end_date = _end_date_field()
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PortalForm):
     share = RadioField(
         _l("Do you agree to share your care plan with your care team?"),
         choices=[
@@ -76,7 +75,7 @@ class ConsentForm(FlaskForm):
     )
 
 
-class CarerAccountForm(FlaskForm):
+class CarerAccountForm(PortalForm):
     display_name = StringField(
         _l("Your full name"),
         validators=[
@@ -95,5 +94,5 @@ class CarerAccountForm(FlaskForm):
     invited_email = ""  # set by the view: the password must not contain it
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button and its CSRF token: accept an invitation, stop sharing, give up access."""
