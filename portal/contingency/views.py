@@ -55,8 +55,7 @@ USUAL_GROUPS = [
 
 @bp.route("/patients/<int:patient_id>/crisis")
 @patient_page(Action.VIEW_CRISIS)
-def crisis(patient_id: int):
-    access = require(current_user, Action.VIEW_CRISIS, patient_id)
+def crisis(patient_id: int, access):
     plan = services.load_contingency(patient_id)
     if plan is None:
         abort(404)
@@ -245,8 +244,7 @@ for _pages in (
 
 @bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
 @patient_page(Action.PROPOSE)
-def usual_state(patient_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
+def usual_state(patient_id: int, access):
     plan = services.plan_for(patient_id)
     usual = plan.usual_state
     if usual is None:
@@ -298,8 +296,7 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
 
 @bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
 @patient_page(Action.AGREE)
-def new_member(patient_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
+def new_member(patient_id: int, access):
     plan = services.plan_for(patient_id)
     member = services.new_item(CareTeamMember, plan)
     return _member_form(access, member, CareTeamMemberForm(), _("Added to the care team."))
@@ -307,8 +304,7 @@ def new_member(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>", methods=["GET", "POST"])
 @patient_page(Action.AGREE)
-def edit_member(patient_id: int, member_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
+def edit_member(patient_id: int, member_id: int, access):
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
     return _member_form(access, member, CareTeamMemberForm(obj=member), _("Changes saved."))
 

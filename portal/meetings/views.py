@@ -17,7 +17,7 @@ from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
 from portal.models.base import utcnow
 from portal.pages import patient_page
-from portal.permissions import Access, Action, require
+from portal.permissions import Action
 from portal.plans.services import load_plan
 from portal.versions.services import latest_version
 
@@ -27,12 +27,6 @@ def _plan(patient_id: int, loader=load_plan) -> CarePlan:
     if plan is None:
         abort(404)
     return plan
-
-
-def _access_and_plan(patient_id: int, action: Action, loader=load_plan) -> tuple[Access, CarePlan]:
-    """Access is checked before the plan is looked for, so a refusal says nothing about it."""
-    access = require(current_user, action, patient_id)
-    return access, _plan(patient_id, loader)
 
 
 def _since_agreed(plan: CarePlan):
@@ -60,10 +54,9 @@ def meeting_time(moment, date_format: str = "full") -> str:
 
 
 @bp.route("/patients/<int:patient_id>/review")
-@patient_page(Action.AGREE)
-def review(patient_id: int):
+@patient_page(Action.AGREE, load=services.review_plan)
+def review(patient_id: int, access, plan):
     """What changed since the last agreed version, the patient's preparation and results."""
-    access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
     previous, found = _since_agreed(plan)
     audit.record("review.view", patient_id, "review page")
     db.session.commit()
@@ -117,10 +110,9 @@ def _meeting_defaults(plan: CarePlan, fresh: bool) -> dict:
 
 
 @bp.route("/patients/<int:patient_id>/review/record", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def record(patient_id: int):
+@patient_page(Action.AGREE, load=services.review_plan)
+def record(patient_id: int, access, plan):
     """Record the meeting: a decision for each proposal, then the plan is agreed as a version."""
-    access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
     previous, found = _since_agreed(plan)
     fresh = request.method == "GET"
     form = forms.record_form(
@@ -220,9 +212,8 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/schedule", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def schedule(patient_id: int):
-    access, plan = _access_and_plan(patient_id, Action.AGREE)
+@patient_page(Action.AGREE, load=load_plan)
+def schedule(patient_id: int, access, plan):
     meeting = next_meeting(plan.id)
     data = {}
     if meeting and meeting.scheduled_for:
@@ -240,10 +231,9 @@ def schedule(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/next.ics")
-@patient_page(Action.VIEW_PLAN)
-def calendar_file(patient_id: int):
+@patient_page(Action.VIEW_PLAN, load=load_plan)
+def calendar_file(patient_id: int, access, plan):
     """The next booked meeting as a calendar file, in the reader's language."""
-    access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
     meeting = next_meeting(plan.id)
     if meeting is None or meeting.scheduled_for is None:
         abort(404)
@@ -275,10 +265,9 @@ def calendar_file(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results")
-@patient_page(Action.VIEW_PLAN)
-def results(patient_id: int):
+@patient_page(Action.VIEW_PLAN, load=load_plan)
+def results(patient_id: int, access, plan):
     """The results letter: results shared before the meeting, each with a plain explanation."""
-    access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
     shared = services.shared_results(plan.id)
     audit.record("results.view", patient_id, "shared results")
     db.session.commit()
@@ -293,9 +282,8 @@ def results(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results/new", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def share_result(patient_id: int):
-    access, plan = _access_and_plan(patient_id, Action.AGREE)
+@patient_page(Action.AGREE, load=load_plan)
+def share_result(patient_id: int, access, plan):
     form = forms.ResultForm()
     if form.validate_on_submit():
         services.share_result(
@@ -314,10 +302,9 @@ def share_result(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results/<int:result_id>/remove", methods=["POST"])
-@patient_page(Action.AGREE)
-def remove_result(patient_id: int, result_id: int):
+@patient_page(Action.AGREE, load=load_plan)
+def remove_result(patient_id: int, result_id: int, plan):
     """Take back a result shared by mistake. Another plan's result is not found."""
-    plan = _access_and_plan(patient_id, Action.AGREE)[1]
     result = db.session.scalars(
         select(SharedResult).where(SharedResult.id == result_id, SharedResult.plan_id == plan.id)
     ).first()
@@ -334,10 +321,9 @@ def remove_result(patient_id: int, result_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/named-contact", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def named_contact(patient_id: int):
+@patient_page(Action.AGREE, load=load_plan)
+def named_contact(patient_id: int, access, plan):
     """Change the named contact to a professional of the patient's own organisation."""
-    access, plan = _access_and_plan(patient_id, Action.AGREE)
     people = services.named_contact_choices(access.patient)
     fresh = request.method == "GET"
     form = forms.NamedContactForm(
@@ -374,10 +360,9 @@ def named_contact(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/named-contact/request", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
-def request_named_contact(patient_id: int):
+@patient_page(Action.PROPOSE, load=load_plan)
+def request_named_contact(patient_id: int, access, plan):
     """The patient (or a carer who may suggest changes) asks for a different named contact."""
-    access, plan = _access_and_plan(patient_id, Action.PROPOSE)
     form = forms.NamedContactRequestForm(data={"reason": plan.named_contact_request or ""})
     if form.validate_on_submit():
         services.request_named_contact(plan, form.reason.data.strip())

@@ -39,8 +39,7 @@ def fhir_export(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/fhir-import", methods=["GET", "POST"])
 @patient_page(Action.AGREE)
-def fhir_import(patient_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
+def fhir_import(patient_id: int, access):
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
