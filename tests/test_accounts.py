@@ -24,16 +24,6 @@ def _body(response) -> str:
 # --- the password policy on a carer's account ----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("password", "message"),
-    [
-        ("password", "This password is too common or easy to guess"),
-        ("Password1", "This password is too common or easy to guess"),
-        ("short", "Your password must be at least 8 characters"),
-        ("x" * 129, "Your password must be 128 characters or fewer"),
-        ("nora.carer 2026", "must not contain your name or email address"),
-    ],
-)
 def _create_carer_account(db, cast, client, password: str):
     """Nora accepts an invitation by creating an account with ``password``."""
     _grant, token = make_invitation(cast.a, email="nora.carer@example.org")
@@ -44,6 +34,16 @@ def _create_carer_account(db, cast, client, password: str):
     )
 
 
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password", "This password is too common or easy to guess"),
+        ("Password1", "This password is too common or easy to guess"),
+        ("short", "Your password must be at least 8 characters"),
+        ("x" * 129, "Your password must be 128 characters or fewer"),
+        ("nora.carer 2026", "must not contain your name or email address"),
+    ],
+)
 def test_a_carer_cannot_choose_a_password_the_policy_refuses(db, cast, client, password, message):
     response = _create_carer_account(db, cast, client, password)
     assert response.status_code == 200
