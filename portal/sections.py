@@ -8,10 +8,23 @@ here plus a migration.
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models import Contact, CrisisStep, Goal, NeedsSection, UsualState, Wish
+from portal import labels
+from portal.models import (
+    Contact,
+    ContactKind,
+    CrisisLevel,
+    CrisisStep,
+    Goal,
+    NeedsSection,
+    UsualState,
+    Wish,
+)
+from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
 # The usual state of health in the person's own words, and where key documents are kept.
 USUAL_STATE_DESCRIPTIONS = (
@@ -111,4 +124,48 @@ FIELD_LABELS = {
     "relationship_to_patient": _l("Relationship"),
     "phone": _l("Phone"),
     "when_to_call": _l("When to call"),
+}
+
+
+class Widget(StrEnum):
+    LINE = "line"  # one line of text
+    TEXT = "text"  # a paragraph or more
+    DATE = "date"  # the NHS.UK three-box date input
+    CHOICE = "choice"  # one of a set of codes
+    PHONE = "phone"  # the shared phone field
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How a field is typed and checked where a professional amends it at the meeting."""
+
+    widget: Widget
+    limit: int | None = None  # characters, for text
+    required: Any = None  # the message when a field that must be filled is left empty
+
+
+FIELD_RULES = {
+    "text": FieldRule(Widget.TEXT, TEXT_LIMIT),
+    "title": FieldRule(Widget.LINE, SHORT_LIMIT, _l("Enter what the goal is")),
+    "why_it_matters": FieldRule(Widget.TEXT, TEXT_LIMIT),
+    "steps": FieldRule(Widget.TEXT, TEXT_LIMIT),
+    "target_date": FieldRule(Widget.DATE),
+    "status": FieldRule(Widget.CHOICE),
+    "level": FieldRule(Widget.CHOICE, required=_l("Choose how urgent this is")),
+    "signs": FieldRule(Widget.TEXT, TEXT_LIMIT, _l("Enter the signs to look for")),
+    "actions": FieldRule(Widget.TEXT, TEXT_LIMIT, _l("Enter what to do")),
+    "who_to_call": FieldRule(Widget.LINE, SHORT_LIMIT),
+    **{name: FieldRule(Widget.TEXT, TEXT_LIMIT) for name in USUAL_STATE_DESCRIPTIONS},
+    **{name: FieldRule(Widget.LINE, SHORT_LIMIT) for name in DOCUMENT_LOCATIONS},
+    "kind": FieldRule(Widget.CHOICE, required=_l("Choose the type of contact")),
+    "name": FieldRule(Widget.LINE, SHORT_LIMIT, _l("Enter the contact's name")),
+    "relationship_to_patient": FieldRule(Widget.LINE, 100),
+    "phone": FieldRule(Widget.PHONE, required=_l("Enter the contact's phone number")),
+    "when_to_call": FieldRule(Widget.LINE, SHORT_LIMIT),
+}
+
+# The codes and their words for each choice a professional may amend.
+CHOICES = {
+    "level": (CrisisLevel, labels.CRISIS_LEVELS),
+    "kind": (ContactKind, labels.CONTACT_KINDS),
 }

@@ -34,3 +34,30 @@ def test_the_meeting_and_the_snapshot_read_their_lists_from_the_sections():
     assert list(meetings.KINDS) == [section.key for section in sections.SECTIONS]
     for field, label in sections.FIELD_LABELS.items():
         assert version_labels.FIELDS[field] is label
+
+
+@pytest.mark.parametrize("section", sections.SECTIONS, ids=lambda s: s.key)
+def test_each_field_has_a_rule_that_fits_its_column(section):
+    for field in section.fields:
+        rule = sections.FIELD_RULES[field]
+        length = getattr(section.model.__table__.columns[field].type, "length", None)
+        if rule.widget in (sections.Widget.LINE, sections.Widget.TEXT):
+            assert rule.limit is not None
+            assert length is None or rule.limit <= length, field
+        if rule.widget is sections.Widget.CHOICE and field in section.amendable:
+            assert field in sections.CHOICES
+
+
+def test_the_meeting_amends_each_field_with_the_widget_its_rule_names(app):
+    from portal.meetings.forms import _amend_field
+
+    names = ("title", "steps", "phone", "level", "target_date")
+    with app.test_request_context():
+        kinds = {name: _amend_field(name).field_class.__name__ for name in names}
+    assert kinds == {
+        "title": "StringField",
+        "steps": "TextAreaField",
+        "phone": "StringField",
+        "level": "SelectField",
+        "target_date": "DateInputField",
+    }

@@ -16,10 +16,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from portal import labels
 from portal.fields import DateInputField, PortalForm, phone_field
-from portal.models import ContactKind, CrisisLevel, GoalStatus
+from portal.models import GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+from portal.sections import CHOICES, FIELD_LABELS, FIELD_RULES, Widget
 
 ATTENDEES_LIMIT = 1000
 NOTES_LIMIT = 4000
@@ -136,46 +136,22 @@ class MeetingForm(PortalForm):
             )
 
 
-# What a professional types when amending, per field: (field class, limit, required message).
-_AMEND_SPEC = {
-    "title": (StringField, SHORT_LIMIT, _l("Enter what the goal is")),
-    "why_it_matters": (TextAreaField, TEXT_LIMIT, None),
-    "steps": (TextAreaField, TEXT_LIMIT, None),
-    "target_date": (DateInputField, None, None),
-    "text": (TextAreaField, TEXT_LIMIT, None),
-    "level": (SelectField, None, _l("Choose how urgent this is")),
-    "signs": (TextAreaField, TEXT_LIMIT, _l("Enter the signs to look for")),
-    "actions": (TextAreaField, TEXT_LIMIT, _l("Enter what to do")),
-    "who_to_call": (StringField, SHORT_LIMIT, None),
-    "respect_form_location": (StringField, SHORT_LIMIT, None),
-    "dnacpr_location": (StringField, SHORT_LIMIT, None),
-    "lpa_location": (StringField, SHORT_LIMIT, None),
-    "rescue_medication_location": (StringField, SHORT_LIMIT, None),
-    "kind": (SelectField, None, _l("Choose the type of contact")),
-    "name": (StringField, SHORT_LIMIT, _l("Enter the contact's name")),
-    "relationship_to_patient": (StringField, 100, None),
-    "phone": (StringField, None, _l("Enter the contact's phone number")),
-    "when_to_call": (StringField, SHORT_LIMIT, None),
-}
-_DEFAULT_SPEC = (TextAreaField, TEXT_LIMIT, None)  # the usual-state descriptions
+_WIDGETS = {Widget.LINE: StringField, Widget.TEXT: TextAreaField}
 
 
 def _amend_field(name: str):
-    from portal.versions.labels import FIELDS as FIELD_LABELS
-
-    cls, limit, required = _AMEND_SPEC.get(name, _DEFAULT_SPEC)
-    label = FIELD_LABELS[name]
-    if name in ("level", "kind"):
-        names = labels.CRISIS_LEVELS if name == "level" else labels.CONTACT_KINDS
-        codes = CrisisLevel if name == "level" else ContactKind
+    """The field a professional amends ``name`` in, as ``portal.sections`` describes it."""
+    rule, label = FIELD_RULES[name], FIELD_LABELS[name]
+    if rule.widget is Widget.CHOICE:
+        codes, names = CHOICES[name]
         choices = [SelectChoice(code.value, names[code]) for code in codes]
-        return SelectField(label, choices=choices, invalid_choice_message=required)
-    if cls is DateInputField:
+        return SelectField(label, choices=choices, invalid_choice_message=rule.required)
+    if rule.widget is Widget.DATE:
         return DateInputField(label)
-    if name == "phone":
+    if rule.widget is Widget.PHONE:
         return phone_field(label)  # "required" is checked only when amending
-    message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=limit)
-    return cls(label, validators=[Length(max=limit, message=message)])
+    message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=rule.limit)
+    return _WIDGETS[rule.widget](label, validators=[Length(max=rule.limit, message=message)])
 
 
 def _decision_choices(proposal) -> list[SelectChoice]:
@@ -274,7 +250,7 @@ def check_amendments(form: MeetingForm) -> bool:
                 continue
             if isinstance(f.data, str):
                 f.data = f.data.strip()
-            required = _AMEND_SPEC.get(name, _DEFAULT_SPEC)[2]
+            required = FIELD_RULES[name].required
             if required and not f.data and not f.errors:
                 f.errors = [required]
     form._errors = None  # the error summary is worked out again from the fields
