@@ -52,20 +52,13 @@ from portal.models import (
     patient_conditions,
 )
 from portal.models.base import UTCDateTime
+from portal.sections import USUAL_STATE_DESCRIPTIONS
 
 UK = ZoneInfo("Europe/London")
 DOMAINS = tuple(Domain)
 # A goal that went through agreement with the patient, whatever became of it since.
 AGREED_GOAL_STATUSES = (GoalStatus.AGREED, GoalStatus.ACHIEVED, GoalStatus.NOT_ACHIEVED)
-USUAL_STATE_FIELDS = (
-    "mobility",
-    "breathing",
-    "memory_understanding",
-    "usual_readings",
-    "communication",
-    "medicines",
-    "allergies",
-)
+USUAL_STATE_FIELDS = USUAL_STATE_DESCRIPTIONS
 CONTINGENCY_REVIEW_MONTHS = 12
 NEW_PATIENT_DAYS = 28
 

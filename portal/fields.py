@@ -50,7 +50,7 @@ def phone_field(label, required=None):
     validators = [DataRequired(message=required)] if required else []
     too_long = _l("Phone number must be %(max)d characters or fewer")
     validators += [Length(max=PHONE_LIMIT, message=too_long), PhoneNumber()]
-    return StringField(label, filters=[clean_text], validators=validators)
+    return StringField(label, validators=validators)  # cleaned by PortalForm
 
 
 def seen_version(raw: str | None) -> int | None:
@@ -62,6 +62,13 @@ def seen_version(raw: str | None) -> int | None:
 
 
 PARTS = ("day", "month", "year")
+
+
+def field_of(name: str) -> str:
+    """The field a submitted name belongs to: ``held_on-day`` is a box of ``held_on``."""
+    base, dash, part = name.rpartition("-")
+    return base if dash and part in PARTS else name
+
 _TYPED_LIMIT = 10  # longer input is certainly wrong; keep only this much to show it again
 
 _MISSING = {

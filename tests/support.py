@@ -127,3 +127,28 @@ def fill(app, rule, patient_id: int, forged: bool = False) -> str:
         else:
             values[arg] = "not-a-real-value"
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
+
+
+DATE_FIELDS = re.compile(r"(held_on|day|taken_on|next_review_on|p_\w+_target_date)")
+
+
+def as_date_boxes(data: dict) -> dict:
+    """Form data with each date field typed into the NHS.UK day, month and year boxes.
+
+    ``2026-03-14`` becomes 14 / 3 / 2026; anything else (blank, spaces, nonsense) is typed as
+    it is into the day box, with the other boxes left as blank as the value is.
+    """
+    typed = {}
+    for name, value in data.items():
+        if not (isinstance(value, str) and DATE_FIELDS.fullmatch(name)):
+            typed[name] = value
+            continue
+        parts = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
+        if parts:
+            year, month, day = parts.groups()
+        else:
+            day, month, year = value, value.strip() and "", value.strip() and ""
+            if not value.strip():
+                month = year = value
+        typed |= {f"{name}-day": day, f"{name}-month": month, f"{name}-year": year}
+    return typed

@@ -11,6 +11,7 @@ from portal import accounts
 from portal.models import Contact, PlanVersion, Role, User
 from portal.sharing import services as sharing
 from tests.factories import make_invitation
+from tests.support import as_date_boxes
 from tests.test_meetings import agreed, key, meeting_payload  # noqa: F401 (fixture)
 
 STRONG = "quiet lantern maple river"
@@ -21,6 +22,16 @@ def _body(response) -> str:
 
 
 # --- the password policy on a carer's account ----------------------------------------------
+
+
+def _create_carer_account(db, cast, client, password: str):
+    """Nora accepts an invitation by creating an account with ``password``."""
+    _grant, token = make_invitation(cast.a, email="nora.carer@example.org")
+    db.session.commit()
+    return client.post(
+        f"/invitations/{token}/create-account",
+        data={"display_name": "Nora Carer", "password": password, "confirm": password},
+    )
 
 
 @pytest.mark.parametrize(
@@ -34,25 +45,14 @@ def _body(response) -> str:
     ],
 )
 def test_a_carer_cannot_choose_a_password_the_policy_refuses(db, cast, client, password, message):
-    _grant, token = make_invitation(cast.a, email="nora.carer@example.org")
-    db.session.commit()
-    response = client.post(
-        f"/invitations/{token}/create-account",
-        data={"display_name": "Nora Carer", "password": password, "confirm": password},
-    )
+    response = _create_carer_account(db, cast, client, password)
     assert response.status_code == 200
     assert message in _body(response)
     assert db.session.scalar(select(User).where(User.email == "nora.carer@example.org")) is None
 
 
 def test_a_carer_with_a_strong_password_gets_an_account(db, cast, client):
-    _grant, token = make_invitation(cast.a, email="nora.carer@example.org")
-    db.session.commit()
-    response = client.post(
-        f"/invitations/{token}/create-account",
-        data={"display_name": "Nora Carer", "password": STRONG, "confirm": STRONG},
-    )
-    assert response.status_code == 302
+    assert _create_carer_account(db, cast, client, STRONG).status_code == 302
     user = db.session.scalars(select(User).where(User.email == "nora.carer@example.org")).one()
     assert user.role == Role.CARER and user.password_changed_at is not None
 
@@ -114,7 +114,7 @@ def test_an_amended_contact_phone_must_be_a_phone_number(agreed, db, cast, login
     contact_key = key("contacts", agreed["new_contact"])
     data = meeting_payload(client, cast.a.id, {contact_key: "amend"})
     data[f"p_{contact_key}_phone"] = "not a phone number at all"
-    body = _body(client.post(f"/patients/{cast.a.id}/review/record", data=data))
+    body = _body(client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)))
     assert "There is a problem" in body
     assert "Enter a phone number using numbers only" in body
     assert db.session.get(Contact, agreed["new_contact"].id).phone == "07700 900456"
@@ -135,6 +135,6 @@ def test_meeting_text_of_2000_visible_characters_with_windows_newlines_is_accept
     goal_key = key("goals", agreed["changed_goal"])
     data = meeting_payload(client, cast.a.id, {goal_key: "amend"}, patient_feedback=feedback)
     data[f"p_{goal_key}_steps"] = feedback
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 302, _body(response)
     assert db.session.scalar(select(func.count(PlanVersion.id))) == 2

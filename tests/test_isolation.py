@@ -35,7 +35,9 @@ def test_rows_the_app_committed_are_gone_in_the_next_test(db, login, run):
     nurse = make_user(Role.PROFESSIONAL, org, email=PROBE)
     plan = make_plan(make_patient(org), named_contact=nurse)
     db.session.commit()
-    data = {"name": "HbA1c", "value": "48", "taken_on": date.today().isoformat()}
+    today = date.today()
+    data = {"name": "HbA1c", "value": "48", "taken_on-day": str(today.day)}
+    data |= {"taken_on-month": str(today.month), "taken_on-year": str(today.year)}
     response = login(nurse).post(
         f"/patients/{plan.patient_id}/results/new", data={**data, "explanation": "Fine"}
     )

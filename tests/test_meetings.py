@@ -26,6 +26,7 @@ from portal.models import (
 )
 from portal.versions.services import create_version
 from tests.factories import CAST_KEYS, make_org, make_patient, make_plan, make_user
+from tests.support import as_date_boxes
 
 ALL = CAST_KEYS
 AGREERS = {"professional"}
@@ -122,7 +123,7 @@ def meeting_payload(client, patient_id: int, decisions: dict[str, str] | None = 
         notes="Talked about breathing",
     )
     data.update(extra)
-    return data
+    return as_date_boxes(data)
 
 
 def key(kind: str, item) -> str:
@@ -194,7 +195,7 @@ def test_agree_amend_decline_cycle(agreed, db, cast, login):
     data[f"p_{key('goals', agreed['changed_goal'])}_title"] = "Walk to the park"
     data[f"p_{key('contacts', agreed['new_contact'])}_name"] = "Jo Able"
     step_id = agreed["new_step"].id
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 302
 
     db.session.expire_all()
@@ -262,7 +263,10 @@ def test_agree_amend_decline_cycle(agreed, db, cast, login):
 def test_declined_new_goal_is_withdrawn_and_stays_off_the_plan(agreed, db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, {key("goals", agreed["new_goal"]): "decline"})
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     goal = db.session.get(Goal, agreed["new_goal"].id)
     assert (goal.status, goal.pending_review) == ("withdrawn", False)
     plan_page = client.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
@@ -272,7 +276,10 @@ def test_declined_new_goal_is_withdrawn_and_stays_off_the_plan(agreed, db, cast,
 def test_declined_withdrawal_keeps_the_goal_as_agreed(agreed, db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, {key("goals", agreed["withdrawn_goal"]): "decline"})
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     goal = db.session.get(Goal, agreed["withdrawn_goal"].id)
     assert (goal.status, goal.pending_review, goal.title) == ("agreed", False, "Goal 2")
 
@@ -280,7 +287,10 @@ def test_declined_withdrawal_keeps_the_goal_as_agreed(agreed, db, cast, login):
 def test_declining_a_change_restores_the_agreed_language(agreed, db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, {key("needs", agreed["needs"]): "decline"})
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     needs = db.session.get(NeedsSection, agreed["needs"].id)
     assert (needs.text, needs.language) == ("My breathing", None)
 
@@ -290,7 +300,10 @@ def test_amending_keeps_the_patients_language(agreed, db, cast, login):
     needs_key = key("needs", agreed["needs"])
     data = meeting_payload(client, cast.a.id, {needs_key: "amend"})
     data[f"p_{needs_key}_text"] = "Mae fy anadlu yn waeth yn y gaeaf"
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     needs = db.session.get(NeedsSection, agreed["needs"].id)
     assert (needs.text, needs.language, needs.pending_review) == (
         "Mae fy anadlu yn waeth yn y gaeaf",
@@ -303,7 +316,10 @@ def test_amending_keeps_the_patients_language(agreed, db, cast, login):
 def test_first_meeting_without_any_version_writes_version_1(db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     version = db.session.scalars(select(PlanVersion)).one()
     assert version.number == 1 and version.agreed_by_id == cast.users["professional"].id
     assert version.snapshot["needs"]["health"]["text"] == "My breathing"
@@ -321,7 +337,10 @@ def test_meeting_uses_the_booked_meeting(db, cast, login):
     db.session.commit()
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     meeting = db.session.scalars(select(ReviewMeeting)).one()
     assert meeting.id == booked.id and meeting.status == "held"
     assert meeting.location == "Room 3"
@@ -343,7 +362,10 @@ def test_next_review_date_rules(db, cast, login, complex_needs, interval, months
     if date(2026, 8, 31) > date.today():
         data["held_on"] = "2025-08-31"
     held = date.fromisoformat(data["held_on"])
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     plan = db.session.get(CarePlan, cast.plan_a.id)
     assert plan.complex_needs is complex_needs
     assert plan.review_interval_months == months
@@ -362,8 +384,8 @@ def test_add_months_keeps_to_the_end_of_shorter_months():
     [
         ("held_on", "", "Enter the date the meeting was held"),
         ("held_on", "   ", "Enter the date the meeting was held"),
-        ("held_on", "2026-02-31", "The date the meeting was held must be a real date"),
-        ("held_on", "31/02/2026", "The date the meeting was held must be a real date"),
+        ("held_on", "2026-02-31", "Date the meeting was held must be a real date"),
+        ("held_on", "31/02/2026", "Date the meeting was held must include a month and year"),
         ("held_on", (date.today() + timedelta(days=1)).isoformat(), "today or in the past"),
         ("held_on", "1999-12-31", "after 1 January 2000"),
         ("attendees", "", "Enter who attended the meeting"),
@@ -380,7 +402,7 @@ def test_bad_meeting_input_is_explained_and_nothing_saved(
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, notes="My notes <b>kept</b>")
     data[field] = value
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "There is a problem" in body and message in body
@@ -397,7 +419,9 @@ def test_meeting_cannot_predate_the_last_review(agreed, db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
     data["held_on"] = (date.today() - timedelta(days=11)).isoformat()
-    body = client.post(f"/patients/{cast.a.id}/review/record", data=data).get_data(as_text=True)
+    body = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).get_data(
+        as_text=True
+    )
     assert "cannot be before the last review" in body
 
 
@@ -406,7 +430,9 @@ def test_every_proposal_needs_a_decision(agreed, db, cast, login):
     data = meeting_payload(client, cast.a.id)
     del data[f"p_{key('goals', agreed['new_goal'])}_decision"]
     data[f"p_{key('needs', agreed['needs'])}_decision"] = "approve-all"
-    body = client.post(f"/patients/{cast.a.id}/review/record", data=data).get_data(as_text=True)
+    body = client.post(
+        f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)
+    ).get_data(as_text=True)
     # Each entry names its proposal and links to the first option of its own question.
     new_goal = f"p_{key('goals', agreed['new_goal'])}_decision"
     assert "Choose whether to agree, amend or decline the proposal: Swim once a week" in body
@@ -423,10 +449,12 @@ def test_amend_checks_the_amended_text(agreed, db, cast, login):
     data[f"p_{goal_key}_title"] = ""
     data[f"p_{goal_key}_steps"] = "s" * 2001
     data[f"p_{goal_key}_target_date"] = "2026-13-01"
-    body = client.post(f"/patients/{cast.a.id}/review/record", data=data).get_data(as_text=True)
+    body = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).get_data(
+        as_text=True
+    )
     assert "Enter what the goal is" in body
     assert "Steps and who helps must be 2000 characters or fewer" in body
-    assert "The target date must be a real date" in body
+    assert "Target date must be a real date" in body
     assert db.session.get(Goal, agreed["changed_goal"].id).pending_review is True
 
 
@@ -436,7 +464,10 @@ def test_amend_fields_are_ignored_unless_amending(agreed, db, cast, login):
     data = meeting_payload(client, cast.a.id, {goal_key: "agree"})
     data[f"p_{goal_key}_title"] = ""
     data[f"p_{goal_key}_target_date"] = "nonsense"
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     assert db.session.get(Goal, agreed["changed_goal"].id).title == "Goal 1, walking further"
 
 
@@ -461,7 +492,7 @@ def test_forged_ids_of_another_patients_goal_change_nothing(agreed, db, cast, lo
     data[f"p_goals_{other_goal.id}_decision"] = "amend"
     data[f"p_goals_{other_goal.id}_version"] = str(before)
     data[f"p_goals_{other_goal.id}_title"] = "Hijacked"
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 409
     assert "not waiting for review in this plan" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -492,7 +523,10 @@ def test_agreed_goals_are_closed_as_achieved_or_not_at_the_meeting(goals_agreed,
     assert "Agreed goals" in form_page and "How did this goal go?" in form_page
     assert f'name="{_outcome(walk)}"' in form_page and f'name="{_outcome(swim)}"' in form_page
     data = meeting_payload(client, cast.a.id, **{_outcome(walk): "achieved"})
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     db.session.expire_all()
     assert db.session.get(Goal, walk.id).status == "achieved"
     assert db.session.get(Goal, swim.id).status == "agreed"  # carried on: the default
@@ -533,7 +567,10 @@ def test_professional_writes_a_new_goal_with_the_patient_and_agrees_it(
     assert goal.proposed_by_id == cast.users["professional"].id
     data = meeting_payload(client, cast.a.id)
     assert f"p_goals_{goal.id}_decision" in data  # asked about with the other proposals
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     db.session.expire_all()
     goal = db.session.get(Goal, goal.id)
     assert (goal.status, goal.pending_review) == ("agreed", False)
@@ -545,7 +582,10 @@ def test_a_goal_not_achieved_is_closed_too(goals_agreed, db, cast, login):
     walk, _swim = goals_agreed
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, **{_outcome(walk): "not_achieved"})
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     assert db.session.get(Goal, walk.id).status == "not_achieved"
 
 
@@ -554,7 +594,7 @@ def test_a_made_up_outcome_is_explained_and_nothing_saved(goals_agreed, db, cast
     walk, _swim = goals_agreed
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, **{_outcome(walk): value})
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 200
     assert "Choose how this goal went" in response.get_data(as_text=True)
     assert db.session.get(Goal, walk.id).status == "agreed"
@@ -565,7 +605,10 @@ def test_an_outcome_for_another_patients_goal_changes_nothing(goals_agreed, db, 
     other_goal = cast.plan_b.goals[0]
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, **{_outcome(other_goal): "achieved"})
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 409
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 409
+    )
     assert db.session.get(Goal, other_goal.id).status == "agreed"
     assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
 
@@ -577,7 +620,7 @@ def test_a_goal_changed_after_the_form_opened_is_not_closed(goals_agreed, db, ca
     data = meeting_payload(client, cast.a.id, **{_outcome(walk): "achieved"})
     walk.title, walk.pending_review = "Walk to the park and back", True
     db.session.commit()
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 409
     assert "Nothing has been saved yet" in response.get_data(as_text=True)
     goal = db.session.get(Goal, walk.id)
@@ -588,7 +631,7 @@ def test_record_form_for_another_patient_is_404_even_for_a_professional(agreed, 
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
     url = f"/patients/{cast.no_consent.id}/review/record"
-    assert client.post(url, data=data).status_code == 404
+    assert client.post(url, data=as_date_boxes(data)).status_code == 404
 
 
 # --- two people at once --------------------------------------------------------------------
@@ -602,8 +645,10 @@ def test_second_professional_recording_at_once_is_told_and_loses_nothing(agreed,
     first, second = app.test_client(), app.test_client()
     sign_in(first, cast.users["professional"])
     sign_in(second, second_nurse)
-    first_data = meeting_payload(first, cast.a.id)
-    second_data = meeting_payload(second, cast.a.id, notes="Second nurse's careful notes")
+    first_data = as_date_boxes(meeting_payload(first, cast.a.id))
+    second_data = as_date_boxes(
+        meeting_payload(second, cast.a.id, notes="Second nurse's careful notes")
+    )
     assert first.post(f"/patients/{cast.a.id}/review/record", data=first_data).status_code == 302
 
     response = second.post(f"/patients/{cast.a.id}/review/record", data=second_data)
@@ -629,7 +674,7 @@ def test_proposal_changed_after_the_form_opened_asks_again(agreed, db, cast, log
     needs = db.session.get(NeedsSection, agreed["needs"].id)
     needs.text = "Changed again by the patient while the nurse was typing"
     db.session.commit()
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     body = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Some proposals changed while you were filling in this form" in body
@@ -664,7 +709,7 @@ def test_a_save_slipping_in_between_check_and_write_is_refused(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(services, "apply_decision", concurrent_save_then_decide)
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert raced and response.status_code == 409
     assert "Notes typed during the race" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -679,7 +724,7 @@ def test_new_proposal_after_the_form_opened_asks_again(agreed, db, cast, login):
     data = meeting_payload(client, cast.a.id)
     db.session.add(Goal(plan_id=cast.plan_a.id, title="A late idea", status="proposed"))
     db.session.commit()
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 409
     assert "A late idea" in response.get_data(as_text=True)
 
@@ -688,7 +733,10 @@ def test_form_without_versions_is_treated_as_stale(agreed, db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
     del data["agreed_version"]
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 409
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 409
+    )
 
 
 # --- booking the meeting and the calendar file ----------------------------------------------
@@ -702,12 +750,12 @@ def test_book_and_move_the_meeting(db, cast, login):
     client = login(cast.users["professional"])
     url = f"/patients/{cast.a.id}/meetings/schedule"
     data = {"day": _future(), "at": "10:30", "location": "Riverside, room 3"}
-    assert client.post(url, data=data).status_code == 302
+    assert client.post(url, data=as_date_boxes(data)).status_code == 302
     meeting = db.session.scalars(select(ReviewMeeting)).one()
     assert meeting.status == "scheduled" and meeting.location == "Riverside, room 3"
     assert services.to_local(meeting.scheduled_for).time() == time(10, 30)
     data.update(at="14:00", location="Video call")
-    assert client.post(url, data=data).status_code == 302
+    assert client.post(url, data=as_date_boxes(data)).status_code == 302
     db.session.expire_all()
     moved = db.session.scalars(select(ReviewMeeting)).one()
     assert moved.id == meeting.id and moved.location == "Video call"
@@ -732,7 +780,7 @@ def test_book_and_move_the_meeting(db, cast, login):
 )
 def test_booking_bad_input(db, cast, login, data, message):
     client = login(cast.users["professional"])
-    response = client.post(f"/patients/{cast.a.id}/meetings/schedule", data=data)
+    response = client.post(f"/patients/{cast.a.id}/meetings/schedule", data=as_date_boxes(data))
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(ReviewMeeting.id))) == 0
@@ -759,7 +807,9 @@ def test_booking_bad_input(db, cast, login, data, message):
     ],
 )
 def test_a_date_or_time_of_only_spaces_is_asked_for_again(db, cast, login, path, data, message):
-    response = login(cast.users["professional"]).post(f"/patients/{cast.a.id}/{path}", data=data)
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/{path}", data=as_date_boxes(data)
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "There is a problem" in body and message in body
     assert "&lt;b&gt;" in body  # what was typed elsewhere is still there
@@ -774,7 +824,10 @@ def test_an_amended_target_date_of_only_spaces_means_no_date(agreed, db, cast, l
     goal_key = key("goals", agreed["changed_goal"])
     data = meeting_payload(client, cast.a.id, {goal_key: "amend"})
     data[f"p_{goal_key}_target_date"] = "   "
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     goal = db.session.get(Goal, agreed["changed_goal"].id)
     assert goal.pending_review is False and goal.target_date is None
 
@@ -880,7 +933,10 @@ def test_share_a_result_and_the_patient_reads_it(db, cast, login):
         "taken_on": (date.today() - timedelta(days=3)).isoformat(),
         "explanation": "This is <b>good</b>: below 140/90.",
     }
-    assert client.post(f"/patients/{cast.a.id}/results/new", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/results/new", data=as_date_boxes(data)).status_code
+        == 302
+    )
     result = db.session.scalars(select(SharedResult)).one()
     assert result.shared_by_id == cast.users["professional"].id
     body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/results").get_data(as_text=True)
@@ -910,7 +966,7 @@ def test_sharing_a_result_bad_input(db, cast, login, field, value, message):
     data = {"name": "HbA1c", "value": "48", "taken_on": "2025-01-02", "explanation": "Fine"}
     data[field] = value
     response = login(cast.users["professional"]).post(
-        f"/patients/{cast.a.id}/results/new", data=data
+        f"/patients/{cast.a.id}/results/new", data=as_date_boxes(data)
     )
     assert response.status_code == 200 and message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(SharedResult.id))) == 0
@@ -1109,9 +1165,9 @@ def test_post_routes(db, cast, request_as, route, allowed, who):
     db.session.add(result)
     db.session.commit()
     url = route.format(a=cast.a.id, result=result.id)
-    data = _post_payload(db, cast, route)
+    data = as_date_boxes(_post_payload(db, cast, route))
     events_before = db.session.scalar(select(func.count(AuditEvent.id)))
-    response = request_as(cast.users[who], "POST", url, data=data)
+    response = request_as(cast.users[who], "POST", url, data=as_date_boxes(data))
     assert response.status_code == _expected(who, allowed, ok=302)
     changed = db.session.scalar(select(func.count(AuditEvent.id))) != events_before
     assert changed is (who in allowed)  # refused requests leave no trace of a change
@@ -1123,12 +1179,12 @@ def test_every_form_needs_its_csrf_token(app, db, cast, request_as, route):
     db.session.add(result)
     db.session.commit()
     who = "owner" if route.endswith("/request") else "professional"
-    data = _post_payload(db, cast, route)
+    data = as_date_boxes(_post_payload(db, cast, route))
     events_before = db.session.scalar(select(func.count(AuditEvent.id)))
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         url = route.format(a=cast.a.id, result=result.id)
-        response = request_as(cast.users[who], "POST", url, data=data)
+        response = request_as(cast.users[who], "POST", url, data=as_date_boxes(data))
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400

@@ -239,10 +239,11 @@ def test_unknown_version_is_404(two_versions, cast, login):
 
 
 def test_versions_page_after_a_recorded_meeting_shows_the_meeting(db, cast, login):
+    from tests.support import as_date_boxes
     from tests.test_meetings import meeting_payload
 
     client = login(cast.users["professional"])
-    data = meeting_payload(client, cast.a.id)
+    data = as_date_boxes(meeting_payload(client, cast.a.id))
     assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
     assert db.session.get(CarePlan, cast.plan_a.id).agreed_version == 1
     body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/versions").get_data(as_text=True)

@@ -1,6 +1,5 @@
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -11,6 +10,7 @@ from portal.auth.forms import (
     new_password_fields,
     password_field,
 )
+from portal.fields import PortalForm
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
 from portal.phone import PhoneNumber
 
@@ -19,11 +19,11 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button on its own: only the CSRF token."""
 
 
-class NameForm(FlaskForm):
+class NameForm(PortalForm):
     display_name = StringField(
         _l("Your name"),
         filters=[_strip],
@@ -34,7 +34,7 @@ class NameForm(FlaskForm):
     )
 
 
-class EmailForm(FlaskForm):
+class EmailForm(PortalForm):
     email = email_field(
         _l("New email address"),
         _l("Enter your new email address"),
@@ -43,18 +43,18 @@ class EmailForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PortalForm):
     current_password = password_field(_l("Current password"), _l("Enter your current password"))
     password, confirm = new_password_fields(
         lambda form: (current_user.email, current_user.display_name)
     )
 
 
-class MfaCodeForm(FlaskForm):
+class MfaCodeForm(PortalForm):
     code = code_field(_l("Code from your authenticator app"))
 
 
-class ContactDetailsForm(FlaskForm):
+class ContactDetailsForm(PortalForm):
     """How patients reach a professional who is their named contact; each part optional."""
 
     phone = StringField(

@@ -1,15 +1,14 @@
 """Create your account: the code with the patient's details, then email and password."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from portal.auth.forms import EMAIL_FORMAT, email_field, new_password_fields
-from portal.fields import DateInputField, clean_text
+from portal.fields import DateInputField, PortalForm, clean_text
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(
         _l("Activation code"),
         filters=[clean_text],
@@ -31,7 +30,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class AccountForm(FlaskForm):
+class AccountForm(PortalForm):
     """``name`` is the patient's name, which the password must not contain (set by the view)."""
 
     name = ""

@@ -3,13 +3,12 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from portal import labels
 from portal.auth.forms import EMAIL_FORMAT
-from portal.fields import clean_text
+from portal.fields import PortalForm
 from portal.models.user import STAFF_ROLES, Role
 
 # Organisation Data Service codes: GP practices are a letter and five digits (A81001), other
@@ -26,12 +25,11 @@ def _ods(value):
 ROLE_CHOICES = [SelectChoice(r.value, labels.ROLES[r]) for r in Role if r in STAFF_ROLES]
 
 
-class AccountForm(FlaskForm):
+class AccountForm(PortalForm):
     """A staff account; ``version`` is the saved details the form was opened with."""
 
     display_name = StringField(
         _l("Full name"),
-        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter their full name")),
             Length(max=200, message=_l("Name must be 200 characters or fewer")),
@@ -39,7 +37,6 @@ class AccountForm(FlaskForm):
     )
     email = EmailField(
         _l("Email address"),
-        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter their email address")),
             Length(max=254, message=_l("Email address must be 254 characters or fewer")),
@@ -56,7 +53,6 @@ class AccountForm(FlaskForm):
     )
     job_title = StringField(
         _l("Job title (optional)"),
-        filters=[clean_text],
         validators=[Length(max=120, message=_l("Job title must be 120 characters or fewer"))],
     )
     can_audit = BooleanField(_l("Can run sample audits of their organisation's plans"))
@@ -76,10 +72,9 @@ class EditAccountForm(AccountForm):
     email = None  # the person changes their own address, with a confirmation link
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(PortalForm):
     name = StringField(
         _l("Name"),
-        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter the organisation's name")),
             Length(max=200, message=_l("Name must be 200 characters or fewer")),
@@ -95,7 +90,6 @@ class OrganisationForm(FlaskForm):
     )
     reply_working_days = StringField(
         _l("Working days to answer a patient's message"),
-        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter the number of working days to answer a patient's message")),
             Regexp(

@@ -1,15 +1,15 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from portal.compliance import CRITERIA
+from portal.fields import PortalForm
 
 MAX_SAMPLE = 50
 NOTES_LIMIT = 2000
 
 
-class NewAuditForm(FlaskForm):
+class NewAuditForm(PortalForm):
     size = StringField(
         _l("How many plans to sample"),
         default="10",
@@ -29,7 +29,7 @@ class NewAuditForm(FlaskForm):
         return int(self.size.data.strip())
 
 
-class CheckForm(FlaskForm):
+class CheckForm(PortalForm):
     """One radio group per criterion, pre-filled from what the data shows, then notes."""
 
     def criteria_fields(self):

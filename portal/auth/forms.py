@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from portal.auth.passwords import MAX_LENGTH, StrongPassword
+from portal.fields import PortalForm
 
 EMAIL_FORMAT = _l("Enter an email address in the correct format, like name@example.com")
 PASSWORD_TOO_LONG = _l("Password must be 128 characters or fewer")
@@ -36,20 +36,20 @@ def code_field(label):
     return StringField(label, validators=[DataRequired(message), Length(max=20, message=message)])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = email_field(_l("Email address"), _l("Enter your email address"))
     password = password_field(_l("Password"), _l("Enter your password"))
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = code_field(_l("Security code"))
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(PortalForm):
     password = password_field(_l("Password"), _l("Enter your password"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = email_field(_l("Email address"), _l("Enter your email address"), Email(EMAIL_FORMAT))
 
 
@@ -82,7 +82,7 @@ def new_password_fields(who, **words):
     return password, confirm
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     """``account`` is the user the reset link belongs to (set by the view)."""
 
     account = None

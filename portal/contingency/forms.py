@@ -5,7 +5,6 @@ Text is trimmed and Windows line endings are folded, so the limit counts what th
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -28,7 +27,7 @@ from wtforms.validators import (
 
 from portal import labels
 from portal.contingency.services import MEMBER_FIELDS
-from portal.fields import clean_text, phone_field
+from portal.fields import PortalForm, phone_field
 from portal.limits import (
     CONTACT_DETAIL_LIMIT,
     CONTACT_NAME_LIMIT,
@@ -51,7 +50,7 @@ def _text(field_class, label, limit: int, too_long, required=None, more=()):
     """A trimmed text field with its length limit, and a message when it is required."""
     validators = [DataRequired(message=required)] if required else []
     validators.append(Length(max=limit, message=too_long))
-    return field_class(label, filters=[clean_text], validators=[*validators, *more])
+    return field_class(label, validators=[*validators, *more])
 
 
 def _long_text(label, too_long, required=None, limit: int = TEXT_LIMIT):
@@ -79,7 +78,7 @@ class _Time(TimeField):
             raise ValueError(str(_l("Enter a time like 08:00 or 18:30"))) from None
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(PortalForm):
     """Carries the version the form was read at, so a stale save is caught, not lost.
 
     ``FIELDS``, what a form proposes, are the fields an agreed version keeps of that part.

@@ -27,20 +27,18 @@ from portal.models import (
     User,
     UsualState,
 )
+from portal.sections import BY_MODEL
 
 # Emergencies first: a carer reading in a hurry must meet the 999 step before anything else.
 LEVEL_ORDER = (CrisisLevel.RED, CrisisLevel.AMBER, CrisisLevel.GREEN)
 
 # Audit kinds, as they appear in the patient's audit trail ("crisis_step 12").
-KINDS = {CrisisStep: "crisis_step", UsualState: "usual_state", Contact: "contact"}
+KINDS = {model: BY_MODEL[model].audit_name for model in (CrisisStep, UsualState, Contact)}
 
 MEMBER_FIELDS = ("name", "role", "organisation", "phone", "email", "availability")
 
 # What a person writes in each removable item (shown side by side on a conflict).
-CONTENT = {
-    CrisisStep: ("level", "signs", "actions", "who_to_call"),
-    Contact: ("kind", "name", "relationship_to_patient", "phone", "when_to_call"),
-}
+CONTENT = {model: BY_MODEL[model].fields for model in (CrisisStep, Contact)}
 
 
 def practice_now() -> datetime:

@@ -57,8 +57,7 @@ USUAL_GROUPS = [
 
 @bp.route("/patients/<int:patient_id>/crisis")
 @patient_page(Action.VIEW_CRISIS)
-def crisis(patient_id: int):
-    access = require(current_user, Action.VIEW_CRISIS, patient_id)
+def crisis(patient_id: int, access):
     plan = services.load_contingency(patient_id)
     if plan is None:
         abort(404)
@@ -254,8 +253,7 @@ for _pages in (
 
 @bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
 @patient_page(Action.PROPOSE)
-def usual_state(patient_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
+def usual_state(patient_id: int, access):
     plan = services.plan_for(patient_id)
     usual = plan.usual_state
     if usual is None:
@@ -318,8 +316,7 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
 
 @bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
 @patient_page(Action.AGREE)
-def new_member(patient_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
+def new_member(patient_id: int, access):
     plan = services.plan_for(patient_id)
     if request.method == "GET" and not has_room(CareTeamMember, plan.id):
         flash(PlanFull(CareTeamMember).message)
@@ -330,8 +327,7 @@ def new_member(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>", methods=["GET", "POST"])
 @patient_page(Action.AGREE)
-def edit_member(patient_id: int, member_id: int):
-    access = require(current_user, Action.AGREE, patient_id)
+def edit_member(patient_id: int, member_id: int, access):
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
     # Only what was posted: a form that lost its version must count as stale.
     form = CareTeamMemberForm(obj=member) if request.method == "GET" else CareTeamMemberForm()

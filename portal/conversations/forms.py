@@ -1,9 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.fields import clean_text
+from portal.fields import PortalForm, clean_text
 from portal.models.conversation import MESSAGE_LIMIT, OUTCOME_LIMIT, SUBJECT_LIMIT
 
 _TOO_LONG = _l("This must be %(max)d characters or fewer")
@@ -20,7 +19,7 @@ def _message_field(label):
     )
 
 
-class StartForm(FlaskForm):
+class StartForm(PortalForm):
     """A new conversation; ``about`` choices are the plan's items, set by the view."""
 
     about = SelectField(_l("What is it about?"), choices=[], validate_choice=False)
@@ -44,11 +43,11 @@ class StartForm(FlaskForm):
             raise ValidationError(_l("Choose a part of the plan from the list"))
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(PortalForm):
     message = _message_field(_l("Your reply"))
 
 
-class CloseForm(FlaskForm):
+class CloseForm(PortalForm):
     outcome = TextAreaField(
         _l("Outcome"),
         filters=[clean_text],
@@ -59,5 +58,5 @@ class CloseForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button with nothing to fill in (mark urgent, take on): CSRF only."""

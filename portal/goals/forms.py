@@ -1,18 +1,16 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.fields import DateInputField, clean_text
+from portal.fields import DateInputField, PortalForm
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
 
-class GoalForm(FlaskForm):
+class GoalForm(PortalForm):
     title = StringField(
         _l("What I want to achieve"),
-        filters=[clean_text],
         validators=[
             DataRequired(_l("Enter what you want to achieve")),
             Length(
@@ -23,14 +21,12 @@ class GoalForm(FlaskForm):
     )
     why_it_matters = TextAreaField(
         _l("Why it matters to me"),
-        filters=[clean_text],
         validators=[
             Length(max=TEXT_LIMIT, message=_l("Why it matters must be %(max)d characters or fewer"))
         ],
     )
     steps = TextAreaField(
         _l("The steps, and who will help"),
-        filters=[clean_text],
         validators=[
             Length(max=TEXT_LIMIT, message=_l("The steps must be %(max)d characters or fewer"))
         ],
@@ -54,7 +50,7 @@ class GoalForm(FlaskForm):
         }
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """Withdrawing or keeping a goal: only the version the person saw."""
 
     version = HiddenField()

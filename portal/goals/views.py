@@ -57,8 +57,7 @@ def _viewed(goal: Goal, patient_id: int) -> None:
 
 @bp.route("/patients/<int:patient_id>/goals/new", methods=["GET", "POST"])
 @patient_page(Action.ADD_GOAL)
-def new(patient_id: int):
-    access = require(current_user, Action.ADD_GOAL, patient_id)
+def new(patient_id: int, access):
     plan_id = plan_id_for(patient_id)
     form = GoalForm()
     if request.method == "GET" and not has_room(Goal, plan_id):
@@ -80,8 +79,7 @@ def new(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
 @patient_page(Action.PROPOSE)
-def edit(patient_id: int, goal_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
+def edit(patient_id: int, goal_id: int, access):
     goal = services.goal_for(patient_id, goal_id)
     if request.method == "GET":
         if goal.status not in services.OPEN:
@@ -128,9 +126,8 @@ def _confirm_page(access: Access, template: str, goal: Goal, form, changed=False
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/withdraw", methods=["GET", "POST"])
 @patient_page(Action.PROPOSE)
-def withdraw(patient_id: int, goal_id: int):
+def withdraw(patient_id: int, goal_id: int, access):
     """Ask before withdrawing: the goal stays on the plan, marked, until the review."""
-    access = require(current_user, Action.PROPOSE, patient_id)
     goal = services.goal_for(patient_id, goal_id)
     template = "goals/withdraw.html"
     if request.method == "GET":

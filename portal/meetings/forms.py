@@ -13,7 +13,6 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
@@ -24,11 +23,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal import labels, limits
-from portal.fields import PortalForm, phone_field
+from portal import labels
+from portal.fields import DateInputField, PortalForm, phone_field
 from portal.i18n import format_date
-from portal.models import ContactKind, CrisisLevel, GoalStatus, MeetingMode
+from portal.models import GoalStatus, MeetingMode
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+from portal.sections import CHOICES, FIELD_LABELS, FIELD_RULES, Widget
 
 ATTENDEES_LIMIT = 1000
 NOTES_LIMIT = 4000
@@ -53,10 +53,6 @@ class _TrimmedMixin:
             self.data = None
             return
         super().process_formdata([typed])
-
-
-class DayField(_TrimmedMixin, DateField):
-    """A date typed as YYYY-MM-DD; empty is ``None`` (so "required" gives one clear message)."""
 
 
 class ClockField(_TrimmedMixin, TimeField):
@@ -120,14 +116,13 @@ class MeetingForm(PortalForm):
     """The meeting itself; ``record_form`` adds one decision per proposal."""
 
     agreed_version = HiddenField()
-    held_on = DayField(
+    held_on = DateInputField(
         _l("Date the meeting was held"),
         validators=[
-            InputRequired(_l("Enter the date the meeting was held")),
             _not_in_future(_l("The date the meeting was held must be today or in the past")),
             _not_too_early(_l("The date the meeting was held must be after 1 January 2000")),
         ],
-        invalid_value_message=_l("The date the meeting was held must be a real date"),
+        required_message=_l("Enter the date the meeting was held"),
     )
     attendees = TextAreaField(
         _l("Who attended"),
@@ -183,10 +178,7 @@ class MeetingForm(PortalForm):
         invalid_choice_message=_l("Choose when the next review is due"),
     )
 
-    next_review_on = DayField(
-        _l("Or the date of the next review (optional)"),
-        invalid_value_message=_l("The date of the next review must be a real date"),
-    )
+    next_review_on = DateInputField(_l("Or the date of the next review (optional)"))
 
     last_review: date | None = None  # set by the view: a meeting cannot predate the last one
 
@@ -214,48 +206,22 @@ class MeetingForm(PortalForm):
             )
 
 
-# What a professional types when amending, per field: (field class, limit, required message).
-_AMEND_SPEC = {
-    "title": (StringField, SHORT_LIMIT, _l("Enter what the goal is")),
-    "why_it_matters": (TextAreaField, TEXT_LIMIT, None),
-    "steps": (TextAreaField, TEXT_LIMIT, None),
-    "target_date": (DayField, None, None),
-    "text": (TextAreaField, TEXT_LIMIT, None),
-    "level": (SelectField, None, _l("Choose how urgent this is")),
-    "signs": (TextAreaField, limits.CRISIS_SIGNS_LIMIT, _l("Enter the signs to look for")),
-    "actions": (TextAreaField, limits.CRISIS_ACTIONS_LIMIT, _l("Enter what to do")),
-    "who_to_call": (StringField, limits.CRISIS_WHO_LIMIT, None),
-    "respect_form_location": (StringField, limits.LOCATION_LIMIT, None),
-    "dnacpr_location": (StringField, limits.LOCATION_LIMIT, None),
-    "lpa_location": (StringField, limits.LOCATION_LIMIT, None),
-    "rescue_medication_location": (StringField, limits.LOCATION_LIMIT, None),
-    "kind": (SelectField, None, _l("Choose the type of contact")),
-    "name": (StringField, limits.CONTACT_NAME_LIMIT, _l("Enter the contact's name")),
-    "relationship_to_patient": (StringField, limits.CONTACT_DETAIL_LIMIT, None),
-    "phone": (StringField, None, _l("Enter the contact's phone number")),
-    "when_to_call": (StringField, limits.CONTACT_DETAIL_LIMIT, None),
-    "medicines": (TextAreaField, limits.MEDICINES_LIMIT, None),
-    "allergies": (TextAreaField, limits.MEDICINES_LIMIT, None),
-}
-_DEFAULT_SPEC = (TextAreaField, limits.USUAL_STATE_LIMIT, None)  # the usual-state descriptions
+_WIDGETS = {Widget.LINE: StringField, Widget.TEXT: TextAreaField}
 
 
 def _amend_field(name: str):
-    from portal.versions.labels import FIELDS as FIELD_LABELS
-
-    cls, limit, required = _AMEND_SPEC.get(name, _DEFAULT_SPEC)
-    label = FIELD_LABELS[name]
-    if name in ("level", "kind"):
-        names = labels.CRISIS_LEVELS if name == "level" else labels.CONTACT_KINDS
-        codes = CrisisLevel if name == "level" else ContactKind
+    """The field a professional amends ``name`` in, as ``portal.sections`` describes it."""
+    rule, label = FIELD_RULES[name], FIELD_LABELS[name]
+    if rule.widget is Widget.CHOICE:
+        codes, names = CHOICES[name]
         choices = [SelectChoice(code.value, names[code]) for code in codes]
-        return SelectField(label, choices=choices, invalid_choice_message=required)
-    if cls is DayField:
-        return DayField(label, invalid_value_message=_l("The target date must be a real date"))
-    if name == "phone":
+        return SelectField(label, choices=choices, invalid_choice_message=rule.required)
+    if rule.widget is Widget.DATE:
+        return DateInputField(label)
+    if rule.widget is Widget.PHONE:
         return phone_field(label)  # "required" is checked only when amending
-    message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=limit)
-    return cls(label, validators=[Length(max=limit, message=message)])
+    message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=rule.limit)
+    return _WIDGETS[rule.widget](label, validators=[Length(max=rule.limit, message=message)])
 
 
 def _decision_choices(proposal) -> list[SelectChoice]:
@@ -357,7 +323,7 @@ def check_amendments(form: MeetingForm) -> bool:
                 continue
             if isinstance(f.data, str):
                 f.data = f.data.strip()
-            required = _AMEND_SPEC.get(name, _DEFAULT_SPEC)[2]
+            required = FIELD_RULES[name].required
             if required and not f.data and not f.errors:
                 f.errors = [required]
     form._errors = None  # the error summary is worked out again from the fields
@@ -376,11 +342,7 @@ def seen_versions(form: MeetingForm) -> dict[str, int | None]:
 
 
 class ScheduleForm(PortalForm):
-    day = DayField(
-        _l("Date"),
-        validators=[InputRequired(_l("Enter the date of the meeting"))],
-        invalid_value_message=_l("The date of the meeting must be a real date"),
-    )
+    day = DateInputField(_l("Date"), required_message=_l("Enter the date of the meeting"))
     at = ClockField(
         _l("Time"),
         validators=[InputRequired(_l("Enter the time of the meeting"))],
@@ -428,14 +390,13 @@ class ResultForm(PortalForm):
             Length(max=100, message=_l("The result must be %(max)d characters or fewer")),
         ],
     )
-    taken_on = DayField(
+    taken_on = DateInputField(
         _l("Date the test was taken"),
         validators=[
-            InputRequired(_l("Enter the date the test was taken")),
             _not_in_future(_l("The date the test was taken must be today or in the past")),
             _not_too_early(_l("The date the test was taken must be after 1 January 2000")),
         ],
-        invalid_value_message=_l("The date the test was taken must be a real date"),
+        required_message=_l("Enter the date the test was taken"),
     )
     explanation = TextAreaField(
         _l("What it means, in plain language"),

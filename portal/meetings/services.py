@@ -29,12 +29,9 @@ from portal.loading import REVIEW_PLAN, load_for
 from portal.meetings.summary import next_meeting
 from portal.models import (
     CarePlan,
-    Contact,
-    CrisisStep,
     Goal,
     GoalStatus,
     MeetingStatus,
-    NeedsSection,
     Patient,
     PlanVersion,
     Preparation,
@@ -42,10 +39,9 @@ from portal.models import (
     Role,
     SharedResult,
     User,
-    UsualState,
-    Wish,
 )
 from portal.models.base import utcnow
+from portal.sections import SECTIONS
 from portal.versions.services import (
     FIELDS,
     FieldChange,
@@ -63,31 +59,10 @@ MEETING_LENGTH = timedelta(minutes=30)  # as booked in the calendar file
 
 # The proposal kinds, in the order the review page shows them, with their model and the
 # fields a professional may amend.
-KINDS: dict[str, type] = {
-    "needs": NeedsSection,
-    "goals": Goal,
-    "wishes": Wish,
-    "crisis_steps": CrisisStep,
-    "usual_state": UsualState,
-    "contacts": Contact,
-}
-AMENDABLE: dict[str, tuple[str, ...]] = {
-    "needs": ("text",),
-    "goals": ("title", "why_it_matters", "steps", "target_date"),
-    "wishes": ("text",),
-    "crisis_steps": FIELDS["crisis_steps"],
-    "usual_state": FIELDS["usual_state"],
-    "contacts": FIELDS["contacts"],
-}
+KINDS: dict[str, type] = {section.key: section.model for section in SECTIONS}
+AMENDABLE: dict[str, tuple[str, ...]] = {section.key: section.amendable for section in SECTIONS}
 # Audit names for each kind (``goal.agree``, ``needs_section.decline``...).
-AUDIT_NAMES = {
-    "needs": "needs_section",
-    "goals": "goal",
-    "wishes": "wish",
-    "crisis_steps": "crisis_step",
-    "usual_state": "usual_state",
-    "contacts": "contact",
-}
+AUDIT_NAMES = {section.key: section.review_audit_name for section in SECTIONS}
 
 
 # --- loading ---------------------------------------------------------------------------

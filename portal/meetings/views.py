@@ -11,13 +11,14 @@ from portal import accounts, audit
 from portal.conversations import services as conversations
 from portal.editing import EditConflict
 from portal.extensions import db
+from portal.fields import field_of
 from portal.i18n import format_date, format_time, html_lang
 from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
 from portal.models.base import utcnow
 from portal.pages import patient_page
-from portal.permissions import Access, Action, require
+from portal.permissions import Action
 from portal.plans.services import load_plan
 from portal.versions.services import latest_version
 
@@ -27,12 +28,6 @@ def _plan(patient_id: int, loader=load_plan) -> CarePlan:
     if plan is None:
         abort(404)
     return plan
-
-
-def _access_and_plan(patient_id: int, action: Action, loader=load_plan) -> tuple[Access, CarePlan]:
-    """Access is checked before the plan is looked for, so a refusal says nothing about it."""
-    access = require(current_user, action, patient_id)
-    return access, _plan(patient_id, loader)
 
 
 def _since_agreed(plan: CarePlan):
@@ -60,10 +55,9 @@ def meeting_time(moment, date_format: str = "full") -> str:
 
 
 @bp.route("/patients/<int:patient_id>/review")
-@patient_page(Action.AGREE)
-def review(patient_id: int):
+@patient_page(Action.AGREE, load=services.review_plan)
+def review(patient_id: int, access, plan):
     """What changed since the last agreed version, the patient's preparation and results."""
-    access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
     previous, found = _since_agreed(plan)
     audit.record("review.view", patient_id, "review page")
     db.session.commit()
@@ -118,10 +112,9 @@ def _meeting_defaults(plan: CarePlan, fresh: bool) -> dict:
 
 
 @bp.route("/patients/<int:patient_id>/review/record", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def record(patient_id: int):
+@patient_page(Action.AGREE, load=services.review_plan)
+def record(patient_id: int, access, plan):
     """Record the meeting: a decision for each proposal, then the plan is agreed as a version."""
-    access, plan = _access_and_plan(patient_id, Action.AGREE, services.review_plan)
     previous, found = _since_agreed(plan)
     fresh = request.method == "GET"
     form = forms.record_form(
@@ -139,7 +132,7 @@ def record(patient_id: int):
     seen_agreed = _int(request.form.get("agreed_version"))
     if seen_agreed != plan.agreed_version:
         return _conflict(access, patient_id, services.MeetingConflict("meeting"))
-    unknown = [k for k in request.form if k.startswith(("p_", "o_")) and k not in form]
+    unknown = [k for k in request.form if k.startswith(("p_", "o_")) and field_of(k) not in form]
     if unknown:
         # Ids that are not this plan's pending proposals: another patient's items, or a
         # proposal that is no longer waiting. Nothing is saved.
@@ -225,9 +218,8 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/schedule", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def schedule(patient_id: int):
-    access, plan = _access_and_plan(patient_id, Action.AGREE)
+@patient_page(Action.AGREE, load=load_plan)
+def schedule(patient_id: int, access, plan):
     meeting = next_meeting(plan.id)
     data = {}
     if meeting and meeting.scheduled_for:
@@ -245,10 +237,9 @@ def schedule(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/did-not-attend", methods=["POST"])
-@patient_page(Action.AGREE)
-def did_not_attend(patient_id: int):
+@patient_page(Action.AGREE, load=load_plan)
+def did_not_attend(patient_id: int, plan):
     """The patient did not come to the booked meeting: recorded, and the booking closed."""
-    _access, plan = _access_and_plan(patient_id, Action.AGREE)
     if services.record_did_not_attend(plan, current_user) is None:
         flash(_("There is no booked meeting to record."))
     else:
@@ -257,10 +248,9 @@ def did_not_attend(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/meetings/next.ics")
-@patient_page(Action.VIEW_PLAN)
-def calendar_file(patient_id: int):
+@patient_page(Action.VIEW_PLAN, load=load_plan)
+def calendar_file(patient_id: int, access, plan):
     """The next booked meeting as a calendar file, in the reader's language."""
-    access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
     meeting = next_meeting(plan.id)
     if meeting is None or meeting.scheduled_for is None:
         abort(404)
@@ -292,10 +282,9 @@ def calendar_file(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results")
-@patient_page(Action.VIEW_PLAN)
-def results(patient_id: int):
+@patient_page(Action.VIEW_PLAN, load=load_plan)
+def results(patient_id: int, access, plan):
     """The results letter: results shared before the meeting, each with a plain explanation."""
-    access, plan = _access_and_plan(patient_id, Action.VIEW_PLAN)
     shared = services.shared_results(plan.id)
     audit.record("results.view", patient_id, "shared results")
     db.session.commit()
@@ -310,9 +299,8 @@ def results(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results/new", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def share_result(patient_id: int):
-    access, plan = _access_and_plan(patient_id, Action.AGREE)
+@patient_page(Action.AGREE, load=load_plan)
+def share_result(patient_id: int, access, plan):
     form = forms.ResultForm()
     if form.validate_on_submit():
         services.share_result(
@@ -331,10 +319,9 @@ def share_result(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/results/<int:result_id>/remove", methods=["POST"])
-@patient_page(Action.AGREE)
-def remove_result(patient_id: int, result_id: int):
+@patient_page(Action.AGREE, load=load_plan)
+def remove_result(patient_id: int, result_id: int, plan):
     """Take back a result shared by mistake. Another plan's result is not found."""
-    plan = _access_and_plan(patient_id, Action.AGREE)[1]
     result = db.session.scalars(
         select(SharedResult).where(SharedResult.id == result_id, SharedResult.plan_id == plan.id)
     ).first()
@@ -351,10 +338,9 @@ def remove_result(patient_id: int, result_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/named-contact", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def named_contact(patient_id: int):
+@patient_page(Action.AGREE, load=load_plan)
+def named_contact(patient_id: int, access, plan):
     """Change the named contact to a professional of the patient's own organisation."""
-    access, plan = _access_and_plan(patient_id, Action.AGREE)
     people = services.named_contact_choices(access.patient)
     fresh = request.method == "GET"
     form = forms.NamedContactForm(
@@ -391,10 +377,9 @@ def named_contact(patient_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/named-contact/request", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
-def request_named_contact(patient_id: int):
+@patient_page(Action.PROPOSE, load=load_plan)
+def request_named_contact(patient_id: int, access, plan):
     """The patient (or a carer who may suggest changes) asks for a different named contact."""
-    access, plan = _access_and_plan(patient_id, Action.PROPOSE)
     if request.method == "GET":
         saved = {"reason": plan.named_contact_request or "", "version": plan.version}
         form = forms.NamedContactRequestForm(data=saved)

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice
 
+from portal.fields import PortalForm
 from portal.models import Channel
 
 CHANNEL_LABELS = {
@@ -11,10 +11,10 @@ CHANNEL_LABELS = {
 }
 
 
-def preferences_form(kinds, channels, labels, data=None) -> FlaskForm:
+def preferences_form(kinds, channels, labels, data=None) -> PortalForm:
     """One set of radios per kind of message, offering only the channels this person has."""
 
-    class PreferencesForm(FlaskForm):
+    class PreferencesForm(PortalForm):
         pass
 
     choices = [SelectChoice(channel.value, CHANNEL_LABELS[channel]) for channel in channels]

@@ -37,6 +37,7 @@ from portal.i18n import html_lang, text_direction
 from portal.models import CarePlan, Domain, GoalStatus, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
+from portal.sections import DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
 
 PLAN = "plan"
 CRISIS = "crisis"
@@ -98,22 +99,8 @@ SHEET_HEADINGS = {
     "not_checked": _l("Not yet checked by the care team"),
 }
 
-USUAL_STATE_FIELDS = (
-    ("mobility", _l("Mobility")),
-    ("breathing", _l("Breathing")),
-    ("memory_understanding", _l("Memory and understanding")),
-    ("usual_readings", _l("Usual readings")),
-    ("communication", _l("Communication")),
-    ("medicines", _l("Medicines")),
-    ("allergies", _l("Allergies")),
-)
-
-DOCUMENT_FIELDS = (
-    ("respect_form_location", _l("ReSPECT form is kept")),
-    ("dnacpr_location", _l("DNACPR decision is kept")),
-    ("lpa_location", _l("Lasting power of attorney is kept")),
-    ("rescue_medication_location", _l("Rescue medication is kept")),
-)
+USUAL_STATE_FIELDS = tuple((f, FIELD_LABELS[f]) for f in USUAL_STATE_DESCRIPTIONS)
+DOCUMENT_FIELDS = tuple((f, FIELD_LABELS[f]) for f in DOCUMENT_LOCATIONS)
 
 
 # --------------------------------------------------------------------------- #

@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
 from portal.pages import account_page, patient_page
-from portal.permissions import Action, Relation, require
+from portal.permissions import Action, Relation
 from portal.plans import bp
 from portal.plans.services import load_plan, people_shared_with
 from portal.surveys.services import meeting_awaiting_survey
@@ -32,8 +32,7 @@ def home():
 
 @bp.route("/patients/<int:patient_id>/plan")
 @patient_page(Action.VIEW_PLAN)
-def plan(patient_id: int):
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
+def plan(patient_id: int, access):
     care_plan = load_plan(patient_id)
     if care_plan is None:
         abort(404)

@@ -1,9 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
-from portal.fields import clean_text
+from portal.fields import PortalForm
 from portal.models.plan import TEXT_LIMIT
 
 FIELDS = ("questions", "what_changed", "how_i_feel")
@@ -13,20 +12,17 @@ def _limit(what):
     return Length(max=TEXT_LIMIT, message=what)
 
 
-class PreparationForm(FlaskForm):
+class PreparationForm(PortalForm):
     questions = TextAreaField(
         _l("Questions I want to ask"),
-        filters=[clean_text],
         validators=[_limit(_l("Your questions must be %(max)d characters or fewer"))],
     )
     what_changed = TextAreaField(
         _l("What has changed since my last review"),
-        filters=[clean_text],
         validators=[_limit(_l("What has changed must be %(max)d characters or fewer"))],
     )
     how_i_feel = TextAreaField(
         _l("How I feel about my health"),
-        filters=[clean_text],
         validators=[_limit(_l("How you feel must be %(max)d characters or fewer"))],
     )
     version = HiddenField()

@@ -9,7 +9,7 @@ from portal.editing import EditConflict
 from portal.extensions import db
 from portal.fields import seen_version
 from portal.pages import patient_page
-from portal.permissions import Access, Action, require
+from portal.permissions import Access, Action
 from portal.plans.services import load_plan
 from portal.preparation import bp, services
 from portal.preparation.forms import FIELDS, PreparationForm
@@ -79,8 +79,7 @@ def _page(access: Access, plan, prep, form, conflict=None, closed=False):
 
 @bp.route("/patients/<int:patient_id>/preparation", methods=["GET", "POST"])
 @patient_page(Action.PROPOSE)
-def preparation(patient_id: int):
-    access = require(current_user, Action.PROPOSE, patient_id)
+def preparation(patient_id: int, access):
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)

@@ -3,7 +3,6 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -19,17 +18,17 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import labels, nhs_number
 from portal.conditions import CONDITIONS
-from portal.fields import DateInputField, clean_text
+from portal.fields import DateInputField, PortalForm, clean_text
 from portal.register.rows import NAME_LIMIT, OLDEST
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PortalForm):
     file = FileField(
         _l("Register file (CSV)"), validators=[FileRequired(_l("Choose the register file"))]
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """Nothing to fill in: the form carries the CSRF token."""
 
 
@@ -85,7 +84,7 @@ def _name_field(label, required):
     )
 
 
-class PatientForm(FlaskForm):
+class PatientForm(PortalForm):
     nhs_number = StringField(
         _l("NHS number"),
         filters=[clean_text],
@@ -116,7 +115,7 @@ class PatientForm(FlaskForm):
     )
 
 
-class OfferForm(FlaskForm):
+class OfferForm(PortalForm):
     method = choice_field(
         _l("How was the care plan offered?"),
         labels.OFFER_METHODS,
@@ -129,7 +128,7 @@ class OfferForm(FlaskForm):
     )
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(PortalForm):
     outcome = choice_field(
         _l("What did the patient say?"),
         labels.OFFER_OUTCOMES,
@@ -147,7 +146,7 @@ class OutcomeForm(FlaskForm):
     )
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(PortalForm):
     """What staff may correct; ``preferred_language`` choices are the portal's languages."""
 
     initial_assessment_date = DateInputField(

@@ -2,9 +2,10 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from portal.fields import PortalForm
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 EARLIEST_YEAR = 2000
@@ -21,7 +22,7 @@ def parse_month(value: str | None) -> date | None:
     return date(year, month, 1)
 
 
-class ReportFilterForm(FlaskForm):
+class ReportFilterForm(PortalForm):
     """The month and organisation a report is for.
 
     Sent with GET so a report has a link of its own; it changes nothing, so it carries no CSRF
@@ -67,7 +68,7 @@ class ReportFilterForm(FlaskForm):
         return int(self.organisation.data) if self.organisation.data else None
 
 
-class TrajectoryTargetForm(FlaskForm):
+class TrajectoryTargetForm(PortalForm):
     """A commissioner's target for a month (it holds until the next month that has one)."""
 
     month = StringField(
@@ -91,5 +92,5 @@ class TrajectoryTargetForm(FlaskForm):
             raise ValidationError(_l("Enter the month as a year and month, like 2011-03"))
 
 
-class RemoveTargetForm(FlaskForm):
+class RemoveTargetForm(PortalForm):
     month = HiddenField()

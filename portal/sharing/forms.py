@@ -3,7 +3,6 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     RadioField,
@@ -22,7 +21,7 @@ from wtforms.validators import (
 
 from portal import labels
 from portal.auth.forms import new_password_fields
-from portal.fields import DateInputField
+from portal.fields import DateInputField, PortalForm
 from portal.models import Scope
 
 
@@ -49,7 +48,7 @@ def _end_date_field():
     return DateInputField(_l("End date"), validators=[NotInPast()])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     email = EmailField(
         _l("Their email address"),
         filters=[lambda value: value.strip() if value else value],
@@ -80,12 +79,12 @@ class InviteForm(FlaskForm):
     )
 
 
-class GrantForm(FlaskForm):
+class GrantForm(PortalForm):
     scope = _scope_field()
     end_date = _end_date_field()
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PortalForm):
     share = RadioField(
         _l("Do you agree to share your care plan with your care team?"),
         choices=[
@@ -96,7 +95,7 @@ class ConsentForm(FlaskForm):
     )
 
 
-class CarerAccountForm(FlaskForm):
+class CarerAccountForm(PortalForm):
     display_name = StringField(
         _l("Your full name"),
         validators=[
@@ -115,5 +114,5 @@ class CarerAccountForm(FlaskForm):
     invited_email = ""  # set by the view: the password must not contain it
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button and its CSRF token: accept an invitation, stop sharing, give up access."""

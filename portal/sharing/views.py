@@ -26,8 +26,7 @@ from portal.sharing.services import CURRENT_STATUSES, InvitationProblem, grant_s
 
 @bp.route("/patients/<int:patient_id>/sharing")
 @patient_page(Action.MANAGE_SHARING)
-def manage(patient_id: int):
-    access = require(current_user, Action.MANAGE_SHARING, patient_id)
+def manage(patient_id: int, access):
     grants = services.grants_for(patient_id)
     statuses = {grant.id: grant_status(grant) for grant in grants}
     return render_template(
@@ -41,8 +40,7 @@ def manage(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/sharing/invite", methods=["GET", "POST"])
 @patient_page(Action.MANAGE_SHARING)
-def invite(patient_id: int):
-    access = require(current_user, Action.MANAGE_SHARING, patient_id)
+def invite(patient_id: int, access):
     form = InviteForm()
     form.invitation_language.choices = services.invitation_languages()
     if request.method == "GET":
@@ -145,8 +143,7 @@ def resend(patient_id: int, grant_id: int):
 
 @bp.route("/patients/<int:patient_id>/consent", methods=["GET", "POST"])
 @patient_page(Action.MANAGE_SHARING)
-def consent(patient_id: int):
-    access = require(current_user, Action.MANAGE_SHARING, patient_id)
+def consent(patient_id: int, access):
     patient = access.patient
     current = {True: "yes", False: "no"}.get(patient.care_team_consent)
     form = ConsentForm(data={"share": current})
@@ -171,13 +168,12 @@ def consent(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/activity")
 @patient_page(Action.MANAGE_SHARING)
-def activity(patient_id: int):
+def activity(patient_id: int, access):
     """The patient's audit trail.
 
     Reading it is not itself recorded: only the patient can open it, it is not plan content,
     and a new entry on every visit would push the entries they came to read down the pages.
     """
-    access = require(current_user, Action.MANAGE_SHARING, patient_id)
     result = services.activity(patient_id, request.args.get("page", 1, type=int))
     return render_template(
         "sharing/activity.html",

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
+from portal.fields import PortalForm
 from portal.labels import SURVEY_STATEMENTS
 
 COMMENT_LIMIT = 1000
@@ -28,7 +28,7 @@ def _score(label, missing):
     )
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(PortalForm):
     involved = _score(
         SURVEY_STATEMENTS["involved"],
         _l("Choose how much you agree that you were involved as much as you wanted"),

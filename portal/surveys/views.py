@@ -4,16 +4,15 @@ from flask_login import current_user
 
 from portal.labels import SURVEY_STATEMENTS
 from portal.pages import account_page, patient_page
-from portal.permissions import Action, require
+from portal.permissions import Action
 from portal.surveys import bp, services
 from portal.surveys.forms import SurveyForm
 
 
 @bp.route("/patients/<int:patient_id>/survey/<int:meeting_id>", methods=["GET", "POST"])
 @patient_page(Action.ANSWER_SURVEY)
-def survey(patient_id: int, meeting_id: int):
+def survey(patient_id: int, meeting_id: int, access):
     """Only the patient answers for themselves: carers and professionals get a 404."""
-    access = require(current_user, Action.ANSWER_SURVEY, patient_id)
     meeting = services.held_meeting(patient_id, meeting_id)
     if meeting is None:
         abort(404)

@@ -26,29 +26,13 @@ from portal.models import (
     WishKind,
 )
 from portal.models.base import utcnow
+from portal.sections import SECTIONS
 
 SNAPSHOT_FORMAT = 1
 
 # What each section of a snapshot holds for one item, in display order.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "needs": ("text",),
-    "goals": ("title", "why_it_matters", "steps", "target_date", "status"),
-    "wishes": ("text",),
-    "crisis_steps": ("level", "signs", "actions", "who_to_call"),
-    "usual_state": (
-        "mobility",
-        "breathing",
-        "memory_understanding",
-        "usual_readings",
-        "communication",
-        "medicines",
-        "allergies",
-        "respect_form_location",
-        "dnacpr_location",
-        "lpa_location",
-        "rescue_medication_location",
-    ),
-    "contacts": ("kind", "name", "relationship_to_patient", "phone", "when_to_call"),
+    **{section.key: section.fields for section in SECTIONS},
     "named_contact": ("name", "job_title", "organisation", "phone", "email"),
     "review": (
         "last_review_date",

@@ -1,12 +1,11 @@
 """History of the agreed plan: every version, one version, and what changed between two."""
 
 from flask import abort, render_template, request
-from flask_login import current_user
 
 from portal import audit
 from portal.extensions import db
 from portal.pages import patient_page
-from portal.permissions import Action, require
+from portal.permissions import Action
 from portal.plan_lookup import plan_id_for
 from portal.versions import bp
 from portal.versions import labels as version_labels
@@ -30,8 +29,7 @@ bp.add_app_template_global(
 
 @bp.route("/patients/<int:patient_id>/versions")
 @patient_page(Action.VIEW_PLAN)
-def versions(patient_id: int):
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
+def versions(patient_id: int, access):
     plan_id = plan_id_for(patient_id)
     rows = history(plan_id)
     audit.record("versions.view", patient_id, "version history")
@@ -43,8 +41,7 @@ def versions(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/versions/<int:number>")
 @patient_page(Action.VIEW_PLAN)
-def version(patient_id: int, number: int):
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
+def version(patient_id: int, number: int, access):
     found = get_version(plan_id_for(patient_id), number)
     if found is None:
         abort(404)
@@ -67,12 +64,11 @@ def _number(name: str) -> int | None:
 
 @bp.route("/patients/<int:patient_id>/versions/compare")
 @patient_page(Action.VIEW_PLAN)
-def compare(patient_id: int):
+def compare(patient_id: int, access):
     """Two versions chosen by number; the older is always shown first.
 
     A read-only GET form (nothing changes), so it carries no CSRF token.
     """
-    access = require(current_user, Action.VIEW_PLAN, patient_id)
     plan_id = plan_id_for(patient_id)
     rows = history(plan_id)
     numbers = [r.number for r in rows]

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Optional, ValidationError
 
 from portal import audit
 from portal.extensions import db
+from portal.fields import PortalForm
 from portal.meetings.forms import DayField
 from portal.models import CarePlan, ConsentMethod, Patient, PlanFormat, User
 from portal.sharing.services import record_consent
@@ -19,7 +19,7 @@ from portal.sharing.services import record_consent
 RECORDED_BY_STAFF = (ConsentMethod.IN_PERSON, ConsentMethod.PAPER)
 
 
-class ArrangementsForm(FlaskForm):
+class ArrangementsForm(PortalForm):
     decision = RadioField(
         _l("Has the patient told you their choice about sharing their plan with the practice?"),
         choices=[

@@ -135,7 +135,10 @@ def test_professional_records_the_review_and_agrees_a_proposal(fresh_page):
     page.get_by_role("link", name="Record the review meeting").click()
     expect(page.get_by_role("heading", level=1, name="Record the review meeting")).to_be_visible()
     today = date.today()
-    page.get_by_label("Date the meeting was held").fill(today.isoformat())
+    held_on = page.get_by_role("group", name="Date the meeting was held")
+    held_on.get_by_label("Day").fill(str(today.day))
+    held_on.get_by_label("Month").fill(str(today.month))
+    held_on.get_by_label("Year").fill(str(today.year))
     page.get_by_label("Who attended").fill(
         "Margaret Hughes, David Hughes (son), Priya Shah (practice nurse)"
     )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from portal.auth.services import hash_password
-from portal.demo_population import add_population
+from portal.demo.population import add_population
 from portal.extensions import db
 from portal.models import (
     AboutKind,
