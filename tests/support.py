@@ -129,7 +129,9 @@ def fill(app, rule, patient_id: int, forged: bool = False) -> str:
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
 
 
-DATE_FIELDS = re.compile(r"(held_on|day|taken_on|next_review_on|p_\w+_target_date)")
+DATE_FIELDS = re.compile(
+    r"(held_on|day|taken_on|next_review_on|paper_copy_given_on|p_\w+_target_date)"
+)
 
 
 def as_date_boxes(data: dict) -> dict:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.meetings import services
 from portal.models import AuditEvent, CarePlan, ReviewMeeting
+from tests.support import as_date_boxes
 from tests.test_meetings import meeting_payload
 
 
@@ -27,7 +28,10 @@ def test_a_future_booking_survives_recording_an_earlier_meeting(db, cast, login,
         future = _book(db, cast.plan_a.id, date.today() + timedelta(days=30))
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     meetings = db.session.scalars(select(ReviewMeeting).order_by(ReviewMeeting.id)).all()
     assert len(meetings) == 2
     kept, held = meetings
@@ -42,7 +46,10 @@ def test_a_booking_for_the_day_held_is_the_meeting_recorded(db, cast, login, app
         today = _book(db, cast.plan_a.id, date.today(), time(0, 1))
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id)
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     meeting = db.session.scalars(select(ReviewMeeting)).one()
     assert meeting.id == today.id and meeting.status == "held"
 
@@ -51,7 +58,10 @@ def test_the_next_review_can_be_set_as_a_date(db, cast, login):
     client = login(cast.users["professional"])
     chosen = date.today() + timedelta(days=100)
     data = meeting_payload(client, cast.a.id, next_review_on=chosen.isoformat())
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     assert db.session.get(CarePlan, cast.plan_a.id).next_review_date == chosen
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "meeting.record"))
 
@@ -61,7 +71,7 @@ def test_the_next_review_can_be_set_as_a_date(db, cast, login):
     [
         ({"next_review_on": "today"}, "The next review must be after the meeting"),
         ({"next_review_on": "later"}, "The next review must be within 2 years of the meeting"),
-        ({"next_review_on": "2027-02-30"}, "date of the next review (optional) must be a real date"),
+        ({"next_review_on": "2027-02-30"}, "next review (optional) must be a real date"),
         (
             {"next_review_on": "soon", "review_interval": "6"},
             "Choose when the next review is due, or give its date, not both",
@@ -80,7 +90,7 @@ def test_a_next_review_date_that_cannot_be_is_refused_with_a_reason(
     client = login(cast.users["professional"])
     before = db.session.get(CarePlan, cast.plan_a.id).next_review_date
     data = meeting_payload(client, cast.a.id, **extra)
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert message in body and 'href="#next_review_on-' in body
@@ -105,7 +115,10 @@ def test_booking_held_reads_the_day_in_uk_time(db, cast, app):
 def test_how_the_meeting_was_held_and_an_interpreter_are_recorded(db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, held_by="phone", interpreter_used="y")
-    assert client.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     meeting = db.session.scalars(select(ReviewMeeting)).one()
     assert meeting.held_by == "phone" and meeting.interpreter_used is True
 
@@ -113,7 +126,7 @@ def test_how_the_meeting_was_held_and_an_interpreter_are_recorded(db, cast, logi
 def test_a_forged_way_of_holding_the_meeting_is_refused(db, cast, login):
     client = login(cast.users["professional"])
     data = meeting_payload(client, cast.a.id, held_by="carrier pigeon")
-    response = client.post(f"/patients/{cast.a.id}/review/record", data=data)
+    response = client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
     assert response.status_code == 200
     assert "Choose how the meeting was held" in response.text
     assert not db.session.scalars(select(ReviewMeeting)).all()

@@ -123,7 +123,7 @@ def meeting_payload(client, patient_id: int, decisions: dict[str, str] | None = 
         notes="Talked about breathing",
     )
     data.update(extra)
-    return as_date_boxes(data)
+    return data
 
 
 def key(kind: str, item) -> str:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEvent, CarePlan, ConsentRecord, Patient
+from tests.support import as_date_boxes
 
 URL = "/patients/{a}/plan/arrangements"
 
@@ -54,7 +55,7 @@ def test_a_paper_copy_handed_over_is_recorded(db, cast, login):
     day = date.today() - timedelta(days=1)
     client.post(
         URL.format(a=cast.a.id),
-        data={"preferred_format": "paper", "paper_copy_given_on": day.isoformat()},
+        data=as_date_boxes({"preferred_format": "paper", "paper_copy_given_on": day.isoformat()}),
     )
     assert db.session.get(CarePlan, cast.plan_a.id).paper_copy_given_on == day
     assert "plan.paper_copy" in _actions(db, cast.a.id)
@@ -79,7 +80,9 @@ def test_a_paper_copy_handed_over_is_recorded(db, cast, login):
     ],
 )
 def test_what_cannot_be_is_refused_and_nothing_saved(db, cast, login, data, message):
-    response = login(cast.users["professional"]).post(URL.format(a=cast.a.id), data=data)
+    response = login(cast.users["professional"]).post(
+        URL.format(a=cast.a.id), data=as_date_boxes(data)
+    )
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert not db.session.scalars(select(ConsentRecord)).all()

@@ -11,8 +11,7 @@ from wtforms.validators import AnyOf, Optional, ValidationError
 
 from portal import audit
 from portal.extensions import db
-from portal.fields import PortalForm
-from portal.meetings.forms import DayField
+from portal.fields import DateInputField, PortalForm
 from portal.models import CarePlan, ConsentMethod, Patient, PlanFormat, User
 from portal.sharing.services import record_consent
 
@@ -52,10 +51,7 @@ class ArrangementsForm(PortalForm):
         ],
         validate_choice=False,
     )
-    paper_copy_given_on = DayField(
-        _l("Date a paper copy was handed over (optional)"),
-        invalid_value_message=_l("The date the paper copy was handed over must be a real date"),
-    )
+    paper_copy_given_on = DateInputField(_l("Date a paper copy was handed over (optional)"))
 
     def validate_method(self, field):
         if self.decision.data and field.data not in RECORDED_BY_STAFF:
