@@ -58,6 +58,9 @@ class Defaults:
     # Public address used for links in emails, e.g. https://careplan.example.nhs.uk
     # (otherwise the request's host, which a proxy must then pin).
     BASE_URL: str | None = None
+    # Outside development the portal refuses to start without REDIS_URL, unless this says
+    # that sign-in limits counted by each worker on its own are accepted (a single worker).
+    ACCEPT_PER_WORKER_LIMITS = False
     PDF_CACHE_SIZE = 256
     # PDFs are laid out at this much lower CPU priority than page views (0: no change).
     PDF_RENDER_NICE = 10
@@ -91,6 +94,22 @@ def apply_environment(app) -> None:
     if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError(
             "PORTAL_SECRET_KEY must be set to a long random value outside development."
+        )
+    if not app.config.get("BASE_URL"):
+        raise RuntimeError(
+            "PORTAL_BASE_URL must be set outside development (for example "
+            "https://careplan.example.nhs.uk): without it the links in password reset, "
+            "email-change and invitation emails follow the request's Host header, which "
+            "anyone can forge."
+        )
+    if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and not app.config.get(
+        "ACCEPT_PER_WORKER_LIMITS"
+    ):
+        raise RuntimeError(
+            "REDIS_URL must be set outside development, so that sign-in limits are shared "
+            "by every worker: without it each worker counts on its own, and five workers "
+            "allow five times the failed sign-ins. To run with per-worker limits knowingly "
+            "(a single worker), set PORTAL_ACCEPT_PER_WORKER_LIMITS=true."
         )
     # Production: HTTPS only. The __Host- prefix makes browsers refuse the cookie unless it is
     # Secure, for the whole site (Path=/) and without a Domain, so no sibling host can set it.
