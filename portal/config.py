@@ -55,6 +55,9 @@ class Defaults:
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"
+    # Password reset emails are sent by a thread of their own after the page has answered
+    # (portal.mail.send_later); off in development and tests, where the outbox is read at once.
+    MAIL_IN_BACKGROUND = True
     # Public address used for links in emails, e.g. https://careplan.example.nhs.uk
     # (otherwise the request's host, which a proxy must then pin).
     BASE_URL: str | None = None
@@ -90,6 +93,7 @@ def apply_environment(app) -> None:
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
         app.config["HSTS"] = False
+        app.config["MAIL_IN_BACKGROUND"] = False
         return
     if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError(
