@@ -43,6 +43,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
          ["bench.report_bench", "--patients", "100000"]),
         ("PDF rendering", ["bench.pdf_bench"]),
         ("PDF rendering: the largest plan the limits allow", ["bench.worst_plan_bench"]),
+        ("Hostile input: every form and query parameter", ["bench.fuzz"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:

@@ -19,7 +19,9 @@ from markupsafe import escape
 from portal.models import User
 from tests.conftest import sign_in
 from tests.support import (
+    FUZZ_EXAMPLES,
     STATE_CHANGING,
+    FuzzCount,
     changed_tables,
     email_change_link,
     fill,
@@ -54,13 +56,23 @@ HOSTILE = [
     "1e309",
     "NaN",
     "null",
+    "²",
+    "١٢٣",
+    "9999999999",  # a day of ten digits overflowed the date
+    "9" * 4400,  # longer than int() reads
     "x" * 5000,
     "長" * 3000,
 ]
 LONG = st.builds(lambda c, n: c * n, st.characters(codec="utf-8"), st.integers(200, 20_000))
 TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300), LONG)
 NUMBERS = st.one_of(st.integers(-5, 5).map(str), st.sampled_from(HOSTILE))
-EXAMPLES = 3  # per route, URL and role: the sweep, not the count, gives the coverage
+EXAMPLES = FUZZ_EXAMPLES  # per route, URL and role: the sweep, not the count, gives coverage
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_count():
+    yield
+    FuzzCount.report()
 
 
 class FormFields(HTMLParser):
@@ -165,6 +177,7 @@ def check_route(client, fresh_session, who, method, url, names, forged):
         fresh_session()
         before = snapshot()
         response = client.open(url, method=method, data=data)
+        FuzzCount.requests += 1
         assert response.status_code < 500, (who, url, data)
         if refused(response):
             assert changed_tables(before, snapshot()) == [], (who, url, data)

@@ -12,6 +12,7 @@ from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length
 
 from portal import labels
 from portal.contingency.services import MEMBER_FIELDS
+from portal.fields import seen_version
 from portal.limits import (
     CONTACT_DETAIL_LIMIT,
     CONTACT_NAME_LIMIT,
@@ -78,10 +79,7 @@ class VersionedForm(FlaskForm):
     version = HiddenField()
 
     def seen_version(self) -> int | None:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
+        return seen_version(self.version.data)
 
 
 class CrisisStepForm(VersionedForm):

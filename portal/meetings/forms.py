@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from portal import labels, limits
+from portal.fields import whole_number
 from portal.models import ContactKind, CrisisLevel, GoalStatus
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 
@@ -73,10 +74,7 @@ def _not_too_early(message):
     return check
 
 
-def int_or_none(value):
-    """A whole number typed in ASCII digits, else None (``"²".isdigit()`` is true)."""
-    text = str(value) if value else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+int_or_none = whole_number
 
 
 # --- recording the meeting ---------------------------------------------------------------

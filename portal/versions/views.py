@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from portal import audit
 from portal.extensions import db
+from portal.fields import whole_number
 from portal.permissions import Action, require
 from portal.plan_lookup import plan_id_for
 from portal.versions import bp
@@ -60,8 +61,7 @@ def version(patient_id: int, number: int):
 
 
 def _number(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return whole_number(request.args.get(name))
 
 
 @bp.route("/patients/<int:patient_id>/versions/compare")
