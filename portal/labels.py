@@ -148,6 +148,20 @@ AUDIT_ACTIONS = {
     "sharing.give_up": _l("Gave up access to the plan"),
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    "fhir.export": _l("Downloaded your plan for another health system"),
+    "fhir.import": _l("Added goals and crisis steps from another health system"),
+    "data.download": _l("Downloaded a copy of everything the portal holds about you"),
+    "versions.view": _l("Looked at the earlier versions of your plan"),
+    "version.view": _l("Looked at an earlier version of your plan"),
+    "versions.compare": _l("Compared two versions of your plan"),
+    "meeting.calendar_download": _l("Saved your review meeting to a calendar"),
+    "review.view": _l("Looked at your plan to prepare or record your review"),
+    "results.view": _l("Looked at your shared test results"),
+    "care_team.view": _l("Looked at your care team"),
+    "care_team_member.create": _l("Added someone to your care team"),
+    "care_team_member.edit": _l("Changed the details of someone in your care team"),
+    "care_team_member.delete": _l("Removed someone from your care team"),
+    "plan_audit.view_item": _l("Checked your plan as part of a quality audit"),
 }
 
 _GENERIC_VIEW = _l("Looked at part of the plan")

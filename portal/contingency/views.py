@@ -320,6 +320,10 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
         if conflict is None:
             flash(saved)
             return redirect(url_for("contingency.care_team", patient_id=patient_id))
+    elif request.method == "GET":  # the form shows the patient's care team
+        detail = f"care_team_member {member.id}" if member.id else "new care team member"
+        audit.record("care_team.view", patient_id, detail)
+        db.session.commit()
     page = render_template(
         "contingency/member_form.html",
         access=access,

@@ -24,9 +24,11 @@ def home():
     if current_user.role == Role.CARER:
         return render_template("plans/carer_home.html", grants=people_shared_with(current_user))
     if current_user.role == Role.PROFESSIONAL:
-        return render_template(
-            "plans/professional_home.html", patients=patients_in_care(current_user)
-        )
+        patients = patients_in_care(current_user)
+        # Names and NHS numbers of many patients at once: recorded against the professional.
+        audit.record("patients.list", detail=f"{len(patients)} patients")
+        db.session.commit()
+        return render_template("plans/professional_home.html", patients=patients)
     return render_template("plans/staff_home.html")
 
 
