@@ -16,6 +16,13 @@ from pydantic import ValidationError
 
 from portal import audit
 from portal.extensions import db
+from portal.limits import (
+    CRISIS_ACTIONS_LIMIT,
+    CRISIS_SIGNS_LIMIT,
+    CRISIS_WHO_LIMIT,
+    PlanFull,
+    has_room,
+)
 from portal.models import CarePlan, CrisisStep, Goal, User
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
 from portal.portability import fhir_codes as codes
@@ -139,9 +146,11 @@ def import_bundle(plan: CarePlan, raw: bytes, user: User) -> ImportResult:
                 CrisisStep(
                     plan_id=plan.id,
                     level=levels[0],
-                    signs=_text(signs, TEXT_LIMIT),
-                    actions=_text(detail.get("description"), TEXT_LIMIT),
-                    who_to_call=_text(performers[0].get("display") if performers else "", 200),
+                    signs=_text(signs, CRISIS_SIGNS_LIMIT),
+                    actions=_text(detail.get("description"), CRISIS_ACTIONS_LIMIT),
+                    who_to_call=_text(
+                        performers[0].get("display") if performers else "", CRISIS_WHO_LIMIT
+                    ),
                     position=len(crisis),
                     **proposal,
                 )
@@ -167,6 +176,9 @@ def import_bundle(plan: CarePlan, raw: bytes, user: User) -> ImportResult:
                 **proposal,
             )
         )
+    for model, adding in ((Goal, goals), (CrisisStep, crisis)):
+        if adding and not has_room(model, plan.id, len(adding)):
+            raise ImportRefused(PlanFull(model).message)  # nothing was imported
     db.session.add_all(goals + crisis)
     audit.record("fhir.import", plan.patient_id, f"{len(goals)} goals, {len(crisis)} crisis steps")
     db.session.commit()
