@@ -76,7 +76,12 @@ def _report_count():
 
 
 class FormFields(HTMLParser):
-    """Field names of each form on a page, keyed by the path the form posts to."""
+    """Field names of each form on a page, keyed by the path the form posts to.
+
+    ``METHOD``: the forms read (``get`` forms carry query parameters).
+    """
+
+    METHOD = "post"
 
     def __init__(self, page_path: str):
         super().__init__()
@@ -86,7 +91,7 @@ class FormFields(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and (attrs.get("method") or "get").lower() == "post":
+        if tag == "form" and (attrs.get("method") or "get").lower() == self.METHOD:
             action = urlsplit(attrs.get("action") or self.page_path).path or self.page_path
             self._current = self.forms.setdefault(action, set())
         elif (
@@ -101,14 +106,18 @@ class FormFields(HTMLParser):
             self._current = None
 
 
-def crawl(app, client, cast) -> dict[str, set[str]]:
-    """Every form on every GET page this person can open, by where it posts."""
+def crawl(app, client, cast, parser_class=None) -> dict[str, set[str]]:
+    """Every form on every GET page this person can open, by where it posts.
+
+    ``parser_class`` reads something else from the pages into its ``forms`` (the query
+    parameters of links and GET forms, for ``tests/test_fuzz.py``).
+    """
     forms: dict[str, set[str]] = {}
     for rule in rules(app, {"GET"}):
         url = fill(app, rule, cast.a.id)
         response = client.get(url)
         if response.status_code == 200 and response.mimetype == "text/html":
-            parser = FormFields(urlsplit(url).path)
+            parser = (parser_class or FormFields)(urlsplit(url).path)
             parser.feed(response.get_data(as_text=True))
             for action, names in parser.forms.items():
                 forms.setdefault(action, set()).update(names)
@@ -142,14 +151,7 @@ def refused(response) -> bool:
 @pytest.mark.parametrize("who", ROLES)
 def test_hostile_input_to_every_form_route(app, cast, client, who, monkeypatch, tmp_path):
     use_outbox(app, monkeypatch, tmp_path)
-    user = cast.users[who]
-
-    def fresh_session():
-        with client.session_transaction() as session:
-            session.clear()
-        if user is not None:
-            sign_in(client, db_user(user))
-
+    fresh_session = session_starter(client, cast.users[who])
     fresh_session()
     forms = crawl(app, client, cast)
     forged = forged_ids(app, cast)
@@ -183,6 +185,18 @@ def check_route(client, fresh_session, who, method, url, names, forged):
             assert changed_tables(before, snapshot()) == [], (who, url, data)
 
     post()
+
+
+def session_starter(client, user):
+    """A function that gives ``client`` a new session as ``user`` (None: signed out)."""
+
+    def fresh_session():
+        with client.session_transaction() as session:
+            session.clear()
+        if user is not None:
+            sign_in(client, db_user(user))
+
+    return fresh_session
 
 
 def db_user(user):

@@ -10,7 +10,6 @@ Bounded in the normal suite (``PORTAL_FUZZ_EXAMPLES``, default 3 per page and ro
 bench`` runs it longer (``bench/fuzz.py``) and prints how many requests it made.
 """
 
-from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from portal.extensions import db
 from tests.conftest import sign_in
 from tests.support import FUZZ_EXAMPLES, FuzzCount, changed_tables, fill, rules, snapshot
-from tests.test_bad_input import HOSTILE, db_user
+from tests.test_bad_input import HOSTILE, FormFields, crawl, session_starter
 
 ROLES = ["owner", "carer_view", "professional", "commissioner", "admin", "anonymous"]
 EXAMPLES = FUZZ_EXAMPLES
@@ -53,43 +52,23 @@ VALUES = st.one_of(
 )
 
 
-class QueryNames(HTMLParser):
+class QueryNames(FormFields):
     """Query parameter names of a page's links and GET forms, by the path they lead to."""
 
-    def __init__(self, page_path: str):
-        super().__init__()
-        self.page_path = page_path
-        self.names: dict[str, set[str]] = {}
-        self._form: set[str] | None = None
+    METHOD = "get"
 
     def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "a" and attrs.get("href") and "?" in attrs["href"]:
-            url = urlsplit(attrs["href"])
-            found = self.names.setdefault(url.path or self.page_path, set())
+        href = dict(attrs).get("href") if tag == "a" else None
+        if href and "?" in href:
+            url = urlsplit(href)
+            found = self.forms.setdefault(url.path or self.page_path, set())
             found.update(name for name, _ in parse_qsl(url.query, keep_blank_values=True))
-        elif tag == "form" and (attrs.get("method") or "get").lower() == "get":
-            path = urlsplit(attrs.get("action") or self.page_path).path or self.page_path
-            self._form = self.names.setdefault(path, set())
-        elif tag in ("input", "select", "textarea") and self._form is not None:
-            self._form.update([attrs["name"]] if attrs.get("name") else [])
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._form = None
+        else:
+            super().handle_starttag(tag, attrs)
 
 
 def query_names(app, client, cast) -> dict[str, set[str]]:
-    names: dict[str, set[str]] = {}
-    for rule in rules(app, {"GET"}):
-        url = fill(app, rule, cast.a.id)
-        response = client.get(url)
-        if response.status_code == 200 and response.mimetype == "text/html":
-            parser = QueryNames(urlsplit(url).path)
-            parser.feed(response.get_data(as_text=True))
-            for path, found in parser.names.items():
-                names.setdefault(path, set()).update(found)
-    return names
+    return crawl(app, client, cast, QueryNames)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -114,13 +93,7 @@ def test_hostile_query_parameters_on_every_page(app, cast, versions, client, who
     if user is not None:
         user.preferred_locale = "cy"  # answers must come in the reader's language
         db.session.commit()
-
-    def fresh_session():
-        with client.session_transaction() as session:
-            session.clear()
-        if user is not None:
-            sign_in(client, db_user(user))
-
+    fresh_session = session_starter(client, user)
     fresh_session()
     names = query_names(app, client, cast)
     for rule in rules(app, {"GET"}):
