@@ -44,6 +44,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("PDF rendering", ["bench.pdf_bench"]),
         ("PDF rendering: the largest plan the limits allow", ["bench.worst_plan_bench"]),
         ("Hostile input: every form and query parameter", ["bench.fuzz"]),
+        ("wapiti scan of the portal on loopback", ["bench.wapiti_scan"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:
