@@ -273,3 +273,19 @@ def test_one_two_step_code_lets_in_one_session_of_many(app, db):
     )
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] * (WRITERS - 1) + [302], codes
+
+
+@pytest.mark.parametrize("path", ["contingency/steps/{step}", "contingency/usual-state"])
+def test_a_crisis_form_that_lost_its_version_is_stale(db, cast, login, path):
+    from portal.models import CrisisStep, UsualState
+
+    step = db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == cast.plan_a.id)).one()
+    usual = db.session.scalars(select(UsualState).where(UsualState.plan_id == cast.plan_a.id)).one()
+    data = {"level": "amber", "signs": "Overwritten", "actions": "Overwritten", "mobility": "x"}
+    url = f"/patients/{cast.a.id}/" + path.format(step=step.id)
+    response = login(cast.users["owner"]).post(url, data=data)  # no version at all
+    assert response.status_code == 200
+    assert "Someone else changed this while you were editing" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CrisisStep, step.id).signs != "Overwritten"
+    assert db.session.get(UsualState, usual.id).mobility != "x"

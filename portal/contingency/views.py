@@ -227,10 +227,12 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def edit(patient_id: int, **ids):
         access = require(current_user, Action.PROPOSE, patient_id)
         found = item(patient_id, ids)
+        # Only what was posted: a form that lost its version must count as stale.
+        form = pages.form(obj=found) if request.method == "GET" else pages.form()
         return _proposal_form(
             access,
             found,
-            pages.form(obj=found),
+            form,
             template,
             _("Your changes have been saved. They will be looked at in your review."),
         )
@@ -274,8 +276,8 @@ def usual_state(patient_id: int):
     if usual is None:
         usual = UsualState(plan_id=plan.id)
         form = UsualStateForm()
-    else:
-        form = UsualStateForm(obj=usual)
+    else:  # only what was posted: a form that lost its version must count as stale
+        form = UsualStateForm(obj=usual) if request.method == "GET" else UsualStateForm()
     return _proposal_form(
         access,
         usual,
