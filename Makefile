@@ -180,6 +180,7 @@ i18n-check: $(PIP_STAMP)
 # --------------------------------------------------------------------------- #
 
 bench: setup
+	@BOOTSTRAP_BENCH=1 bash scripts/bootstrap-system.sh
 	$(PIP) install --quiet -e '.[bench]'
 	$(PY) -m bench $(BENCH_ARGS)
 

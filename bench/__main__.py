@@ -49,6 +49,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Register import: 8,000 rows on SQLite", ["bench.register_bench", "--rows", "8000"]),
         ("Register import: 100,000 rows on SQLite",
          ["bench.register_bench", "--rows", "100000"]),
+        ("Hostile input: every form and query parameter", ["bench.fuzz"]),
+        ("wapiti scan of the portal on loopback", ["bench.wapiti_scan"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
     if pg_100k:

@@ -49,44 +49,22 @@ def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
     from portal.models import (
         CarePlan,
         CareTeamMember,
-        Condition,
         Contact,
         CrisisStep,
         Domain,
         Goal,
         NeedsSection,
-        Patient,
-        Role,
-        User,
         UsualState,
         Wish,
         WishKind,
     )
-    from portal.security import new_session_token
-
-    user = User(
-        email=f"bench-{nhs_number}@example.org",
-        password_hash="x",
-        role=Role.PATIENT,
-        display_name="Bench Patient",
-        session_token=new_session_token(),
+    user, patient = bench_patient(
+        db,
+        org.id,
+        nhs_number,
+        language,
+        ("Amina", "Begum") if language == "ur" else ("Margaret", "Hughes"),
     )
-    db.session.add(user)
-    db.session.flush()
-    patient = Patient(
-        user_id=user.id,
-        organisation_id=org.id,
-        nhs_number=nhs_number,
-        given_name="Amina" if language == "ur" else "Margaret",
-        family_name="Begum" if language == "ur" else "Hughes",
-        date_of_birth=date(1950, 5, 1),
-        sex="female",
-        preferred_language=language,
-        care_team_consent=True,
-        conditions=list(db.session.query(Condition).limit(2)),
-    )
-    db.session.add(patient)
-    db.session.flush()
     today = date.today()
     plan = CarePlan(
         patient_id=patient.id,
@@ -174,6 +152,37 @@ def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
         )
     db.session.commit()
     return patient, user
+
+
+def bench_patient(db, org_id: int, nhs_number: str, language: str, name: tuple, conditions=2):
+    """A patient account and its patient record (no plan yet)."""
+    from portal.models import Condition, Patient, Role, User
+    from portal.security import new_session_token
+
+    user = User(
+        email=f"bench-{nhs_number}@example.org",
+        password_hash="x",
+        role=Role.PATIENT,
+        display_name=" ".join(name),
+        session_token=new_session_token(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    patient = Patient(
+        user_id=user.id,
+        organisation_id=org_id,
+        nhs_number=nhs_number,
+        given_name=name[0],
+        family_name=name[1],
+        date_of_birth=date(1950, 5, 1),
+        sex="female",
+        preferred_language=language,
+        care_team_consent=True,
+        conditions=list(db.session.query(Condition).limit(conditions)),
+    )
+    db.session.add(patient)
+    db.session.flush()
+    return user, patient
 
 
 def bench_app(tmp: str):

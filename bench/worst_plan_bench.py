@@ -16,7 +16,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.pdf_bench import ENGLISH, URDU, _pages, bench_app
+from bench.pdf_bench import ENGLISH, URDU, _pages, bench_app, bench_patient
 
 
 def _filled(sample: str, limit: int) -> str:
@@ -37,7 +37,6 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
     from portal.models import (
         CarePlan,
         CareTeamMember,
-        Condition,
         Contact,
         CrisisLevel,
         CrisisStep,
@@ -45,39 +44,14 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
         Goal,
         GoalStatus,
         NeedsSection,
-        Patient,
-        Role,
-        User,
         UsualState,
         Wish,
         WishKind,
     )
     from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
-    from portal.security import new_session_token
-
-    user = User(
-        email=f"worst-{nhs}@example.org",
-        password_hash="x",
-        role=Role.PATIENT,
-        display_name="Worst Case",
-        session_token=new_session_token(),
+    user, patient = bench_patient(
+        db, org_id, nhs, language, ("Margaret", "Hughes-Worthington"), conditions=4
     )
-    db.session.add(user)
-    db.session.flush()
-    patient = Patient(
-        user_id=user.id,
-        organisation_id=org_id,
-        nhs_number=nhs,
-        given_name="Margaret",
-        family_name="Hughes-Worthington",
-        date_of_birth=date(1950, 5, 1),
-        sex="female",
-        preferred_language=language,
-        care_team_consent=True,
-        conditions=list(db.session.query(Condition).limit(4)),
-    )
-    db.session.add(patient)
-    db.session.flush()
     today = date.today()
     plan = CarePlan(
         patient_id=patient.id,

@@ -74,6 +74,12 @@ class Defaults:
     NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
     NOTIFY_SMS_TEMPLATE_ID: str | None = None
     NOTIFY_LETTER_TEMPLATE_ID: str | None = None
+    # Password reset emails are sent by a thread of their own after the page has answered
+    # (portal.mail.send_later); off in development and tests, where the outbox is read at once.
+    MAIL_IN_BACKGROUND = True
+    # Outside development the portal refuses to start without REDIS_URL, unless this says
+    # that sign-in limits counted by each worker on its own are accepted (a single worker).
+    ACCEPT_PER_WORKER_LIMITS = False
     PDF_CACHE_SIZE = 256
     # With a broker, PDFs are also kept in Redis for every worker (this many documents), and
     # rendered ahead by the queue when a plan changes. PORTAL_PDF_SHARED_CACHE_URL: another Redis.
@@ -109,10 +115,27 @@ def apply_environment(app) -> None:
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
         app.config["HSTS"] = False
+        app.config["MAIL_IN_BACKGROUND"] = False
         return
     if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError(
             "PORTAL_SECRET_KEY must be set to a long random value outside development."
+        )
+    if not app.config.get("BASE_URL"):
+        raise RuntimeError(
+            "PORTAL_BASE_URL must be set outside development (for example "
+            "https://careplan.example.nhs.uk): without it the links in password reset, "
+            "email-change and invitation emails follow the request's Host header, which "
+            "anyone can forge."
+        )
+    if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and not app.config.get(
+        "ACCEPT_PER_WORKER_LIMITS"
+    ):
+        raise RuntimeError(
+            "REDIS_URL must be set outside development, so that sign-in limits are shared "
+            "by every worker: without it each worker counts on its own, and five workers "
+            "allow five times the failed sign-ins. To run with per-worker limits knowingly "
+            "(a single worker), set PORTAL_ACCEPT_PER_WORKER_LIMITS=true."
         )
     # Production: HTTPS only. The __Host- prefix makes browsers refuse the cookie unless it is
     # Secure, for the whole site (Path=/) and without a Domain, so no sibling host can set it.

@@ -53,12 +53,21 @@ def phone_field(label, required=None):
     return StringField(label, validators=validators)  # cleaned by PortalForm
 
 
+def whole_number(raw, digits: int = 9) -> int | None:
+    """A whole number written in ASCII digits (at most ``digits`` of them), else None.
+
+    ``str.isdigit()`` alone is not enough: it accepts superscripts such as "²", which ``int()``
+    refuses, and a number thousands of digits long would overflow any database column.
+    """
+    text = str(raw).strip() if raw is not None else ""
+    if not text or len(text) > digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def seen_version(raw: str | None) -> int | None:
     """The version a form was read at, from its hidden field; anything unreadable is stale."""
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    return whole_number(raw)
 
 
 PARTS = ("day", "month", "year")
@@ -133,11 +142,15 @@ class DateInputField(Field):
         if len(self.parts["year"]) != 4:
             self._fail(_l("Year must include 4 numbers"), ("year",))
             return
+        too_long = [p for p in ("day", "month") if len(self.parts[p]) > 2]
+        if too_long:  # a day of ten digits would overflow ``date`` itself
+            self._fail(_l("%(label)s must be a real date", label=label), too_long)
+            return
         try:
             self.data = date(
                 int(self.parts["year"]), int(self.parts["month"]), int(self.parts["day"])
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             self._fail(_l("%(label)s must be a real date", label=label), PARTS)
 
     def error_anchor(self) -> str:

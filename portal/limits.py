@@ -73,13 +73,13 @@ class PlanFull(Exception):
         return str(message) % {"max": limit}
 
 
-def has_room(model, plan_id: int) -> bool:
-    """Whether one more item of ``model`` fits in the plan (items awaiting review count too)."""
+def has_room(model, plan_id: int, adding: int = 1) -> bool:
+    """Whether ``adding`` more items of ``model`` fit in the plan (items awaiting review count)."""
     limit, _message = LIMITS[model]
     query = select(func.count()).select_from(model).where(model.plan_id == plan_id)
     if model is Goal:  # a withdrawal agreed at a review is history: it is no longer printed
         query = query.where((Goal.status != GoalStatus.WITHDRAWN) | Goal.pending_review)
-    return db.session.scalar(query) < limit
+    return db.session.scalar(query) + adding <= limit
 
 
 def check_room(model, plan_id: int) -> None:

@@ -54,7 +54,7 @@ def mfa_required(user: User) -> bool:
 def load_user(user_id: str) -> User | None:
     """The session carries ``id:token``; rotating the token ends every session of the account."""
     uid, _, token = user_id.partition(":")
-    if not uid.isdigit() or not token or len(uid) > 12:
+    if not (uid.isascii() and uid.isdigit()) or not token or len(uid) > 12:
         return None
     user = db.session.get(User, int(uid))
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):

@@ -24,6 +24,10 @@ packages=(
     libpango-1.0-0
     libpangoft2-1.0-0
 )
+# `make bench` also scans the portal with wapiti (bench/wapiti_scan.py).
+if [ "${BOOTSTRAP_BENCH:-0}" = 1 ]; then
+    packages+=(wapiti)
+fi
 
 is_installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]

@@ -5,6 +5,7 @@ Flask-Limiter keeps its state on the one ``limiter`` object, so initialising it 
 app changes it for the shared test app too: ``other_app`` hands it back when done.
 """
 
+import os
 import re
 from contextlib import contextmanager
 
@@ -127,6 +128,23 @@ def fill(app, rule, patient_id: int, forged: bool = False) -> str:
         else:
             values[arg] = "not-a-real-value"
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
+
+
+# The hostile-input sweeps (tests/test_bad_input.py, tests/test_fuzz.py): examples per route
+# and role, a few in the normal suite and many in `make bench` (bench/fuzz.py), which reads
+# the number of requests they made from PORTAL_FUZZ_REPORT.
+FUZZ_EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "3"))
+
+
+class FuzzCount:
+    requests = 0
+
+    @classmethod
+    def report(cls) -> None:
+        if path := os.environ.get("PORTAL_FUZZ_REPORT"):
+            with open(path, "a") as f:
+                f.write(f"{cls.requests}\n")
+        cls.requests = 0
 
 
 DATE_FIELDS = re.compile(

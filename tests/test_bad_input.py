@@ -19,7 +19,9 @@ from markupsafe import escape
 from portal.models import User
 from tests.conftest import sign_in
 from tests.support import (
+    FUZZ_EXAMPLES,
     STATE_CHANGING,
+    FuzzCount,
     changed_tables,
     email_change_link,
     fill,
@@ -54,17 +56,32 @@ HOSTILE = [
     "1e309",
     "NaN",
     "null",
+    "²",
+    "١٢٣",
+    "9999999999",  # a day of ten digits overflowed the date
+    "9" * 4400,  # longer than int() reads
     "x" * 5000,
     "長" * 3000,
 ]
 LONG = st.builds(lambda c, n: c * n, st.characters(codec="utf-8"), st.integers(200, 20_000))
 TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300), LONG)
 NUMBERS = st.one_of(st.integers(-5, 5).map(str), st.sampled_from(HOSTILE))
-EXAMPLES = 3  # per route, URL and role: the sweep, not the count, gives the coverage
+EXAMPLES = FUZZ_EXAMPLES  # per route, URL and role: the sweep, not the count, gives coverage
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_count():
+    yield
+    FuzzCount.report()
 
 
 class FormFields(HTMLParser):
-    """Field names of each form on a page, keyed by the path the form posts to."""
+    """Field names of each form on a page, keyed by the path the form posts to.
+
+    ``METHOD``: the forms read (``get`` forms carry query parameters).
+    """
+
+    METHOD = "post"
 
     def __init__(self, page_path: str):
         super().__init__()
@@ -74,7 +91,7 @@ class FormFields(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and (attrs.get("method") or "get").lower() == "post":
+        if tag == "form" and (attrs.get("method") or "get").lower() == self.METHOD:
             action = urlsplit(attrs.get("action") or self.page_path).path or self.page_path
             self._current = self.forms.setdefault(action, set())
         elif (
@@ -89,14 +106,18 @@ class FormFields(HTMLParser):
             self._current = None
 
 
-def crawl(app, client, cast) -> dict[str, set[str]]:
-    """Every form on every GET page this person can open, by where it posts."""
+def crawl(app, client, cast, parser_class=None) -> dict[str, set[str]]:
+    """Every form on every GET page this person can open, by where it posts.
+
+    ``parser_class`` reads something else from the pages into its ``forms`` (the query
+    parameters of links and GET forms, for ``tests/test_fuzz.py``).
+    """
     forms: dict[str, set[str]] = {}
     for rule in rules(app, {"GET"}):
         url = fill(app, rule, cast.a.id)
         response = client.get(url)
         if response.status_code == 200 and response.mimetype == "text/html":
-            parser = FormFields(urlsplit(url).path)
+            parser = (parser_class or FormFields)(urlsplit(url).path)
             parser.feed(response.get_data(as_text=True))
             for action, names in parser.forms.items():
                 forms.setdefault(action, set()).update(names)
@@ -130,14 +151,7 @@ def refused(response) -> bool:
 @pytest.mark.parametrize("who", ROLES)
 def test_hostile_input_to_every_form_route(app, cast, client, who, monkeypatch, tmp_path):
     use_outbox(app, monkeypatch, tmp_path)
-    user = cast.users[who]
-
-    def fresh_session():
-        with client.session_transaction() as session:
-            session.clear()
-        if user is not None:
-            sign_in(client, db_user(user))
-
+    fresh_session = session_starter(client, cast.users[who])
     fresh_session()
     forms = crawl(app, client, cast)
     forged = forged_ids(app, cast)
@@ -165,11 +179,24 @@ def check_route(client, fresh_session, who, method, url, names, forged):
         fresh_session()
         before = snapshot()
         response = client.open(url, method=method, data=data)
+        FuzzCount.requests += 1
         assert response.status_code < 500, (who, url, data)
         if refused(response):
             assert changed_tables(before, snapshot()) == [], (who, url, data)
 
     post()
+
+
+def session_starter(client, user):
+    """A function that gives ``client`` a new session as ``user`` (None: signed out)."""
+
+    def fresh_session():
+        with client.session_transaction() as session:
+            session.clear()
+        if user is not None:
+            sign_in(client, db_user(user))
+
+    return fresh_session
 
 
 def db_user(user):

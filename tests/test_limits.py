@@ -1,6 +1,7 @@
 """Bounded work per plan: limits on goals, crisis steps, contacts and the care team; PDFs
 bounded in time and pages with a message page instead of a killed worker."""
 
+import json
 import time
 
 import pytest
@@ -161,3 +162,17 @@ def test_a_render_past_its_time_gives_a_message_page_not_a_killed_worker(
     assert response.headers["Retry-After"]
     assert "The PDF is taking too long to make" in response.get_data(as_text=True)
     time.sleep(1)  # let the abandoned render finish before the next test renders
+
+
+def test_an_import_that_would_pass_the_limit_imports_nothing_and_says_why(db, cast, request_as):
+    from tests.test_portability import _export, _import
+
+    bundle = _export(request_as, cast.users["owner"], cast.a.id)  # holds the plan's goals
+    _fill_goals(cast.plan_a, cast.a.user_id)
+    before = _count(Goal, cast.plan_a.id)
+    response = _import(
+        request_as, cast.users["professional"], cast.a.id, json.dumps(bundle).encode()
+    )
+    assert response.status_code in (200, 400, 422)
+    assert f"This plan already has {limits.MAX_GOALS} goals" in response.get_data(as_text=True)
+    assert _count(Goal, cast.plan_a.id) == before

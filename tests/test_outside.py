@@ -4,6 +4,7 @@ Fault tests: a fake Redis that accepts connections and never answers (the worst 
 connections fail at once), and PostgreSQL backends killed with ``pg_terminate_backend``.
 """
 
+import contextlib
 import logging
 import socket
 import threading
@@ -197,9 +198,55 @@ def test_a_backend_killed_mid_request_gives_the_try_again_page_then_recovers(
         assert client.get(url).status_code == 200
     finally:
         admin.dispose()
-        try:  # the test's own connection was killed too
+        with contextlib.suppress(OperationalError):  # the test's own connection died too
             _db.session.rollback()
-        except OperationalError:
-            pass
         _db.session.remove()
         _db.engine.dispose()
+
+
+KILLED_MID_SAVE = """
+import os, sys
+from portal import audit, create_app, editing
+from portal.extensions import db
+from portal.models import Goal, User
+
+url, goal_id, user_id, patient_id = sys.argv[1], *map(int, sys.argv[2:])
+app = create_app({"ENV": "testing", "TESTING": True, "SECRET_KEY": "x",
+                  "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+with app.test_request_context():
+    goal, user = db.session.get(Goal, goal_id), db.session.get(User, user_id)
+    record = audit.record
+
+    def record_then_die(*args, **kwargs):
+        record(*args, **kwargs)
+        db.session.flush()  # the change and its audit event are written, not committed
+        os._exit(9)  # as a worker killed by gunicorn's timeout or the OOM killer
+
+    audit.record = record_then_die
+    editing.save_proposal(goal, {"title": "Half saved"}, goal.version, user, patient_id, "goal")
+"""
+
+
+@pytest.mark.real_commits  # the dying worker is another process with its own connection
+def test_a_worker_killed_mid_save_leaves_nothing_half_saved(app, db, cast):
+    import subprocess
+    import sys
+
+    from sqlalchemy import func, select
+
+    from portal.models import AuditEvent, Goal
+
+    goal = db.session.scalars(select(Goal).where(Goal.plan_id == cast.plan_a.id)).first()
+    before = (goal.title, goal.version)
+    url = _db.engine.url.render_as_string(hide_password=False)
+    died = subprocess.run(  # noqa: S603 - this test's own script
+        [sys.executable, "-c", KILLED_MID_SAVE, url, str(goal.id), str(cast.a.user_id),
+         str(cast.a.id)],
+        timeout=120,
+    )
+    assert died.returncode == 9
+    db.session.expire_all()
+    saved = db.session.get(Goal, goal.id)
+    assert (saved.title, saved.version) == before
+    edits = select(func.count()).where(AuditEvent.action == "goal.edit")
+    assert db.session.scalar(edits) == 0

@@ -205,25 +205,36 @@ def _at_once(app, count: int, request) -> list:
         return list(pool.map(run, range(count)))
 
 
+def _signed_in(app, user) -> list:
+    """One browser per writer, each signed in on its own."""
+    clients = []
+    for _ in range(WRITERS):
+        client = app.test_client()
+        sign_in(client, user)
+        clients.append(client)
+    return clients
+
+
+def _one_saved_the_rest_conflict(responses) -> int:
+    """Exactly one save went through and every other one saw the conflict page: its index."""
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [302] + [409] * (WRITERS - 1), codes
+    return next(i for i, r in enumerate(responses) if r.status_code == 302)
+
+
 @on_postgresql
 @pytest.mark.real_commits
 def test_concurrent_saves_of_one_goal_one_wins_the_rest_see_the_conflict(app, db, cast):
     goal = _goal(db, cast)
     url = f"/patients/{cast.a.id}/goals/{goal.id}/edit"
-    clients = []
-    for _ in range(WRITERS):
-        client = app.test_client()
-        sign_in(client, cast.users["owner"])
-        clients.append(client)
+    clients = _signed_in(app, cast.users["owner"])
     opened = str(goal.version)
     responses = _at_once(
         app,
         WRITERS,
         lambda i: clients[i].post(url, data={"title": f"Writer {i}", "version": opened}),
     )
-    codes = sorted(r.status_code for r in responses)
-    assert codes == [302] + [409] * (WRITERS - 1), codes
-    winner = next(i for i, r in enumerate(responses) if r.status_code == 302)
+    winner = _one_saved_the_rest_conflict(responses)
     db.session.expire_all()
     assert _goal(db, cast).title == f"Writer {winner}"
 
@@ -235,19 +246,13 @@ def test_concurrent_care_team_edits_one_wins_none_is_lost(app, db, cast):
     db.session.add(member)
     db.session.commit()
     url = f"/patients/{cast.a.id}/care-team/{member.id}"
-    clients = []
-    for _ in range(WRITERS):
-        client = app.test_client()
-        sign_in(client, cast.users["professional"])
-        clients.append(client)
+    clients = _signed_in(app, cast.users["professional"])
     responses = _at_once(
         app,
         WRITERS,
         lambda i: clients[i].post(url, data={**MEMBER, "role": f"Role {i}", "version": "1"}),
     )
-    codes = sorted(r.status_code for r in responses)
-    assert codes == [302] + [409] * (WRITERS - 1), codes
-    winner = next(i for i, r in enumerate(responses) if r.status_code == 302)
+    winner = _one_saved_the_rest_conflict(responses)
     db.session.expire_all()
     assert db.session.get(CareTeamMember, member.id).role == f"Role {winner}"
 
@@ -268,3 +273,19 @@ def test_one_two_step_code_lets_in_one_session_of_many(app, db):
     )
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] * (WRITERS - 1) + [302], codes
+
+
+@pytest.mark.parametrize("path", ["contingency/steps/{step}", "contingency/usual-state"])
+def test_a_crisis_form_that_lost_its_version_is_stale(db, cast, login, path):
+    from portal.models import CrisisStep, UsualState
+
+    step = db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == cast.plan_a.id)).one()
+    usual = db.session.scalars(select(UsualState).where(UsualState.plan_id == cast.plan_a.id)).one()
+    data = {"level": "amber", "signs": "Overwritten", "actions": "Overwritten", "mobility": "x"}
+    url = f"/patients/{cast.a.id}/" + path.format(step=step.id)
+    response = login(cast.users["owner"]).post(url, data=data)  # no version at all
+    assert response.status_code == 200
+    assert "Someone else changed this while you were editing" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CrisisStep, step.id).signs != "Overwritten"
+    assert db.session.get(UsualState, usual.id).mobility != "x"

@@ -93,6 +93,8 @@ def test_ids_too_big_for_the_database_are_404_not_500(login, db):
 def production_env(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("PORTAL_SECRET_KEY", "a-long-random-production-secret-for-tests-0123")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://localhost")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.delenv("PORTAL_DEBUG", raising=False)
 
@@ -104,6 +106,26 @@ def test_production_refuses_to_start_without_a_real_secret_key(production_env, m
     monkeypatch.setenv("PORTAL_SECRET_KEY", DEV_SECRET_KEY)
     with pytest.raises(RuntimeError, match="PORTAL_SECRET_KEY"):
         create_app()
+
+
+def test_production_refuses_to_start_without_a_base_url_for_email_links(
+    production_env, monkeypatch
+):
+    monkeypatch.delenv("PORTAL_BASE_URL")
+    with pytest.raises(RuntimeError, match="PORTAL_BASE_URL must be set.*Host header"):
+        create_app()
+
+
+def test_production_refuses_per_worker_sign_in_limits_unless_accepted(
+    app, production_env, monkeypatch
+):
+    monkeypatch.delenv("REDIS_URL")
+    with pytest.raises(RuntimeError, match="REDIS_URL must be set.*each worker counts"):
+        create_app()
+    monkeypatch.setenv("PORTAL_ACCEPT_PER_WORKER_LIMITS", "true")
+    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+    with other_app(app, config, testing_defaults=False) as prod:
+        assert prod.config["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
 def test_production_cookies_are_host_prefixed_secure_httponly_lax_with_hsts(

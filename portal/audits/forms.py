@@ -3,7 +3,7 @@ from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from portal.compliance import CRITERIA
-from portal.fields import PortalForm
+from portal.fields import PortalForm, whole_number
 
 MAX_SAMPLE = 50
 NOTES_LIMIT = 2000
@@ -20,8 +20,8 @@ class NewAuditForm(PortalForm):
     )
 
     def validate_size(self, field) -> None:
-        value = (field.data or "").strip()
-        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_SAMPLE:
+        number = whole_number(field.data, digits=3)  # thousands of digits would not even parse
+        if number is None or not 1 <= number <= MAX_SAMPLE:
             raise ValidationError(_l("Enter a number from 1 to %(max)s", max=MAX_SAMPLE))
 
     @property

@@ -22,9 +22,10 @@ def _audit_or_404(audit_id: int):
 @bp.route("/audits")
 @account_page(Action.RUN_AUDITS)
 def index():
-    return render_template(
-        "audits/index.html", audits=services.audits_of(current_user.organisation_id)
-    )
+    audits = services.audits_of(current_user.organisation_id)
+    audit.record("plan_audit.list", detail=f"{len(audits)} audits")
+    db.session.commit()
+    return render_template("audits/index.html", audits=audits)
 
 
 @bp.route("/audits/new", methods=["GET", "POST"])

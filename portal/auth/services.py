@@ -163,28 +163,43 @@ def _token_hash(raw: str) -> str:
 
 
 def request_reset(email: str) -> None:
-    """Email a single-use link if the account exists; the caller answers the same either way."""
+    """Email a single-use link if the account exists; the caller answers the same either way.
+
+    The work is the same either way, so the time taken tells nobody whether the address has an
+    account: a link is made and its email written, and both go through the sending queue,
+    which drops the one that has nobody to go to.
+    """
     user = find_user(email)
-    if user is None or not user.active:
-        audit.record("auth.reset_requested", detail="no such account")
-        db.session.commit()
-        return
+    known = user is not None and user.active
     hours = current_app.config["PASSWORD_RESET_HOURS"]
-    link = issue_password_link(user, hours)
-    audit.record("auth.reset_requested", actor_id=user.id)
+    if known:
+        link = issue_password_link(user, hours)
+        audit.record("auth.reset_requested", actor_id=user.id)
+    else:
+        link = accounts.email_link("auth.reset_password", token=_new_token()[0])
+        audit.record("auth.reset_requested", detail="no such account")
     db.session.commit()
-    notify(user, emails.password_reset, link=link, hours=hours)
+    locale = (user.preferred_locale or "en") if known else "en"
+    with force_locale(locale):
+        subject, body = emails.password_reset(link=link, hours=hours)
+    mail.send_later(user.email if known else None, subject, body)
+
+
+def _new_token() -> tuple[str, str]:
+    """A random single-use value and the hash that is stored of it."""
+    raw = secrets.token_urlsafe(32)
+    return raw, _token_hash(raw)
 
 
 def issue_password_link(user: User, hours: int) -> str:
     """A new single-use link to choose a password, valid for ``hours``; earlier links stop
     working. Used for resets and for new staff accounts. The caller commits."""
     _invalidate_reset_tokens(user)
-    raw = secrets.token_urlsafe(32)
+    raw, digest = _new_token()
     db.session.add(
         PasswordResetToken(
             user_id=user.id,
-            token_hash=_token_hash(raw),
+            token_hash=digest,
             expires_at=utcnow() + timedelta(hours=hours),
         )
     )

@@ -27,7 +27,7 @@ from wtforms.validators import (
 
 from portal import labels
 from portal.contingency.services import MEMBER_FIELDS
-from portal.fields import PortalForm, phone_field
+from portal.fields import PortalForm, phone_field, seen_version
 from portal.limits import (
     CONTACT_DETAIL_LIMIT,
     CONTACT_NAME_LIMIT,
@@ -99,10 +99,7 @@ class VersionedForm(PortalForm):
         }
 
     def seen_version(self) -> int | None:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
+        return seen_version(self.version.data)
 
 
 class CrisisStepForm(VersionedForm):

@@ -211,7 +211,8 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def edit(patient_id: int, access, **ids):
         plan = services.plan_for(patient_id)
         found = services.item_of(pages.model, ids[id_name], plan)
-        form = pages.form(obj=found)
+        # Only what was posted: a form that lost its version must count as stale.
+        form = pages.form(obj=found) if request.method == "GET" else pages.form()
         form.prepare(plan)
         return _proposal_form(
             access,
@@ -259,8 +260,8 @@ def usual_state(patient_id: int, access):
     if usual is None:
         usual = UsualState(plan_id=plan.id)
         form = UsualStateForm()
-    else:
-        form = UsualStateForm(obj=usual)
+    else:  # only what was posted: a form that lost its version must count as stale
+        form = UsualStateForm(obj=usual) if request.method == "GET" else UsualStateForm()
     return _proposal_form(
         access,
         usual,
@@ -302,6 +303,10 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
         if conflict is None:
             flash(saved)
             return redirect(url_for("contingency.care_team", patient_id=patient_id))
+    elif request.method == "GET":  # the form shows the patient's care team
+        detail = f"care_team_member {member.id}" if member.id else "new care team member"
+        audit.record("care_team.view", patient_id, detail)
+        db.session.commit()
     page = render_template(
         "contingency/member_form.html",
         access=access,

@@ -24,7 +24,7 @@ from wtforms.validators import (
 )
 
 from portal import labels
-from portal.fields import DateInputField, PortalForm, phone_field
+from portal.fields import DateInputField, PortalForm, phone_field, whole_number
 from portal.i18n import format_date
 from portal.models import GoalStatus, MeetingMode
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
@@ -103,10 +103,7 @@ def proposal_name(proposal) -> str:
     return str(names.get(proposal.kind, lambda: SECTIONS[proposal.kind])())
 
 
-def int_or_none(value):
-    """A whole number typed in ASCII digits, else None (``"²".isdigit()`` is true)."""
-    text = str(value) if value else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+int_or_none = whole_number
 
 
 # --- recording the meeting ---------------------------------------------------------------

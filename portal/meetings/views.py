@@ -226,6 +226,9 @@ def schedule(patient_id: int, access, plan):
         local = services.to_local(meeting.scheduled_for)
         data = {"day": local.date(), "at": local.time(), "location": meeting.location}
     form = forms.ScheduleForm(data=data)
+    if request.method == "GET":  # the booking form shows the patient and their meeting
+        audit.record("review.view", patient_id, "booking form")
+        db.session.commit()
     if form.validate_on_submit():
         when = services.to_utc(form.day.data, form.at.data)
         services.schedule_meeting(plan, current_user, when, form.location.data.strip())

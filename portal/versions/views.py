@@ -4,6 +4,7 @@ from flask import abort, render_template, request
 
 from portal import audit
 from portal.extensions import db
+from portal.fields import whole_number
 from portal.pages import patient_page
 from portal.permissions import Action
 from portal.plan_lookup import plan_id_for
@@ -58,8 +59,7 @@ def version(patient_id: int, number: int, access):
 
 
 def _number(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return whole_number(request.args.get(name))
 
 
 @bp.route("/patients/<int:patient_id>/versions/compare")

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import audit
 from portal.extensions import db
 from portal.models import CarePlan, ConsentMethod, PlanFormat
 from portal.pages import account_page, patient_page
@@ -27,6 +28,9 @@ def index():
     search = services.parse_search(request.args.get("q"))
     page = request.args.get("page", 1, type=int)
     result = services.worklist(current_user, whose, chosen, search, page)
+    # Names and NHS numbers of many patients at once: recorded against the professional.
+    audit.record("patients.list", detail=f"worklist page {result.page}: {len(result.items)} rows")
+    db.session.commit()
     return render_template(
         "worklist/index.html",
         result=result,
