@@ -130,3 +130,9 @@ def test_the_crisis_sheet_prints_the_hours_and_what_to_do_when_closed(app, cast,
     step = html[html.index("sheet-step") : html.index("pdf-contacts")]
     assert '<strong>Riverside Practice</strong> <span class="pdf-nowrap"><bdi dir="ltr">' in step
     assert "Open Monday to Friday, " in step and "When they are closed, call NHS 111." in step
+
+
+def test_the_editing_overview_says_who_each_step_rings(cast, practice, login):
+    page = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/contingency").text
+    assert 'Riverside Practice <bdi dir="ltr">0113 496 0000</bdi>' in page
+    assert "apart from the agreed plan, as not yet checked by the care team" in page
