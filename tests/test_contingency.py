@@ -786,7 +786,7 @@ def test_review_markings_on_the_crisis_page(db, cast, items, login):
     assert "Not yet reviewed by a professional" in page
     # The factory's step, contact and usual state were never agreed: all three wait apart.
     assert page.count("Not checked</strong>") == 3
-    assert "3 changes have not yet been checked by the care team" in page
+    assert "Changes not yet checked by the care team are shown apart" in page
 
     cast.plan_a.contingency_reviewed_on = date(2026, 3, 2)
     agree(db, items.step, items.contact, items.usual)

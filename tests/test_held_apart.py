@@ -132,3 +132,56 @@ def test_a_removal_keeps_the_agreed_step_and_waits_apart(db, cast, login):
     held = hold_apart(db.session.get(CarePlan, cast.plan_a.id))
     assert [s.signs for s in held.steps] == ["Lips blue"]
     assert [c.change for c in held.changes] == [ChangeKind.REMOVAL]
+
+
+def test_an_agreed_step_keeps_its_agreed_contact_and_hours_while_a_change_waits(db, cast, login):
+    from datetime import time
+
+    from portal.models import Contact
+
+    plan = cast.plan_a
+    practice = Contact(
+        plan_id=plan.id,
+        kind="practice",
+        name="Riverside Practice",
+        phone="0113 496 0000",
+        opens_at=time(8),
+        closes_at=time(18, 30),
+        weekdays_only=True,
+    )
+    db.session.add(practice)
+    db.session.flush()
+    plan.crisis_steps[0].call_contact_id = practice.id
+    db.session.expire(plan, ["contacts"])
+    _agreed_plan(db, cast)
+    step = db.session.get(CrisisStep, plan.crisis_steps[0].id)
+    client = login(cast.users["carer_contribute"])
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}",
+        data={
+            "level": "red",
+            "signs": "Lips blue",
+            "actions": DUBIOUS,
+            "call": "111",
+            "version": step.version,
+        },
+    )
+    client.post(
+        f"/patients/{cast.a.id}/contingency/contacts/{practice.id}",
+        data={
+            "kind": "practice",
+            "name": "Riverside Practice",
+            "phone": "0113 496 0999",
+            "version": practice.version,
+        },
+    )
+    db.session.expire_all()
+    held = hold_apart(db.session.get(CarePlan, cast.plan_a.id))
+    agreed_step = held.steps[0]
+    assert (agreed_step.call_service, agreed_step.call_contact.id) == (None, practice.id)
+    agreed_practice = next(c for c in held.contacts if c.name == "Riverside Practice")
+    assert agreed_practice.phone == "0113 496 0000"
+    assert (agreed_practice.opens_at, agreed_practice.weekdays_only) == (time(8), True)
+    changed = {c.section: c.item for c in held.changes}
+    assert changed["crisis_steps"].call_service == "111"
+    assert changed["contacts"].phone == "0113 496 0999"

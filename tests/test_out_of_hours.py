@@ -115,3 +115,24 @@ def test_contact_hours_are_saved(db, cast, login):
     assert response.status_code == 302
     saved = db.session.scalars(select(Contact).where(Contact.name == "Surgery")).one()
     assert (saved.opens_at, saved.closes_at, saved.weekdays_only) == (time(8), time(18, 30), True)
+
+
+def test_the_crisis_sheet_prints_the_hours_and_what_to_do_when_closed(app, cast, practice):
+    from flask_babel import force_locale
+
+    from portal.contingency.services import load_contingency
+    from portal.pdf import services as pdf
+
+    with app.test_request_context(), force_locale("en_GB"):
+        html = pdf.crisis_html(load_contingency(cast.a.id))
+    contacts = html[html.index("pdf-contacts") :]
+    assert contacts.index("999") < contacts.index("NHS 111") < contacts.index("Riverside Practice")
+    step = html[html.index("sheet-step") : html.index("pdf-contacts")]
+    assert '<strong>Riverside Practice</strong> <span class="pdf-nowrap"><bdi dir="ltr">' in step
+    assert "Open Monday to Friday, " in step and "When they are closed, call NHS 111." in step
+
+
+def test_the_editing_overview_says_who_each_step_rings(cast, practice, login):
+    page = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/contingency").text
+    assert 'Riverside Practice <bdi dir="ltr">0113 496 0000</bdi>' in page
+    assert "apart from the agreed plan, as not yet checked by the care team" in page

@@ -8,7 +8,7 @@ who made it and when. Nothing unreviewed is ever shown as part of an agreed plan
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from types import SimpleNamespace
 
@@ -55,17 +55,41 @@ class HeldApart:
     agreed_version: int  # the plan version the agreed part belongs to (0: never agreed)
 
 
-def _agreed_entry(section: str, values: dict, key: str):
-    """A snapshot entry shaped like a live row, for the templates."""
+def _agreed_entry(section: str, values: dict, key: str, contacts: dict[int, Contact]):
+    """A snapshot entry shaped like a live row, for the templates.
+
+    A step keeps the agreed "who to call" (``contacts``: the plan's live contacts by id); a
+    contact is an unsaved ``Contact``, so its opening hours work as on a live one.
+    """
     fields = {f: values.get(f) or "" for f in FIELDS[section]}
+    common = {"language": values.get("language"), "position": values.get("position", 0)}
+    if section == "contacts":
+        opens, closes, weekdays_only = values.get("hours") or (None, None, False)
+        return Contact(
+            **fields,
+            **common,
+            opens_at=time.fromisoformat(opens) if opens else None,
+            closes_at=time.fromisoformat(closes) if closes else None,
+            weekdays_only=bool(weekdays_only),
+            pending_review=False,
+            removal_proposed=False,
+        )
+    extra = {}
+    if section == "crisis_steps":
+        chosen = CrisisStep()
+        chosen.call = values.get("call") or ""
+        extra = {
+            "call_service": chosen.call_service,
+            "call_contact": contacts.get(chosen.call_contact_id),
+        }
     return SimpleNamespace(
         id=None,
         key=key,
-        language=values.get("language"),
-        position=values.get("position", 0),
         pending_review=False,
         removal_proposed=False,
+        **common,
         **fields,
+        **extra,
     )
 
 
@@ -102,6 +126,7 @@ def hold_apart(plan: CarePlan) -> HeldApart:
     waiting = [i for i in [*plan.crisis_steps, *plan.contacts, usual] if i and i.pending_review]
     previous = latest_version(plan.id) if waiting else None  # read only when it is needed
     snapshot = previous.snapshot if previous else {}
+    by_id = {c.id: c for c in plan.contacts}
     pending: list[tuple[str, object]] = []
     agreed: dict[str, list] = {"crisis_steps": [], "contacts": []}
     for section in agreed:
@@ -113,7 +138,7 @@ def hold_apart(plan: CarePlan) -> HeldApart:
             pending.append((section, item))
             before = agreed_items.get(str(item.id))
             if before is not None:
-                agreed[section].append(_agreed_entry(section, before, str(item.id)))
+                agreed[section].append(_agreed_entry(section, before, str(item.id), by_id))
             elif item.removal_proposed:  # agreed before any snapshot was kept: as it stands
                 agreed[section].append(item)
         agreed[section].sort(key=lambda i: (i.position, i.id or 0))
@@ -122,7 +147,7 @@ def hold_apart(plan: CarePlan) -> HeldApart:
     if usual is not None and usual.pending_review:
         pending.append(("usual_state", usual))
         before = snapshot.get("usual_state")
-        agreed_usual = _agreed_entry("usual_state", before, "usual") if before else None
+        agreed_usual = _agreed_entry("usual_state", before, "usual", by_id) if before else None
         usual_changed = tuple(
             f
             for f in FIELDS["usual_state"]

@@ -9,7 +9,7 @@ snapshot, the text it had in the previous one (or is left out if it was never ag
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
@@ -65,8 +65,8 @@ _META = ("language", "position")
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe value: dates as ISO strings, ``None`` kept."""
-    if isinstance(value, datetime | date):
+    """JSON-safe value: dates and times as ISO strings, ``None`` kept."""
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     return value
 
@@ -77,6 +77,12 @@ def item_values(section: str, item) -> dict:
     values["language"] = getattr(item, "language", None)
     if section in ("crisis_steps", "contacts"):
         values["position"] = item.position
+    # Kept with the agreed version so the agreed step still rings the agreed contact, and the
+    # agreed contact keeps its hours, while a change to them waits for review.
+    if section == "crisis_steps":
+        values["call"] = item.call
+    if section == "contacts":
+        values["hours"] = [_plain(item.opens_at), _plain(item.closes_at), item.weekdays_only]
     return values
 
 
