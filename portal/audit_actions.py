@@ -125,6 +125,8 @@ ACTIONS = {
     "auth.account_created": _l("Created an account"),
     "auth.sign_in": _l("Signed in"),
     "auth.sign_in_failed": _l("Could not sign in"),
+    "auth.nhs_login_refused": _l("Could not sign in with NHS login"),
+    "auth.nhs_login_linked": _l("Linked their NHS login"),
     "auth.sign_out": _l("Signed out"),
     "auth.sign_out_everywhere": _l("Signed out on every device"),
     "auth.throttled": _l("Was stopped after too many tries"),

@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import accounts, audit, security
-from portal.auth import bp, mfa
+from portal.auth import bp, mfa, oidc
 from portal.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
@@ -26,7 +26,7 @@ from portal.auth.throttle import (
     throttled,
 )
 from portal.extensions import db, limiter
-from portal.models import User
+from portal.models import IdentityProvider, User
 from portal.pages import account_page
 from portal.permissions import Action
 from portal.redirects import safe_next
@@ -70,7 +70,9 @@ def login():
             return redirect(url_for("auth.mfa_code"))
         else:
             return _finish_sign_in(user, next_url, mfa_ok=False)
-    return render_template("auth/login.html", form=form)
+    return render_template(
+        "auth/login.html", form=form, nhs_login=oidc.configured(IdentityProvider.NHS_LOGIN)
+    )
 
 
 def _pending_user() -> User | None:
@@ -130,8 +132,17 @@ def logout():
     audit.record("auth.sign_out")
     security.end_every_session(current_user)
     db.session.commit()
+    provider = session.get("signed_in_with")
     security.end_session()
     flash(_("You have signed out."))
+    if provider in set(IdentityProvider) and oidc.configured(IdentityProvider(provider)):
+        # The provider's session ends too, so the next person at a shared computer is not
+        # signed straight back in; the provider sends the browser back to the sign-in page.
+        end_url = oidc.end_session_url(
+            IdentityProvider(provider), accounts.email_link("auth.login")
+        )
+        if end_url:
+            return redirect(end_url)
     return redirect(url_for("auth.login"))
 
 

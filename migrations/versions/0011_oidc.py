@@ -1,0 +1,42 @@
+"""sign-in identities: an account's NHS login or CIS2 subject
+
+Revision ID: 0011_oidc
+Revises: 0010_fhir
+Create Date: 2026-12-07 12:15:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from portal.models.base import UTCDateTime
+
+
+# revision identifiers, used by Alembic.
+revision = '0011_oidc'
+down_revision = '0010_fhir'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'sign_in_identities',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('provider', sa.String(length=20), nullable=False),
+        sa.Column('subject', sa.String(length=255), nullable=False),
+        sa.Column('created_at', UTCDateTime(), nullable=False),
+        sa.CheckConstraint(
+            "provider IN ('nhs_login', 'cis2')", name=op.f('ck_sign_in_identities_provider')
+        ),
+        sa.ForeignKeyConstraint(
+            ['user_id'], ['users.id'], name=op.f('fk_sign_in_identities_user_id_users'),
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_identities')),
+        sa.UniqueConstraint('provider', 'subject', name=op.f('uq_sign_in_identities_subject')),
+        sa.UniqueConstraint('user_id', 'provider', name=op.f('uq_sign_in_identities_user')),
+    )
+
+
+def downgrade():
+    op.drop_table('sign_in_identities')

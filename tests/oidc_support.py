@@ -1,0 +1,103 @@
+"""A real OpenID Connect provider (npm ``oidc-provider``) on loopback, set up like NHS login.
+
+``tests/oidc/provider.js`` is started on a free port for the tests that need it and stopped
+after; ``make setup`` installs its packages into ``tests/oidc/node_modules``.
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from joserfc.jwk import RSAKey
+
+HERE = Path(__file__).resolve().parent / "oidc"
+CLIENT_ID = "portal-test"
+CALLBACK = "http://localhost/sign-in/nhs-login/callback"
+AFTER_SIGN_OUT = "http://localhost/sign-in"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class TestProvider:
+    """The running provider: register people, play attacks, and sign in as someone."""
+
+    def __init__(self, issuer: str, private_key_pem: str):
+        self.issuer = issuer
+        self.private_key_pem = private_key_pem
+        self.browser = requests.Session()  # the person's browser at the provider
+
+    def add_person(self, sub: str, **claims) -> None:
+        requests.post(f"{self.issuer}/test/accounts", json={"sub": sub, "claims": claims}, timeout=5)
+
+    def tamper(self, mode: str) -> None:
+        requests.post(f"{self.issuer}/test/tamper", json={"mode": mode}, timeout=5)
+
+    def settings(self) -> dict:
+        return {
+            "NHS_LOGIN_METADATA_URL": f"{self.issuer}/.well-known/openid-configuration",
+            "NHS_LOGIN_CLIENT_ID": CLIENT_ID,
+            "NHS_LOGIN_PRIVATE_KEY": self.private_key_pem,
+            "NHS_LOGIN_VTR": '["P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm", "P5.Cp.Cd"]',
+        }
+
+    def sign_in_as(self, authorization_url: str, sub: str) -> str:
+        """Follow the provider's pages as ``sub``; the portal address it sends the browser to."""
+        self.browser = requests.Session()
+        response = self.browser.get(authorization_url, allow_redirects=False, timeout=10)
+        interaction = response.headers["Location"]
+        if interaction.startswith("/"):
+            interaction = self.issuer + interaction
+        response = self.browser.get(
+            f"{interaction}/login", params={"sub": sub}, allow_redirects=False, timeout=10
+        )
+        location = response.headers["Location"]
+        while not location.startswith("http://localhost/"):
+            if location.startswith("/"):
+                location = self.issuer + location
+            response = self.browser.get(location, allow_redirects=False, timeout=10)
+            location = response.headers["Location"]
+        return location
+
+
+def query(url: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.fixture(scope="module")
+def provider():
+    node = shutil.which("node")
+    if node is None or not (HERE / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("the test provider is not installed: run `make setup` (needs Node.js)")
+    key = RSAKey.generate_key(2048, parameters={"kid": "portal-key", "alg": "RS512", "use": "sig"})
+    client = {
+        "client_id": CLIENT_ID,
+        "redirect_uri": CALLBACK,
+        "post_logout_redirect_uri": AFTER_SIGN_OUT,
+        "jwk": key.as_dict(private=False),
+    }
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        [node, str(HERE / "provider.js"), str(port), json.dumps(client)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        line = process.stdout.readline()
+        if line.strip() != "ready" or time.monotonic() > deadline:
+            pytest.fail(f"the test provider did not start: {process.stderr.read()[:2000]}")
+        yield TestProvider(f"http://127.0.0.1:{port}", key.as_pem(private=True).decode())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
