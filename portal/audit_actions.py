@@ -127,6 +127,9 @@ ACTIONS = {
     "auth.sign_in_failed": _l("Could not sign in"),
     "auth.nhs_login_refused": _l("Could not sign in with NHS login"),
     "auth.nhs_login_linked": _l("Linked their NHS login"),
+    "auth.cis2_refused": _l("Could not sign in with their NHS smartcard or authenticator"),
+    "auth.cis2_linked": _l("Linked their NHS smartcard or authenticator"),
+    "auth.cis2_role_applied": _l("Was given the role they chose at NHS sign-in"),
     "auth.sign_out": _l("Signed out"),
     "auth.sign_out_everywhere": _l("Signed out on every device"),
     "auth.throttled": _l("Was stopped after too many tries"),
@@ -146,6 +149,8 @@ ACTIONS = {
     "account.name_changed": _l("Changed their name"),
     # Administration
     "admin.account_created": _l("Set up a staff account"),
+    "admin.cis2_role_added": _l("Mapped an NHS smartcard role to a role here"),
+    "admin.cis2_role_removed": _l("Removed the mapping of an NHS smartcard role"),
     "admin.account_changed": _l("Changed a staff account"),
     "admin.account_deactivated": _l("Deactivated a staff account"),
     "admin.account_reactivated": _l("Reactivated a staff account"),

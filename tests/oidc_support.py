@@ -18,7 +18,10 @@ from joserfc.jwk import RSAKey
 
 HERE = Path(__file__).resolve().parent / "oidc"
 CLIENT_ID = "portal-test"
-CALLBACK = "http://localhost/sign-in/nhs-login/callback"
+CALLBACKS = [
+    "http://localhost/sign-in/nhs-login/callback",
+    "http://localhost/sign-in/cis2/callback",
+]
 AFTER_SIGN_OUT = "http://localhost/sign-in"
 
 
@@ -37,20 +40,26 @@ class TestProvider:
         self.browser = requests.Session()  # the person's browser at the provider
 
     def add_person(self, sub: str, **claims) -> None:
-        requests.post(f"{self.issuer}/test/accounts", json={"sub": sub, "claims": claims}, timeout=5)
+        person = {"sub": sub, "claims": claims}
+        requests.post(f"{self.issuer}/test/accounts", json=person, timeout=5)
 
     def tamper(self, mode: str) -> None:
         requests.post(f"{self.issuer}/test/tamper", json={"mode": mode}, timeout=5)
 
-    def settings(self) -> dict:
-        return {
-            "NHS_LOGIN_METADATA_URL": f"{self.issuer}/.well-known/openid-configuration",
-            "NHS_LOGIN_CLIENT_ID": CLIENT_ID,
-            "NHS_LOGIN_PRIVATE_KEY": self.private_key_pem,
-            "NHS_LOGIN_VTR": '["P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm", "P5.Cp.Cd"]',
+    def settings(self, service: str = "NHS_LOGIN") -> dict:
+        """The portal's settings for this provider as NHS login (or ``CIS2``)."""
+        settings = {
+            f"{service}_METADATA_URL": f"{self.issuer}/.well-known/openid-configuration",
+            f"{service}_CLIENT_ID": CLIENT_ID,
+            f"{service}_PRIVATE_KEY": self.private_key_pem,
         }
+        if service == "NHS_LOGIN":
+            settings["NHS_LOGIN_VTR"] = '["P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm", "P5.Cp.Cd"]'
+        else:
+            settings["CIS2_SCOPES"] = "openid profile email nationalrbacaccess"
+        return settings
 
-    def sign_in_as(self, authorization_url: str, sub: str) -> str:
+    def sign_in_as(self, authorization_url: str, sub: str, **how) -> str:
         """Follow the provider's pages as ``sub``; the portal address it sends the browser to."""
         self.browser = requests.Session()
         response = self.browser.get(authorization_url, allow_redirects=False, timeout=10)
@@ -58,7 +67,7 @@ class TestProvider:
         if interaction.startswith("/"):
             interaction = self.issuer + interaction
         response = self.browser.get(
-            f"{interaction}/login", params={"sub": sub}, allow_redirects=False, timeout=10
+            f"{interaction}/login", params={"sub": sub, **how}, allow_redirects=False, timeout=10
         )
         location = response.headers["Location"]
         while not location.startswith("http://localhost/"):
@@ -81,7 +90,7 @@ def provider():
     key = RSAKey.generate_key(2048, parameters={"kid": "portal-key", "alg": "RS512", "use": "sig"})
     client = {
         "client_id": CLIENT_ID,
-        "redirect_uri": CALLBACK,
+        "redirect_uris": CALLBACKS,
         "post_logout_redirect_uri": AFTER_SIGN_OUT,
         "jwk": key.as_dict(private=False),
     }

@@ -188,13 +188,15 @@ def test_a_lower_identity_level_sees_only_what_it_allows(client, db, nhs_login):
 def test_an_account_links_nhs_login_from_the_account_page(client, db, nhs_login, login):
     patient = make_patient(date_of_birth=BORN)
     login(patient.user)
-    assert "Link NHS login" in client.get("/account/").get_data(as_text=True)
+    assert ">Link<" in client.get("/account/").get_data(as_text=True)
 
-    url = callback_for(client, nhs_login, person(nhs_login, patient), "/account/nhs-login", "post")
+    url = callback_for(
+        client, nhs_login, person(nhs_login, patient), "/account/link/nhs-login", "post"
+    )
     response = client.get(url)
 
     assert response.headers["Location"].endswith("/account/")
-    assert "you can sign in with NHS login" in client.get("/account/").get_data(as_text=True)
+    assert "Linked</dd>" in client.get("/account/").get_data(as_text=True)
     assert [i.user_id for i in identities(db)] == [patient.user_id]
     assert "auth.nhs_login_linked" in actions(db)
 
@@ -204,7 +206,9 @@ def test_a_patient_cannot_link_someone_elses_nhs_login(client, db, nhs_login, lo
     other = unlinked_patient()
     login(patient.user)
 
-    url = callback_for(client, nhs_login, person(nhs_login, other), "/account/nhs-login", "post")
+    url = callback_for(
+        client, nhs_login, person(nhs_login, other), "/account/link/nhs-login", "post"
+    )
 
     refused(client.get(url), "cannot be linked")
     assert identities(db) == []
@@ -214,7 +218,7 @@ def test_a_carer_links_their_nhs_login_and_signs_in_with_it(client, db, nhs_logi
     carer = make_user(Role.CARER)
     login(carer)
     sub = person(nhs_login, unlinked_patient(), sub="carer-sub", nhs_number="9990001117")
-    client.get(callback_for(client, nhs_login, sub, "/account/nhs-login", "post"))
+    client.get(callback_for(client, nhs_login, sub, "/account/link/nhs-login", "post"))
     client.post("/sign-out")
 
     sign_in_with_nhs_login(client, nhs_login, sub)

@@ -1,4 +1,4 @@
-"""sign-in identities: an account's NHS login or CIS2 subject
+"""sign-in identities (an account's NHS login or CIS2 subject) and CIS2 role mappings
 
 Revision ID: 0011_oidc
 Revises: 0010_fhir
@@ -36,7 +36,28 @@ def upgrade():
         sa.UniqueConstraint('provider', 'subject', name=op.f('uq_sign_in_identities_subject')),
         sa.UniqueConstraint('user_id', 'provider', name=op.f('uq_sign_in_identities_user')),
     )
+    op.create_table(
+        'cis2_role_mappings',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('organisation_id', sa.Integer(), nullable=False),
+        sa.Column('role_code', sa.String(length=10), nullable=False),
+        sa.Column('role', sa.String(length=20), nullable=False),
+        sa.Column('created_at', UTCDateTime(), nullable=False),
+        sa.CheckConstraint(
+            "role IN ('patient', 'carer', 'professional', 'commissioner', 'admin')",
+            name=op.f('ck_cis2_role_mappings_role'),
+        ),
+        sa.ForeignKeyConstraint(
+            ['organisation_id'], ['organisations.id'],
+            name=op.f('fk_cis2_role_mappings_organisation_id_organisations'),
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_cis2_role_mappings')),
+        sa.UniqueConstraint(
+            'organisation_id', 'role_code', name=op.f('uq_cis2_role_mappings_organisation_id')
+        ),
+    )
 
 
 def downgrade():
+    op.drop_table('cis2_role_mappings')
     op.drop_table('sign_in_identities')

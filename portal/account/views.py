@@ -5,7 +5,7 @@ from flask_login import current_user
 from portal import audit, security
 from portal.account import bp
 from portal.account.forms import ActionForm, EmailForm, MfaCodeForm, NameForm, PasswordForm
-from portal.auth import emails, mfa, nhs_login, oidc
+from portal.auth import emails, identities, mfa
 from portal.auth.reauth import mark_authenticated, password_confirmed, require_recent_auth
 from portal.auth.services import (
     EMAIL_LINK_HOURS,
@@ -19,7 +19,6 @@ from portal.auth.services import (
 from portal.auth.throttle import password_checks_limited
 from portal.extensions import db
 from portal.i18n import remember_language, supported
-from portal.models import IdentityProvider
 from portal.pages import account_page
 from portal.permissions import Action
 from portal.redirects import safe_next
@@ -32,8 +31,7 @@ def settings():
         "account/settings.html",
         form=ActionForm(),
         mfa_required=security.mfa_required(current_user),
-        nhs_login=oidc.configured(IdentityProvider.NHS_LOGIN),
-        nhs_login_linked=nhs_login.is_linked(current_user),
+        sign_in_services=identities.offered(current_user),
     )
 
 

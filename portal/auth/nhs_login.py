@@ -5,39 +5,21 @@ number and date of birth must both match one patient record. Anyone at a lower l
 sign in to NHS login but is shown only what that level allows, and no plan content.
 """
 
-from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
 from sqlalchemy import select
 
 from portal import accounts, audit, nhs_number
+from portal.auth import identities
+from portal.auth.identities import Outcome, Result
 from portal.auth.oidc import Answer
 from portal.extensions import db
-from portal.models import IdentityProvider, Patient, Role, SignInIdentity, User
+from portal.models import IdentityProvider, Patient, Role, User
 
+NHS_LOGIN = IdentityProvider.NHS_LOGIN
 VERIFIED_LEVEL = "P9"
 # Credential parts of a vector of trust that include a second factor (a code, the NHS App).
 STRONG_CREDENTIALS = frozenset({"Cd", "Ck", "Cm"})
-
-
-class Outcome(StrEnum):
-    SIGNED_IN = "signed_in"
-    LINKED = "linked"
-    LOW_LEVEL = "low_level"  # identity not verified to P9: no account is opened
-    NO_RECORD = "no_record"  # NHS number and date of birth match no patient record
-    RECORD_HAS_ACCOUNT = "record_has_account"  # the record belongs to an account already
-    EMAIL_IN_USE = "email_in_use"
-    LINKED_ELSEWHERE = "linked_elsewhere"  # this NHS login belongs to another account
-    NOT_YOURS = "not_yours"  # linking: the NHS login is not the account holder's own record
-    INACTIVE = "inactive"
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    user: User | None = None
-    strong: bool = False  # the provider did two-factor authentication
 
 
 def identity_level(claims: dict) -> str:
@@ -71,24 +53,6 @@ def _record(claims: dict) -> Patient | None:
     )
 
 
-def _linked_user(subject: str) -> User | None:
-    return db.session.scalar(
-        select(User)
-        .join(SignInIdentity, SignInIdentity.user_id == User.id)
-        .where(
-            SignInIdentity.provider == IdentityProvider.NHS_LOGIN,
-            SignInIdentity.subject == subject,
-        )
-    )
-
-
-def _link(user: User, subject: str, patient_id: int | None) -> None:
-    db.session.add(
-        SignInIdentity(user_id=user.id, provider=IdentityProvider.NHS_LOGIN, subject=subject)
-    )
-    audit.record("auth.nhs_login_linked", patient_id, actor_id=user.id)
-
-
 def sign_in(answer: Answer) -> Result:
     """The account this NHS login opens, creating a patient's on first verified sign-in.
 
@@ -98,7 +62,7 @@ def sign_in(answer: Answer) -> Result:
     strong = strong_authentication(claims)
     if identity_level(claims) != VERIFIED_LEVEL:
         return Result(Outcome.LOW_LEVEL)
-    if (user := _linked_user(answer.subject)) is not None:
+    if (user := identities.linked_user(NHS_LOGIN, answer.subject)) is not None:
         return Result(Outcome.SIGNED_IN if user.active else Outcome.INACTIVE, user, strong)
     patient = _record(claims)
     if patient is None:
@@ -113,7 +77,7 @@ def sign_in(answer: Answer) -> Result:
     user = accounts.create_account(email, Role.PATIENT, patient.full_name)
     patient.user_id = user.id
     audit.record("auth.account_created", patient.id, actor_id=user.id)
-    _link(user, answer.subject, patient.id)
+    identities.link(user, NHS_LOGIN, answer.subject, patient.id)
     return Result(Outcome.SIGNED_IN, user, strong)
 
 
@@ -122,25 +86,10 @@ def link(user: User, answer: Answer) -> Outcome:
     claims = answer.claims
     if identity_level(claims) != VERIFIED_LEVEL:
         return Outcome.LOW_LEVEL
-    owner = _linked_user(answer.subject)
-    if owner is not None:
-        return Outcome.LINKED if owner.id == user.id else Outcome.LINKED_ELSEWHERE
+    if (already := identities.already_linked(user, NHS_LOGIN, answer.subject)) is not None:
+        return already
     own_record = db.session.scalar(select(Patient).where(Patient.user_id == user.id))
     if own_record is not None and _record(claims) is not own_record:
         return Outcome.NOT_YOURS
-    if is_linked(user):  # to a different NHS login
-        return Outcome.LINKED_ELSEWHERE
-    _link(user, answer.subject, own_record.id if own_record else None)
+    identities.link(user, NHS_LOGIN, answer.subject, own_record.id if own_record else None)
     return Outcome.LINKED
-
-
-def is_linked(user: User) -> bool:
-    return (
-        db.session.scalar(
-            select(SignInIdentity.id).where(
-                SignInIdentity.user_id == user.id,
-                SignInIdentity.provider == IdentityProvider.NHS_LOGIN,
-            )
-        )
-        is not None
-    )

@@ -158,8 +158,12 @@ def authorization_url(
     return url
 
 
-def _flow(args) -> dict:
-    """The flow this answer belongs to, taken from the session so it can be used only once."""
+def _flow(provider: IdentityProvider, args) -> dict:
+    """The flow this answer belongs to, taken from the session so it can be used only once.
+
+    It must have been started for the provider whose address the answer came back to, so one
+    provider's answer can never be passed off as another's.
+    """
     flow = session.pop(FLOW_KEY, None)
     state = args.get("state", "")
     if (
@@ -167,7 +171,7 @@ def _flow(args) -> dict:
         or not isinstance(state, str)
         or not secrets.compare_digest(str(flow.get("state", "")).encode(), state.encode())
         or security.now() - int(flow.get("at", 0)) > FLOW_SECONDS
-        or flow.get("provider") not in set(IdentityProvider)
+        or flow.get("provider") != provider
     ):
         raise SignInRefused(Refusal.STATE)
     return flow
@@ -200,10 +204,9 @@ def validate_id_token(provider: IdentityProvider, id_token: str, nonce: str) -> 
     return claims
 
 
-def finish(args, redirect_uri: str) -> Answer:
+def finish(provider: IdentityProvider, args, redirect_uri: str) -> Answer:
     """Check the provider's answer and exchange its code; raises ``SignInRefused``."""
-    flow = _flow(args)
-    provider = IdentityProvider(flow["provider"])
+    flow = _flow(provider, args)
     if args.get("error") or not args.get("code"):
         raise SignInRefused(Refusal.CANCELLED)
     client = _client(provider, redirect_uri)

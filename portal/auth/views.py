@@ -43,6 +43,18 @@ def _finish_sign_in(user: User, next_url: str | None, mfa_ok: bool):
     return redirect(safe_next(next_url, url_for("plans.home")))
 
 
+def start_second_step(user: User, next_url: str | None):
+    """Not signed in yet: the session only remembers who is part-way through."""
+    session.clear()
+    session["mfa_pending"] = {
+        "uid": user.id,
+        "check": _token_check(user),
+        "at": security.now(),
+        "next": safe_next(next_url, ""),
+    }
+    return redirect(url_for("auth.mfa_code"))
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @throttled(account_key)
 def login():
@@ -59,19 +71,14 @@ def login():
             form.password.errors.append(_("Enter a correct email address and password"))
         elif user.mfa_enabled:
             db.session.commit()  # keeps a rehashed password
-            # Not signed in yet: the session only remembers who is part-way through.
-            session.clear()
-            session["mfa_pending"] = {
-                "uid": user.id,
-                "check": _token_check(user),
-                "at": security.now(),
-                "next": safe_next(next_url, ""),
-            }
-            return redirect(url_for("auth.mfa_code"))
+            return start_second_step(user, next_url)
         else:
             return _finish_sign_in(user, next_url, mfa_ok=False)
     return render_template(
-        "auth/login.html", form=form, nhs_login=oidc.configured(IdentityProvider.NHS_LOGIN)
+        "auth/login.html",
+        form=form,
+        nhs_login=oidc.configured(IdentityProvider.NHS_LOGIN),
+        cis2=oidc.configured(IdentityProvider.CIS2),
     )
 
 

@@ -35,7 +35,7 @@ from portal.models.plan import (
 )
 from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentRecord, Scope
-from portal.models.sign_in import IdentityProvider, SignInIdentity
+from portal.models.sign_in import Cis2RoleMapping, IdentityProvider, SignInIdentity
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
@@ -78,6 +78,7 @@ __all__ = [
     "Scope",
     "Sex",
     "SharedResult",
+    "Cis2RoleMapping",
     "IdentityProvider",
     "SignInIdentity",
     "SurveyResponse",

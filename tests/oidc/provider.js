@@ -1,14 +1,15 @@
 // An OpenID Connect provider on loopback, configured like NHS login, for the sign-in tests.
 //
 // Usage: node provider.js PORT CLIENT_JSON
-// CLIENT_JSON: {"client_id", "redirect_uri", "post_logout_redirect_uri", "jwk"} where jwk is
+// CLIENT_JSON: {"client_id", "redirect_uris", "post_logout_redirect_uri", "jwk"} where jwk is
 // the portal's public key for private_key_jwt. Prints "ready" once listening.
 //
 // Test-only endpoints (loopback, never part of a real provider):
 //   POST /test/accounts  {"sub", "claims"}: a person who can sign in, with their claims
 //   POST /test/tamper    {"mode"}: change the next ID token (wrong_audience, expired,
 //                        unsigned, wrong_key, replay) to play an attacker
-//   GET  /interaction/:uid/login?sub=...: the person signs in (stands in for NHS login's pages)
+//   GET  /interaction/:uid/login?sub=...&acr=...&amr=...: the person signs in (stands in for
+//        the real service's pages; acr and amr say how, as CIS2 reports a smartcard)
 
 import { createServer } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
@@ -39,7 +40,7 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_signing_alg: 'RS512',
       id_token_signed_response_alg: 'RS512',
       jwks: { keys: [client.jwk] },
-      redirect_uris: [client.redirect_uri],
+      redirect_uris: client.redirect_uris,
       post_logout_redirect_uris: [client.post_logout_redirect_uri],
       response_types: ['code'],
       grant_types: ['authorization_code'],
@@ -53,10 +54,16 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   extraParams: ['vtr'],
   conformIdTokenClaims: false,
+  acrValues: ['AAL1_USERPASS', 'AAL3_ANY'],
   claims: {
-    openid: ['sub', 'vot'],
-    profile: ['nhs_number', 'birthdate', 'identity_proofing_level', 'family_name', 'given_name'],
+    acr: null,
+    amr: null,
+    openid: ['sub', 'vot', 'selected_roleid'],
+    profile: [
+      'nhs_number', 'birthdate', 'identity_proofing_level', 'name', 'family_name', 'given_name',
+    ],
     email: ['email', 'email_verified'],
+    nationalrbacaccess: ['nhsid_nrbac_roles'],
   },
   features: {
     devInteractions: { enabled: false },
@@ -124,7 +131,8 @@ createServer(async (req, res) => {
     const login = url.pathname.match(/^\/interaction\/[^/]+\/login$/);
     if (login) {
       const details = await provider.interactionDetails(req, res);
-      if (!details.params.vtr) {
+      // NHS login needs the vector of trust asked for; CIS2 has none.
+      if (details.params.redirect_uri.includes('/nhs-login/') && !details.params.vtr) {
         res.writeHead(400).end('vtr is required');
         return;
       }
@@ -132,10 +140,13 @@ createServer(async (req, res) => {
       const grant = new provider.Grant({ accountId: sub, clientId: details.params.client_id });
       grant.addOIDCScope(details.params.scope);
       const grantId = await grant.save();
+      const how = {};
+      if (url.searchParams.get('acr')) how.acr = url.searchParams.get('acr');
+      if (url.searchParams.get('amr')) how.amr = url.searchParams.get('amr').split(',');
       await provider.interactionFinished(
         req,
         res,
-        { login: { accountId: sub }, consent: { grantId } },
+        { login: { accountId: sub, ...how }, consent: { grantId } },
         { mergeWithLastSubmission: false },
       );
       return;
