@@ -57,6 +57,7 @@ class TestProvider:
             settings["NHS_LOGIN_VTR"] = '["P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm", "P5.Cp.Cd"]'
         else:
             settings["CIS2_SCOPES"] = "openid profile email nationalrbacaccess"
+            settings["CIS2_ACR_VALUES"] = "AAL3_ANY"
         return settings
 
     def sign_in_as(self, authorization_url: str, sub: str, **how) -> str:
