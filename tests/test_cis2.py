@@ -112,11 +112,16 @@ def test_the_chosen_role_decides_the_role_here_each_time(client, db, cis2):
     )
 
 
-def test_a_wrong_state_is_refused(client, db, cis2):
+def mapped_staff_answer(client, cis2, start="/sign-in/cis2") -> str:
+    """A mapped staff member signs in at the provider: the callback address it answers with."""
     organisation = make_org()
     mapped(organisation)
-    response = client.get("/sign-in/cis2")
-    url = cis2.sign_in_as(response.headers["Location"], staff_member(cis2, organisation))
+    response = client.get(start)
+    return cis2.sign_in_as(response.headers["Location"], staff_member(cis2, organisation))
+
+
+def test_a_wrong_state_is_refused(client, db, cis2):
+    url = mapped_staff_answer(client, cis2)
 
     response = client.get(url.replace("state=", "state=x"))
 
@@ -127,14 +132,12 @@ def test_a_wrong_state_is_refused(client, db, cis2):
 def test_an_answer_for_nhs_login_is_not_taken_for_cis2(client, db, cis2, app, monkeypatch):
     for name, value in cis2.settings("NHS_LOGIN").items():
         monkeypatch.setitem(app.config, name, value)
-    organisation = make_org()
-    mapped(organisation)
-    response = client.get("/sign-in/nhs-login")
-    url = cis2.sign_in_as(response.headers["Location"], staff_member(cis2, organisation))
+    url = mapped_staff_answer(client, cis2, "/sign-in/nhs-login")
 
     response = client.get(url.replace("/nhs-login/", "/cis2/"))
 
     assert response.status_code == 403
+    assert db.session.scalar(select(User)) is None
 
 
 def test_a_staff_account_links_cis2_from_the_account_page(client, db, cis2, login):
