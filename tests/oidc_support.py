@@ -8,7 +8,7 @@ import json
 import shutil
 import socket
 import subprocess
-import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -83,16 +83,17 @@ def query(url: str) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.fixture(scope="module")
-def provider():
+@contextmanager
+def running_provider(callbacks=CALLBACKS, after_sign_out=AFTER_SIGN_OUT):
+    """``tests/oidc/provider.js`` on a free loopback port, for a client with a fresh key."""
     node = shutil.which("node")
     if node is None or not (HERE / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("the test provider is not installed: run `make setup` (needs Node.js)")
     key = RSAKey.generate_key(2048, parameters={"kid": "portal-key", "alg": "RS512", "use": "sig"})
     client = {
         "client_id": CLIENT_ID,
-        "redirect_uris": CALLBACKS,
-        "post_logout_redirect_uri": AFTER_SIGN_OUT,
+        "redirect_uris": list(callbacks),
+        "post_logout_redirect_uri": after_sign_out,
         "jwk": key.as_dict(private=False),
     }
     port = _free_port()
@@ -103,11 +104,15 @@ def provider():
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        line = process.stdout.readline()
-        if line.strip() != "ready" or time.monotonic() > deadline:
+        if process.stdout.readline().strip() != "ready":
             pytest.fail(f"the test provider did not start: {process.stderr.read()[:2000]}")
         yield TestProvider(f"http://127.0.0.1:{port}", key.as_pem(private=True).decode())
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with running_provider() as running:
+        yield running

@@ -62,7 +62,9 @@ def identities(db):
 
 def test_without_a_provider_there_is_no_button(client, app):
     assert not app.config.get("NHS_LOGIN_CLIENT_ID")
-    assert "NHS login" not in client.get("/sign-in").get_data(as_text=True)
+    response = client.get("/sign-in")
+    assert "NHS login" not in response.get_data(as_text=True)
+    assert "form-action 'self';" in response.headers["Content-Security-Policy"]
     assert client.get("/sign-in/nhs-login").status_code == 404
     assert client.get("/sign-in/nhs-login/callback?state=x&code=y").status_code == 404
 
@@ -70,7 +72,11 @@ def test_without_a_provider_there_is_no_button(client, app):
 def test_a_verified_patient_is_linked_to_their_record_and_sees_their_plan(
     client, db, nhs_login, caplog
 ):
-    assert "Continue with NHS login" in client.get("/sign-in").get_data(as_text=True)
+    sign_in_page = client.get("/sign-in")
+    assert "Continue with NHS login" in sign_in_page.get_data(as_text=True)
+    # Linking and signing out are forms answered by a redirect to the provider.
+    policy = sign_in_page.headers["Content-Security-Policy"]
+    assert f"form-action 'self' {nhs_login.issuer};" in policy
     patient = unlinked_patient()
     sub = person(nhs_login, patient)
     caplog.set_level(logging.DEBUG)

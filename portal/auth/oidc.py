@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -82,6 +82,17 @@ def configured(provider: IdentityProvider) -> bool:
         and _setting(provider, "CLIENT_ID")
         and (_setting(provider, "PRIVATE_KEY") or _setting(provider, "PRIVATE_KEY_FILE"))
     )
+
+
+def provider_origins() -> list[str]:
+    """The addresses (scheme, host, port) of the providers configured, for the CSP."""
+    origins = []
+    for provider in IdentityProvider:
+        if configured(provider):
+            parts = urlsplit(_setting(provider, "METADATA_URL"))
+            if parts.scheme in ("https", "http") and parts.netloc:
+                origins.append(f"{parts.scheme}://{parts.netloc}")
+    return origins
 
 
 def _private_key(provider: IdentityProvider) -> str:

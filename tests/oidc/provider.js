@@ -128,6 +128,21 @@ createServer(async (req, res) => {
       res.writeHead(204).end();
       return;
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end(); // a browser on the sign-in page asks for one
+      return;
+    }
+    const page = url.pathname.match(/^\/interaction\/([^/]+)$/);
+    if (page) {
+      // The provider's own sign-in page, for a browser: who is signing in.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(
+        `<!doctype html><html lang="en"><title>Test provider</title><main>
+        <form method="get" action="/interaction/${page[1]}/login">
+        <label for="sub">Who is signing in</label> <input id="sub" name="sub">
+        <button type="submit">Sign in at the provider</button></form></main></html>`,
+      );
+      return;
+    }
     const login = url.pathname.match(/^\/interaction\/[^/]+\/login$/);
     if (login) {
       const details = await provider.interactionDetails(req, res);
