@@ -230,3 +230,15 @@ def test_a_carer_links_their_nhs_login_and_signs_in_with_it(client, db, nhs_logi
     sign_in_with_nhs_login(client, nhs_login, sub)
 
     assert client.get("/account/").get_data(as_text=True).count(carer.display_name) >= 1
+
+
+def test_an_unreachable_provider_is_a_plain_refusal(client, db, app, monkeypatch):
+    for name, value in {
+        "NHS_LOGIN_METADATA_URL": "http://127.0.0.1:9/.well-known/openid-configuration",
+        "NHS_LOGIN_CLIENT_ID": CLIENT_ID,
+        "NHS_LOGIN_PRIVATE_KEY": "not used",
+    }.items():
+        monkeypatch.setitem(app.config, name, value)
+
+    refused(client.get("/sign-in/nhs-login"), "did not work")
+    refused(client.get("/sign-in/nhs-login/callback?state=x&code=y"), "did not work")

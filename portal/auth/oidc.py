@@ -121,8 +121,15 @@ def _get_json(url: str) -> dict:
     return document
 
 
+REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
 def metadata(provider: IdentityProvider) -> dict:
-    return _get_json(_setting(provider, "METADATA_URL"))
+    """The provider's discovery document; one missing an address counts as unreachable."""
+    document = _get_json(_setting(provider, "METADATA_URL"))
+    if not all(isinstance(document.get(key), str) for key in REQUIRED_METADATA):
+        raise SignInRefused(Refusal.UNREACHABLE)
+    return document
 
 
 def _client(provider: IdentityProvider, redirect_uri: str) -> OAuth2Session:
