@@ -198,3 +198,9 @@ def test_an_administrator_maps_and_removes_roles(client, db, login):
 def test_only_administrators_see_the_mapping_page(client, db, login):
     login(make_user(Role.PROFESSIONAL, make_org()))
     assert client.get("/admin/cis2-roles").status_code == 404
+
+
+def test_patients_are_not_offered_cis2(client, db, cis2, login):
+    login(make_user(Role.PATIENT))
+    assert "NHS Care Identity Service 2" not in client.get("/account/").get_data(as_text=True)
+    assert client.post("/account/link/cis2").status_code == 404

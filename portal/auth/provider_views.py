@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import accounts, audit
-from portal.auth import bp, cis2, nhs_login, oidc
+from portal.auth import bp, cis2, identities, nhs_login, oidc
 from portal.auth.identities import Outcome
 from portal.auth.reauth import require_recent_auth
 from portal.auth.views import start_second_step
@@ -95,6 +95,8 @@ def provider_start(slug: str):
 def provider_link(slug: str):
     """Linking starts from the account page, soon after the password was confirmed."""
     provider = _provider(slug)
+    if slug not in {offered[0] for offered in identities.offered(current_user)}:
+        abort(404)  # NHS login is for patients and carers, CIS2 for staff
     try:
         url = oidc.authorization_url(provider, _callback_url(provider), "link", current_user.id)
     except oidc.SignInRefused as refusal:

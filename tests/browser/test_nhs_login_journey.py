@@ -46,6 +46,7 @@ def test_a_patient_signs_in_with_nhs_login_and_sees_their_plan(fresh_portal, fre
         page = fresh_page
 
         page.goto("/sign-in")
+        harness.assert_accessible(page)
         page.get_by_role("link", name="Continue with NHS login").click()
         page.get_by_label("Who is signing in").fill("olu")
         page.get_by_role("button", name="Sign in at the provider").click()
