@@ -22,6 +22,8 @@ RUFF        := $(VENV)/bin/ruff
 
 PIP_STAMP    := $(VENV)/.installed
 NPM_STAMP    := node_modules/.installed
+# The OpenID Connect provider the sign-in tests run on loopback (its own packages).
+OIDC_STAMP   := tests/oidc/node_modules/.installed
 ASSETS_STAMP := static/vendor/nhsuk/VERSION
 
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
@@ -75,7 +77,7 @@ help:
 # Setup
 # --------------------------------------------------------------------------- #
 
-setup: system $(PIP_STAMP) $(ASSETS_STAMP) $(MO_FILES)
+setup: system $(PIP_STAMP) $(ASSETS_STAMP) $(OIDC_STAMP) $(MO_FILES)
 
 system:
 	@bash scripts/bootstrap-system.sh
@@ -91,6 +93,10 @@ $(PIP_STAMP): pyproject.toml | $(PY)
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(ASSETS_STAMP): $(NPM_STAMP) scripts/copy-assets.sh
@@ -198,5 +204,5 @@ worker: setup
 
 clean:
 	rm -f $(PIP_STAMP)
-	rm -rf node_modules static/vendor
+	rm -rf node_modules static/vendor tests/oidc/node_modules
 	find translations -name '*.mo' -type f -delete 2>/dev/null || true

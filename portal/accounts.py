@@ -7,7 +7,7 @@ policy, a session token and a hash alike; every link sent by email is built here
 
 import secrets
 
-from flask import current_app, url_for
+from flask import current_app, session, url_for
 
 from portal import audit, security
 from portal.auth.passwords import problem
@@ -54,8 +54,14 @@ def create_account(
     return user
 
 
-def sign_in(user: User, mfa_ok: bool = False) -> None:
-    """A fresh session for ``user``, recorded in the audit trail; the caller commits."""
+def sign_in(user: User, mfa_ok: bool = False, provider: str = "") -> None:
+    """A fresh session for ``user``, recorded in the audit trail; the caller commits.
+
+    ``provider`` names the outside service that vouched for the person (NHS login, CIS2), so
+    the audit trail says how they signed in and signing out can end that service's session.
+    """
     security.start_session(user, mfa_ok=mfa_ok)
+    if provider:
+        session["signed_in_with"] = provider
     user.last_login_at = utcnow()
-    audit.record("auth.sign_in", actor_id=user.id)
+    audit.record("auth.sign_in", actor_id=user.id, detail=provider)

@@ -95,6 +95,15 @@ class Defaults:
     # PostgreSQL's write-ahead log to reach disk (see docs/performance.md for the trade-off).
     AUDIT_VIEW_ASYNC_COMMIT = False
     HSTS = True
+    # Sign-in with NHS login (patients, carers) and CIS2 (staff): offered only when a metadata
+    # address, client id and private key are set. Also *_SCOPES, *_CLIENT_AUTH_ALG (RS512),
+    # NHS_LOGIN_VTR and CIS2_ACR_VALUES; see README "Signing in with NHS login and CIS2".
+    NHS_LOGIN_METADATA_URL: str | None = None
+    NHS_LOGIN_CLIENT_ID: str | None = None
+    NHS_LOGIN_PRIVATE_KEY_FILE: str | None = None
+    CIS2_METADATA_URL: str | None = None
+    CIS2_CLIENT_ID: str | None = None
+    CIS2_PRIVATE_KEY_FILE: str | None = None
 
 
 def apply_environment(app) -> None:

@@ -198,9 +198,20 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _policy() -> str:
+    """The CSP, letting forms lead to the sign-in providers configured (starting to link an
+    account and signing out are forms whose answer is a redirect to the provider)."""
+    from portal.auth.oidc import provider_origins  # the auth package needs this module first
+
+    origins = provider_origins()
+    if not origins:
+        return CSP
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
+
+
 def _headers(app: Flask):
     def add(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", _policy())
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"

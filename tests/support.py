@@ -10,7 +10,7 @@ import re
 from contextlib import contextmanager
 
 from sqlalchemy import select
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -125,6 +125,8 @@ def fill(app, rule, patient_id: int, forged: bool = False) -> str:
             else:
                 ids = ids_for(arg)
                 values[arg] = (ids[-1] if forged else ids[0]) if ids else 1
+        elif isinstance(rule._converters[arg], AnyConverter):
+            values[arg] = sorted(rule._converters[arg].items)[0]  # one of the values it allows
         else:
             values[arg] = "not-a-real-value"
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)

@@ -71,6 +71,9 @@ ROUTES = [
     ("POST", "/admin/organisations/new", 200),
     ("GET", "/admin/organisations/{org}/edit", 200),
     ("POST", "/admin/organisations/{org}/edit", 200),
+    ("GET", "/admin/cis2-roles", 200),
+    ("POST", "/admin/cis2-roles", 200),  # empty form: shown again with errors
+    ("POST", "/admin/cis2-roles/99999/remove", 404),
     # Patients and carers are not managed here; forged ids do not exist.
     ("GET", "/admin/accounts/{patient}", 404),
     ("GET", "/admin/accounts/{carer}/edit", 404),

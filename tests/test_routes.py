@@ -18,6 +18,9 @@ PUBLIC = frozenset(
         "auth.mfa_code",
         "auth.forgot_password",
         "auth.reset_password",
+        "auth.provider_start",  # signing in with NHS login or CIS2
+        "auth.provider_callback",  # the provider's answer, checked before anything is believed
+        "auth.nhs_login_low_level",  # says what an unverified NHS login allows: nothing private
         "sharing.invitation",
         "sharing.create_account",
         "account.set_language",

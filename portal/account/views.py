@@ -12,7 +12,7 @@ from portal.account.forms import (
     NameForm,
     PasswordForm,
 )
-from portal.auth import emails, mfa
+from portal.auth import emails, identities, mfa
 from portal.auth.reauth import mark_authenticated, password_confirmed, require_recent_auth
 from portal.auth.services import (
     EMAIL_LINK_HOURS,
@@ -38,6 +38,7 @@ def settings():
         "account/settings.html",
         form=ActionForm(),
         mfa_required=security.mfa_required(current_user),
+        sign_in_services=identities.offered(current_user),
     )
 
 

@@ -99,3 +99,32 @@ class OrganisationForm(PortalForm):
         ],
     )
     version = HiddenField()
+
+
+# National RBAC role codes, as CIS2 sends them: R and four or five digits (R8000).
+RBAC_ROLE_CODE = re.compile(r"\AR[0-9]{4,5}\Z")
+
+
+class Cis2RoleForm(PortalForm):
+    """One mapping: a national role at an organisation becomes a role in the portal."""
+
+    organisation = StringField(
+        _l("Organisation ODS code"),
+        filters=[_ods],
+        validators=[DataRequired(_l("Enter the ODS code")), Regexp(ODS_CODE, message=ODS_FORMAT)],
+    )
+    role_code = StringField(
+        _l("National role code"),
+        filters=[_ods],
+        validators=[
+            DataRequired(_l("Enter the national role code")),
+            Regexp(
+                RBAC_ROLE_CODE, message=_l("Enter a role code of R and 4 or 5 numbers, like R8000")
+            ),
+        ],
+    )
+    role = RadioField(
+        _l("Role in this service"),
+        choices=ROLE_CHOICES,
+        validators=[InputRequired(_l("Select a role"))],
+    )

@@ -3,17 +3,17 @@
 Every change needs a password typed in the last few minutes and is audited in ``services``.
 """
 
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import labels
 from portal.admin import bp, services
-from portal.admin.forms import AccountForm, EditAccountForm, OrganisationForm
+from portal.admin.forms import AccountForm, Cis2RoleForm, EditAccountForm, OrganisationForm
+from portal.auth import cis2
 from portal.auth.reauth import require_recent_auth
 from portal.extensions import db
-from portal.models import Organisation, Role, User
+from portal.models import Cis2RoleMapping, Organisation, Role, User
 from portal.pages import account_page
 from portal.permissions import Action
 
@@ -274,3 +274,45 @@ def edit_organisation(organisation_id: int):
     if organisation is None:
         abort(404)
     return _organisation_form(organisation)
+
+
+# --------------------------------------------------------------------------- #
+# CIS2 roles
+# --------------------------------------------------------------------------- #
+
+
+@bp.route("/cis2-roles", methods=["GET", "POST"])
+@account_page(Action.ADMINISTER)
+@require_recent_auth
+def cis2_roles():
+    """Which national roles, at which organisations, open which staff accounts here."""
+    form = Cis2RoleForm()
+    if form.validate_on_submit():
+        organisation = services.organisation_by_code(form.organisation.data)
+        if organisation is None:
+            form.organisation.errors.append(_("No organisation here has this ODS code"))
+        else:
+            try:
+                cis2.add_mapping(organisation, form.role_code.data, form.role.data)
+            except cis2.MappingTaken:
+                form.role_code.errors.append(_("This role is already mapped at this organisation"))
+            else:
+                db.session.commit()
+                flash(_("The role has been mapped."))
+                return redirect(url_for("admin.cis2_roles"))
+    return render_template(
+        "admin/cis2_roles.html", form=form, mappings=cis2.mappings(), roles=labels.ROLES
+    )
+
+
+@bp.route("/cis2-roles/<int:mapping_id>/remove", methods=["POST"])
+@account_page(Action.ADMINISTER)
+@require_recent_auth(return_to="admin.cis2_roles")
+def remove_cis2_role(mapping_id: int):
+    mapping = db.session.get(Cis2RoleMapping, mapping_id)
+    if mapping is None:
+        abort(404)
+    cis2.remove_mapping(mapping)
+    db.session.commit()
+    flash(_("The mapping has been removed: this role no longer lets anyone sign in."))
+    return redirect(url_for("admin.cis2_roles"))

@@ -36,8 +36,8 @@ def password_changed() -> tuple[str, str]:
             "been signed out on your other devices."
         ),
         _(
-            "If you did not do this, reset your password straight away using \"Forgotten "
-            "your password?\" on the sign-in page, and tell your GP practice."
+            'If you did not do this, reset your password straight away using "Forgotten '
+            'your password?" on the sign-in page, and tell your GP practice.'
         ),
     )
 
@@ -71,10 +71,7 @@ def mfa_disabled() -> tuple[str, str]:
     return _email(
         _("Two-step verification is off"),
         _("Two-step verification has been turned off for your My care plan account."),
-        _(
-            "If you did not do this, reset your password straight away and tell your GP "
-            "practice."
-        ),
+        _("If you did not do this, reset your password straight away and tell your GP practice."),
     )
 
 

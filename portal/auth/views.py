@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import accounts, audit, security
-from portal.auth import bp, mfa
+from portal.auth import bp, mfa, oidc
 from portal.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
@@ -26,7 +26,7 @@ from portal.auth.throttle import (
     throttled,
 )
 from portal.extensions import db, limiter
-from portal.models import User
+from portal.models import IdentityProvider, User
 from portal.pages import account_page
 from portal.permissions import Action
 from portal.redirects import safe_next
@@ -41,6 +41,18 @@ def _finish_sign_in(user: User, next_url: str | None, mfa_ok: bool):
     db.session.commit()
     current_app.logger.info("sign-in (user %s)", user.id)
     return redirect(safe_next(next_url, url_for("plans.home")))
+
+
+def start_second_step(user: User, next_url: str | None):
+    """Not signed in yet: the session only remembers who is part-way through."""
+    session.clear()
+    session["mfa_pending"] = {
+        "uid": user.id,
+        "check": _token_check(user),
+        "at": security.now(),
+        "next": safe_next(next_url, ""),
+    }
+    return redirect(url_for("auth.mfa_code"))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -59,18 +71,15 @@ def login():
             form.password.errors.append(_("Enter a correct email address and password"))
         elif user.mfa_enabled:
             db.session.commit()  # keeps a rehashed password
-            # Not signed in yet: the session only remembers who is part-way through.
-            session.clear()
-            session["mfa_pending"] = {
-                "uid": user.id,
-                "check": _token_check(user),
-                "at": security.now(),
-                "next": safe_next(next_url, ""),
-            }
-            return redirect(url_for("auth.mfa_code"))
+            return start_second_step(user, next_url)
         else:
             return _finish_sign_in(user, next_url, mfa_ok=False)
-    return render_template("auth/login.html", form=form)
+    return render_template(
+        "auth/login.html",
+        form=form,
+        nhs_login=oidc.configured(IdentityProvider.NHS_LOGIN),
+        cis2=oidc.configured(IdentityProvider.CIS2),
+    )
 
 
 def _pending_user() -> User | None:
@@ -130,8 +139,17 @@ def logout():
     audit.record("auth.sign_out")
     security.end_every_session(current_user)
     db.session.commit()
+    provider = session.get("signed_in_with")
     security.end_session()
     flash(_("You have signed out."))
+    if provider in set(IdentityProvider) and oidc.configured(IdentityProvider(provider)):
+        # The provider's session ends too, so the next person at a shared computer is not
+        # signed straight back in; the provider sends the browser back to the sign-in page.
+        end_url = oidc.end_session_url(
+            IdentityProvider(provider), accounts.email_link("auth.login")
+        )
+        if end_url:
+            return redirect(end_url)
     return redirect(url_for("auth.login"))
 
 

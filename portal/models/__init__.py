@@ -56,6 +56,7 @@ from portal.models.register import (
 )
 from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentMethod, ConsentRecord, Scope
+from portal.models.sign_in import Cis2RoleMapping, IdentityProvider, SignInIdentity
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
@@ -116,6 +117,9 @@ __all__ = [
     "Scope",
     "Sex",
     "SharedResult",
+    "Cis2RoleMapping",
+    "IdentityProvider",
+    "SignInIdentity",
     "SurveyResponse",
     "TrajectoryTarget",
     "User",
