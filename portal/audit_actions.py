@@ -172,6 +172,7 @@ ACTIONS = {
     "auth.email_changed": _l("Changed their email address"),
     "account.name_changed": _l("Changed their name"),
     "account.messages_changed": _l("Changed which messages they get"),
+    "account.contact_details_changed": _l("Changed their contact details for patients"),
     # Administration
     "admin.account_created": _l("Set up a staff account"),
     "admin.cis2_role_added": _l("Mapped an NHS smartcard role to a role here"),

@@ -37,7 +37,7 @@ def test_every_action_has_a_label_translated_into_every_language(locale):
 
 def test_names_are_area_dot_action_in_lower_case():
     for name in audit_actions.ACTIONS:
-        assert re.fullmatch(r"[a-z_]+\.[a-z_]+", name), name
+        assert re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", name), name
 
 
 def test_recording_an_unknown_name_is_refused(db):

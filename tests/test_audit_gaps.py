@@ -26,7 +26,7 @@ def test_the_four_staff_views_are_audited(db, cast, login):
     viewed = _events(db, "care_team.view")
     assert {e.patient_id for e in viewed} == {cast.a.id} and len(viewed) == 2
 
-    assert nurse.get("/").status_code == 200
+    assert nurse.get("/worklist").status_code == 200  # the professional's home
     listed = _events(db, "patients.list")
     assert len(listed) == 1 and listed[0].actor_id == cast.users["professional"].id
 

@@ -35,6 +35,15 @@ def test_the_database_refuses_a_value_outside_the_enum(db, cast, table, name):
     db.session.add(ReviewMeeting(plan_id=cast.plan_a.id))
     make_invitation(cast.a)
     make_conversation(cast.a)
+    from portal.models import Cis2RoleMapping, ConsentRecord, SignInIdentity
+
+    db.session.add_all(
+        [
+            ConsentRecord(patient_id=cast.a.id, share_with_care_team=True),
+            Cis2RoleMapping(organisation_id=cast.org.id, role_code="R8000", role="professional"),
+            SignInIdentity(user_id=cast.a.user_id, provider="nhs_login", subject="s-1"),
+        ]
+    )
     db.session.flush()
     column = name.removeprefix(f"ck_{table}_")
     assert column in {c.name for c in Base.metadata.tables[table].columns}

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from portal.models import AuditEvent, CarePlan
+from tests.support import as_date_boxes
 from tests.test_meetings import meeting_payload
 
 LONG_AGO = date(2025, 1, 6)
@@ -12,7 +13,7 @@ LONG_AGO = date(2025, 1, 6)
 
 def _record(client, patient_id: int, **extra):
     data = meeting_payload(client, patient_id, **extra)
-    return client.post(f"/patients/{patient_id}/review/record", data=data)
+    return client.post(f"/patients/{patient_id}/review/record", data=as_date_boxes(data))
 
 
 def test_recording_a_meeting_leaves_the_crisis_review_date_alone(db, cast, login):

@@ -10,6 +10,7 @@ from portal.models import AccessGrant, AuditEvent, CarePlan, CrisisStep
 from portal.models.base import utcnow
 from portal.pdf import services as pdf
 from portal.versions.services import create_version
+from tests.support import as_date_boxes
 from tests.test_meetings import meeting_payload
 
 DUBIOUS = "If oxygen under 88%, ring 111 first"
@@ -99,7 +100,10 @@ def test_accepting_at_the_review_moves_the_step_into_the_agreed_plan(db, cast, l
     _carer_adds_a_step(cast, login)
     nurse = login(cast.users["professional"])
     data = meeting_payload(nurse, cast.a.id)  # every proposal agreed
-    assert nurse.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        nurse.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     db.session.expire_all()
     plan = db.session.get(CarePlan, cast.plan_a.id)
     held = hold_apart(plan)
@@ -115,7 +119,10 @@ def test_declining_at_the_review_removes_the_new_step(db, cast, login):
     step_id = db.session.scalars(select(CrisisStep.id).where(CrisisStep.actions == DUBIOUS)).one()
     nurse = login(cast.users["professional"])
     data = meeting_payload(nurse, cast.a.id, {f"crisis_steps_{step_id}": "decline"})
-    assert nurse.post(f"/patients/{cast.a.id}/review/record", data=data).status_code == 302
+    assert (
+        nurse.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data)).status_code
+        == 302
+    )
     db.session.expire_all()
     assert db.session.get(CrisisStep, step_id) is None
     assert hold_apart(db.session.get(CarePlan, cast.plan_a.id)).changes == []

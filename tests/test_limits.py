@@ -165,9 +165,16 @@ def test_a_render_past_its_time_gives_a_message_page_not_a_killed_worker(
 
 
 def test_an_import_that_would_pass_the_limit_imports_nothing_and_says_why(db, cast, request_as):
-    from tests.test_portability import _export, _import
+    from portal.portability import valuesets as vs
+    from tests.test_fhir_import import _bundle, _goal, _patient
+    from tests.test_portability import _import
 
-    bundle = _export(request_as, cast.users["owner"], cast.a.id)  # holds the plan's goals
+    patient = _patient(
+        identifier=[{"system": vs.NHS_NUMBER_SYSTEM, "value": cast.a.nhs_number}],
+        name=[{"family": cast.a.family_name, "given": [cast.a.given_name]}],
+        birthDate=cast.a.date_of_birth.isoformat(),
+    )
+    bundle = _bundle(_goal("new-1", "Swim again"), patient=patient)  # one goal to add
     _fill_goals(cast.plan_a, cast.a.user_id)
     before = _count(Goal, cast.plan_a.id)
     response = _import(

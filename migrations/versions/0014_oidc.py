@@ -44,7 +44,7 @@ def upgrade():
         sa.Column('role', sa.String(length=20), nullable=False),
         sa.Column('created_at', UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "role IN ('patient', 'carer', 'professional', 'commissioner', 'admin')",
+            "role IN ('patient', 'carer', 'professional', 'commissioner', 'admin', 'practice_admin')",
             name=op.f('ck_cis2_role_mappings_role'),
         ),
         sa.ForeignKeyConstraint(

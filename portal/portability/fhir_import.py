@@ -35,6 +35,7 @@ from sqlalchemy import select
 from portal import audit
 from portal.extensions import db
 from portal.i18n import LANGUAGES
+from portal.limits import LIMITS, PlanFull, has_room
 from portal.models import (
     CarePlan,
     CareTeamMember,
@@ -1085,7 +1086,17 @@ def preview(plan: CarePlan, raw: bytes, user: User) -> ImportPlan:
         plan.patient,
     )
     with db.session.no_autoflush:
-        return Planner(plan, data, user).build()
+        result = Planner(plan, data, user).build()
+    _check_limits(plan, result)
+    return result
+
+
+def _check_limits(plan: CarePlan, result: "ImportPlan") -> None:
+    """An import that would take the plan past a limit (``portal.limits``) imports nothing."""
+    for kind, model in _MODELS.items():
+        adding = sum(1 for c in result.changes if c.kind == kind and c.outcome == Outcome.ADD)
+        if adding and model in LIMITS and not has_room(model, plan.id, adding):
+            raise ImportRefused(PlanFull(model).message)
 
 
 def commit(plan: CarePlan, raw: bytes, user: User, digest: str | None = None) -> ImportPlan:

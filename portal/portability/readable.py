@@ -111,6 +111,10 @@ LABELS = {
     "outcome": _l("Outcome"),
     "outcome_language": _l("Language"),
     "urgent": _l("Urgent follow-up"),
+    "method": _l("How did they tell you?"),
+    "held_by": _l("How was the meeting held? (optional)"),
+    "interpreter_used": _l("An interpreter was used"),
+    "team_contact": _l("When they are away"),
 }
 
 # Fields left to the JSON copy: record numbers and links between records, secrets, and
@@ -146,7 +150,20 @@ CODED: dict[str, Callable] = {
     "nhs_number": format_nhs_number,
     "review_interval_months": lambda v: ngettext("%(num)d month", "%(num)d months", v),
 }
+# How a consent decision reached the portal, and how a meeting was held, in words.
+_CONSENT_METHODS = {
+    "online": _l("Online"),
+    "in_person": _l("In person or by phone"),
+    "paper": _l("On a signed paper form"),
+}
+_MEETING_MODES = {
+    "face_to_face": _l("Face to face"),
+    "phone": _l("By phone"),
+    "video": _l("By video call"),
+}
 CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
+    ("ConsentRecord", "method"): lambda v: _CONSENT_METHODS.get(v, v),
+    ("ReviewMeeting", "held_by"): lambda v: _MEETING_MODES.get(v, v),
     ("Goal", "status"): lambda v: labels.GOAL_STATUSES.get(v, v),
     ("Contact", "kind"): lambda v: labels.CONTACT_KINDS.get(v, v),
 }

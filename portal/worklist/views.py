@@ -29,7 +29,8 @@ def index():
     page = request.args.get("page", 1, type=int)
     result = services.worklist(current_user, whose, chosen, search, page)
     # Names and NHS numbers of many patients at once: recorded against the professional.
-    audit.record("patients.list", detail=f"worklist page {result.page}: {len(result.items)} rows")
+    shown = f"worklist page {result.page.page}: {len(result.rows)} rows"
+    audit.record("patients.list", detail=shown)
     db.session.commit()
     return render_template(
         "worklist/index.html",
