@@ -22,7 +22,9 @@ _MARKS = str.maketrans("", "", "\u200e\u200f\u061c")  # LRM, RLM, ALM
 _URL = r"https?://[^\s<>]+"
 _EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
 _NUMBER = r"(?<![^\W\d])\+?\(?\d(?:[\d \u00a0().\-/:]*\d)?\)?"
-_PATTERN = re.compile(f"({_URL})|({_EMAIL}|{_NUMBER})")
+# Codes of capital letters and digits in groups joined by dashes (activation codes): whole.
+_CODE = r"\b[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+\b"
+_PATTERN = re.compile(f"({_URL})|({_EMAIL}|{_CODE}|{_NUMBER})")
 _TAG = re.compile(r"(<[^>]*>)")
 
 

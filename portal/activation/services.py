@@ -37,7 +37,9 @@ def printed(code: str) -> str:
 
 def normalise(typed: str) -> str:
     """What a person typed, as the code: case, spaces and dashes do not matter."""
-    return "".join(ch for ch in (typed or "").upper() if ch not in " -\u2010\u2011\u2013")[:40]
+    # Spaces, dashes and the invisible direction marks a right-to-left email puts around it.
+    skipped = " -\u2010\u2011\u2013\u2066\u2067\u2068\u2069\u200e\u200f"
+    return "".join(ch for ch in (typed or "").upper() if ch not in skipped)[:40]
 
 
 def code_hash(code: str) -> str:

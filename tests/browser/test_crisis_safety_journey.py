@@ -49,7 +49,10 @@ def test_carer_step_is_held_apart_until_the_nurse_accepts_it(fresh_page, fresh_p
 
     # On the crisis sheet: after the agreed steps, under its own heading.
     sheet = _crisis_sheet_text(
-        page, page.get_by_role("link", name=re.compile("crisis sheet")).get_attribute("href")
+        page,
+        page.get_by_role("link", name=re.compile("^Download the crisis sheet \\(")).get_attribute(
+            "href"
+        ),
     )
     assert "Not yet checked by the care team" in sheet
     assert sheet.index("Not yet checked by the care team") < sheet.index("oxygen under 88%")
