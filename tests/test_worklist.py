@@ -348,5 +348,5 @@ def test_a_page_stays_small_however_large_the_practice(db, login):
         make_plan(patient, goals=0, named_contact=nurse)
     db.session.commit()
     body = login(nurse).get("/worklist").get_data()
-    assert body.count(b'<tr class="nhsuk-table__row">') == PAGE_SIZE + 1  # the heading row
+    assert body.count(b'class="nhsuk-table__row">') == PAGE_SIZE + 1  # the heading row
     assert len(body) < 100_000

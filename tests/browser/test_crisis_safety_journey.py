@@ -61,7 +61,11 @@ def test_carer_step_is_held_apart_until_the_nurse_accepts_it(fresh_page, fresh_p
     page.context.clear_cookies()
     harness.sign_in(page, "professional")
     page.goto(fresh_portal.path("/patients/{margaret}/review/record"))
-    page.get_by_label("Date the meeting was held").fill(date.today().isoformat())
+    today = date.today()
+    held_on = page.get_by_role("group", name="Date the meeting was held")
+    held_on.get_by_label("Day").fill(str(today.day))
+    held_on.get_by_label("Month").fill(str(today.month))
+    held_on.get_by_label("Year").fill(str(today.year))
     page.get_by_label("Who attended").fill("Margaret Hughes, David Hughes, Priya Shah")
     page.get_by_label("The patient's feedback on the plan").fill("Happy with the plan.")
     for group in page.get_by_role("group", name=re.compile("What was decided")).all():
