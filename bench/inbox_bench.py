@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     build(args.url, args.patients, args.conversations)
     print(
