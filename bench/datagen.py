@@ -46,7 +46,7 @@ PATIENTS_PER_PRACTICE = 8000
 DOMAINS = ["health", "personal", "family", "social", "home", "economic", "educational",
            "mental_health", "cultural"]
 ETHNICITY = ["white_british", "white_other", "asian_indian", "asian_pakistani",
-             "asian_bangladeshi", "black_african", "black_caribbean", "mixed", "chinese",
+             "asian_bangladeshi", "black_african", "black_caribbean", "mixed_other", "chinese",
              "other", "not_stated"]
 LANGS = ["en"] * 12 + ["cy", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "gu", "so", "zh_Hans"]
 LEVELS = ["red", "amber", "amber", "green"]
