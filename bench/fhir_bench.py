@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         app, _org_id, _nurse_id = bench_app(tmp)
         with app.app_context():
-            orgs = [Organisation(ods_code=f"B0000{n}", name=f"Practice {n}") for n in (1, 2)]
+            orgs = [Organisation(ods_code=f"F0000{n}", name=f"Practice {n}") for n in (1, 2)]
             db.session.add_all(orgs)
             db.session.flush()
             nurses = [

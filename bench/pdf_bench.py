@@ -45,7 +45,8 @@ URDU = {
 
 
 def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
-    """A typical plan: 8 goals (2 proposed), 6 crisis steps, every section filled."""
+    """A typical plan: 8 goals (2 proposed), 5 crisis steps (the most allowed), every section
+    filled."""
     from portal.models import (
         CarePlan,
         CareTeamMember,
@@ -91,7 +92,7 @@ def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
                 **mine,
             )
         )
-    for n, level in enumerate(("red", "red", "amber", "amber", "amber", "green")):
+    for n, level in enumerate(("red", "red", "amber", "amber", "green")):
         db.session.add(
             CrisisStep(
                 plan_id=plan.id,
