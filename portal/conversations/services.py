@@ -8,7 +8,7 @@ written in, and never translated.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -188,7 +188,7 @@ def since(patient_id: int, day: date | None) -> list[Conversation]:
     """Conversations with a message since ``day`` (all of them when there was no meeting)."""
     query = select(Conversation).where(Conversation.patient_id == patient_id)
     if day is not None:
-        start = datetime.combine(day, datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
+        start = datetime.combine(day, time.min, tzinfo=UTC)
         query = query.where(Conversation.last_message_at >= start)
     return list(db.session.scalars(query.order_by(Conversation.last_message_at.desc())))
 
