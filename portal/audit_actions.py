@@ -12,6 +12,9 @@ CHANGED = _l("Changed part of the plan")
 OTHER = _l("Did something else with the plan")
 AGREED_CHANGE = _l("Agreed a change at the review meeting")
 DECLINED_CHANGE = _l("Declined a change at the review meeting")
+# Crisis changes are also decided between meetings (``meetings.crisis_changes``).
+AGREED_CRISIS_CHANGE = _l("Agreed a change to the crisis plan")
+DECLINED_CRISIS_CHANGE = _l("Declined a change to the crisis plan")
 
 ACTIONS = {
     # Reading the plan
@@ -19,6 +22,7 @@ ACTIONS = {
     "crisis.view": _l("Looked at the crisis plan"),
     "contingency.view": LOOKED,
     "contingency.review": _l("Went through the crisis plan with you"),
+    "contingency.changes_review": _l("Checked changes to the crisis plan and agreed a new version"),
     "care_team.view": _l("Looked at your care team"),
     "goal.view": LOOKED,
     "needs.view": LOOKED,
@@ -65,21 +69,21 @@ ACTIONS = {
     "crisis_step.edit": _l("Changed a step in the crisis plan"),
     "crisis_step.remove": _l("Asked to remove a step from the crisis plan"),
     "crisis_step.delete": _l("Removed a step from the crisis plan"),
-    "crisis_step.agree": AGREED_CHANGE,
-    "crisis_step.amend": AGREED_CHANGE,
-    "crisis_step.decline": DECLINED_CHANGE,
+    "crisis_step.agree": AGREED_CRISIS_CHANGE,
+    "crisis_step.amend": AGREED_CRISIS_CHANGE,
+    "crisis_step.decline": DECLINED_CRISIS_CHANGE,
     "usual_state.create": _l("Changed the usual state of health"),
     "usual_state.edit": _l("Changed the usual state of health"),
-    "usual_state.agree": AGREED_CHANGE,
-    "usual_state.amend": AGREED_CHANGE,
-    "usual_state.decline": DECLINED_CHANGE,
+    "usual_state.agree": AGREED_CRISIS_CHANGE,
+    "usual_state.amend": AGREED_CRISIS_CHANGE,
+    "usual_state.decline": DECLINED_CRISIS_CHANGE,
     "contact.create": _l("Added a contact"),
     "contact.edit": _l("Changed a contact"),
     "contact.remove": _l("Asked to remove a contact"),
     "contact.delete": _l("Removed a contact"),
-    "contact.agree": AGREED_CHANGE,
-    "contact.amend": AGREED_CHANGE,
-    "contact.decline": DECLINED_CHANGE,
+    "contact.agree": AGREED_CRISIS_CHANGE,
+    "contact.amend": AGREED_CRISIS_CHANGE,
+    "contact.decline": DECLINED_CRISIS_CHANGE,
     "fhir.import": _l("Imported a care plan from another system"),
     # The professional's side
     "care_team_member.create": _l("Added someone to your care team"),
@@ -88,6 +92,7 @@ ACTIONS = {
     "meeting.schedule": _l("Booked the review meeting"),
     "meeting.reschedule": _l("Moved the review meeting"),
     "meeting.record": _l("Recorded a review meeting"),
+    "meeting.conversations": _l("Noted the conversations talked about at a review meeting"),
     "meeting.calendar_download": _l("Saved your review meeting to a calendar"),
     "plan_version.create": _l("Recorded a review meeting"),
     "result.share": _l("Shared a test result"),

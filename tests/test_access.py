@@ -34,13 +34,28 @@ def test_crisis_routes(cast, request_as, route, who):
     assert response.status_code == _expected(who, CRISIS_READERS)
 
 
-@pytest.mark.parametrize("route", PLAN_ROUTES + CRISIS_ROUTES)
+# Deciding on crisis changes between meetings: the care team only.
+CARE_TEAM_ROUTES = ["/patients/{a}/crisis/changes"]
+
+
+@pytest.mark.parametrize("who", ALL)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("route", CARE_TEAM_ROUTES)
+def test_care_team_routes(cast, request_as, route, method, who):
+    response = request_as(cast.users[who], method, route.format(a=cast.a.id), data={})
+    # A post with no decisions is refused as naming nothing waiting (409), never saved.
+    allowed = 200 if method == "GET" else 409
+    expected = _expected(who, {"professional"})
+    assert response.status_code == (allowed if expected == 200 else expected)
+
+
+@pytest.mark.parametrize("route", PLAN_ROUTES + CRISIS_ROUTES + CARE_TEAM_ROUTES)
 def test_professional_without_patient_consent_gets_404(cast, request_as, route):
     url = route.format(a=cast.no_consent.id)
     assert request_as(cast.users["professional"], "GET", url).status_code == 404
 
 
-@pytest.mark.parametrize("route", PLAN_ROUTES + CRISIS_ROUTES)
+@pytest.mark.parametrize("route", PLAN_ROUTES + CRISIS_ROUTES + CARE_TEAM_ROUTES)
 def test_unknown_patient_is_404_not_500(cast, request_as, route):
     url = route.format(a=999999)
     assert request_as(cast.users["owner"], "GET", url).status_code == 404

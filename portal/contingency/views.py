@@ -78,6 +78,7 @@ def crisis(patient_id: int, access):
         now=services.practice_now(),
         can_view_plan=access.allows(Action.VIEW_PLAN),
         can_propose=access.allows(Action.PROPOSE),
+        can_agree=access.allows(Action.AGREE),
     )
 
 

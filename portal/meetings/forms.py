@@ -258,9 +258,20 @@ _OUTCOMES = (
 )
 
 
-def record_form(proposals, goals=(), prefill_versions: bool = False, **kwargs) -> MeetingForm:
-    """The meeting form with a decision (and amendable copy) for each proposal, and how each
-    agreed goal went.
+class CrisisChangesForm(PortalForm):
+    """Crisis changes decided between meetings; ``record_form`` adds one decision per change."""
+
+    agreed_version = HiddenField()
+    crisis_reviewed = BooleanField(
+        _l("I have also gone through the whole crisis plan and it is up to date")
+    )
+
+
+def record_form(
+    proposals, goals=(), prefill_versions: bool = False, base: type = MeetingForm, **kwargs
+) -> PortalForm:
+    """The meeting form (or ``base``) with a decision (and amendable copy) for each proposal,
+    and how each agreed goal went.
 
     Fields exist only for this plan's own pending items and agreed goals, so a forged id
     names no field.
@@ -292,7 +303,7 @@ def record_form(proposals, goals=(), prefill_versions: bool = False, **kwargs) -
             invalid_choice_message=_l("Choose how this goal went"),
         )
         defaults.setdefault(outcome_name(goal), "ongoing")
-    cls = type("RecordMeetingForm", (MeetingForm,), attrs)
+    cls = type(f"Record{base.__name__}", (base,), attrs)
     form = cls(data=defaults, **kwargs)
     form.proposals = proposals
     form.goals = list(goals)
@@ -309,7 +320,7 @@ def outcomes(form: MeetingForm) -> dict[int, GoalStatus]:
     return closed
 
 
-def check_amendments(form: MeetingForm) -> bool:
+def check_amendments(form: PortalForm) -> bool:
     """Amended copy counts only where "amend" was chosen; returns whether all is well."""
     for p in form.proposals:
         amend = form[field_name(p, "decision")].data == "amend"
@@ -327,11 +338,11 @@ def check_amendments(form: MeetingForm) -> bool:
     return not any(f.errors for f in form)
 
 
-def amendments(form: MeetingForm, proposal) -> dict:
+def amendments(form: PortalForm, proposal) -> dict:
     return {name: form[field_name(proposal, name)].data for name in proposal.amendable}
 
 
-def seen_versions(form: MeetingForm) -> dict[str, int | None]:
+def seen_versions(form: PortalForm) -> dict[str, int | None]:
     return {p.key: int_or_none(form[field_name(p, "version")].data) for p in form.proposals}
 
 

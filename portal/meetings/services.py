@@ -352,6 +352,53 @@ def record_meeting(
     return meeting, version
 
 
+# --- crisis changes between meetings -------------------------------------------------------
+
+# The parts of the plan the crisis page and sheet show.
+CRISIS_KINDS = ("crisis_steps", "contacts", "usual_state")
+
+
+def crisis_proposals(plan: CarePlan, agreed: dict | None) -> list[Proposal]:
+    """The changes to the crisis page waiting for review."""
+    return [p for p in proposals(plan, agreed) if p.kind in CRISIS_KINDS]
+
+
+def review_crisis_changes(
+    plan: CarePlan,
+    user: User,
+    decisions: dict[str, Decision],
+    seen_agreed: int | None,
+    seen_versions: dict[str, int | None],
+    crisis_reviewed: bool = False,
+) -> PlanVersion:
+    """Agree, amend or decline every crisis change waiting, without a meeting; commits.
+
+    An unsafe instruction must not wait months for the next review, so a professional decides
+    on crisis changes as soon as they see them. What is accepted becomes part of the agreed
+    plan, so it is agreed as a new version: the crisis sheet never shows it under a version
+    that did not agree it. The other proposals (goals, needs, wishes) still wait for the
+    meeting. Raises ``MeetingConflict`` with nothing saved, as ``record_meeting`` does.
+    """
+    patient_id = plan.patient_id
+    previous = latest_version(plan.id)
+    found = crisis_proposals(plan, previous.snapshot if previous else None)
+    check_versions(plan, found, seen_agreed, seen_versions)
+    if not found or set(decisions) != {p.key for p in found}:
+        raise MeetingConflict("proposals", [p.key for p in found])
+    now = utcnow()
+    with one_transaction(lambda _error: MeetingConflict("meeting")):
+        for p in found:
+            apply_decision(p, decisions[p.key], user, now, patient_id)
+        if crisis_reviewed:
+            mark_crisis_reviewed(plan, user, local_today())
+        db.session.flush()
+        db.session.expire(plan, [*CRISIS_KINDS])  # without the rows a decline removed
+        version = create_version(plan, user, now)
+        db.session.flush()  # the plan's version check happens here
+        audit.record("contingency.changes_review", patient_id, f"version {version.number}")
+    return version
+
+
 # --- scheduling and the calendar file ----------------------------------------------------
 
 

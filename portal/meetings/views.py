@@ -186,14 +186,12 @@ def record(patient_id: int, access, plan):
     return redirect(url_for("meetings.review", patient_id=patient_id))
 
 
-def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
-    """Show the form again on the fresh plan, keeping everything typed.
+def _refilled(plan, found, conflict: services.MeetingConflict, make_form):
+    """The form again on the fresh plan, keeping everything typed.
 
     Decisions on proposals that changed (or are new) are cleared, so the professional reads
     them again before agreeing; the form now carries the current versions.
     """
-    plan = _plan(patient_id, services.review_plan)
-    previous, found = _since_agreed(plan)
     typed = MultiDict(request.form)
     typed["agreed_version"] = str(plan.agreed_version)
     changed = {p.key for p in found if conflict.reason == "meeting" or p.key in conflict.changed}
@@ -201,8 +199,7 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
         typed[forms.field_name(p, "version")] = str(p.item.version)
         if p.key in changed:
             typed.pop(forms.field_name(p, "decision"), None)
-    form = forms.record_form(found, services.goals_to_close(plan), formdata=typed)
-    form.last_review = plan.last_review_date
+    form = make_form(formdata=typed)
     for p in found:
         if p.key in changed:
             form[forms.field_name(p, "decision")].errors = [
@@ -211,7 +208,108 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
                     "Read it again and choose."
                 )
             ]
+    return form
+
+
+def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
+    """Show the meeting form again on the fresh plan (``_refilled``)."""
+    plan = _plan(patient_id, services.review_plan)
+    previous, found = _since_agreed(plan)
+
+    def make_form(formdata):
+        form = forms.record_form(found, services.goals_to_close(plan), formdata=formdata)
+        form.last_review = plan.last_review_date
+        return form
+
+    form = _refilled(plan, found, conflict, make_form)
     return _render_record(access, plan, form, previous, 409, conflict=conflict.reason)
+
+
+# --- crisis changes between meetings -------------------------------------------------------
+
+
+def _crisis_form(found, fresh_from: CarePlan | None = None, **kwargs):
+    """A decision for each crisis change; ``fresh_from``: a new form on that plan."""
+    if fresh_from is not None:
+        kwargs["data"] = {"agreed_version": fresh_from.agreed_version}
+    return forms.record_form(
+        found, prefill_versions=fresh_from is not None, base=forms.CrisisChangesForm, **kwargs
+    )
+
+
+def _render_crisis(access, plan, form, status=200, conflict=None):
+    page = render_template(
+        "meetings/crisis_changes.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        form=form,
+        conflict=conflict,
+        field_name=forms.field_name,
+    )
+    return page, status
+
+
+@bp.route("/patients/<int:patient_id>/crisis/changes", methods=["GET", "POST"])
+@patient_page(Action.AGREE, load=services.review_plan)
+def crisis_changes(patient_id: int, access, plan):
+    """Accept, amend or decline the crisis changes waiting, without a meeting.
+
+    Reached from the worklist ("crisis plan changed") and the crisis page: an unsafe
+    instruction typed by a patient or carer must not wait for the next review meeting.
+    """
+    previous = latest_version(plan.id)
+    found = services.crisis_proposals(plan, previous.snapshot if previous else None)
+    if request.method == "GET":
+        audit.record("review.view", patient_id, "crisis changes form")
+        db.session.commit()
+        return _render_crisis(access, plan, _crisis_form(found, fresh_from=plan))
+
+    form = _crisis_form(found)
+    unknown = [k for k in request.form if k.startswith("p_") and field_of(k) not in form]
+    if unknown or not found:  # another plan's items, or changes no longer waiting
+        return _render_crisis(access, plan, form, 409, conflict="unknown")
+    seen_agreed = _int(request.form.get("agreed_version"))
+    try:
+        services.check_versions(plan, found, seen_agreed, forms.seen_versions(form))
+    except services.MeetingConflict as conflict:
+        return _crisis_conflict(access, patient_id, conflict)
+    form.validate()
+    if not forms.check_amendments(form):
+        return _render_crisis(access, plan, form)
+    decisions = {
+        p.key: services.Decision(
+            form[forms.field_name(p, "decision")].data, forms.amendments(form, p)
+        )
+        for p in found
+    }
+    try:
+        version = services.review_crisis_changes(
+            plan,
+            current_user,
+            decisions,
+            seen_agreed,
+            forms.seen_versions(form),
+            crisis_reviewed=form.crisis_reviewed.data,
+        )
+    except services.MeetingConflict as conflict:
+        return _crisis_conflict(access, patient_id, conflict)
+    flash(
+        _(
+            "The crisis plan changes are decided and the plan is agreed as version %(number)s. "
+            "The patient has been told.",
+            number=version.number,
+        )
+    )
+    return redirect(url_for("contingency.crisis", patient_id=patient_id))
+
+
+def _crisis_conflict(access, patient_id: int, conflict: services.MeetingConflict):
+    plan = _plan(patient_id, services.review_plan)
+    previous = latest_version(plan.id)
+    found = services.crisis_proposals(plan, previous.snapshot if previous else None)
+    form = _refilled(plan, found, conflict, lambda formdata: _crisis_form(found, formdata=formdata))
+    return _render_crisis(access, plan, form, 409, conflict=conflict.reason)
 
 
 # --- scheduling and the calendar file ----------------------------------------------------

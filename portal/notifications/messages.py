@@ -45,6 +45,11 @@ def subject_of(kind: NotificationKind) -> str:
 def _what_happened(kind: NotificationKind, params: dict) -> str:
     if kind == K.CRISIS_CHANGED and params.get("audience") == "carer":
         return _("The crisis plan of someone you care for has been changed.")
+    if kind == K.PLAN_AGREED and params.get("crisis"):
+        return _(
+            "Your care team has checked the changes made to your crisis plan, and a new "
+            "version of your care plan is agreed."
+        )
     lines = {
         K.CRISIS_CHANGED: lambda: _(
             "A patient or their carer has changed a step or a contact in a crisis plan you "

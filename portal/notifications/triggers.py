@@ -81,12 +81,20 @@ def crisis_changed(session: Session, audit: AuditEvent) -> None:
     plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
     if plan is None:
         return
-    key = f"crisis_changed:patient {audit.patient_id}:{_event_id()}"
     recipients = []
     if plan.named_contact is not None:
         recipients.append((plan.named_contact, "staff", "contingency.overview"))
+    _crisis_news(session, audit, actor, recipients)
+
+
+def _crisis_news(session: Session, audit: AuditEvent, actor: User, recipients: list) -> None:
+    """Tell ``recipients`` and the patient's carers that the crisis plan changed.
+
+    The carers may keep a printed crisis sheet: whenever what it shows changes, they hear.
+    """
+    key = f"crisis_changed:patient {audit.patient_id}:{_event_id()}"
     carers = session.scalars(current_carers(audit.patient_id))
-    recipients += [(carer, "carer", "contingency.crisis") for carer in carers]
+    recipients = [*recipients, *((carer, "carer", "contingency.crisis") for carer in carers)]
     patient = session.get(Patient, audit.patient_id)
     for user, audience, endpoint in recipients:
         if user.id == actor.id or not can(user, Action.VIEW_CRISIS, patient):
@@ -101,6 +109,16 @@ def crisis_changed(session: Session, audit: AuditEvent) -> None:
             patient_id=audit.patient_id,
             params={"audience": audience, "link": [endpoint, {"patient_id": audit.patient_id}]},
         )
+
+
+def crisis_reviewed(session: Session, audit: AuditEvent) -> None:
+    """A professional decided on crisis changes between meetings: the patient is told that
+    a new version is agreed, and the carers that the crisis plan changed."""
+    key = f"plan_agreed:patient {audit.patient_id}:{audit.detail}"
+    _tell_patient(session, audit, K.PLAN_AGREED, key, "contingency.crisis", crisis=True)
+    actor = session.get(User, audit.actor_id) if audit.actor_id else None
+    if actor is not None:
+        _crisis_news(session, audit, actor, [])
 
 
 def _already_waiting(session: Session, user: User, patient_id: int, kind: K) -> bool:
@@ -234,6 +252,7 @@ HANDLERS = {
     "meeting.schedule": meeting_booked,
     "meeting.reschedule": meeting_booked,
     "plan_version.create": plan_agreed,
+    "contingency.changes_review": crisis_reviewed,
     "result.share": results_shared,
     "sharing.accept": invitation_accepted,
     "sharing.change": access_changed,
