@@ -83,6 +83,32 @@ def test_the_crisis_sheet_holds_the_change_apart_from_the_plan_version(db, app, 
     assert "Added by Carer contribute (son) on" in apart
 
 
+def test_the_whole_plan_pdf_holds_the_change_apart_like_the_sheet(db, app, cast, login):
+    plan = _agreed_plan(db, cast)
+    step = plan.crisis_steps[0]
+    client = _carer_adds_a_step(cast, login)
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}",
+        data={
+            "level": "red",
+            "signs": "Lips blue",
+            "actions": "Wait an hour",
+            "version": step.version,
+        },
+    )
+    plan = db.session.get(CarePlan, cast.plan_a.id)
+    with app.test_request_context(), force_locale("en_GB"):
+        html = pdf.plan_html(plan)
+    crisis, _sep, rest = html.partition('class="sheet-unreviewed"')
+    apart, _sep, _later = rest.partition("Usual state of health")
+    assert "Ring 999" in crisis  # the agreed action, as agreed, under "Plan version 1"
+    assert DUBIOUS not in crisis and "Wait an hour" not in crisis and "Draft" not in crisis
+    assert "Not yet checked by the care team" in apart
+    assert DUBIOUS in apart and "Wait an hour" in apart
+    assert "Added by Carer contribute (son) on" in apart
+    assert "Changed by Carer contribute (son) on" in apart
+
+
 def test_worklist_query_lists_crisis_changes_awaiting_review(db, cast, login):
     _agreed_plan(db, cast)
     assert crisis_changes_awaiting_review([cast.a.id]) == []

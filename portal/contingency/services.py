@@ -51,11 +51,6 @@ def steps_by_level(steps: list[CrisisStep]) -> list[tuple[CrisisLevel, list[Cris
     return [(level, [s for s in steps if s.level == level]) for level in LEVEL_ORDER]
 
 
-def current(items: list) -> list:
-    """What the crisis page shows: everything but items whose removal is waiting for review."""
-    return [item for item in items if not item.removal_proposed]
-
-
 def load_contingency(patient_id: int) -> CarePlan | None:
     """The plan with its crisis steps, usual state and contacts, in a fixed number of queries."""
     return load_for(CONTINGENCY, patient_id)

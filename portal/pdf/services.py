@@ -32,7 +32,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from portal import labels
 from portal.contingency.held_apart import hold_apart
-from portal.contingency.services import current, steps_by_level
+from portal.contingency.services import steps_by_level
 from portal.i18n import html_lang, text_direction
 from portal.models import CarePlan, Domain, GoalStatus, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
@@ -181,11 +181,15 @@ def _common_context(plan: CarePlan, kind: str, title: str) -> dict:
 def _plan_context(plan: CarePlan) -> dict:
     title = gettext("Care plan for %(name)s", name=plan.patient.full_name)
     goals = [g for g in plan.goals if g.status != GoalStatus.WITHDRAWN or g.pending_review]
+    held = hold_apart(plan)
     return {
         **_common_context(plan, PLAN, title),
-        # Steps and contacts whose removal awaits review are not printed, as on the crisis page.
-        "levels": steps_by_level(current(plan.crisis_steps)),
-        "contacts": current(plan.contacts),
+        # The crisis plan as agreed; changes nobody has checked yet apart, as on the crisis
+        # page and sheet: a paramedic must never read an unreviewed instruction as the plan.
+        "levels": steps_by_level(held.steps),
+        "contacts": held.contacts,
+        "usual": held.usual,
+        "changes": held.changes,
         "usual_fields": USUAL_STATE_FIELDS + DOCUMENT_FIELDS,
         "agreed_goals": [g for g in goals if not g.pending_review],
         "proposed_goals": [g for g in goals if g.pending_review],
@@ -410,9 +414,9 @@ def css_string(text: str) -> str:
     Each escape ends with a space, which CSS reads as the end of the escape: without it a
     space after an escaped character (a vowel sign in "ਪੰਨਾ 1 / 1") would be swallowed.
     """
-    return '"' + "".join(
-        ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x} " for ch in text
-    ) + '"'
+    return (
+        '"' + "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x} " for ch in text) + '"'
+    )
 
 
 def page_numbers_css() -> str:
