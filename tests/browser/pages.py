@@ -121,6 +121,8 @@ SWEEP = [
     Page("professional", M + "/plan"),
     Page("professional", A + "/plan"),
     Page("professional", M + "/crisis"),
+    Page("professional", A + "/crisis/changes"),
+    Page("professional", A + "/crisis/changes", submit=True),
     Page("professional", M + "/review"),
     Page("professional", A + "/review"),
     Page("professional", M + "/review/record"),

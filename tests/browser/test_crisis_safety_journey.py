@@ -1,12 +1,10 @@
-"""A carer's crisis step is held apart until the care team accepts it at the review.
+"""A carer's crisis step is held apart until the care team accepts it from the worklist.
 
 The journey changes Margaret's plan, so it runs on a portal of its own (``fresh_page``).
 """
 
 import io
 import re
-from datetime import date
-
 import pypdf
 from playwright.sync_api import expect
 
@@ -57,24 +55,29 @@ def test_carer_step_is_held_apart_until_the_nurse_accepts_it(fresh_page, fresh_p
     assert "Not yet checked by the care team" in sheet
     assert sheet.index("Not yet checked by the care team") < sheet.index("oxygen under 88%")
 
-    # The nurse accepts it at the review; it moves into the agreed plan.
+    # So is the whole plan's PDF: the agreed crisis plan first, the change apart.
+    plan_pdf = _crisis_sheet_text(page, fresh_portal.path("/patients/{margaret}/plan.pdf"))
+    assert plan_pdf.index("Not yet checked by the care team") < plan_pdf.index("oxygen under 88%")
+
+    # The nurse sees it at the top of her worklist and accepts it without waiting for a
+    # meeting; it moves into the agreed plan.
     page.context.clear_cookies()
     harness.sign_in(page, "professional")
-    page.goto(fresh_portal.path("/patients/{margaret}/review/record"))
-    today = date.today()
-    held_on = page.get_by_role("group", name="Date the meeting was held")
-    held_on.get_by_label("Day").fill(str(today.day))
-    held_on.get_by_label("Month").fill(str(today.month))
-    held_on.get_by_label("Year").fill(str(today.year))
-    page.get_by_label("Who attended").fill("Margaret Hughes, David Hughes, Priya Shah")
-    page.get_by_label("The patient's feedback on the plan").fill("Happy with the plan.")
+    page.goto(fresh_portal.path("/worklist"))
+    rows = page.locator(".portal-worklist tbody tr").all_inner_texts()
+    margaret = next(i for i, row in enumerate(rows) if "Margaret Hughes" in row)
+    assert all("Crisis plan changed, not reviewed" in row for row in rows[: margaret + 1])
+    page.get_by_role("link", name=re.compile("^Crisis plan changed, not reviewed")).click()
+    row = page.locator(".portal-worklist tbody tr", has_text="Margaret Hughes")
+    row.get_by_role("link", name=re.compile("^Check the crisis plan changes")).click()
+    expect(page.get_by_role("heading", name="Check the crisis plan changes")).to_be_visible()
     for group in page.get_by_role("group", name=re.compile("What was decided")).all():
         group.get_by_label(re.compile("^Agree")).check()
-    page.get_by_label("We went through the crisis plan together and it is up to date").check()
-    page.get_by_role("button", name="Record the meeting and agree the plan").click()
-    expect(page.get_by_role("status")).to_contain_text("The review meeting is recorded")
+    page.get_by_label(re.compile("I have also gone through the whole crisis plan")).check()
+    harness.assert_accessible(page)
+    page.get_by_role("button", name="Save the decisions").click()
+    expect(page.get_by_role("status")).to_contain_text("The crisis plan changes are decided")
 
-    page.goto(crisis)
     expect(page.locator(".portal-crisis-steps")).to_contain_text(DUBIOUS)
     expect(page.locator("#not-yet-checked")).to_have_count(0)
     expect(page.get_by_text("Last reviewed by Priya Shah on")).to_be_visible()
