@@ -5,6 +5,7 @@ The journey changes Margaret's plan, so it runs on a portal of its own (``fresh_
 
 import io
 import re
+
 import pypdf
 from playwright.sync_api import expect
 
