@@ -10,9 +10,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, PasswordField, StringField
+from wtforms import Field, PasswordField, SelectMultipleField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
 from portal.phone import PhoneNumber
@@ -43,6 +44,13 @@ class PortalForm(FlaskForm):
                 filters = [f for f in unbound_field.kwargs.get("filters", ()) if f != clean_text]
                 return unbound_field.bind(form=form, filters=[clean_text, *filters], **options)
             return super().bind_field(form, unbound_field, options)
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices, as NHS.UK checkboxes (``macros/forms.html`` ``checkboxes``)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def phone_field(label, required=None):

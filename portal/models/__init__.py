@@ -17,6 +17,7 @@ from portal.models.conversation import (
     ConversationStatus,
     Message,
     WrittenAs,
+    meeting_conversations,
 )
 from portal.models.draft import KeptForm
 from portal.models.indexes import REVIEWABLE
@@ -66,6 +67,7 @@ __all__ = [
     "ConversationStatus",
     "Message",
     "WrittenAs",
+    "meeting_conversations",
     "AccessGrant",
     "ActivationCode",
     "AuditEvent",

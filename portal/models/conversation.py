@@ -8,7 +8,7 @@ wrote them in.
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, one_of, utcnow
@@ -94,3 +94,18 @@ class Message(TimestampMixin, Base):
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     author: Mapped[User] = relationship()
+
+
+# The conversations a review meeting's record refers to, chosen by the professional recording
+# it: the documented two-way dialogue between meetings, kept with what was agreed.
+meeting_conversations = Table(
+    "meeting_conversations",
+    Base.metadata,
+    Column("meeting_id", ForeignKey("review_meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "conversation_id",
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)

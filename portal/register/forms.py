@@ -9,16 +9,14 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import labels, nhs_number
 from portal.conditions import CONDITIONS
-from portal.fields import DateInputField, PortalForm, clean_text
+from portal.fields import CheckboxesField, DateInputField, PortalForm, clean_text
 from portal.register.rows import NAME_LIMIT, OLDEST
 
 
@@ -30,11 +28,6 @@ class UploadForm(PortalForm):
 
 class ConfirmForm(PortalForm):
     """Nothing to fill in: the form carries the CSRF token."""
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def conditions_field() -> CheckboxesField:
