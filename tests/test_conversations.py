@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.conversations import services
-from portal.models import AuditEvent, Conversation, Message, Role
+from portal.models import AuditEvent, Conversation, Message, ReviewMeeting, Role
 from portal.models.base import utcnow
 from tests.factories import CAST_KEYS, make_user
 
@@ -276,6 +276,58 @@ def test_review_page_lists_conversations_since_the_last_review(db, cast, login):
     _conversation(db, cast, subject="About my feet")
     page = login(cast.users["professional"]).get(f"/patients/{cast.a.id}/review").text
     assert "Conversations since the last review" in page and "About my feet" in page
+
+
+def _record_talking_about(client, cast, *ids) -> object:
+    from tests.support import as_date_boxes
+    from tests.test_meetings import meeting_payload
+
+    data = meeting_payload(client, cast.a.id, conversations=[str(i) for i in ids])
+    return client.post(f"/patients/{cast.a.id}/review/record", data=as_date_boxes(data))
+
+
+def test_the_meeting_record_refers_to_the_conversations_talked_about(db, cast, login):
+    feet = _conversation(db, cast, subject="About my feet")
+    _conversation(db, cast, subject="Not talked about")
+    nurse = login(cast.users["professional"])
+    form = nurse.get(f"/patients/{cast.a.id}/review/record").text
+    assert "Conversations talked about at the meeting (optional)" in form
+    assert "About my feet (open, last message" in form
+    assert _record_talking_about(nurse, cast, feet.id).status_code == 302
+
+    meeting = db.session.scalars(select(ReviewMeeting)).one()
+    assert [c.subject for c in meeting.conversations] == ["About my feet"]
+    audited = db.session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "meeting.conversations")
+    ).all()
+    assert audited == [f"meeting {meeting.id}: {feet.id}"]
+    # Shown with the meeting's record and on the conversation, to the patient and the nurse.
+    for who in ("owner", "professional"):
+        client = login(cast.users[who])
+        version = client.get(f"/patients/{cast.a.id}/versions/1").text
+        assert "Conversations talked about" in version and "About my feet" in version
+        assert "Not talked about" not in version
+        thread = client.get(f"/patients/{cast.a.id}/conversations/{feet.id}").text
+        assert "Talked about at the review meeting on" in thread
+    # A carer who may only view the plan does not read the patient's conversations.
+    version = login(cast.users["carer_view"]).get(f"/patients/{cast.a.id}/versions/1").text
+    assert "About my feet" not in version
+    data = login(cast.a.user).get(f"/patients/{cast.a.id}/my-data.json").get_json()
+    assert data["review_meetings"][0]["conversation_ids"] == [feet.id]
+
+
+def test_another_patients_conversation_cannot_be_referred_to(db, cast, login):
+    from portal.permissions import Relation
+
+    bobs = services.start(cast.b, cast.b.user, Relation.OWNER, "Bob's", "Hi", None, "en")
+    db.session.commit()
+    nurse = login(cast.users["professional"])
+    response = _record_talking_about(nurse, cast, bobs.id)
+    assert response.status_code == 200
+    assert "Choose conversations from the list" in response.text
+    assert db.session.scalars(select(ReviewMeeting)).all() == []
+    response = _record_talking_about(nurse, cast, "not-a-number")
+    assert "Choose conversations from the list" in response.text
 
 
 def test_subject_access_copy_holds_the_conversations(db, cast, login):

@@ -26,9 +26,12 @@ from portal.models import (
     Message,
     NeedsSection,
     Patient,
+    PlanVersion,
+    ReviewMeeting,
     SharedResult,
     User,
     WrittenAs,
+    meeting_conversations,
 )
 from portal.models.base import utcnow
 from portal.pagination import Page, paginate
@@ -191,6 +194,26 @@ def since(patient_id: int, day: date | None) -> list[Conversation]:
         start = datetime.combine(day, time.min, tzinfo=UTC)
         query = query.where(Conversation.last_message_at >= start)
     return list(db.session.scalars(query.order_by(Conversation.last_message_at.desc())))
+
+
+@dataclass(frozen=True)
+class TalkedAbout:
+    """A review meeting whose record refers to a conversation."""
+
+    held_on: date | None
+    version: int | None  # the plan version the meeting agreed
+
+
+def meetings_about(conversation_id: int) -> list[TalkedAbout]:
+    """The review meetings that talked about this conversation, earliest first."""
+    rows = db.session.execute(
+        select(ReviewMeeting.held_on, PlanVersion.number)
+        .join(meeting_conversations, meeting_conversations.c.meeting_id == ReviewMeeting.id)
+        .outerjoin(PlanVersion, PlanVersion.id == ReviewMeeting.plan_version_id)
+        .where(meeting_conversations.c.conversation_id == conversation_id)
+        .order_by(ReviewMeeting.held_on, ReviewMeeting.id)
+    )
+    return [TalkedAbout(held_on, number) for held_on, number in rows]
 
 
 # --------------------------------------------------------------------------- #

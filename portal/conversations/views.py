@@ -119,6 +119,7 @@ def _thread_page(access: Access, conversation: Conversation, form, close_form):
         patient=access.patient,
         conversation=conversation,
         about=services.about_labels([conversation])[conversation.id],
+        meetings=services.meetings_about(conversation.id),
         form=form,
         close_form=close_form,
         action_form=ActionForm(formdata=None),

@@ -24,7 +24,7 @@ from wtforms.validators import (
 )
 
 from portal import labels
-from portal.fields import DateInputField, PortalForm, phone_field, whole_number
+from portal.fields import CheckboxesField, DateInputField, PortalForm, phone_field, whole_number
 from portal.i18n import format_date
 from portal.models import GoalStatus, MeetingMode
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
@@ -161,6 +161,13 @@ class MeetingForm(PortalForm):
         validate_choice=False,
     )
     interpreter_used = BooleanField(_l("An interpreter was used"))
+    # The patient's conversations with the care team; choices set by ``offer_conversations``.
+    conversations = CheckboxesField(
+        _l("Conversations talked about at the meeting (optional)"),
+        coerce=whole_number,
+        choices=[],
+        invalid_choice_message=_l("Choose conversations from the list"),
+    )
     complex_needs = BooleanField(_l("The patient has complex needs"))
     review_interval = SelectField(
         _l("When is the next review due?"),
@@ -308,6 +315,22 @@ def record_form(
     form.proposals = proposals
     form.goals = list(goals)
     return form
+
+
+def offer_conversations(form: MeetingForm, conversations) -> None:
+    """The patient's conversations to choose from: subject, open or closed, last message."""
+    form.conversations.choices = [
+        SelectChoice(
+            c.id,
+            gettext(
+                "%(subject)s (%(state)s, last message %(date)s)",
+                subject=c.subject,
+                state=gettext("open") if c.is_open else gettext("closed"),
+                date=format_date(c.last_message_at, "medium"),
+            ),
+        )
+        for c in conversations
+    ]
 
 
 def outcomes(form: MeetingForm) -> dict[int, GoalStatus]:

@@ -29,6 +29,7 @@ from portal.loading import REVIEW_PLAN, load_for
 from portal.meetings.summary import next_meeting
 from portal.models import (
     CarePlan,
+    Conversation,
     Goal,
     GoalStatus,
     MeetingStatus,
@@ -177,6 +178,7 @@ class MeetingDetails:
     next_review_on: date | None = None  # a date chosen instead of an interval
     held_by: str | None = None  # MeetingMode
     interpreter_used: bool = False
+    conversation_ids: tuple[int, ...] = ()  # the patient's conversations talked about
 
 
 class MeetingConflict(Exception):
@@ -269,6 +271,27 @@ def apply_decision(
     audit.record(f"{name}.{action}", patient_id, f"{name} {p.item.id}")
 
 
+def _refer_to_conversations(meeting: ReviewMeeting, patient_id: int, ids) -> None:
+    """The meeting's record refers to these conversations (only this patient's), audited."""
+    chosen = (
+        list(
+            db.session.scalars(
+                select(Conversation)
+                .where(Conversation.id.in_(ids), Conversation.patient_id == patient_id)
+                .order_by(Conversation.id)
+            )
+        )
+        if ids
+        else []
+    )
+    if [c.id for c in chosen] == [c.id for c in meeting.conversations]:
+        return
+    meeting.conversations = chosen
+    db.session.flush()
+    numbers = ", ".join(str(c.id) for c in chosen) or "none"
+    audit.record("meeting.conversations", patient_id, f"meeting {meeting.id}: {numbers}")
+
+
 def booking_held(plan_id: int, held_on: date) -> ReviewMeeting | None:
     """The booked meeting that this record is of: one booked for the day it was held or
     before. A booking for a later day is a future appointment and stays booked."""
@@ -323,6 +346,7 @@ def record_meeting(
         meeting.interpreter_used = details.interpreter_used
         meeting.recorded_by_id = user.id
         db.session.add(meeting)
+        _refer_to_conversations(meeting, patient_id, details.conversation_ids)
 
         interval = review_interval(details.complex_needs, details.interval_months)
         plan.patient_feedback = details.patient_feedback

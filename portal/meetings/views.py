@@ -124,6 +124,7 @@ def record(patient_id: int, access, plan):
         data=_meeting_defaults(plan, fresh),
     )
     form.last_review = plan.last_review_date
+    forms.offer_conversations(form, conversations.for_patient(patient_id))
     if fresh:
         audit.record("review.view", patient_id, "record meeting form")
         db.session.commit()
@@ -156,6 +157,7 @@ def record(patient_id: int, access, plan):
         next_review_on=form.next_review_on.data,
         held_by=form.held_by.data or None,
         interpreter_used=form.interpreter_used.data,
+        conversation_ids=tuple(form.conversations.data or ()),
     )
     decisions = {
         p.key: services.Decision(
@@ -219,6 +221,7 @@ def _conflict(access, patient_id: int, conflict: services.MeetingConflict):
     def make_form(formdata):
         form = forms.record_form(found, services.goals_to_close(plan), formdata=formdata)
         form.last_review = plan.last_review_date
+        forms.offer_conversations(form, conversations.for_patient(patient_id))
         return form
 
     form = _refilled(plan, found, conflict, make_form)

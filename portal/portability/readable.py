@@ -347,7 +347,17 @@ def _audit(patient: Patient) -> list[Entry]:
     ]
 
 
+def _meeting_entry(meeting) -> Entry:
+    """A review meeting, with the conversations its record refers to."""
+    entry = _entry("review_meetings", meeting)
+    if meeting.conversations:
+        subjects = "; ".join(c.subject for c in meeting.conversations)
+        entry.items.append(Item(gettext("Conversations talked about"), subjects))
+    return entry
+
+
 SPECIAL_ENTRIES: dict[str, Callable] = {
     "agreed_versions": _version_entry,
+    "review_meetings": _meeting_entry,
     "conversations": _conversation_entry,
 }

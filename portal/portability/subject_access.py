@@ -26,6 +26,7 @@ from portal.models import (
     SurveyResponse,
     UsualState,
     Wish,
+    meeting_conversations,
 )
 
 # Secrets are not the patient's data and would weaken their account if the file leaked.
@@ -79,6 +80,20 @@ def _rows(model, where) -> list[dict]:
     return [row(o) for o in db.session.scalars(select(model).where(where).order_by(model.id))]
 
 
+def _add_conversations_talked_about(meetings: list[dict]) -> None:
+    """Each meeting's record with the ids of the conversations it refers to."""
+    talked: dict[int, list[int]] = {m["id"]: [] for m in meetings}
+    rows = db.session.execute(
+        select(meeting_conversations)
+        .where(meeting_conversations.c.meeting_id.in_(list(talked)))
+        .order_by(meeting_conversations.c.conversation_id)
+    )
+    for meeting_id, conversation_id in rows:
+        talked[meeting_id].append(conversation_id)
+    for meeting in meetings:
+        meeting["conversation_ids"] = talked[meeting["id"]]
+
+
 def personal_data(patient: Patient) -> dict:
     plan = db.session.scalars(select(CarePlan).where(CarePlan.patient_id == patient.id)).first()
     data: dict = {
@@ -91,6 +106,7 @@ def personal_data(patient: Patient) -> dict:
         data[key] = _rows(model, model.plan_id == plan.id) if plan else []
     for key, model in PATIENT_PARTS.items():
         data[key] = _rows(model, model.patient_id == patient.id)
+    _add_conversations_talked_about(data["review_meetings"])
     data["conversation_messages"] = _rows(
         Message,
         Message.conversation_id.in_(

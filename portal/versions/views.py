@@ -49,12 +49,16 @@ def version(patient_id: int, number: int, access):
     meeting = meeting_for_version(found)
     audit.record("version.view", patient_id, f"version {number}")
     db.session.commit()
+    # The conversations the meeting's record refers to, for those who may read them (a carer
+    # who may only view the plan does not see the patient's messages).
+    talked_about = meeting.conversations if meeting else []
     return render_template(
         "versions/version.html",
         access=access,
         patient=access.patient,
         version=found,
         meeting=meeting,
+        conversations=talked_about if access.allows(Action.READ_CONVERSATIONS) else [],
     )
 
 
