@@ -173,3 +173,35 @@ def test_the_crisis_page_offers_the_check_to_the_care_team_only(db, cast, login)
     for who, offered in (("professional", True), ("owner", False), ("carer_contribute", False)):
         page = login(cast.users[who]).get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
         assert (f'href="{_url(cast)}"' in page) is offered, who
+
+
+def test_a_change_to_whom_a_step_rings_or_to_opening_hours_is_shown_as_a_change(db, cast, login):
+    plan = _agreed_plan(db, cast)
+    step, contact = plan.crisis_steps[0], plan.contacts[0]
+    carer = login(cast.users["carer_contribute"])
+    carer.post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}",
+        data={
+            "level": "red",
+            "signs": "Lips blue",
+            "actions": "Ring 999",
+            "call": "111",
+            "version": step.version,
+        },
+    )
+    carer.post(
+        f"/patients/{cast.a.id}/contingency/contacts/{contact.id}",
+        data={
+            "kind": "next_of_kin",
+            "name": "Sam",
+            "phone": "07700 900123",
+            "opens_at": "09:00",
+            "closes_at": "17:00",
+            "weekdays_only": "y",
+            "version": contact.version,
+        },
+    )
+    page = login(cast.users["professional"]).get(_url(cast)).get_data(as_text=True)
+    assert "Saved again without changes to the agreed text." not in page
+    assert "Who to call, chosen from the list" in page and "NHS 111" in page
+    assert "Opening hours" in page and "Open Monday to Friday, 09:00 to 17:00" in page

@@ -26,6 +26,8 @@ FIELDS = {
     "review_interval_months": _l("Review every"),
     "complex_needs": _l("Complex needs"),
     "contingency_reviewed_on": _l("Crisis plan last reviewed"),
+    "call": _l("Who to call, chosen from the list"),
+    "hours": _l("Opening hours"),
 }
 
 CHANGES = {

@@ -181,12 +181,24 @@ def _blank(value: Any) -> bool:
     return value is None or value == ""
 
 
+# Kept with an item beside its fields (``item_values``) and compared like them, so a change
+# to whom a step rings or to a contact's opening hours shows as a change of its own.
+COMPARED_EXTRAS: dict[str, tuple[str, ...]] = {"crisis_steps": ("call",), "contacts": ("hours",)}
+
+
+def _comparable(name: str, value: Any) -> Any:
+    """Opening hours with no opening time are no hours at all (also before they were kept)."""
+    if name == "hours":
+        return list(value) if value and value[0] else None
+    return value
+
+
 def diff_fields(section: str, before: dict | None, after: dict | None) -> list[FieldChange]:
     """Fields whose value differs; an added or removed item lists its non-empty fields."""
     before, after = before or {}, after or {}
     changes = []
-    for name in FIELDS[section]:
-        old, new = before.get(name), after.get(name)
+    for name in (*FIELDS[section], *COMPARED_EXTRAS.get(section, ())):
+        old, new = _comparable(name, before.get(name)), _comparable(name, after.get(name))
         if _blank(old) and _blank(new):
             continue
         if old != new:
