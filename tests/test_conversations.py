@@ -316,6 +316,18 @@ def test_the_meeting_record_refers_to_the_conversations_talked_about(db, cast, l
     assert data["review_meetings"][0]["conversation_ids"] == [feet.id]
 
 
+def test_closed_conversations_stay_in_the_plans_history(db, cast, login):
+    closed = _conversation(db, cast, subject="Answered long ago")
+    _conversation(db, cast, subject="Still open")
+    services.close(closed, cast.users["professional"], "Explained", "en")
+    db.session.commit()
+    url = f"/patients/{cast.a.id}/versions"
+    page = login(cast.a.user).get(url).text
+    assert "Closed conversations with the care team" in page
+    assert "Answered long ago" in page and "Still open" not in page
+    assert "Answered long ago" not in login(cast.users["carer_view"]).get(url).text
+
+
 def test_another_patients_conversation_cannot_be_referred_to(db, cast, login):
     from portal.permissions import Relation
 

@@ -3,6 +3,7 @@
 from flask import abort, render_template, request
 
 from portal import audit
+from portal.conversations import services as conversations
 from portal.extensions import db
 from portal.fields import whole_number
 from portal.pages import patient_page
@@ -35,8 +36,16 @@ def versions(patient_id: int, access):
     rows = history(plan_id)
     audit.record("versions.view", patient_id, "version history")
     db.session.commit()
+    # Closed conversations stay in the plan's history, for those who may read them.
+    closed = []
+    if access.allows(Action.READ_CONVERSATIONS):
+        closed = [c for c in conversations.for_patient(patient_id) if not c.is_open]
     return render_template(
-        "versions/history.html", access=access, patient=access.patient, rows=rows
+        "versions/history.html",
+        access=access,
+        patient=access.patient,
+        rows=rows,
+        closed_conversations=closed,
     )
 
 
