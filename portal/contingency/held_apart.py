@@ -1,7 +1,8 @@
 """The agreed crisis plan, and the changes nobody in the care team has checked yet, apart.
 
 A crisis step typed by a carer may be clinically wrong ("if oxygen under 88%, ring 111
-first"). Until a professional accepts it at the review, the crisis page and the crisis sheet
+first"). Until a professional accepts it (at the review meeting, or at once from the worklist:
+``meetings.crisis_changes``), the crisis page, the crisis sheet and the whole-plan PDF
 show the plan as last agreed (from the latest ``PlanVersion`` snapshot, or the live row when it
 has no change waiting) and list every change waiting for review in a separate block that says
 who made it and when. Nothing unreviewed is ever shown as part of an agreed plan version.
