@@ -12,6 +12,7 @@ latency, errors and the throughput ratio. Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -30,7 +31,7 @@ import pyotp
 import requests
 from sqlalchemy import create_engine, text
 
-from bench import datagen
+from bench import datagen, replica
 from bench.common import patient_count
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,13 +167,56 @@ def main() -> None:
         type=int,
         help="PORTAL_PDF_RENDER_NICE for the server (default: the portal's, 10; 0 turns it off)",
     )
+    parser.add_argument(
+        "--reports-replica",
+        action="store_true",
+        help="PostgreSQL: read the report from a streaming replica started for the run",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-
     if patient_count(args.url) < args.patients:
         started = time.perf_counter()
         datagen.generate(args.url, args.patients)
         print(f"generated {args.patients:,} patients in {time.perf_counter() - started:.0f} s")
+    with contextlib.ExitStack() as stack:
+        standby = None
+        if args.reports_replica:
+            started = time.perf_counter()
+            standby = stack.enter_context(replica.streaming_replica(args.url))
+            print(f"streaming replica started in {time.perf_counter() - started:.0f} s")
+        run(args, standby)
+
+
+def _replica_reads(url: str) -> int:
+    """Transactions the standby has served on the benchmark's database so far."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )).scalar_one()
+    finally:
+        engine.dispose()
+
+
+class LagSampler(threading.Thread):
+    """The standby's replay lag (as the primary reports it), sampled every second."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url = url
+        self.peak = 0.0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(1):
+            with contextlib.suppress(Exception):
+                self.peak = max(self.peak, replica.lag_seconds(self.url))
+
+
+def run(args, standby: str | None) -> None:
+
 
     port = free_port()
     env = {
@@ -187,6 +231,12 @@ def main() -> None:
     if args.pdf_render_nice is not None:
         env["PORTAL_PDF_RENDER_NICE"] = str(args.pdf_render_nice)
     summarise_last_month(env)
+    lag = None
+    if standby:
+        env["PORTAL_REPORTS_DATABASE_URL"] = standby
+        lag = LagSampler(args.url)
+        lag.start()
+        replica_reads = _replica_reads(standby)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
          "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
@@ -217,6 +267,9 @@ def main() -> None:
         bare = run_locust(host, "BareUser", args.users, max(20, args.seconds // 2), "bare", env)
     finally:
         sampler.stop.set()
+        if lag:
+            lag.stop.set()
+            replica_reads = _replica_reads(standby) - replica_reads
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
@@ -249,6 +302,13 @@ def main() -> None:
         f"Throughput of the journeys against the bare endpoint: {ratio:.0%}",
         f"Peak worker memory: {sampler.peak_mb:.0f} MB",
     ]
+    if lag:
+        lines += [
+            "",
+            "The report (`/reports`) was read from a PostgreSQL streaming replica on loopback "
+            f"(`PORTAL_REPORTS_DATABASE_URL`): {replica_reads:,} transactions served by the "
+            f"replica during the run; largest replay lag seen {lag.peak:.1f} s.",
+        ]
     summary = "\n".join(lines)
     (RESULTS / "load-summary.md").write_text(summary + "\n", encoding="utf-8")
     print(summary)
