@@ -68,9 +68,13 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
              ["bench.datagen", "--patients", "100000", "--url", pg_100k]),
             ("Team inbox: 8,000 patients and 20,000 conversations on PostgreSQL",
              ["bench.inbox_bench", "--url", fresh_pg_database("portal_bench_inbox")]),
-            ("Load test: 100,000 patients on PostgreSQL, 20 users",
-             ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", "20",
-              "--seconds", "60"]),
+            # The report is read from a streaming replica started for each run.
+            *[
+                (f"Load test: 100,000 patients on PostgreSQL, {users} users, report on a replica",
+                 ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", str(users),
+                  "--seconds", "60", "--reports-replica"])
+                for users in (20, 50)
+            ],
             # After the load test: it adds waiting work to the first practice.
             ("Worklist: a practice of 8,000 in 100,000 patients on PostgreSQL",
              ["bench.worklist_bench", "--url", pg_100k, "--patients", "100000"]),
