@@ -11,7 +11,7 @@ page's own CPU. The number of queries stays fixed whatever the size of the plan.
 from dataclasses import dataclass
 
 from sqlalchemy import Select, bindparam, inspect, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
@@ -58,6 +58,13 @@ def _of_plan(model, *options, order_by=None) -> Select:
 
 _FOR_PATIENT = CarePlan.patient_id == bindparam("patient_id")
 
+
+def _author(relationship):
+    """Who proposed or changed an item: the pages show only the name, so only it is read
+    (every column read costs the driver a description per row set)."""
+    return joinedload(relationship).options(load_only(User.display_name))
+
+
 _CONDITIONS = Collection(
     "conditions",
     select(Condition)
@@ -66,11 +73,9 @@ _CONDITIONS = Collection(
     .order_by(Condition.name),
     of_patient=True,
 )
-_NEEDS = Collection("needs", _of_plan(NeedsSection, joinedload(NeedsSection.updated_by)))
-_GOALS = Collection(
-    "goals", _of_plan(Goal, joinedload(Goal.proposed_by), joinedload(Goal.updated_by))
-)
-_WISHES = Collection("wishes", _of_plan(Wish, joinedload(Wish.updated_by)))
+_NEEDS = Collection("needs", _of_plan(NeedsSection, _author(NeedsSection.updated_by)))
+_GOALS = Collection("goals", _of_plan(Goal, _author(Goal.proposed_by), _author(Goal.updated_by)))
+_WISHES = Collection("wishes", _of_plan(Wish, _author(Wish.updated_by)))
 _CARE_TEAM = Collection(
     "care_team",
     _of_plan(CareTeamMember, order_by=(CareTeamMember.position, CareTeamMember.id)),
@@ -108,7 +113,9 @@ REVIEW_PLAN = PlanLoad(
     select(CarePlan)
     .options(
         *_PATIENT_AND_CONTACT,
-        joinedload(CarePlan.usual_state).joinedload(UsualState.updated_by),
+        joinedload(CarePlan.usual_state)
+        .joinedload(UsualState.updated_by)
+        .load_only(User.display_name),
     )
     .where(_FOR_PATIENT),
     (
@@ -116,8 +123,8 @@ REVIEW_PLAN = PlanLoad(
         _NEEDS,
         _GOALS,
         _WISHES,
-        _crisis_steps(joinedload(CrisisStep.updated_by)),
-        _contacts(joinedload(Contact.updated_by)),
+        _crisis_steps(_author(CrisisStep.updated_by)),
+        _contacts(_author(Contact.updated_by)),
         _CARE_TEAM,
     ),
 )
@@ -127,13 +134,15 @@ REVIEW_PLAN = PlanLoad(
 CONTINGENCY = PlanLoad(
     select(CarePlan)
     .options(
-        joinedload(CarePlan.usual_state).joinedload(UsualState.updated_by),
+        joinedload(CarePlan.usual_state)
+        .joinedload(UsualState.updated_by)
+        .load_only(User.display_name),
         joinedload(CarePlan.contingency_reviewed_by),
     )
     .where(_FOR_PATIENT),
     (
-        _crisis_steps(joinedload(CrisisStep.updated_by)),
-        _contacts(joinedload(Contact.updated_by)),
+        _crisis_steps(_author(CrisisStep.updated_by)),
+        _contacts(_author(Contact.updated_by)),
     ),
 )
 
