@@ -95,10 +95,9 @@ def _contacts(*options) -> Collection:
     )
 
 
-_PATIENT_AND_CONTACT = (
-    joinedload(CarePlan.patient),
-    joinedload(CarePlan.named_contact).joinedload(User.organisation),
-)
+# The patient is not joined: every page reading a plan has loaded the patient already to
+# decide access (``permissions.require``), and ``plan.patient`` is then found in the session.
+_PATIENT_AND_CONTACT = (joinedload(CarePlan.named_contact).joinedload(User.organisation),)
 
 # The plan page, its PDF, FHIR export and review preparation.
 WHOLE_PLAN = PlanLoad(
