@@ -112,7 +112,32 @@ def sign_in_sessions(host: str, url: str, count: int) -> dict:
         for patient_id, email, goal_id in rows
     ]
     commissioner = _sign_in(host, "commissioner@bench.invalid").cookies.get_dict()
-    return {"patients": patients, "commissioner": commissioner}
+    return {"patients": patients, "commissioner": commissioner,
+            "professionals": professional_sessions(host, url, max(1, count // 4))}
+
+
+def professional_sessions(host: str, url: str, count: int) -> list[dict]:
+    """Nurses of the first practices, each with some of the practice's patients to open."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        staff = conn.execute(
+            text("SELECT email, organisation_id FROM users WHERE role = 'professional' "
+                 "ORDER BY id LIMIT :n"),
+            {"n": count},
+        ).all()
+        patients = {
+            org: conn.execute(
+                text("SELECT id FROM patients WHERE organisation_id = :org "
+                     "AND care_team_consent ORDER BY id LIMIT 20"),
+                {"org": org},
+            ).scalars().all()
+            for org in {org for _email, org in staff}
+        }
+    engine.dispose()
+    return [
+        {"patient_ids": patients[org], "cookies": _sign_in(host, email).cookies.get_dict()}
+        for email, org in staff
+    ]
 
 
 def summarise_last_month(env: dict) -> None:
@@ -255,7 +280,7 @@ def run(args, standby: str | None) -> None:
         host = f"http://127.0.0.1:{port}"
         sessions = sign_in_sessions(host, args.url, args.users)
         (RESULTS / "sessions.json").write_text(json.dumps(sessions), encoding="utf-8")
-        mix = "PatientUser CommissionerUser"
+        mix = "PatientUser ProfessionalUser CommissionerUser"
         # Not counted: the first visits after a start fill the database's buffer cache and
         # each worker's statement cache, which a server that has been up for a while has done.
         run_locust(host, mix, args.users, WARM_UP_SECONDS, "warm-up", env, think="1-3")

@@ -1,11 +1,12 @@
 """Load mix for ``python -m bench.load``: the real journeys, signed in through the real form.
 
 Patients open their plan and crisis page, download the plan as a PDF and as FHIR, and change a
-goal through its form (which makes the next PDF render again); one commissioner reads last
-month's report; a bare-endpoint user class measures the same server doing almost nothing.
-Which classes run is chosen on the locust command line. The users are locust's
-``FastHttpUser``: the load generator shares the server's cores here, and it costs a fraction of
-the CPU per request of the ``requests``-based one.
+goal through its form (which makes the next PDF render again); nurses (one for every three
+patients) open the worklist with its filters and searches and their patients' plan and crisis
+pages; one commissioner reads last month's report; a bare-endpoint user class measures the
+same server doing almost nothing. Which classes run is chosen on the locust command line.
+The users are locust's ``FastHttpUser``: the load generator shares the server's cores here,
+and it costs a fraction of the CPU per request of the ``requests``-based one.
 """
 
 import html
@@ -47,6 +48,7 @@ def _think_time():
 class PatientUser(FastHttpUser):
     """A signed-in patient; sessions are made before the timed run (see ``bench.load``)."""
 
+    weight = 3
     wait_time = _think_time()
 
     def on_start(self):
@@ -83,6 +85,48 @@ class PatientUser(FastHttpUser):
         title = form["title"]  # a real change each time: the mark added, then taken away
         form["title"] = title.removesuffix(" !") if title.endswith(" !") else title + " !"
         self.client.post(url, data=form, name="/patients/[id]/goals/[id]/edit (save)")
+
+
+_professionals = itertools.cycle(_SESSIONS.get("professionals") or [None])
+_SEARCHES = ("ient1", "ient2", "Patient", "ient35")
+
+
+class ProfessionalUser(FastHttpUser):
+    """A nurse at a practice: the worklist with its filters and searches, then a patient's plan
+    and crisis page (one professional for every three patients)."""
+
+    weight = 1
+    wait_time = _think_time()
+
+    def on_start(self):
+        session = next(_professionals)
+        self.patient_ids = itertools.cycle(session["patient_ids"] or [1])
+        _use_cookies(self, session["cookies"])
+
+    @task(4)
+    def worklist(self):
+        self.client.get("/worklist", name="/worklist")
+
+    @task(3)
+    def worklist_filtered(self):
+        self.client.get("/worklist?whose=mine&filter=overdue", name="/worklist?filter")
+
+    @task(3)
+    def worklist_search(self):
+        query = _SEARCHES[hash(self) % len(_SEARCHES)]
+        self.client.get(f"/worklist?q={query}", name="/worklist?q")
+
+    @task(3)
+    def plan(self):
+        patient_id = next(self.patient_ids)
+        self.client.get(f"/patients/{patient_id}/plan", name="/patients/[id]/plan (professional)")
+
+    @task(1)
+    def crisis(self):
+        patient_id = next(self.patient_ids)
+        self.client.get(
+            f"/patients/{patient_id}/crisis", name="/patients/[id]/crisis (professional)"
+        )
 
 
 class CommissionerUser(FastHttpUser):
