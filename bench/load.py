@@ -90,26 +90,28 @@ def _sign_in(host: str, email: str) -> requests.Session:
 
 
 def sign_in_sessions(host: str, url: str, count: int) -> dict:
-    """Sign patients (each with a goal to edit) and a commissioner in before the timed run,
-    and keep their cookies."""
+    """Sign patients (each with a goal and a crisis step to change), nurses and a commissioner
+    in before the timed run, and keep their cookies."""
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT patients.id, users.email, min(goals.id) FROM patients "
+                "SELECT patients.id, users.email, min(goals.id), "
+                "(SELECT min(crisis_steps.id) FROM crisis_steps "
+                "WHERE crisis_steps.plan_id = care_plans.id) FROM patients "
                 "JOIN users ON users.id = patients.user_id "
                 "JOIN care_plans ON care_plans.patient_id = patients.id "
                 "JOIN goals ON goals.plan_id = care_plans.id "
                 "AND goals.status IN ('proposed', 'agreed') "
-                "GROUP BY patients.id, users.email ORDER BY patients.id LIMIT :n"
+                "GROUP BY patients.id, users.email, care_plans.id ORDER BY patients.id LIMIT :n"
             ),
             {"n": count},
         ).all()
     engine.dispose()
     patients = [
-        {"patient_id": patient_id, "goal_id": goal_id,
+        {"patient_id": patient_id, "goal_id": goal_id, "step_id": step_id,
          "cookies": _sign_in(host, email).cookies.get_dict()}
-        for patient_id, email, goal_id in rows
+        for patient_id, email, goal_id, step_id in rows
     ]
     commissioner = _sign_in(host, "commissioner@bench.invalid").cookies.get_dict()
     return {"patients": patients, "commissioner": commissioner,
