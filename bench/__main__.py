@@ -101,6 +101,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
              ["bench.report_bench", "--url", report_1m, "--patients", "1000000"]),
             ("Worklist: a practice of 8,000 in 1,000,000 patients on PostgreSQL",
              ["bench.worklist_bench", "--url", pg_1m, "--patients", "1000000"]),
+            ("Register import: 100,000 rows beside 1,000,000 patients on PostgreSQL",
+             ["bench.register_bench", "--rows", "100000", "--url", pg_1m, "--into-existing"]),
         ]
     return plan
 
