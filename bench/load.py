@@ -209,8 +209,12 @@ def main() -> None:
         standby = None
         if args.reports_replica:
             started = time.perf_counter()
-            standby = stack.enter_context(replica.streaming_replica(args.url))
-            print(f"streaming replica started in {time.perf_counter() - started:.0f} s")
+            try:
+                standby = stack.enter_context(replica.streaming_replica(args.url))
+            except (OSError, SystemExit) as exc:  # e.g. pg_hba.conf not writable by this user
+                print(f"no streaming replica ({exc}): the report is read from the primary")
+            else:
+                print(f"streaming replica started in {time.perf_counter() - started:.0f} s")
         run(args, standby)
 
 
