@@ -66,11 +66,22 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
              ["bench.report_bench", "--url", report_100k, "--patients", "100000"]),
             ("Data generator: 100,000 patients on PostgreSQL",
              ["bench.datagen", "--patients", "100000", "--url", pg_100k]),
+            # In-process CPU per request of the plan and crisis pages beside the bare endpoint.
+            *[
+                (f"Page cost in-process: {page} on 100,000 patients on PostgreSQL",
+                 ["bench.page_profile", "--url", pg_100k, "--patients", "100000", "--page", page,
+                  "--requests", "300", "--top", "15"])
+                for page in ("bare", "plan", "crisis")
+            ],
             ("Team inbox: 8,000 patients and 20,000 conversations on PostgreSQL",
              ["bench.inbox_bench", "--url", fresh_pg_database("portal_bench_inbox")]),
-            ("Load test: 100,000 patients on PostgreSQL, 20 users",
-             ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", "20",
-              "--seconds", "60"]),
+            # The report is read from a streaming replica started for each run.
+            *[
+                (f"Load test: 100,000 patients on PostgreSQL, {users} users, report on a replica",
+                 ["bench.load", "--url", pg_100k, "--patients", "100000", "--users", str(users),
+                  "--seconds", "60", "--reports-replica"])
+                for users in (20, 50)
+            ],
             # After the load test: it adds waiting work to the first practice.
             ("Worklist: a practice of 8,000 in 100,000 patients on PostgreSQL",
              ["bench.worklist_bench", "--url", pg_100k, "--patients", "100000"]),
@@ -88,6 +99,10 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
              ["bench.datagen", "--patients", "1000000", "--url", pg_1m]),
             ("Monthly report: 1,000,000 patients on PostgreSQL",
              ["bench.report_bench", "--url", report_1m, "--patients", "1000000"]),
+            ("Worklist: a practice of 8,000 in 1,000,000 patients on PostgreSQL",
+             ["bench.worklist_bench", "--url", pg_1m, "--patients", "1000000"]),
+            ("Register import: 100,000 rows beside 1,000,000 patients on PostgreSQL",
+             ["bench.register_bench", "--rows", "100000", "--url", pg_1m, "--into-existing"]),
         ]
     return plan
 

@@ -40,7 +40,7 @@ from portal.models import (
 from portal.nhs_number import synthetic
 
 PASSWORD = "bench-password-2026"  # noqa: S105 - synthetic accounts only
-MFA_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH23"  # the commissioner's two-step key (synthetic)
+MFA_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH23"  # staff's two-step key (synthetic)
 BATCH = 5000
 PATIENTS_PER_PRACTICE = 8000
 DOMAINS = ["health", "personal", "family", "social", "home", "economic", "educational",
@@ -131,7 +131,8 @@ def generate(url: str, patients: int, seed: int = 2026, create: bool = True) -> 
                                   "password_hash": password_hash, "role": role,
                                   "display_name": f"Nurse {user_id}", "organisation_id": org,
                                   "session_token": f"t{user_id}", "can_audit": False,
-                                  "active": True, "mfa_enabled": False, "created_at": now})
+                                  "active": True, "mfa_enabled": True,
+                                  "mfa_secret": MFA_SECRET, "created_at": now})
         w.add(t["User"], {"id": user_id + 1, "email": "commissioner@bench.invalid",
                           "password_hash": password_hash, "role": "commissioner",
                           "display_name": "Commissioner", "session_token": "tc",

@@ -12,6 +12,7 @@ latency, errors and the throughput ratio. Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -30,7 +31,7 @@ import pyotp
 import requests
 from sqlalchemy import create_engine, text
 
-from bench import datagen
+from bench import datagen, replica
 from bench.common import patient_count
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,29 +90,56 @@ def _sign_in(host: str, email: str) -> requests.Session:
 
 
 def sign_in_sessions(host: str, url: str, count: int) -> dict:
-    """Sign patients (each with a goal to edit) and a commissioner in before the timed run,
-    and keep their cookies."""
+    """Sign patients (each with a goal and a crisis step to change), nurses and a commissioner
+    in before the timed run, and keep their cookies."""
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT patients.id, users.email, min(goals.id) FROM patients "
+                "SELECT patients.id, users.email, min(goals.id), "
+                "(SELECT min(crisis_steps.id) FROM crisis_steps "
+                "WHERE crisis_steps.plan_id = care_plans.id) FROM patients "
                 "JOIN users ON users.id = patients.user_id "
                 "JOIN care_plans ON care_plans.patient_id = patients.id "
                 "JOIN goals ON goals.plan_id = care_plans.id "
                 "AND goals.status IN ('proposed', 'agreed') "
-                "GROUP BY patients.id, users.email ORDER BY patients.id LIMIT :n"
+                "GROUP BY patients.id, users.email, care_plans.id ORDER BY patients.id LIMIT :n"
             ),
             {"n": count},
         ).all()
     engine.dispose()
     patients = [
-        {"patient_id": patient_id, "goal_id": goal_id,
+        {"patient_id": patient_id, "goal_id": goal_id, "step_id": step_id,
          "cookies": _sign_in(host, email).cookies.get_dict()}
-        for patient_id, email, goal_id in rows
+        for patient_id, email, goal_id, step_id in rows
     ]
     commissioner = _sign_in(host, "commissioner@bench.invalid").cookies.get_dict()
-    return {"patients": patients, "commissioner": commissioner}
+    return {"patients": patients, "commissioner": commissioner,
+            "professionals": professional_sessions(host, url, max(1, count // 4))}
+
+
+def professional_sessions(host: str, url: str, count: int) -> list[dict]:
+    """Nurses of the first practices, each with some of the practice's patients to open."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        staff = conn.execute(
+            text("SELECT email, organisation_id FROM users WHERE role = 'professional' "
+                 "ORDER BY id LIMIT :n"),
+            {"n": count},
+        ).all()
+        patients = {
+            org: conn.execute(
+                text("SELECT id FROM patients WHERE organisation_id = :org "
+                     "AND care_team_consent ORDER BY id LIMIT 20"),
+                {"org": org},
+            ).scalars().all()
+            for org in {org for _email, org in staff}
+        }
+    engine.dispose()
+    return [
+        {"patient_ids": patients[org], "cookies": _sign_in(host, email).cookies.get_dict()}
+        for email, org in staff
+    ]
 
 
 def summarise_last_month(env: dict) -> None:
@@ -166,13 +194,60 @@ def main() -> None:
         type=int,
         help="PORTAL_PDF_RENDER_NICE for the server (default: the portal's, 10; 0 turns it off)",
     )
+    parser.add_argument(
+        "--reports-replica",
+        action="store_true",
+        help="PostgreSQL: read the report from a streaming replica started for the run",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-
     if patient_count(args.url) < args.patients:
         started = time.perf_counter()
         datagen.generate(args.url, args.patients)
         print(f"generated {args.patients:,} patients in {time.perf_counter() - started:.0f} s")
+    with contextlib.ExitStack() as stack:
+        standby = None
+        if args.reports_replica:
+            started = time.perf_counter()
+            try:
+                standby = stack.enter_context(replica.streaming_replica(args.url))
+            except (OSError, SystemExit) as exc:  # e.g. pg_hba.conf not writable by this user
+                print(f"no streaming replica ({exc}): the report is read from the primary")
+            else:
+                print(f"streaming replica started in {time.perf_counter() - started:.0f} s")
+        run(args, standby)
+
+
+def _replica_reads(url: str) -> int:
+    """Transactions the standby has served on the benchmark's database so far."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )).scalar_one()
+    finally:
+        engine.dispose()
+
+
+class LagSampler(threading.Thread):
+    """The standby's replay lag (as the primary reports it), sampled every second."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url = url
+        self.peak = 0.0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(1):
+            with contextlib.suppress(Exception):
+                self.peak = max(self.peak, replica.lag_seconds(self.url))
+
+
+def run(args, standby: str | None) -> None:
+
 
     port = free_port()
     env = {
@@ -187,6 +262,12 @@ def main() -> None:
     if args.pdf_render_nice is not None:
         env["PORTAL_PDF_RENDER_NICE"] = str(args.pdf_render_nice)
     summarise_last_month(env)
+    lag = None
+    if standby:
+        env["PORTAL_REPORTS_DATABASE_URL"] = standby
+        lag = LagSampler(args.url)
+        lag.start()
+        replica_reads = _replica_reads(standby)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
          "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
@@ -205,7 +286,7 @@ def main() -> None:
         host = f"http://127.0.0.1:{port}"
         sessions = sign_in_sessions(host, args.url, args.users)
         (RESULTS / "sessions.json").write_text(json.dumps(sessions), encoding="utf-8")
-        mix = "PatientUser CommissionerUser"
+        mix = "PatientUser ProfessionalUser CommissionerUser"
         # Not counted: the first visits after a start fill the database's buffer cache and
         # each worker's statement cache, which a server that has been up for a while has done.
         run_locust(host, mix, args.users, WARM_UP_SECONDS, "warm-up", env, think="1-3")
@@ -217,6 +298,9 @@ def main() -> None:
         bare = run_locust(host, "BareUser", args.users, max(20, args.seconds // 2), "bare", env)
     finally:
         sampler.stop.set()
+        if lag:
+            lag.stop.set()
+            replica_reads = _replica_reads(standby) - replica_reads
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
@@ -249,6 +333,13 @@ def main() -> None:
         f"Throughput of the journeys against the bare endpoint: {ratio:.0%}",
         f"Peak worker memory: {sampler.peak_mb:.0f} MB",
     ]
+    if lag:
+        lines += [
+            "",
+            "The report (`/reports`) was read from a PostgreSQL streaming replica on loopback "
+            f"(`PORTAL_REPORTS_DATABASE_URL`): {replica_reads:,} transactions served by the "
+            f"replica during the run; largest replay lag seen {lag.peak:.1f} s.",
+        ]
     summary = "\n".join(lines)
     (RESULTS / "load-summary.md").write_text(summary + "\n", encoding="utf-8")
     print(summary)

@@ -1,11 +1,13 @@
 """Load mix for ``python -m bench.load``: the real journeys, signed in through the real form.
 
 Patients open their plan and crisis page, download the plan as a PDF and as FHIR, and change a
-goal through its form (which makes the next PDF render again); one commissioner reads last
-month's report; a bare-endpoint user class measures the same server doing almost nothing.
-Which classes run is chosen on the locust command line. The users are locust's
-``FastHttpUser``: the load generator shares the server's cores here, and it costs a fraction of
-the CPU per request of the ``requests``-based one.
+goal and a crisis step through their forms (which makes the next PDF render again); nurses
+(one for every three patients) open the worklist with its filters and searches and their
+patients' plan and crisis pages; one commissioner reads last month's report; a bare-endpoint
+user class measures the same server doing almost nothing. Which classes run is chosen on the
+locust command line. The users are locust's ``FastHttpUser``: the load generator shares the
+server's cores here, and it costs a fraction of the CPU per request of the ``requests``-based
+one.
 """
 
 import html
@@ -13,6 +15,7 @@ import itertools
 import json
 import os
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,6 +34,54 @@ _TEXT = re.compile(r'<textarea[^>]*name="(why_it_matters|steps)"[^>]*>(.*?)</tex
 _THINK = os.environ.get("BENCH_THINK", "0")
 
 
+class _FormReader(HTMLParser):
+    """The fields a browser would send from the page's forms (a later field of the same name
+    wins): text and hidden inputs, checked radios and boxes, each select's chosen (or first)
+    option, and textareas."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._select = self._textarea = None
+        self._first_option = True
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text")
+            if kind in ("radio", "checkbox"):
+                if "checked" in a:
+                    self.fields[name] = a.get("value", "on")
+            elif kind not in ("submit", "button"):
+                self.fields[name] = a.get("value", "")
+        elif tag == "select" and name:
+            self._select, self._first_option = name, True
+        elif tag == "option" and self._select:
+            if self._first_option or "selected" in a:
+                self.fields[self._select] = a.get("value", "")
+            self._first_option = False
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.fields[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+
+def _form_fields(page: str) -> dict[str, str]:
+    reader = _FormReader()
+    reader.feed(page)
+    return reader.fields
+
+
 def _use_cookies(user: FastHttpUser, cookies: dict) -> None:
     """Cookies for the server's own host, so the ones it sets later replace them, not sit
     beside them (a stale session cookie would carry an old form token)."""
@@ -47,12 +98,14 @@ def _think_time():
 class PatientUser(FastHttpUser):
     """A signed-in patient; sessions are made before the timed run (see ``bench.load``)."""
 
+    weight = 3
     wait_time = _think_time()
 
     def on_start(self):
         session = next(_patients)
         self.patient_id = session["patient_id"]
         self.goal_id = session["goal_id"]
+        self.step_id = session.get("step_id")
         _use_cookies(self, session["cookies"])
 
     @task(12)
@@ -74,6 +127,18 @@ class PatientUser(FastHttpUser):
         )
 
     @task(1)
+    def change_crisis_step(self):
+        """Propose a change to a crisis step: what to do, with a mark added or taken away."""
+        if not self.step_id:
+            return
+        url = f"/patients/{self.patient_id}/contingency/steps/{self.step_id}"
+        page = self.client.get(url, name="/patients/[id]/contingency/steps/[id]").text
+        form = _form_fields(page)
+        actions = form["actions"]
+        form["actions"] = actions.removesuffix(" !") if actions.endswith(" !") else actions + " !"
+        self.client.post(url, data=form, name="/patients/[id]/contingency/steps/[id] (save)")
+
+    @task(1)
     def edit_goal(self):
         """Open the goal's form and save it with its title changed, as a person would."""
         url = f"/patients/{self.patient_id}/goals/{self.goal_id}/edit"
@@ -83,6 +148,48 @@ class PatientUser(FastHttpUser):
         title = form["title"]  # a real change each time: the mark added, then taken away
         form["title"] = title.removesuffix(" !") if title.endswith(" !") else title + " !"
         self.client.post(url, data=form, name="/patients/[id]/goals/[id]/edit (save)")
+
+
+_professionals = itertools.cycle(_SESSIONS.get("professionals") or [None])
+_SEARCHES = ("ient1", "ient2", "Patient", "ient35")
+
+
+class ProfessionalUser(FastHttpUser):
+    """A nurse at a practice: the worklist with its filters and searches, then a patient's plan
+    and crisis page (one professional for every three patients)."""
+
+    weight = 1
+    wait_time = _think_time()
+
+    def on_start(self):
+        session = next(_professionals)
+        self.patient_ids = itertools.cycle(session["patient_ids"] or [1])
+        _use_cookies(self, session["cookies"])
+
+    @task(4)
+    def worklist(self):
+        self.client.get("/worklist", name="/worklist")
+
+    @task(3)
+    def worklist_filtered(self):
+        self.client.get("/worklist?whose=mine&filter=overdue", name="/worklist?filter")
+
+    @task(3)
+    def worklist_search(self):
+        query = _SEARCHES[hash(self) % len(_SEARCHES)]
+        self.client.get(f"/worklist?q={query}", name="/worklist?q")
+
+    @task(3)
+    def plan(self):
+        patient_id = next(self.patient_ids)
+        self.client.get(f"/patients/{patient_id}/plan", name="/patients/[id]/plan (professional)")
+
+    @task(1)
+    def crisis(self):
+        patient_id = next(self.patient_ids)
+        self.client.get(
+            f"/patients/{patient_id}/crisis", name="/patients/[id]/crisis (professional)"
+        )
 
 
 class CommissionerUser(FastHttpUser):

@@ -94,6 +94,12 @@ class Defaults:
     # PORTAL_AUDIT_VIEW_ASYNC_COMMIT=true: page-view audit events commit without waiting for
     # PostgreSQL's write-ahead log to reach disk (see docs/performance.md for the trade-off).
     AUDIT_VIEW_ASYNC_COMMIT = False
+    # PORTAL_REPORTS_DATABASE_URL: a read replica for the report, survey results and sample
+    # audits (portal.replica). Used while it answers and is at most this far behind; its state
+    # is checked at most this often per process.
+    REPORTS_DATABASE_URL: str | None = None
+    REPORTS_REPLICA_MAX_LAG_SECONDS = 300
+    REPORTS_REPLICA_CHECK_SECONDS = 10
     HSTS = True
     # Sign-in with NHS login (patients, carers) and CIS2 (staff): offered only when a metadata
     # address, client id and private key are set. Also *_SCOPES, *_CLIENT_AUTH_ALG (RS512),
@@ -106,15 +112,19 @@ class Defaults:
     CIS2_PRIVATE_KEY_FILE: str | None = None
 
 
+def normalise_database_url(url: str) -> str:
+    """Hosting platforms' ``postgres://`` addresses, for the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def apply_environment(app) -> None:
     """Read PORTAL_* variables and well-known service URLs, then enforce production rules."""
     app.config.from_prefixed_env("PORTAL")
     if url := os.environ.get("DATABASE_URL"):
-        if url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
-        elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        app.config["SQLALCHEMY_DATABASE_URI"] = url
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if redis_url := os.environ.get("REDIS_URL"):
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
         app.config["CELERY_BROKER_URL"] = app.config.get("CELERY_BROKER_URL") or redis_url

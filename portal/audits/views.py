@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import audit
+from portal import audit, replica
 from portal.audits import bp, services
 from portal.audits.forms import CheckForm, NewAuditForm
 from portal.compliance import CRITERIA
@@ -22,7 +22,7 @@ def _audit_or_404(audit_id: int):
 @bp.route("/audits")
 @account_page(Action.RUN_AUDITS)
 def index():
-    audits = services.audits_of(current_user.organisation_id)
+    audits = replica.read(services.audits_of, current_user.organisation_id)
     audit.record("plan_audit.list", detail=f"{len(audits)} audits")
     db.session.commit()
     return render_template("audits/index.html", audits=audits)

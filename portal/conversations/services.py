@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
@@ -140,16 +140,20 @@ def about_labels(conversations: list[Conversation]) -> dict[int, str | None]:
     return labels
 
 
+# Built once: the plan page runs it on every request (see ``portal.loading``).
+_COUNTS_BY_ITEM = (
+    select(Conversation.about_kind, Conversation.about_id, func.count())
+    .where(
+        Conversation.patient_id == bindparam("patient_id"),
+        Conversation.about_kind != AboutKind.NONE,
+    )
+    .group_by(Conversation.about_kind, Conversation.about_id)
+)
+
+
 def counts_by_item(patient_id: int) -> dict[str, int]:
     """How many conversations there are about each plan item, by ``PlanItem.ref``."""
-    rows = db.session.execute(
-        select(Conversation.about_kind, Conversation.about_id, func.count())
-        .where(
-            Conversation.patient_id == patient_id,
-            Conversation.about_kind != AboutKind.NONE,
-        )
-        .group_by(Conversation.about_kind, Conversation.about_id)
-    )
+    rows = db.session.execute(_COUNTS_BY_ITEM, {"patient_id": patient_id})
     return {f"{AboutKind(kind).value}-{item_id}": n for kind, item_id, n in rows}
 
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from portal import audit
+from portal import audit, replica
 from portal.compliance import CRITERIA, NEW_PATIENT_DAYS
 from portal.extensions import db
 from portal.pages import account_page
@@ -57,13 +57,19 @@ def _register(report, organisation_id):
     return register_figures(report.as_of, organisation_id, summarised_month=stored)
 
 
+def _dashboard_figures():
+    """Everything the report page shows, read from the reports replica when there is one."""
+    form = _form()
+    report = monthly_report(form.month_start, form.organisation_id) if form.validate() else None
+    register = _register(report, form.organisation_id) if report else None
+    return form, report, register, dict(organisations())
+
+
 @bp.route("/reports")
 @account_page(Action.READ_REPORTS)
 def dashboard():
-    form = _form()
-    report = None
-    if form.validate():
-        report = monthly_report(form.month_start, form.organisation_id)
+    form, report, register, organisation_names = replica.read(_dashboard_figures)
+    if report:
         audit.record(
             "report.view", detail=f"month {form.month.data} organisation {form.organisation_id}"
         )
@@ -73,8 +79,8 @@ def dashboard():
         form=form,
         report=report,
         chart=chart.build(report.series) if report else None,
-        register=_register(report, form.organisation_id) if report else None,
-        organisation_names=dict(organisations()),
+        register=register,
+        organisation_names=organisation_names,
         criteria=CRITERIA,
         new_patient_days=NEW_PATIENT_DAYS,
         hidden_up_to=HIDDEN_UP_TO,
@@ -89,10 +95,10 @@ def dashboard():
 @bp.route("/reports.csv")
 @account_page(Action.READ_REPORTS)
 def download():
-    form = _form()
+    form = replica.read(_form)
     if not form.validate():
         abort(400)
-    report = monthly_report(form.month_start, form.organisation_id)
+    report = replica.read(monthly_report, form.month_start, form.organisation_id)
     audit.record(
         "report.download", detail=f"month {form.month.data} organisation {form.organisation_id}"
     )

@@ -80,7 +80,10 @@ def record(patient: Patient, meeting: ReviewMeeting, answers: dict) -> bool:
 
 
 def organisation_summary(user: User) -> dict:
-    """Aggregate scores for the professional's organisation, and its patients' comments."""
+    """Aggregate scores for the professional's organisation, and its patients' comments.
+
+    Only reads, so the page can run it on the reports replica; the view records the view.
+    """
     org_id = user.organisation_id
     columns = [func.count()]
     for key in QUESTIONS:
@@ -112,6 +115,4 @@ def organisation_summary(user: User) -> dict:
             .limit(COMMENTS_SHOWN)
         )
     )
-    audit.record("survey.summary_view", detail=f"organisation {org_id}")
-    db.session.commit()
     return {"responses": suppression.count(n), "scores": scores, "comments": comments}

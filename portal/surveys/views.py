@@ -2,6 +2,8 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import audit, replica
+from portal.extensions import db
 from portal.labels import SURVEY_STATEMENTS
 from portal.pages import account_page, patient_page
 from portal.permissions import Action
@@ -33,8 +35,11 @@ def survey(patient_id: int, meeting_id: int, access):
 @account_page(Action.READ_SURVEY_RESULTS)
 def summary():
     """The practice's survey results, with comments, for its own professionals only."""
+    summary = replica.read(services.organisation_summary, current_user)
+    audit.record("survey.summary_view", detail=f"organisation {current_user.organisation_id}")
+    db.session.commit()
     return render_template(
         "surveys/summary.html",
-        summary=services.organisation_summary(current_user),
+        summary=summary,
         statements=SURVEY_STATEMENTS,
     )
