@@ -22,7 +22,7 @@ from portal.extensions import db
 from portal.limits import PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.pages import patient_page
-from portal.permissions import Action, require
+from portal.permissions import Action, require, with_patient
 
 # The usual state of health in the order a paramedic reads it: (id, heading, [(field, label)]).
 USUAL_GROUPS = [
@@ -77,12 +77,12 @@ def crisis(patient_id: int, access):
         usual_groups=USUAL_GROUPS,
         now=services.practice_now(),
         can_view_plan=access.allows(Action.VIEW_PLAN),
-        can_propose=access.allows(Action.PROPOSE),
+        can_write=access.allows(Action.WRITE_PLAN),
     )
 
 
 @bp.route("/patients/<int:patient_id>/contingency")
-@patient_page(Action.PROPOSE, load=services.load_contingency, audit_as="contingency.view")
+@patient_page(Action.WRITE_PLAN, load=services.load_contingency, audit_as="contingency.view")
 def overview(patient_id: int, access, plan):
     """Everything in the contingency plan with a way to change each part."""
     return render_template(
@@ -92,6 +92,7 @@ def overview(patient_id: int, access, plan):
         plan=plan,
         levels=services.steps_by_level(plan.crisis_steps),
         usual_groups=USUAL_GROUPS,
+        in_clinic=with_patient(access),
     )
 
 
@@ -110,14 +111,22 @@ def _readable(values: dict) -> dict:
     return shown
 
 
+def _saved_with_patient(access) -> str:
+    return _("Saved as agreed with %(name)s.", name=access.patient.full_name)
+
+
 def _proposal_form(access, item, form, template: str, saved: str, **context):
-    """Show the form; on a valid post save it as a proposal, or show the conflict."""
+    """Show the form; on a valid post save it (a proposal, or agreed when a professional
+    writes it with the patient), or show the conflict."""
     patient_id = access.patient.id
     conflict = None
+    in_clinic = with_patient(access)
     if form.validate_on_submit():
         changes = form.changes()
         try:
-            services.propose(item, changes, form.seen_version(), current_user, patient_id)
+            services.propose(
+                item, changes, form.seen_version(), current_user, patient_id, in_clinic
+            )
         except PlanFull as full:
             flash(full.message)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
@@ -125,7 +134,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
             conflict = {"current": _readable(e.current), "mine": _readable(changes)}
             form.version.data = e.version
         else:
-            flash(saved)
+            flash(_saved_with_patient(access) if in_clinic else saved)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
     elif request.method == "GET" and item.id is not None:
         kind = services.KINDS[type(item)]
@@ -139,6 +148,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
         item=item,
         conflict=conflict,
         conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
+        in_clinic=in_clinic,
         **context,
     )
 
@@ -147,11 +157,14 @@ def _remove(access, item, edit_endpoint: str, **ids):
     """Remove a step or contact: deleted if never agreed, else kept as a pending removal."""
     patient_id = access.patient.id
     form = VersionedForm()  # CSRF is checked for every post before the view runs
-    if item.removal_proposed:
+    in_clinic = with_patient(access)
+    if item.removal_proposed and not in_clinic:
         flash(_("You have already asked to remove this. It will be looked at in your review."))
         return redirect(url_for("contingency.overview", patient_id=patient_id))
     try:
-        deleted = services.propose_removal(item, form.seen_version(), current_user, patient_id)
+        deleted = services.propose_removal(
+            item, form.seen_version(), current_user, patient_id, in_clinic
+        )
     except EditConflict:
         flash(
             _(
@@ -225,7 +238,7 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def remove(patient_id: int, access, **ids):
         return _remove(access, item(patient_id, ids), f"contingency.edit_{pages.name}", **ids)
 
-    proposing = patient_page(Action.PROPOSE)
+    proposing = patient_page(Action.WRITE_PLAN)
     bp.add_url_rule(
         f"{list_rule}/new", f"new_{pages.name}", proposing(new), methods=["GET", "POST"]
     )
@@ -253,7 +266,7 @@ for _pages in (
 
 
 @bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
+@patient_page(Action.WRITE_PLAN)
 def usual_state(patient_id: int, access):
     plan = services.plan_for(patient_id)
     usual = plan.usual_state

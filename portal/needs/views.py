@@ -10,24 +10,25 @@ from portal.needs import bp, services
 from portal.needs.forms import OwnWordsForm
 from portal.needs.services import NEEDS, WISHES, Part
 from portal.pages import patient_page
-from portal.permissions import Action, require
+from portal.permissions import Action, require, with_patient
 from portal.plan_lookup import plan_id_for
 
 
 @bp.route("/patients/<int:patient_id>/about-me/<domain>", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
+@patient_page(Action.WRITE_PLAN)
 def section(patient_id: int, domain: str):
     return _edit(NEEDS, patient_id, domain)
 
 
 @bp.route("/patients/<int:patient_id>/wishes/<kind>", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
+@patient_page(Action.WRITE_PLAN)
 def wish(patient_id: int, kind: str):
     return _edit(WISHES, patient_id, kind)
 
 
 def _edit(part: Part, patient_id: int, code: str):
-    access = require(current_user, Action.PROPOSE, patient_id)
+    access = require(current_user, Action.WRITE_PLAN, patient_id)
+    in_clinic = with_patient(access)
     plan_id = plan_id_for(patient_id)
     item = services.item_for(part, plan_id, code)
     title = part.titles[code]
@@ -43,6 +44,7 @@ def _edit(part: Part, patient_id: int, code: str):
             hint=part.hints[code],
             anchor=part.anchor,
             conflict=conflict,
+            in_clinic=in_clinic,
         )
         return body, 409 if conflict else 200
 
@@ -62,12 +64,22 @@ def _edit(part: Part, patient_id: int, code: str):
         return back
     try:
         services.save_text(
-            part, item, form.text.data, seen_version(form.version.data), current_user, patient_id
+            part,
+            item,
+            form.text.data,
+            seen_version(form.version.data),
+            current_user,
+            patient_id,
+            with_patient=in_clinic,
         )
     except EditConflict as conflict:
         form.version.data = str(conflict.version)
         return page(form, {"current": conflict.current, "mine": {"text": form.text.data}})
-    flash(
-        _("Your words have been saved. They will be talked about at the next review."), part.anchor
-    )
+    if in_clinic:
+        flash(_("Saved as agreed with %(name)s.", name=access.patient.full_name), part.anchor)
+    else:
+        flash(
+            _("Your words have been saved. They will be talked about at the next review."),
+            part.anchor,
+        )
     return back
