@@ -796,7 +796,7 @@ def test_review_markings_on_the_crisis_page(db, cast, items, login):
     assert "Not checked" not in page and 'id="not-yet-checked"' not in page
 
 
-def test_plan_page_links_to_the_editing_pages_only_for_those_who_may_propose(cast, login):
+def test_plan_page_links_to_the_editing_pages_only_for_those_who_may_write(cast, login):
     for who in ("owner", "carer_contribute", "carer_view", "professional"):
         page = body(login(cast.users[who]).get(f"/patients/{cast.a.id}/plan"))
         assert (f'href="/patients/{cast.a.id}/contingency"' in page) == (who in WRITERS), who
