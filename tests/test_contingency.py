@@ -159,6 +159,7 @@ ROUTES = {
         lambda i: {"version": i.contact.version},
         WRITERS,
     ),
+    "mark_reviewed": ("POST", "/patients/{a}/contingency/reviewed", None, AGREERS),
     "care_team": ("GET", "/patients/{a}/care-team", None, READERS),
     "new_member_form": ("GET", "/patients/{a}/care-team/new", None, AGREERS),
     "new_member": ("POST", "/patients/{a}/care-team/new", lambda i: MEMBER, AGREERS),

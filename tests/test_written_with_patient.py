@@ -178,3 +178,25 @@ def test_the_plan_page_offers_the_nurse_every_section(db, cast, login):
     body = page.get_data(as_text=True)
     for path in ("about-me/health", "wishes/end_of_life", "contingency", "goals/new"):
         assert f'href="/patients/{cast.a.id}/{path}"' in body, path
+
+
+def test_the_crisis_plan_gone_through_together_is_marked_reviewed(db, cast, login):
+    """Between meetings, only when nothing waits unchecked: else it is not what was gone
+    through."""
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/reviewed"
+    refused = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "Some changes are not yet checked" in refused
+    assert db.session.get(CarePlan, cast.plan_a.id).contingency_reviewed_on is None
+
+    plan_id = cast.plan_a.id
+    for model in (CrisisStep, Contact, UsualState):
+        for item in db.session.scalars(select(model).where(model.plan_id == plan_id)):
+            item.pending_review = False
+    db.session.commit()
+    client.post(url)
+    plan = db.session.get(CarePlan, plan_id)
+    assert plan.contingency_reviewed_by_id == cast.users["professional"].id
+    assert ("contingency.review", cast.users["professional"].id) in _audit(db, cast.a.id)
+    crisis = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    assert "Last reviewed by Nurse Named on" in crisis

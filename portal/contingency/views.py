@@ -93,7 +93,29 @@ def overview(patient_id: int, access, plan):
         levels=services.steps_by_level(plan.crisis_steps),
         usual_groups=USUAL_GROUPS,
         in_clinic=with_patient(access),
+        can_mark_reviewed=access.allows(Action.AGREE),
     )
+
+
+@bp.route("/patients/<int:patient_id>/contingency/reviewed", methods=["POST"])
+@patient_page(Action.AGREE, load=services.load_contingency)
+def mark_reviewed(patient_id: int, plan):
+    """A professional who went through the whole crisis plan with the patient, between
+    meetings, says so. Not while a change nobody has checked is waiting: that is not a plan
+    anyone went through."""
+    VersionedForm()  # CSRF is checked for every post before the view runs
+    if hold_apart(plan).changes:
+        flash(
+            _(
+                "Some changes are not yet checked, so the crisis plan cannot be marked reviewed. "
+                "Go through each with the patient and save it, or decide on it at the review."
+            )
+        )
+    else:
+        services.mark_crisis_reviewed(plan, current_user, services.practice_now().date())
+        db.session.commit()
+        flash(_("The crisis plan is marked as reviewed today, by you."))
+    return redirect(url_for("contingency.overview", patient_id=patient_id))
 
 
 # --------------------------------------------------------------------------- #

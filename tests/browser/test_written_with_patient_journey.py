@@ -1,5 +1,6 @@
 """A practice nurse writes the crisis plan of a patient who never goes online, as he dictates
-it in clinic, starting from her worklist; the crisis page shows it as the agreed plan.
+it in clinic, starting from her worklist; the crisis page shows it as the agreed plan, which
+she marks reviewed.
 
 The journey starts a plan, so it runs on a portal of its own (``fresh_page``).
 """
@@ -53,8 +54,11 @@ def test_nurse_records_dictated_crisis_steps_from_the_worklist(fresh_page, fresh
     page.get_by_label("What to do").fill("Ring 999 and say I have COPD. Sit me upright.")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text(f"Saved as agreed with {name}.")
+    page.get_by_role("button", name="Mark the crisis plan reviewed today").click()
+    expect(page.get_by_role("status")).to_contain_text("marked as reviewed today, by you")
 
     page.get_by_role("link", name="See the crisis page").click()
+    expect(page.get_by_text("Last reviewed by Priya Shah on")).to_be_visible()
     steps = page.locator(".portal-crisis-steps")
     expect(steps).to_contain_text(DICTATED)
     expect(steps).to_contain_text("Written with the patient by Priya Shah on")
