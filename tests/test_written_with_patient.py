@@ -12,6 +12,7 @@ from portal.models import (
     CarePlan,
     Contact,
     CrisisStep,
+    KeptForm,
     NeedsSection,
     Notification,
     UsualState,
@@ -200,3 +201,17 @@ def test_the_crisis_plan_gone_through_together_is_marked_reviewed(db, cast, logi
     assert ("contingency.review", cast.users["professional"].id) in _audit(db, cast.a.id)
     crisis = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
     assert "Last reviewed by Nurse Named on" in crisis
+
+
+def test_a_step_saved_after_the_idle_sign_out_is_kept_for_the_nurse(db, cast, login, clock):
+    """No lost work: what she typed in clinic waits for her after she signs in again."""
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    clock.advance(16 * 60)  # past the staff's 15 idle minutes
+    response = client.post(url, data={**STEP, "signs": "Dictated before the sign-out"})
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    kept = db.session.scalars(select(KeptForm)).one()
+    assert kept.user_id == cast.users["professional"].id and kept.path == url
+    assert kept.fields["signs"] == ["Dictated before the sign-out"]
+    saved = select(CrisisStep).filter_by(signs="Dictated before the sign-out")
+    assert db.session.scalar(saved) is None
