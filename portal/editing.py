@@ -125,9 +125,15 @@ def save_proposal(
 def agree_as_written(plan_id: int, user: User, patient_id: int) -> None:
     """Snapshot the agreed plan after a professional wrote part of it with the patient.
 
-    Inside the caller's transaction, after its flush.
+    Inside the caller's transaction, after its flush. The plan's row is locked first, so two
+    professionals saving at once number their versions one after the other, and the second
+    snapshot holds the first one's save.
     """
-    plan = db.session.get(CarePlan, plan_id)
+    # FOR NO KEY UPDATE: the item's own foreign key holds a key-share lock on the plan, which
+    # a plain FOR UPDATE would wait for (two writers at once would deadlock).
+    plan = db.session.get(
+        CarePlan, plan_id, with_for_update={"key_share": True}, populate_existing=True
+    )
     db.session.expire(plan, [*COLLECTIONS, "usual_state"])  # read again with this save
     version = create_version(plan, user)
     db.session.flush()
