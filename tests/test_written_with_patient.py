@@ -78,6 +78,8 @@ def test_the_nurse_writes_each_section_with_the_patient(db, offline, login, sect
     page = login(nurse).get(response.headers["Location"]).get_data(as_text=True)
     assert "Saved as agreed with Alice Able." in page
     assert "Written with the patient by Nurse Named on" in page
+    history = login(nurse).get(f"/patients/{a.id}/versions").get_data(as_text=True)
+    assert "None: written with the patient" in history
 
 
 def test_the_usual_state_medicines_and_allergies_written_with_the_patient(db, offline, login):
