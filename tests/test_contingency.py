@@ -51,6 +51,7 @@ MEMBER = {
 
 PROPOSERS = {"owner", "carer_contribute"}
 WRITERS = PROPOSERS | {"professional"}  # the care team writes with the patient
+IN_CLINIC = {"recorded_as": "agreed"}  # the professional's choice (others' forms ignore it)
 READERS = {"owner", "carer_view", "carer_contribute", "professional"}
 AGREERS = {"professional"}
 
@@ -118,12 +119,17 @@ ROUTES = {
     # name: (method, url, form data, who may)
     "overview": ("GET", "/patients/{a}/contingency", None, WRITERS),
     "new_step_form": ("GET", "/patients/{a}/contingency/steps/new", None, WRITERS),
-    "new_step": ("POST", "/patients/{a}/contingency/steps/new", lambda i: STEP, WRITERS),
+    "new_step": (
+        "POST",
+        "/patients/{a}/contingency/steps/new",
+        lambda i: {**STEP, **IN_CLINIC},
+        WRITERS,
+    ),
     "edit_step_form": ("GET", "/patients/{a}/contingency/steps/{step}", None, WRITERS),
     "edit_step": (
         "POST",
         "/patients/{a}/contingency/steps/{step}",
-        lambda i: {**STEP, "version": i.step.version},
+        lambda i: {**STEP, **IN_CLINIC, "version": i.step.version},
         WRITERS,
     ),
     "remove_step": (
@@ -136,11 +142,16 @@ ROUTES = {
     "usual_state": (
         "POST",
         "/patients/{a}/contingency/usual-state",
-        lambda i: {**USUAL, "version": i.usual.version},
+        lambda i: {**USUAL, **IN_CLINIC, "version": i.usual.version},
         WRITERS,
     ),
     "new_contact_form": ("GET", "/patients/{a}/contingency/contacts/new", None, WRITERS),
-    "new_contact": ("POST", "/patients/{a}/contingency/contacts/new", lambda i: CONTACT, WRITERS),
+    "new_contact": (
+        "POST",
+        "/patients/{a}/contingency/contacts/new",
+        lambda i: {**CONTACT, **IN_CLINIC},
+        WRITERS,
+    ),
     "edit_contact_form": (
         "GET",
         "/patients/{a}/contingency/contacts/{contact}",
@@ -150,7 +161,7 @@ ROUTES = {
     "edit_contact": (
         "POST",
         "/patients/{a}/contingency/contacts/{contact}",
-        lambda i: {**CONTACT, "version": i.contact.version},
+        lambda i: {**CONTACT, **IN_CLINIC, "version": i.contact.version},
         WRITERS,
     ),
     "remove_contact": (

@@ -256,8 +256,12 @@ def test_another_patients_section_cannot_be_reached(db, cast, login):
 
 # One route with a saved text (health) and one with nothing written yet (end of life).
 ROUTES = [
-    ("/patients/{a}/about-me/health", "whole-person", {"text": "New words", "version": "1"}),
-    ("/patients/{a}/wishes/end_of_life", "wishes", {"text": "New words"}),
+    (
+        "/patients/{a}/about-me/health",
+        "whole-person",
+        {"text": "New words", "version": "1", "recorded_as": "agreed"},
+    ),
+    ("/patients/{a}/wishes/end_of_life", "wishes", {"text": "New words", "recorded_as": "agreed"}),
 ]
 
 

@@ -271,7 +271,8 @@ def test_sections_written_with_the_patient_at_once_each_get_a_version(app, db, c
         app,
         WRITERS,
         lambda i: clients[i].post(
-            f"/patients/{cast.a.id}/about-me/{domains[i]}", data={"text": f"Said {i}"}
+            f"/patients/{cast.a.id}/about-me/{domains[i]}",
+            data={"text": f"Said {i}", "recorded_as": "agreed"},
         ),
     )
     assert [r.status_code for r in responses] == [302] * WRITERS

@@ -45,6 +45,8 @@ def _written(db, model, **where):
     return db.session.scalars(select(model).filter_by(**where).order_by(model.id.desc())).first()
 
 
+AGREED = {"recorded_as": "agreed"}  # the professional's choice: agreed with the patient now
+
 # (what the professional writes, the form, the audit name, the row it leaves)
 SECTIONS = {
     "needs": ("about-me/family", {"text": "My son does the shopping."}, "needs", NeedsSection),
@@ -60,7 +62,7 @@ def test_the_nurse_writes_each_section_with_the_patient(db, offline, login, sect
     nurse = offline.users["professional"]
     a = offline.a
     before = offline.plan_a.agreed_version
-    response = login(nurse).post(f"/patients/{a.id}/{path}", data=form)
+    response = login(nurse).post(f"/patients/{a.id}/{path}", data={**form, **AGREED})
     assert response.status_code == 302
     db.session.expire_all()
     item = _written(db, model, plan_id=offline.plan_a.id)
@@ -87,7 +89,7 @@ def test_the_usual_state_medicines_and_allergies_written_with_the_patient(db, of
     client = login(offline.users["professional"])
     url = f"/patients/{offline.a.id}/contingency/usual-state"
     assert "Write what Alice Able tells you" in client.get(url).get_data(as_text=True)
-    response = client.post(url, data={**USUAL, "version": usual.version})
+    response = client.post(url, data={**USUAL, **AGREED, "version": usual.version})
     assert response.status_code == 302
     db.session.refresh(usual)
     assert usual.allergies == "Penicillin (rash)" and not usual.pending_review
@@ -99,7 +101,7 @@ def test_the_usual_state_medicines_and_allergies_written_with_the_patient(db, of
 def test_crisis_steps_written_with_the_patient_are_the_agreed_plan(db, offline, login):
     """Not held apart as unchecked: the professional who wrote them checked them."""
     client = login(offline.users["professional"])
-    dictated = {**STEP, "signs": "Too breathless to finish a sentence"}
+    dictated = {**STEP, **AGREED, "signs": "Too breathless to finish a sentence"}
     client.post(f"/patients/{offline.a.id}/contingency/steps/new", data=dictated)
     page = client.get(f"/patients/{offline.a.id}/crisis").get_data(as_text=True)
     agreed_part = page.split('id="not-yet-checked"')[0]
@@ -116,7 +118,9 @@ def test_a_carers_later_change_is_held_apart_from_what_the_nurse_wrote(db, cast,
     """The agreed text the carer's change is held apart from is the nurse's, not an older one."""
     nurse, carer = cast.users["professional"], cast.users["carer_contribute"]
     url = f"/patients/{cast.a.id}/contingency/steps/new"
-    login(nurse).post(url, data={**STEP, "actions": "Rescue pack, then ring the practice"})
+    login(nurse).post(
+        url, data={**STEP, **AGREED, "actions": "Rescue pack, then ring the practice"}
+    )
     step = _written(db, CrisisStep, plan_id=cast.plan_a.id)
     login(carer).post(
         f"/patients/{cast.a.id}/contingency/steps/{step.id}",
@@ -134,7 +138,7 @@ def test_the_nurse_changes_a_carers_proposal_with_the_patient_and_so_checks_it(d
     client = login(cast.users["professional"])
     client.post(
         f"/patients/{cast.a.id}/contingency/steps/{step.id}",
-        data={**STEP, "level": "red", "version": step.version},
+        data={**STEP, **AGREED, "level": "red", "version": step.version},
     )
     db.session.refresh(step)
     assert not step.pending_review and step.written_with_patient
@@ -167,7 +171,7 @@ def test_a_stale_form_keeps_what_the_nurse_typed(db, cast, login):
     )
     response = login(cast.users["professional"]).post(
         f"/patients/{cast.a.id}/about-me/health",
-        data={"text": "Short of breath on stairs", "version": seen},
+        data={"text": "Short of breath on stairs", "version": seen, **AGREED},
     )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
@@ -217,3 +221,28 @@ def test_a_step_saved_after_the_idle_sign_out_is_kept_for_the_nurse(db, cast, lo
     assert kept.fields["signs"] == ["Dictated before the sign-out"]
     saved = select(CrisisStep).filter_by(signs="Dictated before the sign-out")
     assert db.session.scalar(saved) is None
+
+
+def test_the_nurse_may_record_her_own_proposal_instead(db, cast, login):
+    """Not agreed with the patient: held apart and agreed at the review, like anyone's."""
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    form = client.get(url).get_data(as_text=True)
+    assert "Agreed with the patient now" in form and "My proposal" in form
+    response = client.post(url, data={**STEP, "recorded_as": "proposal", "signs": "Her idea"})
+    assert response.status_code == 302
+    step = _written(db, CrisisStep, plan_id=cast.plan_a.id)
+    assert step.signs == "Her idea" and step.pending_review and not step.written_with_patient
+    assert [a for a, _actor in _audit(db, cast.a.id)] == ["crisis_step.create"]
+    page = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    assert "Her idea" in page.split('id="not-yet-checked"')[1]
+
+
+@pytest.mark.parametrize("choice", ["", "approved", "<b>agreed</b>"])
+def test_a_missing_or_forged_choice_is_explained_and_nothing_saved(db, cast, login, choice):
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/about-me/family", data={"text": "Lost?", "recorded_as": choice}
+    )
+    assert response.status_code == 200
+    assert "Choose whether this was agreed with the patient now" in response.get_data(as_text=True)
+    assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import audit, labels
+from portal.authorship import agreed_with_patient, form_for, saved_in_clinic
 from portal.contingency import bp, services
 from portal.contingency.forms import (
     CareTeamMemberForm,
@@ -133,10 +134,6 @@ def _readable(values: dict) -> dict:
     return shown
 
 
-def _saved_with_patient(access) -> str:
-    return _("Saved as agreed with %(name)s.", name=access.patient.full_name)
-
-
 def _proposal_form(access, item, form, template: str, saved: str, **context):
     """Show the form; on a valid post save it (a proposal, or agreed when a professional
     writes it with the patient), or show the conflict."""
@@ -147,7 +144,12 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
         changes = form.changes()
         try:
             services.propose(
-                item, changes, form.seen_version(), current_user, patient_id, in_clinic
+                item,
+                changes,
+                form.seen_version(),
+                current_user,
+                patient_id,
+                agreed_with_patient(form, access),
             )
         except PlanFull as full:
             flash(full.message)
@@ -156,7 +158,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
             conflict = {"current": _readable(e.current), "mine": _readable(changes)}
             form.version.data = e.version
         else:
-            flash(_saved_with_patient(access) if in_clinic else saved)
+            flash(saved_in_clinic(form, access) if in_clinic else saved)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
     elif request.method == "GET" and item.id is not None:
         kind = services.KINDS[type(item)]
@@ -237,7 +239,7 @@ def _add_item_pages(pages: _ItemPages) -> None:
         if request.method == "GET" and not has_room(pages.model, plan.id):
             flash(PlanFull(pages.model).message)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
-        form = pages.form()
+        form = form_for(pages.form, access)()
         form.prepare(plan)
         return _proposal_form(
             access, services.new_item(pages.model, plan), form, template, str(pages.added)
@@ -247,7 +249,8 @@ def _add_item_pages(pages: _ItemPages) -> None:
         plan = services.plan_for(patient_id)
         found = services.item_of(pages.model, ids[id_name], plan)
         # Only what was posted: a form that lost its version must count as stale.
-        form = pages.form(obj=found) if request.method == "GET" else pages.form()
+        form_class = form_for(pages.form, access)
+        form = form_class(obj=found) if request.method == "GET" else form_class()
         form.prepare(plan)
         return _proposal_form(
             access,
@@ -292,11 +295,12 @@ for _pages in (
 def usual_state(patient_id: int, access):
     plan = services.plan_for(patient_id)
     usual = plan.usual_state
+    form_class = form_for(UsualStateForm, access)
     if usual is None:
         usual = UsualState(plan_id=plan.id)
-        form = UsualStateForm()
+        form = form_class()
     else:  # only what was posted: a form that lost its version must count as stale
-        form = UsualStateForm(obj=usual) if request.method == "GET" else UsualStateForm()
+        form = form_class(obj=usual) if request.method == "GET" else form_class()
     return _proposal_form(
         access,
         usual,
