@@ -95,6 +95,7 @@ ACTIONS = {
     "meeting.conversations": _l("Noted the conversations talked about at a review meeting"),
     "meeting.calendar_download": _l("Saved your review meeting to a calendar"),
     "plan_version.create": _l("Recorded a review meeting"),
+    "plan_version.with_patient": _l("Wrote part of the plan with you and saved it as agreed"),
     "result.share": _l("Shared a test result"),
     "result.remove": _l("Removed a shared test result"),
     "named_contact.request": _l("Asked for a different named contact"),

@@ -21,7 +21,8 @@ from werkzeug.exceptions import NotFound
 from portal import audit
 from portal.extensions import db
 from portal.i18n import current_language
-from portal.models import User
+from portal.models import CarePlan, User
+from portal.versions.services import COLLECTIONS, create_version
 
 
 @dataclass
@@ -89,27 +90,51 @@ def save_proposal(
     user: User,
     patient_id: int,
     kind: str,
-    agreed: bool = False,
+    with_patient: bool = False,
     action: str | None = None,
     find: Callable[[], object] | None = None,
 ) -> None:
     """Apply ``changes`` to a reviewable item and audit it; commits.
 
-    Changes by patients and carers stay proposals until agreed at review (``agreed=False``);
-    a professional agreeing at the meeting passes ``agreed=True``. ``action`` names the audit
-    event when "create" or "edit" would hide what happened (``withdraw``). ``find`` reads the
-    row a concurrent first save created, for items unique per plan (see ``conflict_on``).
+    Changes by patients and carers stay proposals until agreed at review. A professional
+    writing with the patient in clinic (``with_patient``) saves them as agreed, marked as
+    written with the patient, and the agreed plan gets a new version holding them, so a later
+    proposal is held apart from this text and not from an older one. ``action`` names the
+    audit event when "create" or "edit" would hide what happened (``withdraw``). ``find``
+    reads the row a concurrent first save created, for items unique per plan (see
+    ``conflict_on``).
     """
     if item.id is not None:
         check_version(item, seen_version, list(changes))
     with one_transaction(conflict_on(item, changes, find)):
         for field, value in changes.items():
             setattr(item, field, value)
-        item.pending_review = not agreed
+        item.pending_review = not with_patient
+        item.written_with_patient = with_patient
         item.updated_by_id = user.id
-        if not agreed and set(changes) - {"status"}:  # a status change alone keeps the language
+        if set(changes) - {"status"}:  # a status change alone keeps the language
             item.language = current_language()
         db.session.add(item)
         db.session.flush()
         verb = action or ("create" if item.version == 1 else "edit")
         audit.record(f"{kind}.{verb}", patient_id, f"{kind} {item.id}")
+        if with_patient:
+            agree_as_written(item.plan_id, user, patient_id)
+
+
+def agree_as_written(plan_id: int, user: User, patient_id: int) -> None:
+    """Snapshot the agreed plan after a professional wrote part of it with the patient.
+
+    Inside the caller's transaction, after its flush. The plan's row is locked first, so two
+    professionals saving at once number their versions one after the other, and the second
+    snapshot holds the first one's save.
+    """
+    # FOR NO KEY UPDATE: the item's own foreign key holds a key-share lock on the plan, which
+    # a plain FOR UPDATE would wait for (two writers at once would deadlock).
+    plan = db.session.get(
+        CarePlan, plan_id, with_for_update={"key_share": True}, populate_existing=True
+    )
+    db.session.expire(plan, [*COLLECTIONS, "usual_state"])  # read again with this save
+    version = create_version(plan, user)
+    db.session.flush()
+    audit.record("plan_version.with_patient", patient_id, f"version {version.number}")

@@ -21,7 +21,11 @@ from portal.models import AccessGrant, Patient, Role, Scope, User
 class Action(StrEnum):
     VIEW_CRISIS = "view_crisis"  # crisis page and crisis sheet
     VIEW_PLAN = "view_plan"  # the whole plan, PDFs, versions
-    PROPOSE = "propose"  # edit goals, wishes, needs, preparation, contingency as proposals
+    PROPOSE = "propose"  # between meetings: change goals, prepare for the review, ask things
+    # Write the sections of the plan (needs, wishes, the crisis plan, the usual state of health,
+    # contacts): the patient and a contributing carer as proposals for the review; a
+    # professional in the care team with the patient, in clinic, as agreed with them.
+    WRITE_PLAN = "write_plan"
     AGREE = "agree"  # professional: agree goals, record meetings, share results
     # A new goal, as a proposal: the patient's side between meetings, or the professional
     # writing it with the patient, to agree it when the meeting is recorded.
@@ -80,6 +84,7 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.VIEW_CRISIS,
             Action.VIEW_PLAN,
             Action.PROPOSE,
+            Action.WRITE_PLAN,
             Action.ADD_GOAL,
             Action.MANAGE_SHARING,
             Action.EXPORT_FHIR,
@@ -96,6 +101,7 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.VIEW_CRISIS,
             Action.VIEW_PLAN,
             Action.PROPOSE,
+            Action.WRITE_PLAN,
             Action.ADD_GOAL,
             Action.READ_CONVERSATIONS,
             Action.WRITE_MESSAGE,
@@ -105,6 +111,7 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
         {
             Action.VIEW_CRISIS,
             Action.VIEW_PLAN,
+            Action.WRITE_PLAN,
             Action.ADD_GOAL,
             Action.AGREE,
             Action.EXPORT_FHIR,
@@ -194,6 +201,12 @@ def objected(patient: Patient) -> bool:
 def not_objected_sql():
     """``not objected(Patient)`` as SQL, for lists of the practice's patients."""
     return or_(Patient.care_team_consent.is_(None), Patient.care_team_consent.is_(True))
+
+
+def with_patient(access: "Access") -> bool:
+    """A professional writing a section writes it with the patient, in clinic: it counts as
+    agreed with them and checked by that professional, not as a proposal for the review."""
+    return access.relation == Relation.PROFESSIONAL
 
 
 def can(user: User | None, action: Action, patient: Patient) -> bool:

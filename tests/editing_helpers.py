@@ -9,6 +9,8 @@ EVERYONE = CAST_KEYS
 
 # Who may propose changes to patient A's plan: the patient and a carer with contribute scope.
 PROPOSERS = {"owner", "carer_contribute"}
+# Who may write the plan's sections: those who propose, and the care team with the patient.
+WRITERS = PROPOSERS | {"professional"}
 
 
 def expected_status(who: str, method: str, allowed=PROPOSERS) -> int:

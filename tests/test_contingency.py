@@ -50,6 +50,8 @@ MEMBER = {
 }
 
 PROPOSERS = {"owner", "carer_contribute"}
+WRITERS = PROPOSERS | {"professional"}  # the care team writes with the patient
+IN_CLINIC = {"recorded_as": "agreed"}  # the professional's choice (others' forms ignore it)
 READERS = {"owner", "carer_view", "carer_contribute", "professional"}
 AGREERS = {"professional"}
 
@@ -115,49 +117,60 @@ def fingerprint(db) -> tuple:
 
 ROUTES = {
     # name: (method, url, form data, who may)
-    "overview": ("GET", "/patients/{a}/contingency", None, PROPOSERS),
-    "new_step_form": ("GET", "/patients/{a}/contingency/steps/new", None, PROPOSERS),
-    "new_step": ("POST", "/patients/{a}/contingency/steps/new", lambda i: STEP, PROPOSERS),
-    "edit_step_form": ("GET", "/patients/{a}/contingency/steps/{step}", None, PROPOSERS),
+    "overview": ("GET", "/patients/{a}/contingency", None, WRITERS),
+    "new_step_form": ("GET", "/patients/{a}/contingency/steps/new", None, WRITERS),
+    "new_step": (
+        "POST",
+        "/patients/{a}/contingency/steps/new",
+        lambda i: {**STEP, **IN_CLINIC},
+        WRITERS,
+    ),
+    "edit_step_form": ("GET", "/patients/{a}/contingency/steps/{step}", None, WRITERS),
     "edit_step": (
         "POST",
         "/patients/{a}/contingency/steps/{step}",
-        lambda i: {**STEP, "version": i.step.version},
-        PROPOSERS,
+        lambda i: {**STEP, **IN_CLINIC, "version": i.step.version},
+        WRITERS,
     ),
     "remove_step": (
         "POST",
         "/patients/{a}/contingency/steps/{step}/remove",
         lambda i: {"version": i.step.version},
-        PROPOSERS,
+        WRITERS,
     ),
-    "usual_state_form": ("GET", "/patients/{a}/contingency/usual-state", None, PROPOSERS),
+    "usual_state_form": ("GET", "/patients/{a}/contingency/usual-state", None, WRITERS),
     "usual_state": (
         "POST",
         "/patients/{a}/contingency/usual-state",
-        lambda i: {**USUAL, "version": i.usual.version},
-        PROPOSERS,
+        lambda i: {**USUAL, **IN_CLINIC, "version": i.usual.version},
+        WRITERS,
     ),
-    "new_contact_form": ("GET", "/patients/{a}/contingency/contacts/new", None, PROPOSERS),
-    "new_contact": ("POST", "/patients/{a}/contingency/contacts/new", lambda i: CONTACT, PROPOSERS),
+    "new_contact_form": ("GET", "/patients/{a}/contingency/contacts/new", None, WRITERS),
+    "new_contact": (
+        "POST",
+        "/patients/{a}/contingency/contacts/new",
+        lambda i: {**CONTACT, **IN_CLINIC},
+        WRITERS,
+    ),
     "edit_contact_form": (
         "GET",
         "/patients/{a}/contingency/contacts/{contact}",
         None,
-        PROPOSERS,
+        WRITERS,
     ),
     "edit_contact": (
         "POST",
         "/patients/{a}/contingency/contacts/{contact}",
-        lambda i: {**CONTACT, "version": i.contact.version},
-        PROPOSERS,
+        lambda i: {**CONTACT, **IN_CLINIC, "version": i.contact.version},
+        WRITERS,
     ),
     "remove_contact": (
         "POST",
         "/patients/{a}/contingency/contacts/{contact}/remove",
         lambda i: {"version": i.contact.version},
-        PROPOSERS,
+        WRITERS,
     ),
+    "mark_reviewed": ("POST", "/patients/{a}/contingency/reviewed", None, AGREERS),
     "care_team": ("GET", "/patients/{a}/care-team", None, READERS),
     "new_member_form": ("GET", "/patients/{a}/care-team/new", None, AGREERS),
     "new_member": ("POST", "/patients/{a}/care-team/new", lambda i: MEMBER, AGREERS),
@@ -795,10 +808,10 @@ def test_review_markings_on_the_crisis_page(db, cast, items, login):
     assert "Not checked" not in page and 'id="not-yet-checked"' not in page
 
 
-def test_plan_page_links_to_the_editing_pages_only_for_those_who_may_propose(cast, login):
+def test_plan_page_links_to_the_editing_pages_only_for_those_who_may_write(cast, login):
     for who in ("owner", "carer_contribute", "carer_view", "professional"):
         page = body(login(cast.users[who]).get(f"/patients/{cast.a.id}/plan"))
-        assert (f'href="/patients/{cast.a.id}/contingency"' in page) == (who in PROPOSERS), who
+        assert (f'href="/patients/{cast.a.id}/contingency"' in page) == (who in WRITERS), who
         assert f'href="/patients/{cast.a.id}/care-team"' in page
 
 

@@ -207,12 +207,14 @@ def test_keep_with_a_stale_version_changes_nothing(db, cast, login):
 
 
 def test_plan_shows_change_links_only_to_people_who_may_propose(cast, login):
-    edit_link = f"/patients/{cast.a.id}/goals/new"
+    """A professional adds a goal written with the patient, agreed at the meeting; only the
+    patient's side changes or withdraws one between meetings."""
+    add_link = f"/patients/{cast.a.id}/goals/new"
     for who in ("owner", "carer_contribute"):
-        assert edit_link in _plan_page(login(cast.users[who]), cast)
+        assert add_link in _plan_page(login(cast.users[who]), cast)
     for who in ("carer_view", "professional"):
         body = _plan_page(login(cast.users[who]), cast)
-        assert edit_link not in body
+        assert (add_link in body) == (who == "professional")
         assert "/edit" not in body and "/withdraw" not in body
 
 

@@ -6,7 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEvent, Domain, NeedsSection, Wish, WishKind
-from tests.editing_helpers import EVERYONE, check_matrix_response, hidden_value, second_client
+from tests.editing_helpers import (
+    EVERYONE,
+    WRITERS,
+    check_matrix_response,
+    hidden_value,
+    second_client,
+)
 
 
 def _section(db, cast, domain="health"):
@@ -250,8 +256,12 @@ def test_another_patients_section_cannot_be_reached(db, cast, login):
 
 # One route with a saved text (health) and one with nothing written yet (end of life).
 ROUTES = [
-    ("/patients/{a}/about-me/health", "whole-person", {"text": "New words", "version": "1"}),
-    ("/patients/{a}/wishes/end_of_life", "wishes", {"text": "New words"}),
+    (
+        "/patients/{a}/about-me/health",
+        "whole-person",
+        {"text": "New words", "version": "1", "recorded_as": "agreed"},
+    ),
+    ("/patients/{a}/wishes/end_of_life", "wishes", {"text": "New words", "recorded_as": "agreed"}),
 ]
 
 
@@ -260,4 +270,6 @@ ROUTES = [
 @pytest.mark.parametrize(("route", "anchor", "data"), ROUTES)
 def test_needs_and_wishes_routes_access(cast, request_as, who, method, route, anchor, data):
     response = request_as(cast.users[who], method, route.format(a=cast.a.id), data=data)
-    check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan#{anchor}")
+    check_matrix_response(
+        response, who, method, f"/patients/{cast.a.id}/plan#{anchor}", allowed=WRITERS
+    )

@@ -259,6 +259,34 @@ def test_concurrent_care_team_edits_one_wins_none_is_lost(app, db, cast):
 
 @on_postgresql
 @pytest.mark.real_commits
+def test_sections_written_with_the_patient_at_once_each_get_a_version(app, db, cast):
+    """Each save by a professional with the patient is a new agreed version: saved at once,
+    they are numbered one after the other and the last holds them all."""
+    from portal.models import Domain, PlanVersion
+    from portal.versions.services import latest_version
+
+    domains = [d for d in Domain if d != Domain.HEALTH][:WRITERS]
+    clients = _signed_in(app, cast.users["professional"])
+    responses = _at_once(
+        app,
+        WRITERS,
+        lambda i: clients[i].post(
+            f"/patients/{cast.a.id}/about-me/{domains[i]}",
+            data={"text": f"Said {i}", "recorded_as": "agreed"},
+        ),
+    )
+    assert [r.status_code for r in responses] == [302] * WRITERS
+    db.session.expire_all()
+    numbers = db.session.scalars(
+        select(PlanVersion.number).where(PlanVersion.plan_id == cast.plan_a.id)
+    ).all()
+    assert sorted(numbers) == list(range(1, WRITERS + 1))
+    last = latest_version(cast.plan_a.id).snapshot["needs"]
+    assert {last[d]["text"] for d in domains} == {f"Said {i}" for i in range(WRITERS)}
+
+
+@on_postgresql
+@pytest.mark.real_commits
 def test_one_two_step_code_lets_in_one_session_of_many(app, db):
     user = make_user(mfa_secret=SECRET, mfa_enabled=True)
     db.session.commit()

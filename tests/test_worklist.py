@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.models import AuditEvent, CarePlan, CrisisStep, Goal, Role
+from portal.models import AuditEvent, CarePlan, CrisisStep, Goal, PlanOffer, Role
 from portal.worklist.services import PAGE_SIZE, Filter, Search, Whose, parse_search, worklist
 from tests.factories import make_org, make_patient, make_plan, make_user
 
@@ -60,6 +60,19 @@ def practice(db):
         "Otto Late", plan=False, initial_assessment_date=TODAY - timedelta(days=28)
     )
     people["no_plan"], _ = patient("Nell Noplan", plan=False)
+    people["declined"], _ = patient("Dee Declined", plan=False)
+    people["reoffered"], _ = patient("Rory Reoffered", plan=False)
+    for who, answers in (("declined", ["declined"]), ("reoffered", ["declined", None])):
+        for n, outcome in enumerate(answers):
+            db.session.add(
+                PlanOffer(
+                    patient_id=people[who].id,
+                    organisation_id=org.id,
+                    offered_on=TODAY - timedelta(days=400 - 370 * n),
+                    method="letter",
+                    outcome=outcome,
+                )
+            )
     people["implied"], plan = patient("Ivy Implied", consent=None)
     plan.next_review_date = TODAY + timedelta(days=200)
     people["objected"], plan = patient("Oscar Objected", consent=False)
@@ -107,7 +120,9 @@ EXPECTED = {
     Filter.CRISIS: ("crisis",),
     Filter.CONTACT_REQUEST: ("contact",),
     Filter.NEW_PATIENT: ("new", "new_with_draft"),
-    Filter.NO_PLAN: ("new", "old_new", "no_plan"),
+    Filter.NO_PLAN: ("new", "old_new", "no_plan", "declined", "reoffered"),
+    Filter.NOT_OFFERED: ("new", "old_new", "no_plan"),
+    Filter.DECLINED: ("declined",),  # offered again since: waiting for the new answer
 }
 
 
@@ -336,7 +351,7 @@ def test_forged_choices_fall_back_to_the_defaults(db, practice, login, args):
 def test_filter_links_show_their_counts(db, practice, login):
     body = login(practice.nurse).get("/worklist?whose=practice").get_data(as_text=True)
     assert "Review overdue (1)" in body
-    assert "No plan yet (3)" in body
+    assert "No plan yet (5)" in body
     assert "Changes waiting for review (2)" in body
 
 

@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
-from portal.editing import ItemGone, check_version, conflict_on, one_transaction, save_proposal
+from portal.editing import (
+    ItemGone,
+    agree_as_written,
+    check_version,
+    conflict_on,
+    one_transaction,
+    save_proposal,
+)
 from portal.extensions import db
 from portal.limits import LIMITS, check_room
 from portal.loading import CONTINGENCY, load_for
@@ -92,8 +99,16 @@ def new_item(model, plan: CarePlan):
     return model(plan_id=plan.id, position=next_position(model, plan))
 
 
-def propose(item, changes: dict, seen_version: int | None, user: User, patient_id: int) -> None:
-    """Save a patient's or carer's change as a proposal; raises ``EditConflict`` when stale.
+def propose(
+    item,
+    changes: dict,
+    seen_version: int | None,
+    user: User,
+    patient_id: int,
+    with_patient: bool = False,
+) -> None:
+    """Save a patient's or carer's change as a proposal, or a professional's written with the
+    patient as agreed (``with_patient``); raises ``EditConflict`` when stale.
 
     Editing an item whose removal was proposed keeps it: the newest wish is to have it.
     A new step or contact raises ``PlanFull`` when the plan holds the most it may.
@@ -108,7 +123,16 @@ def propose(item, changes: dict, seen_version: int | None, user: User, patient_i
         def find():
             return db.session.scalar(select(UsualState).where(UsualState.plan_id == item.plan_id))
 
-    save_proposal(item, changes, seen_version, user, patient_id, KINDS[type(item)], find=find)
+    save_proposal(
+        item,
+        changes,
+        seen_version,
+        user,
+        patient_id,
+        KINDS[type(item)],
+        with_patient=with_patient,
+        find=find,
+    )
 
 
 def never_agreed(item) -> bool:
@@ -120,17 +144,21 @@ def never_agreed(item) -> bool:
     return item.pending_review and item.version == 1
 
 
-def propose_removal(item, seen_version: int | None, user: User, patient_id: int) -> bool:
+def propose_removal(
+    item, seen_version: int | None, user: User, patient_id: int, with_patient: bool = False
+) -> bool:
     """Remove a crisis step or contact; True if deleted, False if kept as a pending removal.
 
-    A draft that was never agreed is deleted at once. Anything else stays, marked, until the
-    professional agrees the removal at the review; meanwhile the crisis page keeps it in the
-    agreed plan and shows the request apart.
+    A draft that was never agreed, or anything a professional removes with the patient, is
+    deleted at once. Anything else stays, marked, until the professional agrees the removal
+    at the review; meanwhile the crisis page keeps it in the agreed plan and shows the
+    request apart.
     """
     kind = KINDS[type(item)]
     fields = list(CONTENT[type(item)])
     check_version(item, seen_version, fields)
-    deleted = never_agreed(item)
+    deleted = with_patient or never_agreed(item)
+    plan_id = item.plan_id
     try:
         with one_transaction(conflict_on(item, fields)):
             audit.record(
@@ -138,6 +166,9 @@ def propose_removal(item, seen_version: int | None, user: User, patient_id: int)
             )
             if deleted:
                 db.session.delete(item)
+                if with_patient:
+                    db.session.flush()
+                    agree_as_written(plan_id, user, patient_id)
             else:
                 item.removal_proposed = True
                 item.pending_review = True

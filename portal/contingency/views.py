@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import audit, labels
+from portal.authorship import agreed_with_patient, form_for, saved_in_clinic
 from portal.contingency import bp, services
 from portal.contingency.forms import (
     CareTeamMemberForm,
@@ -22,7 +23,7 @@ from portal.extensions import db
 from portal.limits import PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.pages import patient_page
-from portal.permissions import Action, require
+from portal.permissions import Action, require, with_patient
 
 # The usual state of health in the order a paramedic reads it: (id, heading, [(field, label)]).
 USUAL_GROUPS = [
@@ -77,13 +78,13 @@ def crisis(patient_id: int, access):
         usual_groups=USUAL_GROUPS,
         now=services.practice_now(),
         can_view_plan=access.allows(Action.VIEW_PLAN),
-        can_propose=access.allows(Action.PROPOSE),
         can_agree=access.allows(Action.AGREE),
+        can_write=access.allows(Action.WRITE_PLAN),
     )
 
 
 @bp.route("/patients/<int:patient_id>/contingency")
-@patient_page(Action.PROPOSE, load=services.load_contingency, audit_as="contingency.view")
+@patient_page(Action.WRITE_PLAN, load=services.load_contingency, audit_as="contingency.view")
 def overview(patient_id: int, access, plan):
     """Everything in the contingency plan with a way to change each part."""
     return render_template(
@@ -93,7 +94,30 @@ def overview(patient_id: int, access, plan):
         plan=plan,
         levels=services.steps_by_level(plan.crisis_steps),
         usual_groups=USUAL_GROUPS,
+        in_clinic=with_patient(access),
+        can_mark_reviewed=access.allows(Action.AGREE),
     )
+
+
+@bp.route("/patients/<int:patient_id>/contingency/reviewed", methods=["POST"])
+@patient_page(Action.AGREE, load=services.load_contingency)
+def mark_reviewed(patient_id: int, plan):
+    """A professional who went through the whole crisis plan with the patient, between
+    meetings, says so. Not while a change nobody has checked is waiting: that is not a plan
+    anyone went through."""
+    VersionedForm()  # CSRF is checked for every post before the view runs
+    if hold_apart(plan).changes:
+        flash(
+            _(
+                "Some changes are not yet checked, so the crisis plan cannot be marked reviewed. "
+                "Go through each with the patient and save it, or decide on it at the review."
+            )
+        )
+    else:
+        services.mark_crisis_reviewed(plan, current_user, services.practice_now().date())
+        db.session.commit()
+        flash(_("The crisis plan is marked as reviewed today, by you."))
+    return redirect(url_for("contingency.overview", patient_id=patient_id))
 
 
 # --------------------------------------------------------------------------- #
@@ -112,13 +136,22 @@ def _readable(values: dict) -> dict:
 
 
 def _proposal_form(access, item, form, template: str, saved: str, **context):
-    """Show the form; on a valid post save it as a proposal, or show the conflict."""
+    """Show the form; on a valid post save it (a proposal, or agreed when a professional
+    writes it with the patient), or show the conflict."""
     patient_id = access.patient.id
     conflict = None
+    in_clinic = with_patient(access)
     if form.validate_on_submit():
         changes = form.changes()
         try:
-            services.propose(item, changes, form.seen_version(), current_user, patient_id)
+            services.propose(
+                item,
+                changes,
+                form.seen_version(),
+                current_user,
+                patient_id,
+                agreed_with_patient(form, access),
+            )
         except PlanFull as full:
             flash(full.message)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
@@ -126,7 +159,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
             conflict = {"current": _readable(e.current), "mine": _readable(changes)}
             form.version.data = e.version
         else:
-            flash(saved)
+            flash(saved_in_clinic(form, access) if in_clinic else saved)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
     elif request.method == "GET" and item.id is not None:
         kind = services.KINDS[type(item)]
@@ -140,6 +173,7 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
         item=item,
         conflict=conflict,
         conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
+        in_clinic=in_clinic,
         **context,
     )
 
@@ -148,11 +182,14 @@ def _remove(access, item, edit_endpoint: str, **ids):
     """Remove a step or contact: deleted if never agreed, else kept as a pending removal."""
     patient_id = access.patient.id
     form = VersionedForm()  # CSRF is checked for every post before the view runs
-    if item.removal_proposed:
+    in_clinic = with_patient(access)
+    if item.removal_proposed and not in_clinic:
         flash(_("You have already asked to remove this. It will be looked at in your review."))
         return redirect(url_for("contingency.overview", patient_id=patient_id))
     try:
-        deleted = services.propose_removal(item, form.seen_version(), current_user, patient_id)
+        deleted = services.propose_removal(
+            item, form.seen_version(), current_user, patient_id, in_clinic
+        )
     except EditConflict:
         flash(
             _(
@@ -203,7 +240,7 @@ def _add_item_pages(pages: _ItemPages) -> None:
         if request.method == "GET" and not has_room(pages.model, plan.id):
             flash(PlanFull(pages.model).message)
             return redirect(url_for("contingency.overview", patient_id=patient_id))
-        form = pages.form()
+        form = form_for(pages.form, access)()
         form.prepare(plan)
         return _proposal_form(
             access, services.new_item(pages.model, plan), form, template, str(pages.added)
@@ -213,7 +250,8 @@ def _add_item_pages(pages: _ItemPages) -> None:
         plan = services.plan_for(patient_id)
         found = services.item_of(pages.model, ids[id_name], plan)
         # Only what was posted: a form that lost its version must count as stale.
-        form = pages.form(obj=found) if request.method == "GET" else pages.form()
+        form_class = form_for(pages.form, access)
+        form = form_class(obj=found) if request.method == "GET" else form_class()
         form.prepare(plan)
         return _proposal_form(
             access,
@@ -226,7 +264,7 @@ def _add_item_pages(pages: _ItemPages) -> None:
     def remove(patient_id: int, access, **ids):
         return _remove(access, item(patient_id, ids), f"contingency.edit_{pages.name}", **ids)
 
-    proposing = patient_page(Action.PROPOSE)
+    proposing = patient_page(Action.WRITE_PLAN)
     bp.add_url_rule(
         f"{list_rule}/new", f"new_{pages.name}", proposing(new), methods=["GET", "POST"]
     )
@@ -254,15 +292,16 @@ for _pages in (
 
 
 @bp.route("/patients/<int:patient_id>/contingency/usual-state", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
+@patient_page(Action.WRITE_PLAN)
 def usual_state(patient_id: int, access):
     plan = services.plan_for(patient_id)
     usual = plan.usual_state
+    form_class = form_for(UsualStateForm, access)
     if usual is None:
         usual = UsualState(plan_id=plan.id)
-        form = UsualStateForm()
+        form = form_class()
     else:  # only what was posted: a form that lost its version must count as stale
-        form = UsualStateForm(obj=usual) if request.method == "GET" else UsualStateForm()
+        form = form_class(obj=usual) if request.method == "GET" else form_class()
     return _proposal_form(
         access,
         usual,

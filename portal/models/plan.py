@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, one_of, utcnow
@@ -57,9 +57,13 @@ class Reviewable:
     ``pending_review`` marks a change not yet agreed at a review meeting; the agreed text lives
     in the latest ``PlanVersion`` snapshot. ``version`` guards against lost updates: a form
     carries the version it was read at and a save at a stale version is refused.
+
+    ``written_with_patient`` marks the last save as a professional's, written with the patient
+    in clinic and agreed as written (by ``updated_by`` at ``updated_at``).
     """
 
     pending_review: Mapped[bool] = mapped_column(default=True)
+    written_with_patient: Mapped[bool] = mapped_column(default=False, server_default=false())
     language: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

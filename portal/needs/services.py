@@ -65,13 +65,28 @@ def item_for(part: Part, plan_id: int, code: str):
 
 
 def save_text(
-    part: Part, item, text: str, seen_version: int | None, user: User, patient_id: int
+    part: Part,
+    item,
+    text: str,
+    seen_version: int | None,
+    user: User,
+    patient_id: int,
+    with_patient: bool = False,
 ) -> None:
+    """Save the text as a proposal, or as agreed when a professional wrote it with the patient."""
+
     def saved_first():
         """Two people wrote the first text for this section at once: the other save won."""
         saved = item_for(part, item.plan_id, getattr(item, part.key_column))
         return saved if saved.id is not None else None
 
     save_proposal(
-        item, {"text": text}, seen_version, user, patient_id, part.kind, find=saved_first
+        item,
+        {"text": text},
+        seen_version,
+        user,
+        patient_id,
+        part.kind,
+        with_patient=with_patient,
+        find=saved_first,
     )

@@ -56,6 +56,7 @@ def plan(patient_id: int, access):
             if s.level == CrisisLevel.RED and not s.removal_proposed
         ],
         can_propose=access.allows(Action.PROPOSE),
+        can_write=access.allows(Action.WRITE_PLAN),
         **plan_summary(care_plan),
         survey_meeting=(
             meeting_awaiting_survey(care_plan.id) if access.relation == Relation.OWNER else None

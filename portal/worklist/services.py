@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -20,7 +20,17 @@ from sqlalchemy.sql.expression import ColumnElement
 from portal import audit
 from portal.compliance import NEW_PATIENT_DAYS
 from portal.extensions import db
-from portal.models import REVIEWABLE, CarePlan, Contact, CrisisStep, Patient, User, UsualState
+from portal.models import (
+    REVIEWABLE,
+    CarePlan,
+    Contact,
+    CrisisStep,
+    OfferOutcome,
+    Patient,
+    PlanOffer,
+    User,
+    UsualState,
+)
 from portal.nhs_number import normalise
 from portal.pagination import Page
 from portal.permissions import not_objected_sql
@@ -45,6 +55,8 @@ class Filter(StrEnum):
     PROPOSALS = "proposals"
     NO_PLAN = "no_plan"
     DUE_SOON = "due_soon"
+    NOT_OFFERED = "not_offered"  # no plan, and never offered one
+    DECLINED = "declined"  # no plan: the last offer was declined
 
 
 class Whose(StrEnum):
@@ -61,6 +73,8 @@ FILTER_LABELS = {
     Filter.PROPOSALS: _l("Changes waiting for review"),
     Filter.NO_PLAN: _l("No plan yet"),
     Filter.DUE_SOON: _l("Review due in the next 8 weeks"),
+    Filter.NOT_OFFERED: _l("Not yet offered a plan"),
+    Filter.DECLINED: _l("Declined a plan"),
 }
 WHOSE_LABELS = {Whose.MINE: _l("My patients"), Whose.PRACTICE: _l("All the practice")}
 # What needs doing first comes first: the order of the filters above, after "all".
@@ -140,11 +154,31 @@ def _waiting():
     )
 
 
+def _offers():
+    """Whether the patient was ever offered a plan, and whether the last offer was declined
+    (the last by date, as the register reads it)."""
+    later = aliased(PlanOffer)
+    offered = exists().where(PlanOffer.patient_id == Patient.id)
+    last_declined = exists().where(
+        PlanOffer.patient_id == Patient.id,
+        PlanOffer.outcome == OfferOutcome.DECLINED,
+        ~exists().where(
+            later.patient_id == PlanOffer.patient_id,
+            or_(
+                later.offered_on > PlanOffer.offered_on,
+                and_(later.offered_on == PlanOffer.offered_on, later.id > PlanOffer.id),
+            ),
+        ),
+    )
+    return offered, last_declined
+
+
 def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
     """Each filter as SQL over one joined row. Nothing from a plan the patient closed to the
     practice is revealed (``not_objected_sql``): such a row is in "all" only."""
     visible = not_objected_sql()
     has_plan = CarePlan.id.is_not(None)
+    offered, last_declined = _offers()
     return {
         Filter.CRISIS: and_(visible, waiting.c.crisis == 1),
         Filter.NEW_PATIENT: and_(
@@ -161,6 +195,8 @@ def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
             CarePlan.next_review_date >= today,
             CarePlan.next_review_date <= today + timedelta(days=DUE_SOON_DAYS),
         ),
+        Filter.NOT_OFFERED: and_(~has_plan, ~offered),
+        Filter.DECLINED: and_(~has_plan, last_declined),
     }
 
 

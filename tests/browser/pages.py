@@ -119,6 +119,8 @@ SWEEP = [
     Page("professional", M + "/plan/arrangements"),
     Page("professional", "/account/contact-details"),
     Page("professional", M + "/plan"),
+    Page("professional", M + "/contingency"),  # written with the patient, marked reviewed
+    Page("professional", M + "/contingency/steps/new"),  # with "agreed now" or "my proposal"
     Page("professional", A + "/plan"),
     Page("professional", M + "/crisis"),
     Page("professional", A + "/crisis/changes"),

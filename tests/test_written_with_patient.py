@@ -1,0 +1,248 @@
+"""A professional in the care team writes the plan with a patient in clinic, through the same
+pages and services as the patient's own edits: agreed as written, marked as written with the
+patient, audited, and kept as a new agreed version."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import (
+    AuditEvent,
+    CarePlan,
+    Contact,
+    CrisisStep,
+    KeptForm,
+    NeedsSection,
+    Notification,
+    UsualState,
+    Wish,
+)
+from portal.versions.services import latest_version
+from tests.test_contingency import CONTACT, STEP, USUAL
+from tests.test_pdf import pdftotext
+
+
+@pytest.fixture
+def offline(db, cast):
+    """Patient A without an account: someone who never goes online."""
+    cast.a.user_id = None
+    db.session.commit()
+    return cast
+
+
+def _audit(db, patient_id: int) -> list[tuple[str, int | None]]:
+    return list(
+        db.session.execute(
+            select(AuditEvent.action, AuditEvent.actor_id)
+            .where(AuditEvent.patient_id == patient_id)
+            .order_by(AuditEvent.id)
+        ).tuples()
+    )
+
+
+def _written(db, model, **where):
+    return db.session.scalars(select(model).filter_by(**where).order_by(model.id.desc())).first()
+
+
+AGREED = {"recorded_as": "agreed"}  # the professional's choice: agreed with the patient now
+
+# (what the professional writes, the form, the audit name, the row it leaves)
+SECTIONS = {
+    "needs": ("about-me/family", {"text": "My son does the shopping."}, "needs", NeedsSection),
+    "wishes": ("wishes/end_of_life", {"text": "Die at home if I can."}, "wish", Wish),
+    "crisis_step": ("contingency/steps/new", STEP, "crisis_step", CrisisStep),
+    "contact": ("contingency/contacts/new", CONTACT, "contact", Contact),
+}
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_the_nurse_writes_each_section_with_the_patient(db, offline, login, section):
+    path, form, kind, model = SECTIONS[section]
+    nurse = offline.users["professional"]
+    a = offline.a
+    before = offline.plan_a.agreed_version
+    response = login(nurse).post(f"/patients/{a.id}/{path}", data={**form, **AGREED})
+    assert response.status_code == 302
+    db.session.expire_all()
+    item = _written(db, model, plan_id=offline.plan_a.id)
+    assert not item.pending_review  # agreed as written: nothing waits for a review
+    assert item.written_with_patient and item.updated_by_id == nurse.id
+    assert _audit(db, a.id) == [
+        (f"{kind}.create", nurse.id),
+        ("plan_version.with_patient", nurse.id),
+    ]
+    plan = db.session.get(CarePlan, offline.plan_a.id)
+    assert plan.agreed_version == before + 1
+    saved = latest_version(plan.id)
+    assert saved.agreed_by_id == nurse.id
+    assert next(iter(form.values())) in str(saved.snapshot)
+    page = login(nurse).get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved as agreed with Alice Able." in page
+    assert "Written with the patient by Nurse Named on" in page
+    history = login(nurse).get(f"/patients/{a.id}/versions").get_data(as_text=True)
+    assert "None: written with the patient" in history
+
+
+def test_the_usual_state_medicines_and_allergies_written_with_the_patient(db, offline, login):
+    usual = _written(db, UsualState, plan_id=offline.plan_a.id)
+    client = login(offline.users["professional"])
+    url = f"/patients/{offline.a.id}/contingency/usual-state"
+    assert "Write what Alice Able tells you" in client.get(url).get_data(as_text=True)
+    response = client.post(url, data={**USUAL, **AGREED, "version": usual.version})
+    assert response.status_code == 302
+    db.session.refresh(usual)
+    assert usual.allergies == "Penicillin (rash)" and not usual.pending_review
+    crisis = client.get(f"/patients/{offline.a.id}/crisis").get_data(as_text=True)
+    held_apart = re.search(r'<section class="portal-unreviewed".*?</section>', crisis, re.S)
+    assert "Penicillin (rash)" in crisis and "Penicillin" not in held_apart.group(0)
+
+
+def test_crisis_steps_written_with_the_patient_are_the_agreed_plan(db, offline, login):
+    """Not held apart as unchecked: the professional who wrote them checked them."""
+    client = login(offline.users["professional"])
+    dictated = {**STEP, **AGREED, "signs": "Too breathless to finish a sentence"}
+    client.post(f"/patients/{offline.a.id}/contingency/steps/new", data=dictated)
+    page = client.get(f"/patients/{offline.a.id}/crisis").get_data(as_text=True)
+    agreed_part = page.split('id="not-yet-checked"')[0]
+    assert "Too breathless to finish a sentence" in agreed_part
+    assert "Written with the patient by Nurse Named on" in agreed_part
+    sheet = pdftotext(client.get(f"/patients/{offline.a.id}/crisis.pdf").data)
+    assert "Too breathless to finish" in sheet
+    # Nobody is told of an unchecked crisis change: there is none.
+    told = select(Notification.id).where(Notification.kind == "crisis_changed")
+    assert db.session.scalar(told) is None
+
+
+def test_a_carers_later_change_is_held_apart_from_what_the_nurse_wrote(db, cast, login):
+    """The agreed text the carer's change is held apart from is the nurse's, not an older one."""
+    nurse, carer = cast.users["professional"], cast.users["carer_contribute"]
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    login(nurse).post(
+        url, data={**STEP, **AGREED, "actions": "Rescue pack, then ring the practice"}
+    )
+    step = _written(db, CrisisStep, plan_id=cast.plan_a.id)
+    login(carer).post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}",
+        data={**STEP, "actions": "Wait and see", "version": step.version},
+    )
+    page = login(nurse).get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    agreed_part, held_part = page.split('id="not-yet-checked"')
+    assert "Rescue pack, then ring the practice" in agreed_part
+    assert "Wait and see" in held_part and "Wait and see" not in agreed_part
+
+
+def test_the_nurse_changes_a_carers_proposal_with_the_patient_and_so_checks_it(db, cast, login):
+    step = _written(db, CrisisStep, plan_id=cast.plan_a.id)  # the factory's, never agreed
+    assert step.pending_review
+    client = login(cast.users["professional"])
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}",
+        data={**STEP, **AGREED, "level": "red", "version": step.version},
+    )
+    db.session.refresh(step)
+    assert not step.pending_review and step.written_with_patient
+    page = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    assert STEP["signs"] in page.split('id="not-yet-checked"')[0]
+
+
+def test_a_step_removed_with_the_patient_is_gone_at_once(db, cast, login):
+    step = _written(db, CrisisStep, plan_id=cast.plan_a.id)
+    step.pending_review = False
+    db.session.commit()
+    step_id = step.id
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/contingency/steps/{step.id}/remove",
+        data={"version": step.version},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CrisisStep, step_id) is None
+    actions = [action for action, _actor in _audit(db, cast.a.id)]
+    assert actions == ["crisis_step.delete", "plan_version.with_patient"]
+    assert latest_version(cast.plan_a.id).snapshot["crisis_steps"] == {}
+
+
+def test_a_stale_form_keeps_what_the_nurse_typed(db, cast, login):
+    section = _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="health")
+    seen = section.version
+    login(cast.users["owner"]).post(
+        f"/patients/{cast.a.id}/about-me/health", data={"text": "Worse lately", "version": seen}
+    )
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/about-me/health",
+        data={"text": "Short of breath on stairs", "version": seen, **AGREED},
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Worse lately" in page and "Short of breath on stairs" in page
+    db.session.refresh(section)
+    assert section.text == "Worse lately" and section.pending_review
+
+
+def test_the_plan_page_offers_the_nurse_every_section(db, cast, login):
+    page = login(cast.users["professional"]).get(f"/patients/{cast.a.id}/plan")
+    body = page.get_data(as_text=True)
+    for path in ("about-me/health", "wishes/end_of_life", "contingency", "goals/new"):
+        assert f'href="/patients/{cast.a.id}/{path}"' in body, path
+
+
+def test_the_crisis_plan_gone_through_together_is_marked_reviewed(db, cast, login):
+    """Between meetings, only when nothing waits unchecked: else it is not what was gone
+    through."""
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/reviewed"
+    refused = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "Some changes are not yet checked" in refused
+    assert db.session.get(CarePlan, cast.plan_a.id).contingency_reviewed_on is None
+
+    plan_id = cast.plan_a.id
+    for model in (CrisisStep, Contact, UsualState):
+        for item in db.session.scalars(select(model).where(model.plan_id == plan_id)):
+            item.pending_review = False
+    db.session.commit()
+    client.post(url)
+    plan = db.session.get(CarePlan, plan_id)
+    assert plan.contingency_reviewed_by_id == cast.users["professional"].id
+    assert ("contingency.review", cast.users["professional"].id) in _audit(db, cast.a.id)
+    crisis = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    assert "Last reviewed by Nurse Named on" in crisis
+
+
+def test_a_step_saved_after_the_idle_sign_out_is_kept_for_the_nurse(db, cast, login, clock):
+    """No lost work: what she typed in clinic waits for her after she signs in again."""
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    clock.advance(16 * 60)  # past the staff's 15 idle minutes
+    response = client.post(url, data={**STEP, "signs": "Dictated before the sign-out"})
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    kept = db.session.scalars(select(KeptForm)).one()
+    assert kept.user_id == cast.users["professional"].id and kept.path == url
+    assert kept.fields["signs"] == ["Dictated before the sign-out"]
+    saved = select(CrisisStep).filter_by(signs="Dictated before the sign-out")
+    assert db.session.scalar(saved) is None
+
+
+def test_the_nurse_may_record_her_own_proposal_instead(db, cast, login):
+    """Not agreed with the patient: held apart and agreed at the review, like anyone's."""
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    form = client.get(url).get_data(as_text=True)
+    assert "Agreed with the patient now" in form and "My proposal" in form
+    response = client.post(url, data={**STEP, "recorded_as": "proposal", "signs": "Her idea"})
+    assert response.status_code == 302
+    step = _written(db, CrisisStep, plan_id=cast.plan_a.id)
+    assert step.signs == "Her idea" and step.pending_review and not step.written_with_patient
+    assert [a for a, _actor in _audit(db, cast.a.id)] == ["crisis_step.create"]
+    page = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    assert "Her idea" in page.split('id="not-yet-checked"')[1]
+
+
+@pytest.mark.parametrize("choice", ["", "approved", "<b>agreed</b>"])
+def test_a_missing_or_forged_choice_is_explained_and_nothing_saved(db, cast, login, choice):
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/about-me/family", data={"text": "Lost?", "recorded_as": choice}
+    )
+    assert response.status_code == 200
+    assert "Choose whether this was agreed with the patient now" in response.get_data(as_text=True)
+    assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None
