@@ -12,6 +12,7 @@ Services) is not part of this API yet.
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from flask import Response, abort, json, request
@@ -31,7 +32,16 @@ from portal.portability.fhir_export import build_document
 from portal.portability.terminology import canonical_base
 from portal.versions.services import get_version
 
-READABLE = ("Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance")
+READABLE = (
+    "Patient",
+    "CarePlan",
+    "Goal",
+    "Condition",
+    "CareTeam",
+    "Consent",
+    "Provenance",
+    "Communication",
+)
 _ID = re.compile(r"^(\d{1,12})\.([0-9a-f-]{36})$")
 FHIR_JSON = "application/fhir+json"
 
@@ -111,16 +121,19 @@ def _patient_resources(
 ) -> list[dict]:
     """Everything the reader may see of one patient's plan (as agreed at ``version_number``
     when given); 404 if nothing."""
-    require(current_user, Action.VIEW_PLAN, patient_id)
+    access = require(current_user, Action.VIEW_PLAN, patient_id)
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
     version = None
-    if version_number is not None:
+    if version_number is not None and version_number != plan.agreed_version:
+        # The latest agreed version is what a read serves now (with what was agreed since).
         version = get_version(plan.id, version_number)
         if version is None:
             abort(404)
-    resources = _restful(build_document(plan, version=version), patient_id)
+    conversations = access.allows(Action.READ_CONVERSATIONS)
+    document = build_document(plan, version=version, conversations=conversations)
+    resources = _restful(document, patient_id)
     if not readable_only:  # what _include may add: the plan's people and organisations too
         return [r for r in resources if r["resourceType"] != "Composition"]
     return [r for r in resources if r["resourceType"] in READABLE]
@@ -191,6 +204,57 @@ def _includes(kind: str, matches: list[dict], everything: list[dict]) -> list[di
     return unique
 
 
+_PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb)?(\d{4}(?:-\d{2}(?:-\d{2}(?:T.+)?)?)?)$")
+
+
+def _moment_range(value: str) -> tuple[datetime, datetime]:
+    """The instants a FHIR date or dateTime of any precision stands for: ``[start, end)``.
+
+    A time without a zone is read as UTC, the zone every ``lastUpdated`` is written in.
+    """
+    parts = value.split("-", 2)
+    if len(value) == 4:
+        start = datetime(int(value), 1, 1, tzinfo=UTC)
+        return start, start.replace(year=start.year + 1)
+    if len(value) == 7:
+        start = datetime(int(parts[0]), int(parts[1]), 1, tzinfo=UTC)
+        following = start.replace(day=28) + timedelta(days=4)
+        return start, following.replace(day=1)
+    if len(value) == 10:
+        start = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return start, start + timedelta(days=1)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    precision = timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1)
+    return moment, moment + precision
+
+
+def _last_updated_filter():
+    """A test for ``meta.lastUpdated`` from every ``_lastUpdated`` given (all must hold);
+    ``ValueError`` for a value that is not a FHIR date or dateTime with a known prefix."""
+    tests = []
+    for raw in request.args.getlist("_lastUpdated"):
+        match = _PREFIX.fullmatch(raw.strip())
+        if not match:
+            raise ValueError(raw)
+        prefix, value = match.group(1) or "eq", match.group(2)
+        start, end = _moment_range(value)
+        tests.append(
+            {
+                "eq": lambda t, s=start, e=end: s <= t < e,
+                "ne": lambda t, s=start, e=end: not s <= t < e,
+                "gt": lambda t, e=end: t >= e,
+                "sa": lambda t, e=end: t >= e,
+                "ge": lambda t, s=start: t >= s,
+                "lt": lambda t, s=start: t < s,
+                "eb": lambda t, s=start: t < s,
+                "le": lambda t, e=end: t < e,
+            }[prefix]
+        )
+    return lambda moment: all(test(moment) for test in tests)
+
+
 @bp.route("/fhir/metadata")
 def fhir_metadata():
     """What this server can do (public: it holds no one's data)."""
@@ -201,26 +265,29 @@ def capability_statement() -> dict:
     resources = [
         {
             "type": kind,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "searchParam": (
-                [
+            "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}],
+            "versioning": "versioned",
+            "searchParam": [
+                (
                     {
                         "name": "identifier",
                         "type": "token",
                         "documentation": f"NHS number: {vs.NHS_NUMBER_SYSTEM}|<number>",
                     }
-                ]
-                if kind == "Patient"
-                else [{"name": "patient", "type": "reference"}]
-            ),
+                    if kind == "Patient"
+                    else {"name": "patient", "type": "reference"}
+                ),
+                {
+                    "name": "_lastUpdated",
+                    "type": "date",
+                    "documentation": "Prefixes eq, ne, gt, ge, lt, le, sa, eb; may be repeated",
+                },
+            ],
             "searchInclude": [f"{kind}:{parameter}" for parameter in INCLUDES],
             "searchRevInclude": list(REVINCLUDES),
         }
         for kind in READABLE
     ]
-    careplan = next(r for r in resources if r["type"] == "CarePlan")
-    careplan["interaction"].append({"code": "vread"})
-    careplan["versioning"] = "versioned"
     resources[0]["operation"] = [
         {
             "name": "everything",
@@ -257,10 +324,14 @@ def fhir_search(kind: str):
     if kind not in READABLE:
         abort(404)
     _signed_in()
-    allowed = {"identifier", "patient", "_format", "_include", "_revinclude"}
+    allowed = {"identifier", "patient", "_format", "_include", "_revinclude", "_lastUpdated"}
     unknown = set(request.args) - allowed
     if unknown:
         return outcome(400, "not-supported", f"Unknown search parameter: {sorted(unknown)[0]}")
+    try:
+        _last_updated_filter()
+    except ValueError as bad:
+        return outcome(400, "invalid", f"_lastUpdated: {str(bad)[:80]}")
     if kind == "Patient":
         return _search_patients(request.args.get("identifier"))
     reference = request.args.get("patient", "")
@@ -278,7 +349,12 @@ def fhir_search(kind: str):
 def _search_within(patient_id: int, kind: str) -> Response:
     """One patient's resources of ``kind``, with what ``_include``/``_revinclude`` ask for."""
     everything = _patient_resources(patient_id, readable_only=False)
-    resources = [r for r in everything if r["resourceType"] == kind]
+    updated = _last_updated_filter()
+    resources = [
+        r
+        for r in everything
+        if r["resourceType"] == kind and updated(datetime.fromisoformat(r["meta"]["lastUpdated"]))
+    ]
     try:
         included = _includes(kind, resources, everything)
     except ValueError as unknown:
@@ -345,25 +421,33 @@ def fhir_everything(resource_id: str):
     return _searchset(resources)
 
 
-@bp.route("/fhir/CarePlan/<resource_id>/_history/<int:number>")
+@bp.route("/fhir/<kind>/<resource_id>/_history/<int:number>")
 @api_view
-def fhir_careplan_version(resource_id: str, number: int):
-    """The care plan as agreed at one review (version ``number``), as it was then."""
+def fhir_vread(kind: str, resource_id: str, number: int):
+    """A resource as it was in one agreed version of the plan (``meta.versionId``).
+
+    Messages never change once their conversation is closed: a Communication has version 1.
+    """
     match = _ID.fullmatch(resource_id)
-    if not match or number > 2**31:
+    if kind not in READABLE or not match or number > 2**31:
         abort(404)
     _signed_in()
     patient_id = int(match.group(1))
+    if kind == "Communication" and number != 1:
+        abort(404)
+    version = None if kind == "Communication" else number
     found = next(
         (
             r
-            for r in _patient_resources(patient_id, number)
-            if r["resourceType"] == "CarePlan" and r["id"] == resource_id
+            for r in _patient_resources(patient_id, version)
+            if r["resourceType"] == kind
+            and r["id"] == resource_id
+            and r["meta"]["versionId"] == str(number)
         ),
         None,
     )
     if found is None:
         abort(404)
-    audit.record("fhir.api_read", patient_id, f"CarePlan/_history/{number}")
+    audit.record("fhir.api_read", patient_id, f"{kind}/_history/{number}")
     db.session.commit()
     return _answer(found)

@@ -29,12 +29,13 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 @bp.route("/patients/<int:patient_id>/plan.fhir.json")
 @patient_page(Action.EXPORT_FHIR)
 def fhir_export(patient_id: int):
-    require(current_user, Action.EXPORT_FHIR, patient_id)
+    access = require(current_user, Action.EXPORT_FHIR, patient_id)
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
     proposals = request.args.get("proposals") == "1"
-    body = bundle_json(plan, proposals=proposals)
+    conversations = access.allows(Action.READ_CONVERSATIONS)
+    body = bundle_json(plan, proposals=proposals, conversations=conversations)
     audit.record("fhir.export", patient_id, "with proposals" if proposals else "agreed plan")
     db.session.commit()
     return _download(body, f"care-plan-{patient_id}.fhir.json", "application/fhir+json")
