@@ -236,9 +236,7 @@ def test_include_and_revinclude(cast, plan, request_as):
 
 
 @pytest.mark.parametrize("who", sorted(READERS))
-def test_conversations_are_communications_for_those_who_may_read_them(
-    cast, plan, request_as, who
-):
+def test_conversations_are_communications_for_those_who_may_read_them(cast, plan, request_as, who):
     status, bundle = _get(request_as, cast.users[who], f"/fhir/Communication?patient={cast.a.id}")
     messages = [e["resource"] for e in bundle["entry"]]
     if who not in CONVERSATION_READERS:

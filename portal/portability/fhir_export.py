@@ -747,7 +747,9 @@ class DocumentBuilder:
             ).one()
         for model in (ReviewMeeting, SharedResult):
             moments.append(
-                db.session.scalar(select(func.max(model.created_at)).where(model.plan_id == plan.id))
+                db.session.scalar(
+                    select(func.max(model.created_at)).where(model.plan_id == plan.id)
+                )
             )
         if self.conversations:
             moments.append(
@@ -893,9 +895,7 @@ class DocumentBuilder:
                     "resourceType": "Communication",
                     "meta": {"versionId": "1", "lastUpdated": sent},
                     **({"language": lang} if lang else {}),
-                    "text": _narrative(
-                        f"{sender.get('display', '')}: {message.body}", lang=lang
-                    ),
+                    "text": _narrative(f"{sender.get('display', '')}: {message.body}", lang=lang),
                     "status": "completed",
                     "category": [{"text": "Conversation with the care team about the plan"}],
                     "subject": _ref(self.patient_ref()),
