@@ -224,3 +224,14 @@ def test_closed_conversations_are_in_the_review_section(db, cast, agreed, reques
             review["entry"]
         )
         assert "Still talking" not in str(data)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("verified", "01"), ("not_traced", "02"), ("needs_resolving", "05")]
+)
+def test_the_nhs_number_carries_its_trace_status(db, cast, agreed, request_as, status, code):
+    cast.a.nhs_number_status = status
+    db.session.commit()
+    patient = resources(export(request_as, cast.users["owner"], cast.a.id), "Patient")[0]
+    (coding,) = patient["identifier"][0]["extension"][0]["valueCodeableConcept"]["coding"]
+    assert (coding["system"], coding["code"]) == (vs.NHS_NUMBER_VERIFICATION_SYSTEM, code)

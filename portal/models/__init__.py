@@ -29,7 +29,14 @@ from portal.models.notification import (
     NotificationStatus,
 )
 from portal.models.organisation import Organisation
-from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
+from portal.models.patient import (
+    Condition,
+    EthnicCategory,
+    NhsNumberStatus,
+    Patient,
+    Sex,
+    patient_conditions,
+)
 from portal.models.plan import (
     CarePlan,
     Domain,
@@ -84,6 +91,7 @@ __all__ = [
     "CrisisStep",
     "Domain",
     "EthnicCategory",
+    "NhsNumberStatus",
     "Goal",
     "GoalStatus",
     "MeetingStatus",

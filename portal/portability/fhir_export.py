@@ -156,6 +156,7 @@ class DocumentBuilder:
 
     def patient_ref(self) -> str:
         p = self.patient
+        verification = vs.NHS_NUMBER_VERIFICATION[p.nhs_number_status or "not_traced"]
         resource = {
             "resourceType": "Patient",
             "meta": _profile("Patient"),
@@ -172,8 +173,8 @@ class DocumentBuilder:
                                 "coding": [
                                     {
                                         "system": vs.NHS_NUMBER_VERIFICATION_SYSTEM,
-                                        "code": "02",
-                                        "display": "Number present but not traced",
+                                        "code": verification[0],
+                                        "display": verification[1],
                                     }
                                 ]
                             },
