@@ -64,10 +64,22 @@ from portal.models.register import (
 from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentMethod, ConsentRecord, Scope
 from portal.models.sign_in import Cis2RoleMapping, IdentityProvider, SignInIdentity
+from portal.models.smart import (
+    ClientKind,
+    SmartAssertion,
+    SmartAuthorisationCode,
+    SmartClient,
+    SmartToken,
+)
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
 __all__ = [
+    "ClientKind",
+    "SmartAssertion",
+    "SmartAuthorisationCode",
+    "SmartClient",
+    "SmartToken",
     "AboutKind",
     "Conversation",
     "ConversationStatus",

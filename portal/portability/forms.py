@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField
+from wtforms import HiddenField, RadioField
+from wtforms.validators import InputRequired
 
 from portal.fields import PortalForm
 
@@ -17,3 +18,13 @@ class ConfirmImportForm(PortalForm):
 
     payload = HiddenField()
     digest = HiddenField()
+
+
+class AppLaunchForm(PortalForm):
+    """Whose plan an app may read (a person who may see more than one chooses)."""
+
+    patient = RadioField(
+        _l("Whose care plan may the app read?"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose whose care plan the app may read"))],
+    )
