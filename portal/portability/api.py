@@ -384,9 +384,34 @@ def capability_statement() -> dict:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Signed-in portal sessions only; the same per-patient "
-                "permissions as the web pages (the whole plan: the patient, carers who may "
-                "see the plan, professionals caring for the patient with consent).",
+                "documentation": "Signed-in portal sessions, or SMART on FHIR tokens (App "
+                "Launch for apps a person allows, Backend Services for an organisation's "
+                "systems); the same per-patient permissions as the web pages (the whole plan: "
+                "the patient, carers who may see the plan, the patient's practice unless they "
+                "objected), narrowed by the token's scopes.",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/"
+                            "oauth-uris",
+                            "extension": [
+                                {"url": "token", "valueUri": smart.token_endpoint()},
+                                {"url": "authorize", "valueUri": smart.authorize_endpoint()},
+                            ],
+                        }
+                    ],
+                },
                 "resource": resources,
             }
         ],

@@ -3,12 +3,11 @@
 from authlib.oauth2 import OAuth2Error
 from flask import abort, g, jsonify, render_template, request
 from flask_login import current_user
-from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
-from wtforms.validators import ValidationError
 
 from portal import audit
 from portal.extensions import csrf, db
+from portal.fields import PortalForm
 from portal.models import AccessGrant, Patient, Role
 from portal.pages import account_page
 from portal.permissions import Action, active_grants_query, can
@@ -57,6 +56,10 @@ def smart_authorize():
         abort(400)
     if request.values.get("aud", "").rstrip("/") != canonical_base():
         abort(400)
+    if not request.values.get("code_challenge") or (
+        request.values.get("code_challenge_method") != "S256"
+    ):
+        abort(400)  # PKCE with S256, always: every app is a public client here
     scope = grant.request.client.get_allowed_scope(grant.request.payload.scope) or ""
     launch = "launch/patient" in scope.split()
     patients = _launch_patients() if launch else []
@@ -70,17 +73,15 @@ def smart_authorize():
     else:
         del form.patient
     if request.method == "POST" and request.form.get("decision") == "deny":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
+        if not PortalForm().validate_on_submit():  # the same CSRF check as every form
             abort(400)
-        return authorisation.create_authorization_response(grant_user=None)
+        return authorisation.create_authorization_response(grant_user=None, grant=grant)
     if form.validate_on_submit():
         patient_id = form.patient.data if launch else None
         g.smart_launch_patient_id = patient_id
         audit.record("fhir.app_authorised", patient_id, grant.request.client.name)
         db.session.commit()
-        return authorisation.create_authorization_response(grant_user=current_user)
+        return authorisation.create_authorization_response(grant_user=current_user, grant=grant)
     return render_template(
         "portability/authorize.html",
         form=form,
