@@ -1,4 +1,4 @@
-"""NHS number trace status on patients; SMART on FHIR clients, authorisation codes and tokens
+"""NHS number trace status; SMART on FHIR clients, codes and tokens; imported conditions proposed
 
 Revision ID: 0015_fhir
 Revises: 0014_oidc
@@ -100,10 +100,32 @@ def upgrade():
     )
     with op.batch_alter_table('smart_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_smart_tokens_client_id'), ['client_id'], unique=False)
+    op.create_table('condition_proposals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('condition_code', sa.String(length=18), nullable=False),
+    sa.Column('proposed_by_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', UTCDateTime(), nullable=True),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('proposed', 'accepted', 'declined')", name=op.f('ck_condition_proposals_status')),
+    sa.ForeignKeyConstraint(['condition_code'], ['conditions.code'], name=op.f('fk_condition_proposals_condition_code_conditions')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_condition_proposals_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_condition_proposals_patient_id_patients')),
+    sa.ForeignKeyConstraint(['proposed_by_id'], ['users.id'], name=op.f('fk_condition_proposals_proposed_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_condition_proposals'))
+    )
+    with op.batch_alter_table('condition_proposals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_condition_proposals_patient_id'), ['patient_id'], unique=False)
 
 
 
 def downgrade():
+    with op.batch_alter_table('condition_proposals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_condition_proposals_patient_id'))
+
+    op.drop_table('condition_proposals')
     with op.batch_alter_table('smart_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_smart_tokens_client_id'))
 

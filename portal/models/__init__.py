@@ -31,9 +31,11 @@ from portal.models.notification import (
 from portal.models.organisation import Organisation
 from portal.models.patient import (
     Condition,
+    ConditionProposal,
     EthnicCategory,
     NhsNumberStatus,
     Patient,
+    ProposalStatus,
     Sex,
     patient_conditions,
 )
@@ -75,6 +77,8 @@ from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
 __all__ = [
+    "ConditionProposal",
+    "ProposalStatus",
     "ClientKind",
     "SmartAssertion",
     "SmartAuthorisationCode",

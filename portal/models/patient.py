@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text
@@ -118,3 +118,32 @@ class Patient(TimestampMixin, Base):
     @property
     def age(self) -> int:
         return self.age_on(date.today())
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ConditionProposal(TimestampMixin, Base):
+    """A long-term condition another system's plan says the patient has, waiting for a
+    professional of the practice to add it to the patient's list or turn it down.
+
+    A condition on the list shapes the care plan (and the report's counts), so nothing a file
+    says joins it without a clinician's decision; one turned down is not proposed again.
+    """
+
+    __tablename__ = "condition_proposals"
+    __table_args__ = (one_of("status", ProposalStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    condition_code: Mapped[str] = mapped_column(ForeignKey("conditions.code"))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(10), default=ProposalStatus.PROPOSED)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    condition: Mapped[Condition] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])

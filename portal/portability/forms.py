@@ -28,3 +28,13 @@ class AppLaunchForm(PortalForm):
         coerce=int,
         validators=[InputRequired(_l("Choose whose care plan the app may read"))],
     )
+
+
+class ConditionDecisionForm(PortalForm):
+    """A professional adds an imported condition to the patient's list or turns it down."""
+
+    decision = RadioField(
+        _l("Add this condition to the list?"),
+        choices=[("accept", _l("Add to the list")), ("decline", _l("Do not add"))],
+        validators=[InputRequired(_l("Choose whether to add the condition"))],
+    )
