@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField
+from wtforms import HiddenField, RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
 from portal.fields import PortalForm
@@ -35,6 +35,9 @@ class ConditionDecisionForm(PortalForm):
 
     decision = RadioField(
         _l("Add this condition to the list?"),
-        choices=[("accept", _l("Add to the list")), ("decline", _l("Do not add"))],
+        choices=[
+            SelectChoice("accept", _l("Add to the list")),
+            SelectChoice("decline", _l("Do not add")),
+        ],
         validators=[InputRequired(_l("Choose whether to add the condition"))],
     )

@@ -4,6 +4,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import abort, g, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from portal import audit
 from portal.extensions import csrf, db
@@ -67,7 +68,7 @@ def smart_authorize():
         abort(400)  # no one whose plan this person may share with an app
     form = AppLaunchForm()
     if launch:
-        form.patient.choices = [(p.id, p.full_name) for p in patients]
+        form.patient.choices = [SelectChoice(p.id, p.full_name) for p in patients]
         if len(patients) == 1 and not form.is_submitted():
             form.patient.data = patients[0].id
     else:
