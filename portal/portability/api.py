@@ -1,4 +1,4 @@
-"""A read-only FHIR R4 REST API at ``/fhir`` for signed-in people, under the web's permissions.
+"""A read-only FHIR R4 REST API at ``/fhir``, under the web's permissions.
 
 Resources are those of the agreed care plan document (``fhir_export``), served with RESTful
 ids and relative references. A resource's id starts with its patient's id (``12.<uuid>``), so
@@ -6,8 +6,9 @@ a read finds the patient, asks ``permissions.require`` for ``VIEW_PLAN`` exactly
 page does, and answers 404 for anything the reader may not see, whether or not it exists.
 Every read and search that returns a patient's data is audited. Errors are OperationOutcomes.
 
-Authorisation is the portal's own signed-in session; OAuth 2.0 (SMART App Launch and Backend
-Services) is not part of this API yet.
+A reader is the portal's own signed-in session, or a SMART on FHIR bearer token
+(``portal.portability.smart``): an app acting for a person, or an organisation's system,
+whose scopes narrow the resource types it may read.
 """
 
 import re
