@@ -204,11 +204,12 @@ def _patient_resources(
             abort(404)
     conversations = access.allows(Action.READ_CONVERSATIONS)
     document = build_document(plan, version=version, conversations=conversations)
+    # Scopes cover every type, those reached only through _include (the plan's people and
+    # organisations) as well.
     resources = [
         r
         for r in _restful(document, patient_id)
-        if r["resourceType"] not in READABLE
-        or reader.permits(r["resourceType"], patient_id, search)
+        if reader.permits(r["resourceType"], patient_id, search)
     ]
     if not readable_only:  # what _include may add: the plan's people and organisations too
         return [r for r in resources if r["resourceType"] != "Composition"]

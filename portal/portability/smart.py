@@ -107,7 +107,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         """Only the asymmetric algorithms SMART names: never an HMAC keyed with a public key."""
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
-        except (JoseError, ValueError) as error:
+        except (JoseError, ValueError, KeyError, TypeError) as error:
             raise InvalidClientError(description="The client assertion is not valid.") from error
         self.verify_claims(token.claims)
         if token.claims["exp"] > utcnow().timestamp() + 300:
