@@ -3,6 +3,7 @@ scopes per resource type, and access still decided per patient by ``permissions`
 
 import base64
 import hashlib
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -395,3 +396,30 @@ def test_an_app_is_not_a_system_and_a_system_is_not_an_app(client, cast, system,
     _verifier, challenge = _pkce()
     system_try = client.get(_authorize_url(challenge, client_id="riverside-gp"))
     assert system_try.status_code in (302, 400)  # signed out: sent to sign in, or refused
+
+
+def test_an_administrator_registers_and_stops_a_system_from_the_command_line(
+    app, db, cast, ec_key, tmp_path
+):
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(KeySet([ec_key]).as_dict(private=False)))
+    runner = app.test_cli_runner()
+    args = ["smart-register", "--kind", "system", "--name", "Riverside GP system"]
+    args += ["--scope", "system/*.read", "--client-id", "riverside-gp"]
+    refused = runner.invoke(args=[*args, "--organisation", "ZZZ99"])
+    assert refused.exit_code != 0 and "no organisation has this ODS code" in refused.output
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps(KeySet([ec_key]).as_dict(private=True)))
+    leaked = runner.invoke(
+        args=[*args, "--organisation", cast.org.ods_code, "--jwks", str(private)]
+    )
+    assert leaked.exit_code != 0 and "public keys only" in leaked.output
+    done = runner.invoke(args=[*args, "--organisation", cast.org.ods_code, "--jwks", str(keys)])
+    assert done.exit_code == 0, done.output
+    client = app.test_client()
+    token = system_token(client, ec_key)
+    assert runner.invoke(args=["smart-deactivate", "riverside-gp"]).exit_code == 0
+    assert read(client, token, f"/fhir/CarePlan?patient={cast.a.id}")[0] == 401
+    assert db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action == "fhir.client_registered")
+    ).all() == ["fhir.client_registered"]
