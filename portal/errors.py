@@ -35,10 +35,8 @@ MESSAGES = {
     ),
     503: (
         _l("Sorry, please try again"),
-        _l(
-            "The service lost its connection for a moment. Go back and try again. "
-            "If you were saving something, check whether it was saved."
-        ),
+        _l("The service lost its connection for a moment. Go back and try again. "
+           "If you were saving something, check whether it was saved."),
     ),
 }
 
@@ -94,10 +92,8 @@ def _try_again(app: Flask, e: Exception):
     except Exception:  # noqa: BLE001 - the page itself needed the database: plain words
         db.session.remove()
         title, body = MESSAGES[503]
-        page = (
-            f"<!DOCTYPE html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        page = f"<!DOCTYPE html><title>{escape(title)}</title><h1>{escape(title)}</h1>" \
             f"<p>{escape(body)}</p>"
-        )
         code = 503
     return page, code, headers
 

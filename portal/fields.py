@@ -78,7 +78,6 @@ def field_of(name: str) -> str:
     base, dash, part = name.rpartition("-")
     return base if dash and part in PARTS else name
 
-
 _TYPED_LIMIT = 10  # longer input is certainly wrong; keep only this much to show it again
 
 _MISSING = {

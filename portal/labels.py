@@ -119,7 +119,6 @@ def condition(code: str):
 
     return label_for(code)
 
-
 # What each scope lets a carer do, in plain words (invitation form and email).
 SCOPE_HINTS = {
     Scope.CRISIS: _l(
@@ -202,7 +201,6 @@ def language(code: str) -> str:
         return Locale.parse(code.replace("-", "_")).get_display_name(get_locale()) or code
     except (ValueError, UnknownLocaleError):
         return code
-
 
 # The satisfaction survey after a review meeting: each statement is scored 1 to 5.
 SURVEY_STATEMENTS = {

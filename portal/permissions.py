@@ -294,10 +294,8 @@ def can_register(user: User | None, action: RegisterAction, organisation_id: int
     if user is None or not user.is_authenticated or not user.active:
         return False
     allowed = REGISTER_ALLOWED.get(user.role, frozenset())
-    return (
-        action in allowed
-        and organisation_id is not None
-        and (user.organisation_id == organisation_id)
+    return action in allowed and organisation_id is not None and (
+        user.organisation_id == organisation_id
     )
 
 

@@ -80,7 +80,9 @@ def _too_many() -> str:
     )
 
 
-@bp.route("/patients/<int:patient_id>/conversations/<int:conversation_id>", methods=["GET", "POST"])
+@bp.route(
+    "/patients/<int:patient_id>/conversations/<int:conversation_id>", methods=["GET", "POST"]
+)
 @patient_page(Action.READ_CONVERSATIONS)
 def thread(patient_id: int, conversation_id: int, access: Access):
     """One conversation: its messages, and a reply box while it is open."""
@@ -95,10 +97,8 @@ def thread(patient_id: int, conversation_id: int, access: Access):
             )
         except services.ConversationClosed:
             form.message.errors.append(
-                _(
-                    "This conversation has been closed, so your reply was not sent. Start a new "
-                    "conversation to carry on; your words are below to copy."
-                )
+                _("This conversation has been closed, so your reply was not sent. Start a new "
+                  "conversation to carry on; your words are below to copy.")
             )
         except services.TooManyMessages:
             form.message.errors.append(_too_many())
@@ -130,7 +130,9 @@ def _thread_page(access: Access, conversation: Conversation, form, close_form):
     )
 
 
-@bp.route("/patients/<int:patient_id>/conversations/<int:conversation_id>/close", methods=["POST"])
+@bp.route(
+    "/patients/<int:patient_id>/conversations/<int:conversation_id>/close", methods=["POST"]
+)
 @patient_page(Action.MANAGE_CONVERSATION)
 def close(patient_id: int, conversation_id: int, access: Access):
     conversation = _conversation(access, conversation_id)
@@ -146,7 +148,9 @@ def close(patient_id: int, conversation_id: int, access: Access):
     return redirect(_thread_url(patient_id, conversation_id))
 
 
-@bp.route("/patients/<int:patient_id>/conversations/<int:conversation_id>/urgent", methods=["POST"])
+@bp.route(
+    "/patients/<int:patient_id>/conversations/<int:conversation_id>/urgent", methods=["POST"]
+)
 @patient_page(Action.MANAGE_CONVERSATION)
 def mark_urgent(patient_id: int, conversation_id: int, access: Access):
     """Staff mark a conversation as needing urgent clinical follow-up (top of the inbox)."""

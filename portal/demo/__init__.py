@@ -162,7 +162,9 @@ def load_demo_data() -> bool:
     db.session.flush()
     for patient in (margaret, arif):
         db.session.add(
-            ConsentRecord(patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id)
+            ConsentRecord(
+                patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id
+            )
         )
     _margaret_plan(margaret, nurse, today)
     _margaret_preparation(margaret)
@@ -376,8 +378,6 @@ def _margaret_preparation(patient: Patient) -> None:
             updated_by_id=patient.user_id,
         )
     )
-
-
 def _margaret_review(patient: Patient, nurse: User, today: date) -> None:
     """Last year's meeting agreed version 1; this year's is booked and results are shared."""
     plan = patient.plan
@@ -539,28 +539,13 @@ def _margaret_conversation(patient: Patient, nurse: User) -> None:
         created_at=now - timedelta(days=1),
     )
     messages = [
-        (
-            answered,
-            patient.user,
-            WrittenAs.PATIENT,
-            9,
-            "Should I still go for my walk when it is very cold outside?",
-        ),
-        (
-            answered,
-            nurse,
-            WrittenAs.PROFESSIONAL,
-            8,
-            "On very cold days walk indoors, for example round the shopping centre, and take "
-            "your blue inhaler with you. We can talk about it more at your review.",
-        ),
-        (
-            waiting,
-            patient.user,
-            WrittenAs.PATIENT,
-            1,
-            "The new inhaler makes my mouth sore. Is that normal?",
-        ),
+        (answered, patient.user, WrittenAs.PATIENT, 9,
+         "Should I still go for my walk when it is very cold outside?"),
+        (answered, nurse, WrittenAs.PROFESSIONAL, 8,
+         "On very cold days walk indoors, for example round the shopping centre, and take "
+         "your blue inhaler with you. We can talk about it more at your review."),
+        (waiting, patient.user, WrittenAs.PATIENT, 1,
+         "The new inhaler makes my mouth sore. Is that normal?"),
     ]
     db.session.add_all([answered, waiting])
     for conversation, author, side, days_ago, body in messages:

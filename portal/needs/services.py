@@ -72,4 +72,6 @@ def save_text(
         saved = item_for(part, item.plan_id, getattr(item, part.key_column))
         return saved if saved.id is not None else None
 
-    save_proposal(item, {"text": text}, seen_version, user, patient_id, part.kind, find=saved_first)
+    save_proposal(
+        item, {"text": text}, seen_version, user, patient_id, part.kind, find=saved_first
+    )

@@ -232,7 +232,10 @@ def due_ids(now: datetime, limit: int = DISPATCH_BATCH) -> list[int]:
     """Notifications waiting to be sent: never handed to a worker, due a retry, or abandoned."""
     return list(
         db.session.scalars(
-            select(Notification.id).where(_waiting(now)).order_by(Notification.id).limit(limit)
+            select(Notification.id)
+            .where(_waiting(now))
+            .order_by(Notification.id)
+            .limit(limit)
         )
     )
 

@@ -220,8 +220,9 @@ def conversation_message(session: Session, audit: AuditEvent) -> None:
                     {"patient_id": patient.id, "conversation_id": conversation.id},
                 ]
             },
-            locale=user.preferred_locale
-            or (patient.preferred_language if user.id == patient.user_id else None),
+            locale=user.preferred_locale or (
+                patient.preferred_language if user.id == patient.user_id else None
+            ),
         )
 
 
@@ -242,7 +243,9 @@ HANDLERS = {
 
 @event.listens_for(Session, "before_flush")
 def _notify_from_audit_events(session: Session, _context, _instances) -> None:
-    audits = [row for row in session.new if isinstance(row, AuditEvent) and row.action in HANDLERS]
+    audits = [
+        row for row in session.new if isinstance(row, AuditEvent) and row.action in HANDLERS
+    ]
     if not audits:
         return
     with session.no_autoflush:

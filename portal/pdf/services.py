@@ -73,7 +73,6 @@ def print_size(asked: str | None, patient) -> PrintSize:
     except ValueError:
         return default_print_size(patient)
 
-
 # The crisis sheet must fit one sheet of paper. A long crisis plan is laid out again with
 # smaller type, down to a size still readable on a fridge door; past that it continues on a
 # second page rather than losing any instruction (the limits in ``portal.limits`` keep the
@@ -411,9 +410,9 @@ def css_string(text: str) -> str:
     Each escape ends with a space, which CSS reads as the end of the escape: without it a
     space after an escaped character (a vowel sign in "ਪੰਨਾ 1 / 1") would be swallowed.
     """
-    return (
-        '"' + "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x} " for ch in text) + '"'
-    )
+    return '"' + "".join(
+        ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x} " for ch in text
+    ) + '"'
 
 
 def page_numbers_css() -> str:

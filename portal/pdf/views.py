@@ -16,10 +16,8 @@ from portal.plans.services import load_plan
 REFUSED = {
     services.RenderRefused.TOO_SLOW: (
         _l("The PDF is taking too long to make"),
-        _l(
-            "The service is busy. Try again in a few minutes. You can also print the page "
-            "itself from your browser."
-        ),
+        _l("The service is busy. Try again in a few minutes. You can also print the page "
+           "itself from your browser."),
     ),
     services.RenderRefused.TOO_LONG: (
         _l("This plan is too long to make into a PDF"),

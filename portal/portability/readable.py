@@ -119,12 +119,9 @@ LABELS = {
 
 # Fields left to the JSON copy: record numbers and links between records, secrets, and
 # bookkeeping that says nothing about the person (row versions, list order, plan state codes).
-LEFT_TO_JSON = (
-    frozenset(
-        {"id", "version", "position", "snapshot", "number", "detail", "action", "occurred_at"}
-    )
-    | SECRET_COLUMNS
-)
+LEFT_TO_JSON = frozenset(
+    {"id", "version", "position", "snapshot", "number", "detail", "action", "occurred_at"}
+) | SECRET_COLUMNS
 
 # Own words: shown with the language they were written in.
 OWN_WORDS = frozenset(

@@ -204,7 +204,9 @@ def invitation_text(grant: AccessGrant, patient: Patient, link: str) -> str:
         str(labels.SCOPE_HINTS_FOR_CARER[grant.scope]),
     ]
     if grant.expires_on:
-        lines.append(_("Your access ends on %(date)s.", date=format_date(grant.expires_on, "long")))
+        lines.append(
+            _("Your access ends on %(date)s.", date=format_date(grant.expires_on, "long"))
+        )
     lines += [
         "",
         _(
