@@ -359,6 +359,8 @@ def test_the_person_may_refuse(client, cast, app_client, request_as):
         {"aud": "https://another-server.example/fhir"},
         {"redirect_uri": "https://evil.example/callback"},
         {"client_id": "unknown-app"},
+        {"scope": "launch/patient system/*.read"},  # nothing the app may read
+        {"scope": None},
     ],
 )
 def test_requests_that_are_not_valid_never_reach_the_app(cast, app_client, request_as, changes):

@@ -154,7 +154,7 @@ class AppLaunchGrant(grants.AuthorizationCodeGrant):
                 user_id=request.user.id,
                 patient_id=g.get("smart_launch_patient_id"),
                 redirect_uri=payload.redirect_uri or "",
-                scope=request.client.get_allowed_scope(payload.scope),
+                scope=request.client.get_allowed_scope(payload.scope) or "",
                 code_challenge=payload.data.get("code_challenge", ""),
                 code_challenge_method=payload.data.get("code_challenge_method", ""),
                 expires_at=utcnow() + CODE_LIFETIME,

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from portal import audit
+from portal import audit, fhir_scopes
 from portal.extensions import csrf, db
 from portal.fields import PortalForm
 from portal.models import AccessGrant, Patient, Role
@@ -62,6 +62,8 @@ def smart_authorize():
     ):
         abort(400)  # PKCE with S256, always: every app is a public client here
     scope = grant.request.client.get_allowed_scope(grant.request.payload.scope) or ""
+    if not any(fhir_scopes.parse(part) for part in scope.split()):
+        abort(400)  # nothing this app was registered to read was asked for
     launch = "launch/patient" in scope.split()
     patients = _launch_patients() if launch else []
     if launch and not patients:
