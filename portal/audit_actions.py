@@ -42,6 +42,11 @@ ACTIONS = {
     "fhir.import_preview": _l("Checked a care plan file from another system"),
     "fhir.api_read": _l("Looked at the care plan through another system"),
     "fhir.api_search": _l("Looked at the care plan through another system"),
+    "fhir.system_read": _l("The practice's computer system read the care plan"),
+    "fhir.app_authorised": _l("Allowed an app to read the care plan"),
+    "fhir.client_registered": _l("Registered an app or system to read care plans"),
+    "condition.proposal_accepted": _l("Added a condition from an imported plan to your list"),
+    "condition.proposal_declined": _l("Did not add a condition from an imported plan"),
     # Proposing changes (patients and carers), and the review meeting's decisions
     "goal.create": _l("Added a goal"),
     "goal.edit": _l("Changed a goal"),

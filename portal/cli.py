@@ -118,3 +118,67 @@ def register_cli(app: Flask) -> None:
             click.echo(f"Finished the new-patient figures of {start:%Y-%m}.")
         if not summarised and not finished:
             click.echo("Nothing to summarise: no patient has been recorded yet.")
+
+    @app.cli.command("smart-register")
+    @click.option("--name", required=True, help="What the patient and the audit trail call it")
+    @click.option("--kind", type=click.Choice(["system", "app"]), required=True)
+    @click.option(
+        "--scope", required=True, help='e.g. "system/*.read" or "launch/patient patient/*.read"'
+    )
+    @click.option("--organisation", help="A system's organisation (ODS code)")
+    @click.option("--jwks", type=click.File("r"), help="A system's public keys, a JWK Set file")
+    @click.option("--redirect-uri", "redirect_uris", multiple=True, help="An app's (repeatable)")
+    @click.option("--client-id", help="Given by the vendor; a random one otherwise")
+    def smart_register(name, kind, scope, organisation, jwks, redirect_uris, client_id):
+        """Register a system (SMART Backend Services) or an app (SMART App Launch)."""
+        import json
+        import secrets
+
+        from sqlalchemy import select
+
+        from portal import audit
+        from portal.extensions import db
+        from portal.models import ClientKind, Organisation
+        from portal.portability.smart import register_client
+
+        organisation_id = None
+        if organisation:
+            organisation_id = db.session.scalar(
+                select(Organisation.id).where(Organisation.ods_code == organisation.upper())
+            )
+            if organisation_id is None:
+                raise click.BadParameter(
+                    "no organisation has this ODS code", param_hint="--organisation"
+                )
+        try:
+            keys = json.load(jwks) if jwks else None
+            client = register_client(
+                name,
+                ClientKind(kind),
+                scope,
+                client_id or secrets.token_urlsafe(16),
+                organisation_id=organisation_id,
+                jwks=keys,
+                redirect_uris=list(redirect_uris),
+            )
+        except ValueError as problem:
+            raise click.UsageError(str(problem)) from None
+        audit.record("fhir.client_registered", None, f"client {client.client_id}")
+        db.session.commit()
+        click.echo(f"Registered {client.name}: client_id {client.client_id}")
+
+    @app.cli.command("smart-deactivate")
+    @click.argument("client_id")
+    def smart_deactivate(client_id):
+        """Stop a registered app or system: its tokens stop working on the next request."""
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.models import SmartClient
+
+        client = db.session.scalar(select(SmartClient).where(SmartClient.client_id == client_id))
+        if client is None:
+            raise click.UsageError("no client has this client_id")
+        client.active = False
+        db.session.commit()
+        click.echo(f"Deactivated {client.name}.")

@@ -140,10 +140,34 @@ def active_grants_query(today: date | None = None):
     )
 
 
-def relation(user: User | None, patient: Patient) -> Relation:
+@dataclass(frozen=True)
+class OrganisationSystem:
+    """A registered system of an organisation reading the FHIR API (SMART Backend Services).
+
+    It stands to a patient as that organisation's care team does: the practice's patients who
+    have not objected, nobody else.
+    """
+
+    client_id: int
+    organisation_id: int | None
+    is_authenticated: bool = True
+    active: bool = True
+    can_audit: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"system-{self.client_id}"
+
+
+def relation(user: User | OrganisationSystem | None, patient: Patient) -> Relation:
     """How ``user`` stands to ``patient``, read fresh on every request."""
     if user is None or not user.is_authenticated or not user.active:
         return Relation.NONE
+    if isinstance(user, OrganisationSystem):
+        in_care = (
+            user.organisation_id is not None and user.organisation_id == patient.organisation_id
+        )
+        return Relation.PROFESSIONAL if in_care and not objected(patient) else Relation.NONE
     if user.role == Role.PATIENT:
         return Relation.OWNER if patient.user_id == user.id else Relation.NONE
     if user.role == Role.CARER:
@@ -276,6 +300,8 @@ def require_account(user: User | None, action: Action) -> None:
     """404 unless ``user`` may take the account action: to anyone else the page does not exist."""
     if not may(user, action):
         abort(404)
+
+
 def can_register(user: User | None, action: RegisterAction, organisation_id: int | None) -> bool:
     """Register work is per organisation: the role allows it, and only for one's own."""
     if user is None or not user.is_authenticated or not user.active:

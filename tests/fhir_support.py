@@ -9,7 +9,9 @@ from portal.models import (
     Condition,
     ConsentRecord,
     Contact,
+    Conversation,
     CrisisStep,
+    Message,
     NeedsSection,
     ReviewMeeting,
     SharedResult,
@@ -117,8 +119,45 @@ def full_plan(cast):
             recorded_by_id=nurse.id,
         )
     )
+    closed_conversation(cast, plan.goals[0].id)
     db.session.commit()
     return plan
+
+
+def closed_conversation(cast, goal_id: int | None = None):
+    """The patient asked about a goal (in Welsh), the nurse answered and closed it."""
+    nurse = cast.users["professional"]
+    conversation = Conversation(
+        patient_id=cast.a.id,
+        started_by_id=cast.a.user_id,
+        subject="Walking further",
+        about_kind="goal" if goal_id else "none",
+        about_id=goal_id,
+        status="closed",
+        outcome="Physiotherapy referral made",
+        closed_by_id=nurse.id,
+        closed_at=datetime(2026, 4, 2, 9, tzinfo=UTC),
+        last_message_at=datetime(2026, 4, 1, 15, tzinfo=UTC),
+    )
+    conversation.messages = [
+        Message(
+            author_id=cast.a.user_id,
+            written_as="patient",
+            body="A allaf gerdded ymhellach? <b>diolch</b>",
+            language="cy",
+            created_at=datetime(2026, 4, 1, 9, tzinfo=UTC),
+        ),
+        Message(
+            author_id=nurse.id,
+            written_as="professional",
+            body="Yes: I have referred you to the physiotherapist.",
+            language="en",
+            created_at=datetime(2026, 4, 1, 15, tzinfo=UTC),
+        ),
+    ]
+    db.session.add(conversation)
+    db.session.flush()
+    return conversation
 
 
 __all__ = ["USUAL", "UsualState", "full_plan"]

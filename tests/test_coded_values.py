@@ -35,13 +35,21 @@ def test_the_database_refuses_a_value_outside_the_enum(db, cast, table, name):
     db.session.add(ReviewMeeting(plan_id=cast.plan_a.id))
     make_invitation(cast.a)
     make_conversation(cast.a)
-    from portal.models import Cis2RoleMapping, ConsentRecord, SignInIdentity
+    from portal.models import (
+        Cis2RoleMapping,
+        ConditionProposal,
+        ConsentRecord,
+        SignInIdentity,
+        SmartClient,
+    )
 
     db.session.add_all(
         [
             ConsentRecord(patient_id=cast.a.id, share_with_care_team=True),
             Cis2RoleMapping(organisation_id=cast.org.id, role_code="R8000", role="professional"),
             SignInIdentity(user_id=cast.a.user_id, provider="nhs_login", subject="s-1"),
+            ConditionProposal(patient_id=cast.a.id, condition_code="13645005"),
+            SmartClient(client_id="app-1", name="App", kind="app", scope="user/*.read"),
         ]
     )
     db.session.flush()

@@ -12,7 +12,18 @@ from tests.factories import CAST_KEYS
 from tests.fhir_support import full_plan
 
 READERS = {"owner", "carer_view", "carer_contribute", "professional"}
-TYPES = {"Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance"}
+TYPES = {
+    "Patient",
+    "CarePlan",
+    "Goal",
+    "Condition",
+    "CareTeam",
+    "Consent",
+    "Provenance",
+    "Communication",
+}
+# A carer who may see the plan but not take part in its conversations reads no messages.
+CONVERSATION_READERS = {"owner", "carer_contribute", "professional"}
 
 
 def _get(request_as, user, url):
@@ -46,6 +57,11 @@ def test_capability_statement_matches_the_routes(app, client):
     for kind in declared - {"CodeSystem"}:
         assert adapter.match(f"/fhir/{kind}")[0] == "portability.fhir_search"
         assert adapter.match(f"/fhir/{kind}/1.{'0' * 36}")[0] == "portability.fhir_read"
+        history = adapter.match(f"/fhir/{kind}/1.{'0' * 36}/_history/2")[0]
+        assert history == "portability.fhir_vread"
+    for resource in statement["rest"][0]["resource"][:-1]:
+        assert {"read", "vread", "search-type"} == {i["code"] for i in resource["interaction"]}
+        assert "_lastUpdated" in {p["name"] for p in resource["searchParam"]}
     assert adapter.match("/fhir/CodeSystem/crisis-level")[0] == "portability.code_system"
     (patient,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Patient"]
     assert [o["name"] for o in patient["operation"]] == ["everything"]
@@ -83,7 +99,7 @@ def test_reads_follow_the_relations(cast, plan, request_as, who):
 
 def test_every_readable_type_is_served_with_relative_references(cast, plan, request_as):
     owner = cast.users["owner"]
-    for kind in ("CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance"):
+    for kind in sorted(TYPES - {"Patient"}):
         status, bundle = _get(request_as, owner, f"/fhir/{kind}?patient={cast.a.id}")
         assert status == 200 and bundle["total"] >= 1, kind
         resource = bundle["entry"][0]["resource"]
@@ -149,7 +165,8 @@ def test_everything_for_a_patient_follows_the_relations(cast, plan, request_as, 
     status, body = _get(request_as, cast.users[who], f"/fhir/Patient/{patient_id}/$everything")
     assert status == (200 if who in READERS else 401 if who == "anonymous" else 404)
     if status == 200:
-        assert {e["resource"]["resourceType"] for e in body["entry"]} == TYPES
+        expected = TYPES if who in CONVERSATION_READERS else TYPES - {"Communication"}
+        assert {e["resource"]["resourceType"] for e in body["entry"]} == expected
 
 
 @settings(
@@ -216,3 +233,107 @@ def test_include_and_revinclude(cast, plan, request_as):
     for bad in ("_include=Goal:goal", "_include=CarePlan:nothing", "_revinclude=Goal:subject"):
         status, body = _get(request_as, owner, f"/fhir/CarePlan?patient={cast.a.id}&{bad}")
         assert (status, body["resourceType"]) == (400, "OperationOutcome"), bad
+
+
+@pytest.mark.parametrize("who", sorted(READERS))
+def test_conversations_are_communications_for_those_who_may_read_them(cast, plan, request_as, who):
+    status, bundle = _get(request_as, cast.users[who], f"/fhir/Communication?patient={cast.a.id}")
+    messages = [e["resource"] for e in bundle["entry"]]
+    if who not in CONVERSATION_READERS:
+        assert (status, messages) == (200, [])
+        return
+    asked, answered = sorted(messages, key=lambda m: m["sent"])
+    assert asked["payload"][0]["contentString"] == "A allaf gerdded ymhellach? <b>diolch</b>"
+    assert asked["language"] == "cy" and 'lang="cy"' in asked["text"]["div"]
+    assert "<b>" not in asked["text"]["div"]  # the patient's words are text, never markup
+    assert asked["sender"]["reference"].startswith("Patient/")
+    assert asked["recipient"][0]["reference"].startswith("CareTeam/")
+    assert asked["about"][0]["reference"].startswith("Goal/")
+    assert answered["sender"]["reference"].startswith("PractitionerRole/")
+    assert answered["inResponseTo"] == [{"reference": f"Communication/{asked['id']}"}]
+    assert answered["note"][0]["text"] == "Closed with this outcome: Physiotherapy referral made"
+    status, read = _get(request_as, cast.users[who], f"/fhir/Communication/{asked['id']}")
+    assert (status, read) == (200, asked)
+    version = f"/fhir/Communication/{asked['id']}/_history/1"
+    assert _get(request_as, cast.users[who], version) == (200, asked)
+
+
+def test_a_carer_with_view_access_cannot_read_a_message_by_its_id(cast, plan, request_as):
+    owner, carer = cast.users["owner"], cast.users["carer_view"]
+    bundle = _get(request_as, owner, f"/fhir/Communication?patient={cast.a.id}")[1]
+    message_id = bundle["entry"][0]["resource"]["id"]
+    assert _get(request_as, carer, f"/fhir/Communication/{message_id}")[0] == 404
+
+
+def test_open_conversations_are_not_exported(db, cast, plan, request_as):
+    from portal.models import Conversation
+
+    conversation = db.session.scalars(select(Conversation)).one()
+    conversation.status = "open"
+    db.session.commit()
+    bundle = _get(request_as, cast.users["owner"], f"/fhir/Communication?patient={cast.a.id}")[1]
+    assert bundle["total"] == 0
+
+
+def test_last_updated_selects_what_changed_since(db, cast, plan, request_as):
+    from datetime import UTC, datetime
+
+    owner = cast.users["owner"]
+    url = f"/fhir/Communication?patient={cast.a.id}&_lastUpdated="
+
+    def sent(query):
+        status, bundle = _get(request_as, owner, url + query)
+        assert status == 200, query
+        return sorted(e["resource"]["sent"][11:16] for e in bundle["entry"])
+
+    # The patient wrote at 09:00 on 1 April; the nurse answered at 15:00 and closed it the
+    # next morning, so the answer was last updated on 2 April.
+    assert sent("2026-04") == ["09:00", "15:00"]
+    assert sent("2026-04-01") == ["09:00"]
+    assert sent("gt2026-04-01") == ["15:00"]
+    assert sent("ge2026-04-01T09:00:00Z") == ["09:00", "15:00"]
+    assert sent("lt2026-04-01T09:00:01%2B00:00") == ["09:00"]
+    assert sent("le2026-03") == []
+    # Repeated: both must hold.
+    assert sent("ge2026-04-01&_lastUpdated=lt2026-04-02") == ["09:00"]
+    # The plan's resources are as recent as the latest change anywhere in it.
+    careplans = f"/fhir/CarePlan?patient={cast.a.id}&_lastUpdated=gt"
+    before = _get(request_as, owner, careplans + "2026-04-03")[1]
+    assert before["total"] == 1  # the conversation was closed on 2 April... and more since
+    later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plan.goals[0].title = "Walk to the park and back"
+    db.session.commit()
+    changed = _get(request_as, owner, careplans.replace("gt", "ge") + later)[1]
+    assert changed["total"] == 1
+    assert _get(request_as, owner, careplans + "2999")[1]["total"] == 0
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-13", "xx2026", "2026-02-30", "gt", "99999"])
+def test_a_bad_last_updated_is_an_operation_outcome(cast, plan, request_as, value):
+    status, body = _get(
+        request_as, cast.users["owner"], f"/fhir/Goal?patient={cast.a.id}&_lastUpdated={value}"
+    )
+    assert (status, body["resourceType"]) == (400, "OperationOutcome")
+
+
+@pytest.mark.parametrize("kind", sorted(TYPES - {"Communication"}))
+def test_every_type_is_read_as_it_was_in_an_agreed_version(db, cast, plan, request_as, kind):
+    from datetime import UTC, datetime
+
+    from portal.versions.services import create_version
+
+    owner = cast.users["owner"]
+    search = _nhs_search(cast) if kind == "Patient" else f"/fhir/{kind}?patient={cast.a.id}"
+    resource = _get(request_as, owner, search)[1]["entry"][0]["resource"]
+    assert resource["meta"]["versionId"] == "1"
+    url = f"/fhir/{kind}/{resource['id']}/_history/"
+    assert _get(request_as, owner, url + "1") == (200, resource)  # the current version
+    create_version(plan, cast.users["professional"], agreed_at=datetime(2026, 9, 1, tzinfo=UTC))
+    db.session.commit()
+    status, first = _get(request_as, owner, url + "1")
+    assert status == 200 and first["meta"]["versionId"] == "1"
+    assert first["meta"]["lastUpdated"] == "2026-03-01T11:00:00+00:00"  # when it was agreed
+    assert {**first, "meta": None} == {**resource, "meta": None}
+    assert _get(request_as, owner, f"/fhir/{kind}/{resource['id']}")[1]["meta"]["versionId"] == "2"
+    assert _get(request_as, owner, url + "3")[0] == 404
+    assert _get(request_as, cast.users["other_patient"], url + "1")[0] == 404

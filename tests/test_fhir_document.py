@@ -8,7 +8,7 @@ from portal.models import Condition, CrisisStep, Goal, GoalStatus
 from portal.models.sharing import ConsentRecord
 from portal.portability import valuesets as vs
 from portal.versions.services import create_version
-from tests.fhir_support import export, resources
+from tests.fhir_support import closed_conversation, export, resources
 
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
 
@@ -197,3 +197,41 @@ def test_uk_core_rules_that_matter(cast, agreed, request_as):
     assert {"author", "attester"} <= kinds
     careplan = resources(data, "CarePlan")[0]
     assert careplan["category"] and careplan["author"] and careplan["identifier"]
+
+
+def test_closed_conversations_are_in_the_review_section(db, cast, agreed, request_as):
+    """The documented dialogue: each message of a closed conversation, linked to its goal."""
+    goal = agreed.goals[0]
+    conversation = closed_conversation(cast, goal.id)
+    still_open = closed_conversation(cast)
+    still_open.status, still_open.subject = "open", "Still talking"
+    db.session.commit()
+    for who in ("owner", "professional"):
+        data = export(request_as, cast.users[who], cast.a.id)
+        urls = _by_url(data)
+        messages = resources(data, "Communication")
+        assert [m["payload"][0]["contentString"] for m in messages] == [
+            m.body for m in conversation.messages
+        ]
+        asked, answered = messages
+        about = urls[asked["about"][0]["reference"]]
+        assert about["identifier"][0]["value"].endswith(f"-{goal.id}")  # the agreed goal
+        assert urls[asked["sender"]["reference"]]["resourceType"] == "Patient"
+        assert urls[answered["sender"]["reference"]]["resourceType"] == "PractitionerRole"
+        assert asked["topic"]["text"] == "Walking further"
+        review = data["entry"][0]["resource"]["section"][-1]
+        assert {"reference": f"urn:uuid:{answered['id']}", "display": "Walking further"} in (
+            review["entry"]
+        )
+        assert "Still talking" not in str(data)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("verified", "01"), ("not_traced", "02"), ("needs_resolving", "05")]
+)
+def test_the_nhs_number_carries_its_trace_status(db, cast, agreed, request_as, status, code):
+    cast.a.nhs_number_status = status
+    db.session.commit()
+    patient = resources(export(request_as, cast.users["owner"], cast.a.id), "Patient")[0]
+    (coding,) = patient["identifier"][0]["extension"][0]["valueCodeableConcept"]["coding"]
+    assert (coding["system"], coding["code"]) == (vs.NHS_NUMBER_VERIFICATION_SYSTEM, code)

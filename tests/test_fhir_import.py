@@ -13,7 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from portal.models import AuditEvent, CarePlan, Contact, CrisisStep, Goal, UsualState
+from portal.models import (
+    AuditEvent,
+    CarePlan,
+    ConditionProposal,
+    Contact,
+    CrisisStep,
+    Goal,
+    UsualState,
+)
 from portal.portability import valuesets as vs
 from tests.factories import make_patient
 
@@ -368,7 +376,11 @@ def test_conditions_medicines_and_allergies_are_offered(db, target, importing):
     html = importing(data)
     assert "Not one of the long-term conditions this portal records." in html
     db.session.refresh(target)
-    assert [c.code for c in target.conditions] == ["230690007"]
+    assert target.conditions == []  # proposed, for a professional to add or turn down
+    proposals = db.session.scalars(select(ConditionProposal)).all()
+    assert [(p.patient_id, p.condition_code, p.status) for p in proposals] == [
+        (target.id, "230690007", "proposed")
+    ]
     usual = db.session.scalars(select(UsualState).where(UsualState.plan_id == target.plan.id)).one()
     assert (usual.medicines, usual.allergies, usual.pending_review) == (
         "Ramipril 5mg capsules",
@@ -641,3 +653,88 @@ def test_a_goal_withdrawn_here_is_not_brought_back(db, target, importing):
         html = importing(data)
         assert "Will be added: 0" in html and "Will be changed: 0" in html
     assert [g.status for g in _goals(db, target)] == ["withdrawn"]
+
+
+def _condition_bundle(code="13645005"):
+    return _bundle(
+        {
+            "resourceType": "Condition",
+            "clinicalStatus": {
+                "coding": [{"system": vs.CONDITION_CLINICAL_SYSTEM, "code": "active"}]
+            },
+            "code": {"coding": [{"system": vs.SNOMED, "code": code}]},
+            "subject": {"reference": "Patient/p1"},
+        }
+    )
+
+
+def _decide(request_as, user, patient_id, proposal_id, decision):
+    return request_as(
+        user,
+        "POST",
+        f"/patients/{patient_id}/condition-proposals/{proposal_id}",
+        data={"decision": decision},
+    )
+
+
+def test_an_imported_condition_joins_the_list_only_when_a_professional_adds_it(
+    db, cast, target, importing, request_as
+):
+    nurse = cast.users["professional"]
+    importing(_condition_bundle())
+    proposal = db.session.scalars(select(ConditionProposal)).one()
+    review = request_as(nurse, "GET", f"/patients/{target.id}/review").get_data(as_text=True)
+    assert "Long-term conditions from an imported plan" in review
+    assert "Chronic obstructive pulmonary disease" in review
+    importing(_condition_bundle())  # importing again proposes nothing more
+    assert db.session.scalars(select(ConditionProposal)).all() == [proposal]
+    response = _decide(request_as, nurse, target.id, proposal.id, "accept")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/patients/{target.id}/review#imported-conditions"
+    )
+    db.session.refresh(target)
+    assert [c.code for c in target.conditions] == ["13645005"]
+    assert (proposal.status, proposal.decided_by_id) == ("accepted", nurse.id)
+    stale = _decide(request_as, nurse, target.id, proposal.id, "decline")
+    assert stale.status_code == 302 and proposal.status == "accepted"
+    page = request_as(nurse, "GET", f"/patients/{target.id}/review").get_data(as_text=True)
+    assert "Long-term conditions from an imported plan" not in page
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.patient_id == target.id)
+    ).all()
+    assert "condition.proposal_accepted" in actions
+
+
+def test_a_condition_turned_down_is_not_proposed_again(db, cast, target, importing, request_as):
+    nurse = cast.users["professional"]
+    importing(_condition_bundle())
+    proposal = db.session.scalars(select(ConditionProposal)).one()
+    assert _decide(request_as, nurse, target.id, proposal.id, "decline").status_code == 302
+    db.session.refresh(target)
+    assert target.conditions == [] and proposal.status == "declined"
+    html = importing(_condition_bundle())
+    assert "Turned down here before, so it is not proposed again." in html
+    assert len(db.session.scalars(select(ConditionProposal)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    "who", ["owner", "carer_contribute", "professional_other_org", "anonymous", "professional"]
+)
+def test_only_the_patients_professionals_decide(db, cast, target, importing, request_as, who):
+    importing(_condition_bundle())
+    proposal = db.session.scalars(select(ConditionProposal)).one()
+    response = _decide(request_as, cast.users[who], target.id, proposal.id, "accept")
+    expected = 302 if who == "professional" else 302 if who == "anonymous" else 404
+    assert response.status_code == expected, who
+    db.session.refresh(proposal)
+    assert proposal.status == ("accepted" if who == "professional" else "proposed"), who
+
+
+def test_a_forged_decision_or_proposal_changes_nothing(db, cast, target, importing, request_as):
+    nurse = cast.users["professional"]
+    importing(_condition_bundle())
+    proposal = db.session.scalars(select(ConditionProposal)).one()
+    forged = _decide(request_as, nurse, target.id, proposal.id, "<script>")
+    assert forged.status_code == 302 and proposal.status == "proposed"
+    assert _decide(request_as, nurse, cast.b.id, proposal.id, "accept").status_code == 404
+    assert _decide(request_as, nurse, target.id, 999999, "accept").status_code == 404

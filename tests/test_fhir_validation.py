@@ -79,6 +79,12 @@ RULES = [
     ),
     ("Provenance", "who and when", "recorded.exists() and agent.all(who.reference.exists())"),
     ("Observation", "value", "value.exists()"),
+    (
+        "Communication",
+        "who, when and what",
+        "status = 'completed' and subject.reference.exists() and sender.reference.exists() "
+        "and recipient.reference.exists() and sent.exists() and payload.content.exists()",
+    ),
 ]
 
 

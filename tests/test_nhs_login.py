@@ -88,6 +88,7 @@ def test_a_verified_patient_is_linked_to_their_record_and_sees_their_plan(
     assert plan_page.status_code == 200
     assert patient.full_name in plan_page.get_data(as_text=True)
     assert patient.user is not None and patient.user.role == Role.PATIENT
+    assert patient.nhs_number_status == "verified"  # NHS login traced it at P9
     assert [(i.user_id, i.provider, i.subject) for i in identities(db)] == [
         (patient.user_id, IdentityProvider.NHS_LOGIN, sub)
     ]

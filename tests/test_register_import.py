@@ -289,3 +289,20 @@ def test_the_cli_explains_a_refused_file(app, db, tmp_path):
 )
 def test_dates(text, expected):
     assert parse_date(text) == expected
+
+
+def test_the_nhs_number_status_is_taken_from_the_register(db, english):
+    org = make_org()
+    header = HEADER + ",nhs_number_status"
+    rows = [row(1, extra=",01"), row(2, extra=",Trace required"), row(3, extra=","),
+            row(4, extra=",07"), row(5, extra=",5")]
+    outcome = do_import(org, csv_bytes(*rows, header=header))
+    assert outcome.new == 4
+    assert reasons(outcome) == {
+        5: "nhs_number_status is not an NHS number status code (01 to 06, or 08)"
+    }
+    statuses = [patient(n).nhs_number_status for n in (1, 2, 3, 5)]
+    assert statuses == ["verified", "trace_required", "not_traced", "needs_resolving"]
+    # A later file without the column keeps what the portal holds.
+    do_import(org, csv_bytes(row(1, given="Anne")))
+    assert patient(1).nhs_number_status == "verified"

@@ -26,6 +26,8 @@ PUBLIC = frozenset(
         "account.set_language",
         "portability.code_system",  # terminology, published at its canonical address
         "portability.fhir_metadata",  # the FHIR server's CapabilityStatement
+        "portability.smart_configuration",  # how SMART apps and systems connect
+        "portability.smart_token",  # the client proves itself: a signed assertion or PKCE
         "activation.start",  # a patient with an activation code creates their account
         "activation.details",  # its second step, open only after the first
     }

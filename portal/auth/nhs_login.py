@@ -14,7 +14,7 @@ from portal.auth import identities
 from portal.auth.identities import Outcome, Result
 from portal.auth.oidc import Answer
 from portal.extensions import db
-from portal.models import IdentityProvider, Patient, Role, User
+from portal.models import IdentityProvider, NhsNumberStatus, Patient, Role, User
 
 NHS_LOGIN = IdentityProvider.NHS_LOGIN
 VERIFIED_LEVEL = "P9"
@@ -53,6 +53,14 @@ def _record(claims: dict) -> Patient | None:
     )
 
 
+def _mark_verified(claims: dict, user: User) -> None:
+    """NHS login proves a P9 identity against the national register (PDS): when its NHS number
+    and date of birth are those of this account's record, that number is verified."""
+    record = _record(claims)
+    if record is not None and record.user_id == user.id:
+        record.nhs_number_status = NhsNumberStatus.VERIFIED
+
+
 def sign_in(answer: Answer) -> Result:
     """The account this NHS login opens, creating a patient's on first verified sign-in.
 
@@ -63,6 +71,8 @@ def sign_in(answer: Answer) -> Result:
     if identity_level(claims) != VERIFIED_LEVEL:
         return Result(Outcome.LOW_LEVEL)
     if (user := identities.linked_user(NHS_LOGIN, answer.subject)) is not None:
+        if user.active:
+            _mark_verified(claims, user)
         return Result(Outcome.SIGNED_IN if user.active else Outcome.INACTIVE, user, strong)
     patient = _record(claims)
     if patient is None:
@@ -76,6 +86,7 @@ def sign_in(answer: Answer) -> Result:
         return Result(Outcome.EMAIL_IN_USE)
     user = accounts.create_account(email, Role.PATIENT, patient.full_name)
     patient.user_id = user.id
+    patient.nhs_number_status = NhsNumberStatus.VERIFIED
     audit.record("auth.account_created", patient.id, actor_id=user.id)
     identities.link(user, NHS_LOGIN, answer.subject, patient.id)
     return Result(Outcome.SIGNED_IN, user, strong)
@@ -92,4 +103,6 @@ def link(user: User, answer: Answer) -> Outcome:
     if own_record is not None and _record(claims) is not own_record:
         return Outcome.NOT_YOURS
     identities.link(user, NHS_LOGIN, answer.subject, own_record.id if own_record else None)
+    if own_record is not None:
+        own_record.nhs_number_status = NhsNumberStatus.VERIFIED
     return Outcome.LINKED

@@ -20,6 +20,7 @@ from portal.models.base import utcnow
 from portal.pages import patient_page
 from portal.permissions import Action
 from portal.plans.services import load_plan
+from portal.portability import condition_review
 from portal.versions.services import latest_version
 
 
@@ -72,6 +73,7 @@ def review(patient_id: int, access, plan):
         results=services.shared_results(plan.id),
         meeting=next_meeting(plan.id),
         conversations=conversations.since(patient_id, plan.last_review_date),
+        imported_conditions=condition_review.pending(patient_id),
     )
 
 

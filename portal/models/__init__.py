@@ -30,7 +30,16 @@ from portal.models.notification import (
     NotificationStatus,
 )
 from portal.models.organisation import Organisation
-from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
+from portal.models.patient import (
+    Condition,
+    ConditionProposal,
+    EthnicCategory,
+    NhsNumberStatus,
+    Patient,
+    ProposalStatus,
+    Sex,
+    patient_conditions,
+)
 from portal.models.plan import (
     CarePlan,
     Domain,
@@ -58,10 +67,24 @@ from portal.models.register import (
 from portal.models.report import MonthlySummary, MonthlySummaryCell
 from portal.models.sharing import AccessGrant, ConsentMethod, ConsentRecord, Scope
 from portal.models.sign_in import Cis2RoleMapping, IdentityProvider, SignInIdentity
+from portal.models.smart import (
+    ClientKind,
+    SmartAssertion,
+    SmartAuthorisationCode,
+    SmartClient,
+    SmartToken,
+)
 from portal.models.survey import PlanAudit, PlanAuditItem, SurveyResponse
 from portal.models.user import PasswordResetToken, Role, User
 
 __all__ = [
+    "ConditionProposal",
+    "ProposalStatus",
+    "ClientKind",
+    "SmartAssertion",
+    "SmartAuthorisationCode",
+    "SmartClient",
+    "SmartToken",
     "AboutKind",
     "Conversation",
     "ConversationStatus",
@@ -86,6 +109,7 @@ __all__ = [
     "CrisisStep",
     "Domain",
     "EthnicCategory",
+    "NhsNumberStatus",
     "Goal",
     "GoalStatus",
     "MeetingStatus",

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text
@@ -55,14 +55,37 @@ class EthnicCategory(StrEnum):
     NOT_STATED = "not_stated"
 
 
+class NhsNumberStatus(StrEnum):
+    """How far the NHS number was checked against the national register (PDS), as the GP
+    system or NHS login reports it: the UK Core NHS number verification status (codes 01-06,
+    08; 07, "number not present", cannot apply to a record that has a number)."""
+
+    VERIFIED = "verified"  # 01
+    NOT_TRACED = "not_traced"  # 02
+    TRACE_REQUIRED = "trace_required"  # 03
+    NO_MATCH = "no_match"  # 04: traced, no match or several matches
+    NEEDS_RESOLVING = "needs_resolving"  # 05: traced, the number or details conflict
+    IN_PROGRESS = "in_progress"  # 06
+    POSTPONED = "postponed"  # 08: a baby under six weeks old
+
+
 class Patient(TimestampMixin, Base):
     __tablename__ = "patients"
-    __table_args__ = (one_of("sex", Sex), one_of("ethnicity_category", EthnicCategory))
+    __table_args__ = (
+        one_of("sex", Sex),
+        one_of("ethnicity_category", EthnicCategory),
+        one_of("nhs_number_status", NhsNumberStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     nhs_number: Mapped[str] = mapped_column(String(10), unique=True)
+    nhs_number_status: Mapped[str] = mapped_column(
+        String(20),
+        default=NhsNumberStatus.NOT_TRACED,
+        server_default=NhsNumberStatus.NOT_TRACED.value,
+    )
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date]
@@ -95,3 +118,32 @@ class Patient(TimestampMixin, Base):
     @property
     def age(self) -> int:
         return self.age_on(date.today())
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ConditionProposal(TimestampMixin, Base):
+    """A long-term condition another system's plan says the patient has, waiting for a
+    professional of the practice to add it to the patient's list or turn it down.
+
+    A condition on the list shapes the care plan (and the report's counts), so nothing a file
+    says joins it without a clinician's decision; one turned down is not proposed again.
+    """
+
+    __tablename__ = "condition_proposals"
+    __table_args__ = (one_of("status", ProposalStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    condition_code: Mapped[str] = mapped_column(ForeignKey("conditions.code"))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(10), default=ProposalStatus.PROPOSED)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    condition: Mapped[Condition] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])

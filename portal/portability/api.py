@@ -1,4 +1,4 @@
-"""A read-only FHIR R4 REST API at ``/fhir`` for signed-in people, under the web's permissions.
+"""A read-only FHIR R4 REST API at ``/fhir``, under the web's permissions.
 
 Resources are those of the agreed care plan document (``fhir_export``), served with RESTful
 ids and relative references. A resource's id starts with its patient's id (``12.<uuid>``), so
@@ -6,12 +6,15 @@ a read finds the patient, asks ``permissions.require`` for ``VIEW_PLAN`` exactly
 page does, and answers 404 for anything the reader may not see, whether or not it exists.
 Every read and search that returns a patient's data is audited. Errors are OperationOutcomes.
 
-Authorisation is the portal's own signed-in session; OAuth 2.0 (SMART App Launch and Backend
-Services) is not part of this API yet.
+A reader is the portal's own signed-in session, or a SMART on FHIR bearer token
+(``portal.portability.smart``): an app acting for a person, or an organisation's system,
+whose scopes narrow the resource types it may read.
 """
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from flask import Response, abort, json, request
@@ -25,13 +28,22 @@ from portal.models import Patient
 from portal.nhs_number import normalise
 from portal.permissions import Action, can, require
 from portal.plans.services import load_plan
-from portal.portability import bp
+from portal.portability import bp, smart
 from portal.portability import valuesets as vs
 from portal.portability.fhir_export import build_document
 from portal.portability.terminology import canonical_base
 from portal.versions.services import get_version
 
-READABLE = ("Patient", "CarePlan", "Goal", "Condition", "CareTeam", "Consent", "Provenance")
+READABLE = (
+    "Patient",
+    "CarePlan",
+    "Goal",
+    "Condition",
+    "CareTeam",
+    "Consent",
+    "Provenance",
+    "Communication",
+)
 _ID = re.compile(r"^(\d{1,12})\.([0-9a-f-]{36})$")
 FHIR_JSON = "application/fhir+json"
 
@@ -52,6 +64,7 @@ def outcome(status: int, code: str, text: str) -> Response:
 
 
 _CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
+_WORDS = {403: "The token's scopes do not cover this resource type"}
 
 
 def api_view(view):
@@ -64,16 +77,80 @@ def api_view(view):
         except HTTPException as error:
             db.session.rollback()
             status = error.code or 500
-            return outcome(status, _CODES.get(status, "exception"), error.name)
+            answer = outcome(
+                status, _CODES.get(status, "exception"), _WORDS.get(status, error.name)
+            )
+            if status == 401:
+                answer.headers["WWW-Authenticate"] = 'Bearer realm="fhir"'
+            return answer
 
-    # Signed-in readers only; each answer is then decided per patient by ``permissions``.
+    # Signed-in readers or SMART tokens; each answer is then decided per patient by
+    # ``permissions`` and narrowed by the token's scopes.
     wrapped.required_action = Action.USE_FHIR_API
     return wrapped
 
 
-def _signed_in() -> None:
+@dataclass(frozen=True)
+class SessionReader:
+    """Someone signed in to the portal itself: what they may see, every resource type."""
+
+    principal: object
+
+    def covers(self, kind: str, search: bool) -> bool:
+        return True
+
+    def permits(self, kind: str, patient_id: int, search: bool) -> bool:
+        return True
+
+    def audit(self, action: str, patient_id: int, detail: str) -> None:
+        audit.record(action, patient_id, detail)
+
+
+@dataclass(frozen=True)
+class BearerReader:
+    """A SMART app acting for a person, or an organisation's system, with a token's scopes."""
+
+    token: smart.TokenReader
+
+    @property
+    def principal(self):
+        return self.token.principal
+
+    def covers(self, kind: str, search: bool) -> bool:
+        return any(self.token.permits(kind, pid, search) for pid in (self.token.patient_id, -1))
+
+    def permits(self, kind: str, patient_id: int, search: bool) -> bool:
+        return self.token.permits(kind, patient_id, search)
+
+    def audit(self, action: str, patient_id: int, detail: str) -> None:
+        if self.token.context == "system":
+            audit.record("fhir.system_read", patient_id, self.token.client_name, actor_id=None)
+        else:
+            audit.record(
+                action,
+                patient_id,
+                f"{detail} ({self.token.client_name})"[:200],
+                actor_id=self.token.actor_id,
+            )
+
+
+def _reader():
+    """Who reads: the bearer token's app or system when one is sent, else the signed-in
+    session; 401 for neither (or a token that is unknown, expired or revoked)."""
+    if "Authorization" in request.headers:
+        try:
+            return BearerReader(smart.bearer_reader())
+        except smart.Refused:
+            abort(401)
     if not current_user.is_authenticated:
         abort(401)
+    return SessionReader(current_user)
+
+
+def _scoped(reader, kind: str, search: bool) -> None:
+    """A token whose scopes never cover ``kind`` is refused whoever the patient is."""
+    if not reader.covers(kind, search):
+        abort(403)
 
 
 def api_id(patient_id: int, logical: str) -> str:
@@ -107,20 +184,33 @@ def _restful(document: dict, patient_id: int) -> list[dict]:
 
 
 def _patient_resources(
-    patient_id: int, version_number: int | None = None, readable_only: bool = True
+    reader,
+    patient_id: int,
+    version_number: int | None = None,
+    readable_only: bool = True,
+    search: bool = False,
 ) -> list[dict]:
     """Everything the reader may see of one patient's plan (as agreed at ``version_number``
-    when given); 404 if nothing."""
-    require(current_user, Action.VIEW_PLAN, patient_id)
+    when given), narrowed to the types a token's scopes allow; 404 if nothing."""
+    access = require(reader.principal, Action.VIEW_PLAN, patient_id)
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
     version = None
-    if version_number is not None:
+    if version_number is not None and version_number != plan.agreed_version:
+        # The latest agreed version is what a read serves now (with what was agreed since).
         version = get_version(plan.id, version_number)
         if version is None:
             abort(404)
-    resources = _restful(build_document(plan, version=version), patient_id)
+    conversations = access.allows(Action.READ_CONVERSATIONS)
+    document = build_document(plan, version=version, conversations=conversations)
+    # Scopes cover every type, those reached only through _include (the plan's people and
+    # organisations) as well.
+    resources = [
+        r
+        for r in _restful(document, patient_id)
+        if reader.permits(r["resourceType"], patient_id, search)
+    ]
     if not readable_only:  # what _include may add: the plan's people and organisations too
         return [r for r in resources if r["resourceType"] != "Composition"]
     return [r for r in resources if r["resourceType"] in READABLE]
@@ -191,6 +281,57 @@ def _includes(kind: str, matches: list[dict], everything: list[dict]) -> list[di
     return unique
 
 
+_PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb)?(\d{4}(?:-\d{2}(?:-\d{2}(?:T.+)?)?)?)$")
+
+
+def _moment_range(value: str) -> tuple[datetime, datetime]:
+    """The instants a FHIR date or dateTime of any precision stands for: ``[start, end)``.
+
+    A time without a zone is read as UTC, the zone every ``lastUpdated`` is written in.
+    """
+    parts = value.split("-", 2)
+    if len(value) == 4:
+        start = datetime(int(value), 1, 1, tzinfo=UTC)
+        return start, start.replace(year=start.year + 1)
+    if len(value) == 7:
+        start = datetime(int(parts[0]), int(parts[1]), 1, tzinfo=UTC)
+        following = start.replace(day=28) + timedelta(days=4)
+        return start, following.replace(day=1)
+    if len(value) == 10:
+        start = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return start, start + timedelta(days=1)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    precision = timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1)
+    return moment, moment + precision
+
+
+def _last_updated_filter():
+    """A test for ``meta.lastUpdated`` from every ``_lastUpdated`` given (all must hold);
+    ``ValueError`` for a value that is not a FHIR date or dateTime with a known prefix."""
+    tests = []
+    for raw in request.args.getlist("_lastUpdated"):
+        match = _PREFIX.fullmatch(raw.strip())
+        if not match:
+            raise ValueError(raw)
+        prefix, value = match.group(1) or "eq", match.group(2)
+        start, end = _moment_range(value)
+        tests.append(
+            {
+                "eq": lambda t, s=start, e=end: s <= t < e,
+                "ne": lambda t, s=start, e=end: not s <= t < e,
+                "gt": lambda t, e=end: t >= e,
+                "sa": lambda t, e=end: t >= e,
+                "ge": lambda t, s=start: t >= s,
+                "lt": lambda t, s=start: t < s,
+                "eb": lambda t, s=start: t < s,
+                "le": lambda t, e=end: t < e,
+            }[prefix]
+        )
+    return lambda moment: all(test(moment) for test in tests)
+
+
 @bp.route("/fhir/metadata")
 def fhir_metadata():
     """What this server can do (public: it holds no one's data)."""
@@ -201,26 +342,29 @@ def capability_statement() -> dict:
     resources = [
         {
             "type": kind,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "searchParam": (
-                [
+            "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}],
+            "versioning": "versioned",
+            "searchParam": [
+                (
                     {
                         "name": "identifier",
                         "type": "token",
                         "documentation": f"NHS number: {vs.NHS_NUMBER_SYSTEM}|<number>",
                     }
-                ]
-                if kind == "Patient"
-                else [{"name": "patient", "type": "reference"}]
-            ),
+                    if kind == "Patient"
+                    else {"name": "patient", "type": "reference"}
+                ),
+                {
+                    "name": "_lastUpdated",
+                    "type": "date",
+                    "documentation": "Prefixes eq, ne, gt, ge, lt, le, sa, eb; may be repeated",
+                },
+            ],
             "searchInclude": [f"{kind}:{parameter}" for parameter in INCLUDES],
             "searchRevInclude": list(REVINCLUDES),
         }
         for kind in READABLE
     ]
-    careplan = next(r for r in resources if r["type"] == "CarePlan")
-    careplan["interaction"].append({"code": "vread"})
-    careplan["versioning"] = "versioned"
     resources[0]["operation"] = [
         {
             "name": "everything",
@@ -242,9 +386,34 @@ def capability_statement() -> dict:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Signed-in portal sessions only; the same per-patient "
-                "permissions as the web pages (the whole plan: the patient, carers who may "
-                "see the plan, professionals caring for the patient with consent).",
+                "documentation": "Signed-in portal sessions, or SMART on FHIR tokens (App "
+                "Launch for apps a person allows, Backend Services for an organisation's "
+                "systems); the same per-patient permissions as the web pages (the whole plan: "
+                "the patient, carers who may see the plan, the patient's practice unless they "
+                "objected), narrowed by the token's scopes.",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/"
+                            "oauth-uris",
+                            "extension": [
+                                {"url": "token", "valueUri": smart.token_endpoint()},
+                                {"url": "authorize", "valueUri": smart.authorize_endpoint()},
+                            ],
+                        }
+                    ],
+                },
                 "resource": resources,
             }
         ],
@@ -256,13 +425,18 @@ def capability_statement() -> dict:
 def fhir_search(kind: str):
     if kind not in READABLE:
         abort(404)
-    _signed_in()
-    allowed = {"identifier", "patient", "_format", "_include", "_revinclude"}
+    reader = _reader()
+    _scoped(reader, kind, search=True)
+    allowed = {"identifier", "patient", "_format", "_include", "_revinclude", "_lastUpdated"}
     unknown = set(request.args) - allowed
     if unknown:
         return outcome(400, "not-supported", f"Unknown search parameter: {sorted(unknown)[0]}")
+    try:
+        _last_updated_filter()
+    except ValueError as bad:
+        return outcome(400, "invalid", f"_lastUpdated: {str(bad)[:80]}")
     if kind == "Patient":
-        return _search_patients(request.args.get("identifier"))
+        return _search_patients(reader, request.args.get("identifier"))
     reference = request.args.get("patient", "")
     match = re.fullmatch(
         r"(?:Patient/)?(\d{1,12})\.[0-9a-f-]{36}|(?:Patient/)?(\d{1,12})", reference
@@ -270,60 +444,77 @@ def fhir_search(kind: str):
     if not match:
         return outcome(400, "required", "Search by patient: patient=Patient/<id>")
     patient_id = int(match.group(1) or match.group(2))
-    if not _may_see(patient_id):
+    if not _may_see(reader, patient_id, kind):
         return _searchset([])
-    return _search_within(patient_id, kind)
+    return _search_within(reader, patient_id, kind)
 
 
-def _search_within(patient_id: int, kind: str) -> Response:
+def _search_within(reader, patient_id: int, kind: str) -> Response:
     """One patient's resources of ``kind``, with what ``_include``/``_revinclude`` ask for."""
-    everything = _patient_resources(patient_id, readable_only=False)
-    resources = [r for r in everything if r["resourceType"] == kind]
+    everything = _patient_resources(reader, patient_id, readable_only=False, search=True)
+    updated = _last_updated_filter()
+    resources = [
+        r
+        for r in everything
+        if r["resourceType"] == kind and updated(datetime.fromisoformat(r["meta"]["lastUpdated"]))
+    ]
     try:
         included = _includes(kind, resources, everything)
     except ValueError as unknown:
         return outcome(400, "not-supported", f"Not supported: {str(unknown)[:80]}")
-    audit.record("fhir.api_search", patient_id, kind)
+    reader.audit("fhir.api_search", patient_id, kind)
     db.session.commit()
     return _searchset(resources, included)
 
 
-def _may_see(patient_id: int) -> bool:
+def _may_see(reader, patient_id: int, kind: str) -> bool:
     patient = db.session.get(Patient, patient_id)
-    return patient is not None and can(current_user, Action.VIEW_PLAN, patient)
+    return (
+        patient is not None
+        and can(reader.principal, Action.VIEW_PLAN, patient)
+        and reader.permits(kind, patient_id, search=True)
+    )
 
 
-def _search_patients(identifier: str | None) -> Response:
+def _search_patients(reader, identifier: str | None) -> Response:
     system, _bar, value = (identifier or "").rpartition("|")
     if not value or (system and system != vs.NHS_NUMBER_SYSTEM):
         return outcome(
             400, "required", f"Search by NHS number: identifier={vs.NHS_NUMBER_SYSTEM}|<number>"
         )
     patient = db.session.scalar(select(Patient).where(Patient.nhs_number == normalise(value)))
-    if patient is None or not can(current_user, Action.VIEW_PLAN, patient):
+    if patient is None or not _may_see(reader, patient.id, "Patient"):
         return _searchset([])  # not found and not allowed look the same
-    return _search_within(patient.id, "Patient")
+    return _search_within(reader, patient.id, "Patient")
 
 
-@bp.route("/fhir/<kind>/<resource_id>")
-@api_view
-def fhir_read(kind: str, resource_id: str):
+def _one(reader, kind: str, resource_id: str, version: int | None = None) -> tuple[int, dict]:
+    """The patient's id and the resource ``kind``/``resource_id`` (as in ``version``); 404 for
+    anything the reader may not see, 403 for a type the token's scopes never cover."""
     match = _ID.fullmatch(resource_id)
     if kind not in READABLE or not match:
         abort(404)
-    _signed_in()
+    _scoped(reader, kind, search=False)
     patient_id = int(match.group(1))
     found = next(
         (
             r
-            for r in _patient_resources(patient_id)
+            for r in _patient_resources(reader, patient_id, version)
             if r["resourceType"] == kind and r["id"] == resource_id
         ),
         None,
     )
     if found is None:
         abort(404)
-    audit.record("fhir.api_read", patient_id, kind)
+    return patient_id, found
+
+
+@bp.route("/fhir/<kind>/<resource_id>")
+@api_view
+def fhir_read(kind: str, resource_id: str):
+    reader = _reader()
+    patient_id, found = _one(reader, kind, resource_id)
+    reader.audit("fhir.api_read", patient_id, kind)
     db.session.commit()
     return _answer(found)
 
@@ -331,39 +522,29 @@ def fhir_read(kind: str, resource_id: str):
 @bp.route("/fhir/Patient/<resource_id>/$everything")
 @api_view
 def fhir_everything(resource_id: str):
-    """Everything readable of one patient's plan, in one searchset."""
-    match = _ID.fullmatch(resource_id)
-    if not match:
-        abort(404)
-    _signed_in()
-    patient_id = int(match.group(1))
-    resources = _patient_resources(patient_id)
-    if not any(r["resourceType"] == "Patient" and r["id"] == resource_id for r in resources):
-        abort(404)
-    audit.record("fhir.api_read", patient_id, "Patient/$everything")
+    """Everything readable of one patient's plan (that the scopes allow), in one searchset."""
+    reader = _reader()
+    patient_id, _patient = _one(reader, "Patient", resource_id)
+    resources = _patient_resources(reader, patient_id)
+    reader.audit("fhir.api_read", patient_id, "Patient/$everything")
     db.session.commit()
     return _searchset(resources)
 
 
-@bp.route("/fhir/CarePlan/<resource_id>/_history/<int:number>")
+@bp.route("/fhir/<kind>/<resource_id>/_history/<int:number>")
 @api_view
-def fhir_careplan_version(resource_id: str, number: int):
-    """The care plan as agreed at one review (version ``number``), as it was then."""
-    match = _ID.fullmatch(resource_id)
-    if not match or number > 2**31:
+def fhir_vread(kind: str, resource_id: str, number: int):
+    """A resource as it was in one agreed version of the plan (``meta.versionId``).
+
+    Messages never change once their conversation is closed: a Communication has version 1.
+    """
+    if number > 2**31 or (kind == "Communication" and number != 1):
         abort(404)
-    _signed_in()
-    patient_id = int(match.group(1))
-    found = next(
-        (
-            r
-            for r in _patient_resources(patient_id, number)
-            if r["resourceType"] == "CarePlan" and r["id"] == resource_id
-        ),
-        None,
-    )
-    if found is None:
+    reader = _reader()
+    version = None if kind == "Communication" else number
+    patient_id, found = _one(reader, kind, resource_id, version)
+    if found["meta"]["versionId"] != str(number):
         abort(404)
-    audit.record("fhir.api_read", patient_id, f"CarePlan/_history/{number}")
+    reader.audit("fhir.api_read", patient_id, f"{kind}/_history/{number}")
     db.session.commit()
     return _answer(found)

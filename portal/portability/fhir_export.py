@@ -17,16 +17,21 @@ from datetime import UTC, datetime
 from html import escape
 
 from fhir.resources.R4B.bundle import Bundle
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import (
+    AboutKind,
     AccessGrant,
     CarePlan,
     ConsentRecord,
     ContactKind,
+    Conversation,
+    ConversationStatus,
     Goal,
     GoalStatus,
+    Message,
     Organisation,
     Patient,
     PlanVersion,
@@ -34,6 +39,7 @@ from portal.models import (
     Role,
     SharedResult,
     User,
+    WrittenAs,
 )
 from portal.permissions import active_grants_query
 from portal.portability import terminology as term
@@ -102,9 +108,17 @@ def _profile(name: str) -> dict:
 class DocumentBuilder:
     """Collects the resources of one document; each is added once, under a stable id."""
 
-    def __init__(self, plan: CarePlan, proposals: bool = False, version: PlanVersion | None = None):
-        """``version``: the plan as agreed at that version, as stored (for versioned reads)."""
+    def __init__(
+        self,
+        plan: CarePlan,
+        proposals: bool = False,
+        version: PlanVersion | None = None,
+        conversations: bool = True,
+    ):
+        """``version``: the plan as agreed at that version, as stored (for versioned reads);
+        ``conversations``: whether the reader may read the patient's conversations."""
         self.plan = plan
+        self.conversations = conversations and version is None
         self.patient: Patient = plan.patient
         self.proposals = proposals and version is None
         self.entries: dict[str, dict] = {}
@@ -142,6 +156,7 @@ class DocumentBuilder:
 
     def patient_ref(self) -> str:
         p = self.patient
+        verification = vs.NHS_NUMBER_VERIFICATION[p.nhs_number_status or "not_traced"]
         resource = {
             "resourceType": "Patient",
             "meta": _profile("Patient"),
@@ -158,8 +173,8 @@ class DocumentBuilder:
                                 "coding": [
                                     {
                                         "system": vs.NHS_NUMBER_VERIFICATION_SYSTEM,
-                                        "code": "02",
-                                        "display": "Number present but not traced",
+                                        "code": verification[0],
+                                        "display": verification[1],
                                     }
                                 ]
                             },
@@ -663,10 +678,13 @@ class DocumentBuilder:
         careplan = self.careplan(patient, team, goal_refs, activities)
         self.sections["crisis"].append(_ref(careplan, "Personalised care and support plan"))
         self.sections["goals"].insert(0, _ref(careplan, "Personalised care and support plan"))
+        if self.conversations:
+            self.communications(careplan, team)
         if self.proposals:
             self.add_proposals(careplan)
         self.version_provenance(careplan)
         composition = self.composition(patient)
+        self.stamp()
         entries = [{"fullUrl": composition, "resource": self.entries.pop(composition)}]
         entries += [{"fullUrl": url, "resource": res} for url, res in self.entries.items()]
         return {
@@ -685,6 +703,65 @@ class DocumentBuilder:
             "timestamp": _instant(_now()),
             "entry": entries,
         }
+
+    def stamp(self) -> None:
+        """``meta.versionId`` and ``meta.lastUpdated`` on every resource.
+
+        A resource's version is the agreed version of the plan it was read from (messages never
+        change: always version 1). Its last update is the latest change the portal keeps a time
+        for anywhere in the plan, so a client asking for what changed since a moment never
+        misses a change; it may be sent something that did not change.
+        """
+        number = str(self.version.number if self.version else 0)
+        last = _instant(self.last_changed())
+        for resource in self.entries.values():
+            meta = resource.setdefault("meta", {})
+            meta.setdefault("versionId", number)
+            meta.setdefault("lastUpdated", last)
+            resource["meta"] = {
+                "versionId": meta.pop("versionId"),
+                "lastUpdated": meta.pop("lastUpdated"),
+                **meta,
+            }
+
+    def last_changed(self) -> datetime:
+        """The latest moment anything in the plan, its sharing or its reviews changed."""
+        if self.version is not None and self.agreed is self.version.snapshot:
+            return self.version.agreed_at
+        plan = self.plan
+        moments = [plan.updated_at, plan.created_at]
+        if self.version is not None:
+            moments.append(self.version.agreed_at)
+        items = [*plan.goals, *plan.needs, *plan.wishes, *plan.crisis_steps, *plan.contacts]
+        if plan.usual_state is not None:
+            items.append(plan.usual_state)
+        moments += [item.updated_at for item in items]
+        patient_id = self.patient.id
+        for model, columns in (
+            (AccessGrant, ("created_at", "accepted_at", "revoked_at")),
+            (ConsentRecord, ("created_at",)),
+        ):
+            moments += db.session.execute(
+                select(*(func.max(getattr(model, c)) for c in columns)).where(
+                    model.patient_id == patient_id
+                )
+            ).one()
+        for model in (ReviewMeeting, SharedResult):
+            moments.append(
+                db.session.scalar(
+                    select(func.max(model.created_at)).where(model.plan_id == plan.id)
+                )
+            )
+        if self.conversations:
+            moments.append(
+                db.session.scalar(
+                    select(func.max(Conversation.closed_at)).where(
+                        Conversation.patient_id == patient_id
+                    )
+                )
+            )
+        known = [m.replace(tzinfo=UTC) if m.tzinfo is None else m for m in moments if m]
+        return max(known)
 
     def careplan(self, patient: str, team: str, goal_refs, activities) -> str:
         period = {"start": self.plan.created_at.date().isoformat()}
@@ -791,6 +868,72 @@ class DocumentBuilder:
                 result.id,
             )
             self.sections["review"].append(_ref(url, result.name))
+
+    def communications(self, careplan: str, team: str) -> None:
+        """Closed conversations with the care team, one Communication per message.
+
+        They document the two-way dialogue about the plan; open ones are still under way in
+        the portal. UK Core has no Communication profile, so these are plain R4 (as Goals are).
+        """
+        rows = db.session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.patient_id == self.patient.id,
+                Conversation.status == ConversationStatus.CLOSED,
+            )
+            .options(selectinload(Conversation.messages).joinedload(Message.author))
+            .order_by(Conversation.id)
+        ).all()
+        for conversation in rows:
+            about = self.conversation_about(conversation, careplan)
+            previous = None
+            for message in conversation.messages:
+                patient_side = message.written_as != WrittenAs.PROFESSIONAL
+                lang = _bcp47(message.language)
+                sender = self.user_ref(message.author) or {"display": "Unknown"}
+                sent = _instant(message.created_at)
+                resource: dict = {
+                    "resourceType": "Communication",
+                    "meta": {"versionId": "1", "lastUpdated": sent},
+                    **({"language": lang} if lang else {}),
+                    "text": _narrative(f"{sender.get('display', '')}: {message.body}", lang=lang),
+                    "status": "completed",
+                    "category": [{"text": "Conversation with the care team about the plan"}],
+                    "subject": _ref(self.patient_ref()),
+                    "topic": {"text": conversation.subject},
+                    "about": [about],
+                    "sent": sent,
+                    "sender": sender,
+                    "recipient": [
+                        _ref(team, "Care team")
+                        if patient_side
+                        else _ref(self.patient_ref(), self.patient.full_name)
+                    ],
+                    "payload": [{"contentString": message.body}],
+                }
+                if previous:
+                    resource["inResponseTo"] = [_ref(previous)]
+                if message is conversation.messages[-1] and conversation.outcome:
+                    closed = _instant(conversation.closed_at)
+                    resource["note"] = [
+                        {
+                            "text": f"Closed with this outcome: {conversation.outcome}",
+                            **({"time": closed} if closed else {}),
+                        }
+                    ]
+                    resource["meta"]["lastUpdated"] = closed or sent
+                previous = self.add(resource, "communication", message.id)
+            self.sections["review"].append(_ref(previous, conversation.subject))
+
+    def conversation_about(self, conversation: Conversation, careplan: str) -> dict:
+        """The part of the plan a conversation is about, when the document holds it."""
+        kinds = {AboutKind.GOAL: "goal", AboutKind.RESULT: "result"}
+        kind = kinds.get(AboutKind(conversation.about_kind))
+        if kind and conversation.about_id is not None:
+            url = f"urn:uuid:{self.logical_id(kind, conversation.about_id)}"
+            if url in self.entries:
+                return _ref(url)
+        return _ref(careplan, "Personalised care and support plan")
 
     def add_proposals(self, careplan: str) -> None:
         """Unreviewed changes, marked as proposals: never part of the agreed plan."""
@@ -961,13 +1104,18 @@ def _participant(code: str, display: str) -> dict:
 
 
 def build_document(
-    plan: CarePlan, proposals: bool = False, version: PlanVersion | None = None
+    plan: CarePlan,
+    proposals: bool = False,
+    version: PlanVersion | None = None,
+    conversations: bool = True,
 ) -> dict:
     """The agreed plan as a document Bundle (plain data), checked against FHIR R4B."""
-    document = DocumentBuilder(plan, proposals, version).build()
+    document = DocumentBuilder(plan, proposals, version, conversations).build()
     Bundle.model_validate(document)
     return document
 
 
-def bundle_json(plan: CarePlan, proposals: bool = False) -> str:
-    return json.dumps(build_document(plan, proposals), ensure_ascii=False, indent=2)
+def bundle_json(plan: CarePlan, proposals: bool = False, conversations: bool = True) -> str:
+    return json.dumps(
+        build_document(plan, proposals, conversations=conversations), ensure_ascii=False, indent=2
+    )

@@ -40,6 +40,7 @@ from portal.models import (
     CarePlan,
     CareTeamMember,
     Condition,
+    ConditionProposal,
     Contact,
     ContactKind,
     CrisisStep,
@@ -47,6 +48,7 @@ from portal.models import (
     GoalStatus,
     NeedsSection,
     Patient,
+    ProposalStatus,
     User,
     UsualState,
     Wish,
@@ -95,6 +97,7 @@ class Reason(StrEnum):
     CLOSED = "closed"
     REMOVAL_ASKED = "removal_asked"
     REMOVED_HERE = "removed_here"
+    DECLINED_HERE = "declined_here"
     NOT_AGREED = "not_agreed"
     NO_PHONE = "no_phone"
     UNKNOWN_CONDITION = "unknown_condition"
@@ -125,6 +128,7 @@ REASON_LABELS = {
     Reason.CLOSED: _l("No longer current in the file (withdrawn, stopped or resolved)."),
     Reason.REMOVAL_ASKED: _l("Asked to be removed, so it is not brought back."),
     Reason.REMOVED_HERE: _l("Removed from this plan since it was last imported."),
+    Reason.DECLINED_HERE: _l("Turned down here before, so it is not proposed again."),
     Reason.NOT_AGREED: _l("A proposal not yet agreed in the sending system."),
     Reason.NO_PHONE: _l("No phone number to call."),
     Reason.UNKNOWN_CONDITION: _l("Not one of the long-term conditions this portal records."),
@@ -784,6 +788,13 @@ class Planner:
 
     def conditions(self) -> None:
         patient = self.plan.patient
+        earlier: dict[str, set[str]] = {}  # condition code -> what became of its proposals
+        for code, status in db.session.execute(
+            select(ConditionProposal.condition_code, ConditionProposal.status).where(
+                ConditionProposal.patient_id == patient.id
+            )
+        ):
+            earlier.setdefault(code, set()).add(status)
         for condition in self.of_type("Condition"):
             name = _concept_text(condition.get("code"))
             verification = _codes_of(condition.get("verificationStatus"))
@@ -808,16 +819,26 @@ class Planner:
                 self.ignore(ItemKind.CONDITION, name, Reason.UNKNOWN_CONDITION)
                 continue
             row = db.session.get(Condition, portal_code)
-            on_list = any(c.code == portal_code for c in patient.conditions)
-            if on_list:
+            before = earlier.setdefault(portal_code, set())
+            if any(c.code == portal_code for c in patient.conditions) or (
+                ProposalStatus.PROPOSED in before
+            ):
                 self.changes.append(Change(ItemKind.CONDITION, Outcome.UNCHANGED, row.name))
                 continue
+            if ProposalStatus.DECLINED in before:
+                self.ignore(ItemKind.CONDITION, row.name, Reason.DECLINED_HERE)
+                continue
 
-            def add(row=row):
-                if row not in patient.conditions:
-                    patient.conditions.append(row)
+            def propose(code=portal_code):
+                """Proposed, for a professional to add to the list or turn down."""
+                db.session.add(
+                    ConditionProposal(
+                        patient_id=patient.id, condition_code=code, proposed_by_id=self.user.id
+                    )
+                )
 
-            self.changes.append(Change(ItemKind.CONDITION, Outcome.ADD, row.name, apply=add))
+            before.add(ProposalStatus.PROPOSED)  # a file naming it twice proposes it once
+            self.changes.append(Change(ItemKind.CONDITION, Outcome.ADD, row.name, apply=propose))
 
     def contacts(self) -> None:
         compositions = self.of_type("Composition")

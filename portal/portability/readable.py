@@ -190,6 +190,7 @@ SKIP_BY_MODEL = frozenset(
         ("CarePlan", "named_contact_requested_at"),
         ("Conversation", "about_kind"),  # the conversation names what it is about
         ("Conversation", "last_message_at"),  # each message keeps its own time
+        ("Patient", "nhs_number_status"),  # a register code, in the JSON copy
     }
 )
 

@@ -91,3 +91,17 @@ ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PROVENANCE_PARTICIPANT_SYSTEM = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DATA_OPERATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 LIST_EMPTY_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
+
+# Patient.nhs_number_status -> UK Core NHS number verification status (code, display).
+NHS_NUMBER_VERIFICATION = {
+    "verified": ("01", "Number present and verified"),
+    "not_traced": ("02", "Number present but not traced"),
+    "trace_required": ("03", "Trace required"),
+    "no_match": ("04", "Trace attempted - No match or multiple match found"),
+    "needs_resolving": (
+        "05",
+        "Trace needs to be resolved - (NHS number or patient detail conflict)",
+    ),
+    "in_progress": ("06", "Trace in progress"),
+    "postponed": ("08", "Trace postponed (baby under six weeks old)"),
+}

@@ -4,16 +4,17 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import audit
+from portal import audit, labels
 from portal.extensions import db
+from portal.models import ConditionProposal
 from portal.pages import patient_page
 from portal.pdf import services as pdf_services
 from portal.permissions import Action, require
 from portal.plans.services import load_plan
-from portal.portability import bp, terminology
+from portal.portability import bp, condition_review, terminology
 from portal.portability import fhir_import as importer
 from portal.portability.fhir_export import bundle_json
-from portal.portability.forms import ConfirmImportForm, ImportForm
+from portal.portability.forms import ConditionDecisionForm, ConfirmImportForm, ImportForm
 from portal.portability.readable import readable_copy
 from portal.portability.subject_access import personal_data
 
@@ -29,12 +30,13 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 @bp.route("/patients/<int:patient_id>/plan.fhir.json")
 @patient_page(Action.EXPORT_FHIR)
 def fhir_export(patient_id: int):
-    require(current_user, Action.EXPORT_FHIR, patient_id)
+    access = require(current_user, Action.EXPORT_FHIR, patient_id)
     plan = load_plan(patient_id)
     if plan is None:
         abort(404)
     proposals = request.args.get("proposals") == "1"
-    body = bundle_json(plan, proposals=proposals)
+    conversations = access.allows(Action.READ_CONVERSATIONS)
+    body = bundle_json(plan, proposals=proposals, conversations=conversations)
     audit.record("fhir.export", patient_id, "with proposals" if proposals else "agreed plan")
     db.session.commit()
     return _download(body, f"care-plan-{patient_id}.fhir.json", "application/fhir+json")
@@ -119,6 +121,33 @@ def fhir_import_confirm(patient_id: int):
         )
     )
     return redirect(url_for("plans.plan", patient_id=patient_id))
+
+
+@bp.route("/patients/<int:patient_id>/condition-proposals/<int:proposal_id>", methods=["POST"])
+@patient_page(Action.AGREE)
+def decide_condition(patient_id: int, proposal_id: int):
+    """Add an imported condition to the patient's list, or turn it down; back to the review."""
+    back = redirect(url_for("meetings.review", patient_id=patient_id) + "#imported-conditions")
+    proposal = db.session.get(ConditionProposal, proposal_id)
+    if proposal is None or proposal.patient_id != patient_id:
+        abort(404)
+    form = ConditionDecisionForm()
+    if not form.validate_on_submit():
+        flash(_("Choose whether to add the condition"))
+        return back
+    accept = form.decision.data == "accept"
+    try:
+        condition_review.decide(proposal, current_user, accept)
+    except condition_review.AlreadyDecided:
+        flash(_("Someone has already decided about this condition."))
+        return back
+    db.session.commit()
+    name = labels.condition(proposal.condition_code)
+    if accept:
+        flash(_("%(condition)s is now on the list of long-term conditions.", condition=name))
+    else:
+        flash(_("%(condition)s was not added. It will not be proposed again.", condition=name))
+    return back
 
 
 @bp.route("/patients/<int:patient_id>/my-data.json")

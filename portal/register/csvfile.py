@@ -36,6 +36,7 @@ OPTIONAL = (
     "email",
     "mobile",
     "postcode",
+    "nhs_number_status",
 )
 
 

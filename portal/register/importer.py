@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from portal import audit, nhs_number
 from portal.extensions import db
-from portal.models import AuditEvent, Organisation, Patient, patient_conditions
+from portal.models import AuditEvent, NhsNumberStatus, Organisation, Patient, patient_conditions
 from portal.models.base import utcnow
 from portal.models.register import RegisterEntry
 from portal.register import csvfile
@@ -32,6 +32,7 @@ PATIENT_FIELDS = {
     "preferred_language": ("preferred_language", "en"),
     "interpreter_needed": ("interpreter_needed", False),
     "communication_needs": ("communication_needs", None),
+    "nhs_number_status": ("nhs_number_status", NhsNumberStatus.NOT_TRACED),
 }
 ENTRY_FIELDS = ("existing_plan_reviewed_on", "email", "mobile", "postcode")
 

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from portal import nhs_number
 from portal.conditions import appendix_code
 from portal.labels import ETHNICITIES
+from portal.models.patient import NhsNumberStatus
 from portal.phone import PhoneError, dial_string
 
 NAME_LIMIT = 100
@@ -50,6 +51,23 @@ SEXES = {
 }
 # NHS Data Dictionary ethnic category letters, as GP systems export them.
 ETHNIC_LETTERS = dict(zip("ABCDEFGHJKLMNPRSZ", ETHNICITIES, strict=True))
+# The NHS number status a GP system reports from its trace against PDS: the code, with or
+# without its leading zero, or the words.
+NHS_NUMBER_STATUSES = {
+    **{
+        key: status
+        for code, words, status in (
+            ("01", "verified", NhsNumberStatus.VERIFIED),
+            ("02", "not traced", NhsNumberStatus.NOT_TRACED),
+            ("03", "trace required", NhsNumberStatus.TRACE_REQUIRED),
+            ("04", "no match", NhsNumberStatus.NO_MATCH),
+            ("05", "needs resolving", NhsNumberStatus.NEEDS_RESOLVING),
+            ("06", "trace in progress", NhsNumberStatus.IN_PROGRESS),
+            ("08", "trace postponed", NhsNumberStatus.POSTPONED),
+        )
+        for key in (code, code[1], words)
+    }
+}
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
 
@@ -80,6 +98,7 @@ class RegisterRow:
     email: str | None = None
     mobile: str | None = None
     postcode: str | None = None
+    nhs_number_status: str | None = None
 
     def fingerprint(self) -> str:
         return hashlib.sha256(repr(astuple(self)).encode()).hexdigest()
@@ -192,6 +211,13 @@ def _optional(values: dict, columns: set[str], today: date, born: date) -> dict:
         except PhoneError:
             raise RowProblem(_l("mobile is not a phone number")) from None
         found["mobile"] = raw
+    if raw := clean(values.get("nhs_number_status")):
+        status = NHS_NUMBER_STATUSES.get(" ".join(raw.lower().replace("_", " ").split()))
+        if status is None:
+            raise RowProblem(
+                _l("nhs_number_status is not an NHS number status code (01 to 06, or 08)")
+            )
+        found["nhs_number_status"] = status
     if raw := clean(values.get("postcode")):
         postcode = raw.upper()
         if not _POSTCODE.fullmatch(postcode):
