@@ -1,7 +1,7 @@
 """a section of the plan written by a professional with the patient in clinic
 
-Revision ID: 0015_clinician
-Revises: 0014_oidc
+Revision ID: 0016_clinician
+Revises: 0015_safety
 Create Date: 2026-12-07 14:20:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_clinician'
-down_revision = '0014_oidc'
+revision = '0016_clinician'
+down_revision = '0015_safety'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """NHS number trace status; SMART on FHIR clients, codes and tokens; imported conditions proposed
 
-Revision ID: 0015_fhir
-Revises: 0014_oidc
+Revision ID: 0017_fhir
+Revises: 0016_clinician
 Create Date: 2026-12-07 14:30:00.000000
 
 """
@@ -12,8 +12,8 @@ from portal.models.base import UTCDateTime
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_fhir'
-down_revision = '0014_oidc'
+revision = '0017_fhir'
+down_revision = '0016_clinician'
 branch_labels = None
 depends_on = None
 
