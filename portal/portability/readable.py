@@ -72,6 +72,7 @@ LABELS = {
     "agreed_version": _l("Agreed version"),
     "updated_at": _l("Last changed"),
     "pending_review": _l("Not yet reviewed"),
+    "written_with_patient": _l("Written with the patient"),
     "language": _l("Language"),
     "agreed_at": _l("Agreed"),
     "questions": _l("Questions I want to ask"),
@@ -208,7 +209,9 @@ def shown_columns(model) -> list[str]:
 
 
 # Flags that only say something when they are set.
-ONLY_WHEN_SET = frozenset({"pending_review", "removal_proposed", "agreed_version"})
+ONLY_WHEN_SET = frozenset(
+    {"pending_review", "removal_proposed", "agreed_version", "written_with_patient"}
+)
 
 
 def _value(obj, column: str) -> str:
