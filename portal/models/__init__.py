@@ -28,7 +28,14 @@ from portal.models.notification import (
     NotificationPreference,
     NotificationStatus,
 )
-from portal.models.organisation import Organisation
+from portal.models.care_team import (
+    CareTeamMembership,
+    EmergencyAccess,
+    EmergencyReason,
+    MembershipStatus,
+    StaffMembership,
+)
+from portal.models.organisation import Organisation, OrganisationKind
 from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
 from portal.models.plan import (
     CarePlan,
@@ -72,6 +79,12 @@ __all__ = [
     "Base",
     "CarePlan",
     "CareTeamMember",
+    "CareTeamMembership",
+    "EmergencyAccess",
+    "EmergencyReason",
+    "MembershipStatus",
+    "OrganisationKind",
+    "StaffMembership",
     "Channel",
     "CodeChannel",
     "Condition",
