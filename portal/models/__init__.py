@@ -2,6 +2,13 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.care_team import (
+    CareTeamMembership,
+    EmergencyAccess,
+    EmergencyReason,
+    MembershipStatus,
+    StaffMembership,
+)
 from portal.models.contingency import (
     CallService,
     CareTeamMember,
@@ -27,13 +34,6 @@ from portal.models.notification import (
     NotificationKind,
     NotificationPreference,
     NotificationStatus,
-)
-from portal.models.care_team import (
-    CareTeamMembership,
-    EmergencyAccess,
-    EmergencyReason,
-    MembershipStatus,
-    StaffMembership,
 )
 from portal.models.organisation import Organisation, OrganisationKind
 from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions

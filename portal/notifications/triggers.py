@@ -226,6 +226,23 @@ def conversation_message(session: Session, audit: AuditEvent) -> None:
         )
 
 
+def emergency_opened(session: Session, audit: AuditEvent) -> None:
+    """Urgent care opened the crisis summary: the named contact is told at once."""
+    plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
+    if plan is None or plan.named_contact is None:
+        return
+    if not can(plan.named_contact, Action.VIEW_CRISIS, session.get(Patient, audit.patient_id)):
+        return
+    queue(
+        session,
+        plan.named_contact,
+        K.EMERGENCY_ACCESS,
+        f"emergency_access:{audit.detail}",
+        patient_id=audit.patient_id,
+        params={"link": ["contingency.crisis", {"patient_id": audit.patient_id}]},
+    )
+
+
 HANDLERS = {
     "conversation.start": conversation_message,
     "conversation.reply": conversation_message,
@@ -238,6 +255,7 @@ HANDLERS = {
     "sharing.accept": invitation_accepted,
     "sharing.change": access_changed,
     "sharing.revoke": access_changed,
+    "emergency.open": emergency_opened,
 }
 
 

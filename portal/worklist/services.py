@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models import REVIEWABLE, CarePlan, Contact, CrisisStep, Patient, User, UsualState
 from portal.nhs_number import normalise
 from portal.pagination import Page
-from portal.permissions import not_objected_sql
+from portal.permissions import member_patients, not_objected_sql
 
 PAGE_SIZE = 25
 DUE_SOON_DAYS = 56  # "due in the next 8 weeks"
@@ -169,7 +169,7 @@ def _base(user: User, whose: Whose, search: Search, waiting) -> Select:
         select(Patient)
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
         .outerjoin(waiting, waiting.c.plan_id == CarePlan.id)
-        .where(Patient.organisation_id == user.organisation_id)
+        .where(or_(Patient.organisation_id == user.organisation_id, member_patients(user)))
     )
     if whose is Whose.MINE:
         query = query.where(CarePlan.named_contact_id == user.id, not_objected_sql())
