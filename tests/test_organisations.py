@@ -113,8 +113,11 @@ def test_a_professional_of_another_organisation_or_a_forged_id_is_refused(
 def test_a_member_sees_the_patient_in_their_worklist_until_access_ends(db, org_cast, request_as):
     cast = org_cast
     matron = cast.users["member_view"]
-    assert "Able" in request_as(matron, "GET", "/worklist").get_data(True)
-    assert "Baker" not in request_as(matron, "GET", "/worklist").get_data(True)
+    page = request_as(matron, "GET", "/worklist").get_data(True)
+    assert f'href="/patients/{cast.a.id}/plan">Alice Able' in page
+    assert "Baker" not in page and "Start a care plan" not in page
+    crisis_only = request_as(cast.users["member_crisis"], "GET", "/worklist").get_data(True)
+    assert f'href="/patients/{cast.a.id}/crisis">Alice Able' in crisis_only
     services.remove_organisation(cast.a.id, cast.community.id, cast.users["professional"])
     assert "Able" not in request_as(matron, "GET", "/worklist").get_data(True)
     assert _plan(request_as, cast.users["member_contribute"], cast) == 404

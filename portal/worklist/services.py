@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models import REVIEWABLE, CarePlan, Contact, CrisisStep, Patient, User, UsualState
 from portal.nhs_number import normalise
 from portal.pagination import Page
-from portal.permissions import member_patients, not_objected_sql
+from portal.permissions import member_patients, memberships_in_force, not_objected_sql
 
 PAGE_SIZE = 25
 DUE_SOON_DAYS = 56  # "due in the next 8 weeks"
@@ -304,3 +304,27 @@ def start_plan(patient: Patient, user: User) -> CarePlan:
     audit.record("plan.start", patient.id, f"plan {plan.id}", actor_id=user.id)
     db.session.commit()
     return plan
+
+
+def member_scopes(user: User, patient_ids: list[int]) -> dict[int, str]:
+    """For patients on the page that ``user`` reaches through a care team membership (not
+    their practice), the widest scope: their row links to what that scope opens."""
+    if not patient_ids:
+        return {}
+    from portal.models import CareTeamMembership, Scope
+
+    widest = (Scope.CRISIS, Scope.VIEW, Scope.CONTRIBUTE)
+    scopes: dict[int, str] = {}
+    rows = db.session.execute(
+        memberships_in_force(user.id)
+        .with_only_columns(CareTeamMembership.patient_id, CareTeamMembership.scope)
+        .join(Patient, Patient.id == CareTeamMembership.patient_id)
+        .where(
+            CareTeamMembership.patient_id.in_(patient_ids),
+            Patient.organisation_id != (user.organisation_id or 0),
+        )
+    )
+    for patient_id, scope in rows:
+        if widest.index(Scope(scope)) >= widest.index(Scope(scopes.get(patient_id, "crisis"))):
+            scopes[patient_id] = scope
+    return scopes
