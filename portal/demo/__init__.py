@@ -21,7 +21,6 @@ from portal.models import (
     CareTeamMember,
     CareTeamMembership,
     Condition,
-    ConsentMethod,
     ConsentRecord,
     Contact,
     Conversation,
@@ -202,7 +201,8 @@ def load_demo_data() -> bool:
 
 
 def _care_across_organisations() -> None:
-    """A community trust whose matron is in Margaret's care team (Margaret agreed), and an
+    """A community trust whose matron the practice proposed for Margaret's care team (waiting
+    for Margaret to agree on "who can see my plan"), and an
     ambulance service whose paramedic can open a crisis plan in an emergency. Added to a demo
     database made before organisations of other kinds existed, too."""
     if db.session.scalar(select(Organisation).where(Organisation.ods_code == COMMUNITY_ODS)):
@@ -239,16 +239,15 @@ def _care_across_organisations() -> None:
     margaret = db.session.scalar(select(Patient).where(Patient.nhs_number == "9434765919"))
     if margaret is None:
         return
+    nurse = db.session.scalar(select(User).where(User.email == ACCOUNTS["professional"]))
     db.session.add(
         CareTeamMembership(
             patient_id=margaret.id,
             organisation_id=community.id,
             professional_id=matron.id,
             scope=Scope.VIEW,
-            status=MembershipStatus.ACTIVE,
-            agreed_at=utcnow(),
-            agreed_by_id=margaret.user_id,
-            consent_method=ConsentMethod.ONLINE,
+            status=MembershipStatus.PROPOSED,
+            proposed_by_id=nurse.id if nurse else None,
         )
     )
 
