@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.models import AuditEvent, CareTeamMembership, Notification, Patient
+from portal.models import AuditEvent, CareTeamMembership, CrisisStep, Notification, Patient
 from portal.nhs_number import synthetic
 from portal.organisations import services
 from tests.conftest import sign_in
@@ -247,3 +247,25 @@ def test_searches_are_limited_per_clinician(app, db, org_cast):
             for n in range(4)
         ]
     assert answers == [200, 200, 200, 429]
+
+
+def test_a_members_crisis_change_is_a_proposal_the_named_contact_hears_of(
+    db, org_cast, request_as
+):
+    """Unlike the practice's own change, a member's waits for review and is told at once."""
+    cast = org_cast
+    response = request_as(
+        cast.users["member_contribute"],
+        "POST",
+        f"/patients/{cast.a.id}/contingency/steps/new",
+        data={"level": "red", "signs": "Confused", "actions": "Ring 999", "who_to_call": ""},
+    )
+    assert response.status_code == 302
+    step = db.session.scalars(select(CrisisStep).where(CrisisStep.signs == "Confused")).one()
+    assert step.pending_review
+    told = db.session.scalars(
+        select(Notification.user_id).where(Notification.kind == "crisis_changed")
+    ).all()
+    assert cast.users["professional"].id in told
+    [event] = _events(db, "crisis_step.create")
+    assert event.organisation_id == cast.community.id
