@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from portal import labels
 from portal.auth.forms import EMAIL_FORMAT
 from portal.fields import PortalForm
+from portal.models.organisation import OrganisationKind
 from portal.models.user import STAFF_ROLES, Role
 
 # Organisation Data Service codes: GP practices are a letter and five digits (A81001), other
@@ -87,6 +88,12 @@ class OrganisationForm(PortalForm):
             DataRequired(_l("Enter the ODS code")),
             Regexp(ODS_CODE, message=ODS_FORMAT),
         ],
+    )
+    # Absent from a post (an older form), the organisation is a GP practice as before.
+    kind = RadioField(
+        _l("Kind of organisation"),
+        choices=[SelectChoice(k.value, labels.ORGANISATION_KINDS[k]) for k in OrganisationKind],
+        default=OrganisationKind.GP_PRACTICE.value,
     )
     reply_working_days = StringField(
         _l("Working days to answer a patient's message"),

@@ -13,7 +13,7 @@ from portal.admin.forms import AccountForm, Cis2RoleForm, EditAccountForm, Organ
 from portal.auth import cis2
 from portal.auth.reauth import require_recent_auth
 from portal.extensions import db
-from portal.models import Cis2RoleMapping, Organisation, Role, User
+from portal.models import Cis2RoleMapping, Organisation, OrganisationKind, Role, User
 from portal.pages import account_page
 from portal.permissions import Action
 
@@ -222,6 +222,7 @@ def _organisation_form(organisation: Organisation | None):
     saved = {
         "name": organisation.name or "",
         "ods_code": organisation.ods_code or "",
+        "kind": organisation.kind or OrganisationKind.GP_PRACTICE.value,
         "reply_working_days": str(organisation.reply_working_days or 2),
     }
     version = services.fingerprint(organisation, services.ORGANISATION_FIELDS)
@@ -232,11 +233,13 @@ def _organisation_form(organisation: Organisation | None):
     conflict = None
     if form.validate_on_submit():
         if organisation.id is not None and form.version.data != version:
+            kinds = labels.ORGANISATION_KINDS
             conflict = {
-                "current": saved,
+                "current": {**saved, "kind": kinds[saved["kind"]]},
                 "mine": {
                     "name": form.name.data,
                     "ods_code": form.ods_code.data,
+                    "kind": kinds[form.kind.data],
                     "reply_working_days": form.reply_working_days.data,
                 },
             }
@@ -248,6 +251,7 @@ def _organisation_form(organisation: Organisation | None):
                     form.name.data,
                     form.ods_code.data,
                     int(form.reply_working_days.data),
+                    form.kind.data,
                 )
             except services.Taken:
                 form.ods_code.errors.append(_("Another organisation already has this ODS code"))
