@@ -109,6 +109,7 @@ ACTIONS = {
     "care_team.end": _l("Stopped a team or professional seeing the plan"),
     "staff.join": _l("Started working for an organisation"),
     "staff.leave": _l("Stopped working for an organisation"),
+    "emergency.search": _l("Found your plan in an emergency search"),
     "emergency.open": _l("Opened your crisis plan in an emergency"),
     "emergency.allow": _l("Allowed urgent care to open the crisis plan in an emergency"),
     "emergency.refuse": _l("Stopped urgent care opening the crisis plan in an emergency"),

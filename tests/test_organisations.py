@@ -180,6 +180,8 @@ def test_search_reveals_nothing_unless_nhs_number_and_birth_date_both_match(
         assert "Alice" not in page and "Bob" not in page
     assert client.post("/urgent-care/open", data={"reason": "called_to_attend"}).status_code == 302
     assert client.get(f"/patients/{cast.a.id}/crisis").status_code == 404
+    searches = _events(db, "emergency.search")
+    assert [(e.patient_id, e.organisation_id) for e in searches] == [(None, cast.ambulance.id)] * 2
 
 
 def test_the_crisis_plan_opens_after_a_reason_and_the_named_contact_is_told(
@@ -190,6 +192,8 @@ def test_the_crisis_plan_opens_after_a_reason_and_the_named_contact_is_told(
     login(crew)
     found = _search(client, cast.a.nhs_number, cast.a.date_of_birth).get_data(True)
     assert "Alice Able" in found and "Open the crisis plan" in found
+    [search] = _events(db, "emergency.search")
+    assert search.patient_id == cast.a.id  # on her activity page
     assert client.get(f"/patients/{cast.a.id}/crisis").status_code == 404  # no reason yet
     missing = client.post("/urgent-care/open", data={"reason": "other"})
     assert "Say why you need to see the crisis plan" in missing.get_data(True)
@@ -228,6 +232,9 @@ def test_after_opting_out_urgent_care_sees_only_that_a_plan_exists_and_whom_to_r
     assert "01632 960000" in page and "Open the crisis plan" not in page
     assert client.post("/urgent-care/open", data={"reason": "called_to_attend"}).status_code == 302
     assert client.get(f"/patients/{cast.a.id}/crisis").status_code == 404
+    login(cast.users["carer_view"])
+    crisis = client.get(f"/patients/{cast.a.id}/crisis").get_data(True)
+    assert "has chosen not to share it with them" in crisis  # the plan says so
 
 
 def test_searches_are_limited_per_clinician(app, db, org_cast):

@@ -237,6 +237,17 @@ def find_for_emergency(nhs_number: str, date_of_birth: date) -> Found | None:
     return Found(patient, plan, bool(patient.emergency_access))
 
 
+def record_search(found: Found | None, organisation: Organisation) -> None:
+    """Every search is audited; one that found a plan is on the patient's activity page."""
+    audit.record(
+        "emergency.search",
+        found.patient.id if found else None,
+        "found" if found else "no match",
+        organisation_id=organisation.id,
+    )
+    db.session.commit()
+
+
 def open_emergency(
     patient: Patient, clinician: User, organisation: Organisation, reason: str, reason_text: str
 ) -> EmergencyAccess:

@@ -163,6 +163,7 @@ def search():
         searched = True
         number, born = normalise(form.nhs_number.data), form.date_of_birth.data
         found = services.find_for_emergency(number, born)
+        services.record_search(found, urgent_care_organisations(current_user)[0])
         session.pop(FOUND_KEY, None)
         if found is not None and found.open_to_urgent_care:
             session[FOUND_KEY] = {"patient": found.patient.id, "at": security.now()}
