@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models import REVIEWABLE, CarePlan, Contact, CrisisStep, Patient, User, UsualState
 from portal.nhs_number import normalise
 from portal.pagination import Page
-from portal.permissions import member_patients, memberships_in_force, not_objected_sql
+from portal.permissions import member_patient_ids, memberships_in_force, not_objected_sql
 
 PAGE_SIZE = 25
 DUE_SOON_DAYS = 56  # "due in the next 8 weeks"
@@ -165,11 +165,16 @@ def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
 
 
 def _base(user: User, whose: Whose, search: Search, waiting) -> Select:
+    """The practice's patients, and those the user reaches through a care team membership
+    (read first as a short list, so the practice's own list keeps its index)."""
+    mine = Patient.organisation_id == user.organisation_id
+    if members := member_patient_ids(user):
+        mine = or_(mine, Patient.id.in_(members))
     query = (
         select(Patient)
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
         .outerjoin(waiting, waiting.c.plan_id == CarePlan.id)
-        .where(or_(Patient.organisation_id == user.organisation_id, member_patients(user)))
+        .where(mine)
     )
     if whose is Whose.MINE:
         query = query.where(CarePlan.named_contact_id == user.id, not_objected_sql())
