@@ -308,15 +308,6 @@ def practice_patients(user: User):
     return and_(Patient.organisation_id == user.organisation_id, not_objected_sql())
 
 
-def member_patient_ids(user: User) -> list[int]:
-    """Ids of the patients ``user`` reaches through memberships in force (few, for most)."""
-    return list(
-        db.session.scalars(
-            memberships_in_force(user.id).with_only_columns(CareTeamMembership.patient_id)
-        )
-    )
-
-
 def member_patients(user: User):
     """Patients whose care team includes ``user`` through an agreed membership in force."""
     return Patient.id.in_(memberships_in_force(user.id).with_only_columns(

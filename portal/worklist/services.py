@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models import REVIEWABLE, CarePlan, Contact, CrisisStep, Patient, User, UsualState
 from portal.nhs_number import normalise
 from portal.pagination import Page
-from portal.permissions import member_patient_ids, memberships_in_force, not_objected_sql
+from portal.permissions import memberships_in_force, not_objected_sql
 
 PAGE_SIZE = 25
 DUE_SOON_DAYS = 56  # "due in the next 8 weeks"
@@ -164,12 +164,12 @@ def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
     }
 
 
-def _base(user: User, whose: Whose, search: Search, waiting) -> Select:
-    """The practice's patients, and those the user reaches through a care team membership
-    (read first as a short list, so the practice's own list keeps its index)."""
+def _base(user: User, whose: Whose, search: Search, waiting, members=()) -> Select:
+    """The practice's patients, and ``members``: those the user reaches through a care team
+    membership (read first as a short list, so the practice's own list keeps its index)."""
     mine = Patient.organisation_id == user.organisation_id
-    if members := member_patient_ids(user):
-        mine = or_(mine, Patient.id.in_(members))
+    if members:
+        mine = or_(mine, Patient.id.in_(list(members)))
     query = (
         select(Patient)
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
@@ -188,6 +188,8 @@ class Worklist:
     page: Page
     rows: list[Row]
     counts: dict[Filter, int]
+    # Patients of other practices reached through a membership: the widest scope of each.
+    member_scopes: dict[int, str]
 
 
 def _sorted(columns):
@@ -223,7 +225,8 @@ def worklist(
     search = search or Search()
     waiting = _waiting()
     conditions = _conditions(waiting, today)
-    base = _base(user, whose, search, waiting)
+    scopes = member_scopes(user)
+    base = _base(user, whose, search, waiting, scopes)
     # Every patient in scope once, with a 1/0 column per filter and how urgent they are; the
     # window sums count each filter over all of them in the same pass that sorts one page.
     every = base.with_only_columns(
@@ -288,7 +291,7 @@ def worklist(
         for r in found
     ]
     found = Page(items=rows, page=page, pages=max(1, -(-total // PAGE_SIZE)), total=total)
-    return Worklist(page=found, rows=rows, counts=counts)
+    return Worklist(page=found, rows=rows, counts=counts, member_scopes=scopes)
 
 
 def start_plan(patient: Patient, user: User) -> CarePlan:
@@ -311,11 +314,9 @@ def start_plan(patient: Patient, user: User) -> CarePlan:
     return plan
 
 
-def member_scopes(user: User, patient_ids: list[int]) -> dict[int, str]:
-    """For patients on the page that ``user`` reaches through a care team membership (not
-    their practice), the widest scope: their row links to what that scope opens."""
-    if not patient_ids:
-        return {}
+def member_scopes(user: User) -> dict[int, str]:
+    """Patients of other practices that ``user`` reaches through a care team membership, with
+    the widest scope of each: they join the worklist, each row linking to what it opens."""
     from portal.models import CareTeamMembership, Scope
 
     widest = (Scope.CRISIS, Scope.VIEW, Scope.CONTRIBUTE)
@@ -324,10 +325,7 @@ def member_scopes(user: User, patient_ids: list[int]) -> dict[int, str]:
         memberships_in_force(user.id)
         .with_only_columns(CareTeamMembership.patient_id, CareTeamMembership.scope)
         .join(Patient, Patient.id == CareTeamMembership.patient_id)
-        .where(
-            CareTeamMembership.patient_id.in_(patient_ids),
-            Patient.organisation_id != (user.organisation_id or 0),
-        )
+        .where(Patient.organisation_id != (user.organisation_id or 0))
     )
     for patient_id, scope in rows:
         if widest.index(Scope(scope)) >= widest.index(Scope(scopes.get(patient_id, "crisis"))):

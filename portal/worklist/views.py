@@ -41,7 +41,7 @@ def index():
         filters=[Filter.ALL, *URGENCY],
         filter_labels=FILTER_LABELS,
         whose_labels=WHOSE_LABELS,
-        member_scopes=services.member_scopes(current_user, [row.patient.id for row in result.rows]),
+        member_scopes=result.member_scopes,
         urgent_care=may(current_user, Action.EMERGENCY_SEARCH),
     )
 
