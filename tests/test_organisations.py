@@ -276,3 +276,13 @@ def test_a_members_crisis_change_is_a_proposal_the_named_contact_hears_of(
     assert cast.users["professional"].id in told
     [event] = _events(db, "crisis_step.create")
     assert event.organisation_id == cast.community.id
+
+
+def test_the_copy_of_everything_held_lists_memberships_and_emergency_access(
+    db, org_cast, request_as
+):
+    cast = org_cast
+    page = request_as(cast.a.user, "GET", f"/patients/{cast.a.id}/my-data").get_data(True)
+    assert "Teams and professionals in other organisations" in page
+    assert "Riverside Community Health" in page and "St Anne&#39;s Hospice" in page
+    assert "Northern Ambulance Service" in page and "I am attending this person now" in page
