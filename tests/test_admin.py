@@ -67,6 +67,8 @@ ROUTES = [
     ("GET", "/admin/accounts/{nurse}/reset-two-step-verification", 200),
     ("GET", "/admin/accounts/{nurse}/send-password-link", 200),
     ("POST", "/admin/accounts/{nurse}/send-password-link", 302),
+    ("POST", "/admin/accounts/{nurse}/organisations", 302),  # no code: back, with a message
+    ("POST", "/admin/accounts/99999/organisations/{org}/leave", 404),
     ("GET", "/admin/organisations/new", 200),
     ("POST", "/admin/organisations/new", 200),
     ("GET", "/admin/organisations/{org}/edit", 200),

@@ -286,3 +286,21 @@ def test_the_copy_of_everything_held_lists_memberships_and_emergency_access(
     assert "Teams and professionals in other organisations" in page
     assert "Riverside Community Health" in page and "St Anne&#39;s Hospice" in page
     assert "Northern Ambulance Service" in page and "I am attending this person now" in page
+
+
+def test_an_administrator_adds_and_ends_a_second_organisation(db, org_cast, request_as):
+    """Staff belong to one or more organisations; leaving one closes its patients at once."""
+    cast = org_cast
+    admin, matron = cast.users["admin"], cast.users["member_view"]
+    base = f"/admin/accounts/{matron.id}/organisations"
+    request_as(admin, "POST", base, data={"ods_code": cast.hospice.ods_code.lower()})
+    page = request_as(admin, "GET", f"/admin/accounts/{matron.id}").get_data(True)
+    assert "St Anne&#39;s Hospice" in page and "Riverside Community Health" in page
+    assert _plan(request_as, matron, cast) == 200  # community membership, and the hospice team's
+    request_as(admin, "POST", f"{base}/{cast.community.id}/leave")
+    assert _plan(request_as, matron, cast) == 200  # still through the hospice team
+    request_as(admin, "POST", f"{base}/{cast.hospice.id}/leave")
+    assert _plan(request_as, matron, cast) == 404
+    assert [e.actor_id for e in _events(db, "staff.leave")] == [admin.id, admin.id]
+    refused = request_as(admin, "POST", base, data={"ods_code": "<b>"}, follow_redirects=True)
+    assert "No organisation has this ODS code." in refused.get_data(True)

@@ -108,6 +108,16 @@ class OrganisationForm(PortalForm):
     version = HiddenField()
 
 
+class JoinOrganisationForm(PortalForm):
+    """A professional works for a further organisation, named by its ODS code."""
+
+    ods_code = StringField(
+        _l("Works for another organisation too (ODS code)"),
+        filters=[_ods],
+        validators=[DataRequired(_l("Enter the ODS code")), Regexp(ODS_CODE, message=ODS_FORMAT)],
+    )
+
+
 # National RBAC role codes, as CIS2 sends them: R and four or five digits (R8000).
 RBAC_ROLE_CODE = re.compile(r"\AR[0-9]{4,5}\Z")
 

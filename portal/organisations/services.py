@@ -176,6 +176,18 @@ def join(user: User, organisation: Organisation) -> StaffMembership:
     return membership
 
 
+def other_organisations_of(user: User) -> list[Organisation]:
+    """The organisations a professional works for besides the one on their account."""
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .join(StaffMembership, StaffMembership.organisation_id == Organisation.id)
+            .where(StaffMembership.user_id == user.id, StaffMembership.left_at.is_(None))
+            .order_by(Organisation.name)
+        )
+    )
+
+
 def leave(user: User, organisation: Organisation, by: User | None = None) -> bool:
     """A professional leaves an organisation: its patients are closed to them at once."""
     left = False
