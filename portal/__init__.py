@@ -73,6 +73,7 @@ AREAS = (
     "activation",
     "worklist",
     "drafts",
+    "organisations",
 )
 
 

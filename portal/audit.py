@@ -5,7 +5,7 @@ deleted ``AuditEvent``, or to run an ORM ``update()``/``delete()`` on the table,
 ``AuditTampering`` before anything reaches the database.
 """
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask_login import current_user
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
@@ -24,17 +24,38 @@ class AuditTampering(RuntimeError):
     """Something tried to change or remove an audit event."""
 
 
-def record(action: str, patient_id: int | None = None, detail: str = "", actor_id=None) -> None:
+def acting_organisation(patient_id: int | None) -> int | None:
+    """The organisation the signed-in person reached this patient through in this request."""
+    known = g.get("patient_access") if has_app_context() else None
+    if patient_id is None or known is None or known[1].patient.id != patient_id:
+        return None
+    return known[1].organisation_id
+
+
+def record(
+    action: str,
+    patient_id: int | None = None,
+    detail: str = "",
+    actor_id=None,
+    organisation_id: int | None = None,
+) -> None:
     """Add an audit event to the current transaction (committed with the request's work).
 
     ``detail`` names what was touched (``goal 12``), never its content: the log carries no
-    health data. ``action`` must be a name in ``portal.audit_actions``.
+    health data. ``action`` must be a name in ``portal.audit_actions``. The organisation the
+    actor acted for is named too (by default the one their access to the patient came from).
     """
     audit_actions.check(action)
     if actor_id is None and has_request_context() and current_user.is_authenticated:
         actor_id = current_user.id
     db.session.add(
-        AuditEvent(actor_id=actor_id, patient_id=patient_id, action=action, detail=detail[:200])
+        AuditEvent(
+            actor_id=actor_id,
+            patient_id=patient_id,
+            action=action,
+            detail=detail[:200],
+            organisation_id=organisation_id or acting_organisation(patient_id),
+        )
     )
 
 
@@ -55,6 +76,7 @@ def record_view(action: str, patient_id: int, detail: str = "") -> None:
             "patient_id": patient_id,
             "action": action,
             "detail": detail[:200],
+            "organisation_id": acting_organisation(patient_id),
         },
     )
     asynchronous = current_app.config["AUDIT_VIEW_ASYNC_COMMIT"]

@@ -114,6 +114,16 @@ ACTIONS = {
     "sharing.give_up": _l("Gave up access to the plan"),
     "consent.given": _l("Agreed to share the plan with the care team"),
     "consent.withdrawn": _l("Stopped sharing the plan with the care team"),
+    # Care across organisations
+    "care_team.propose": _l("Proposed a team or professional for your care team"),
+    "care_team.agree": _l("Agreed that a team or professional can see the plan"),
+    "care_team.end": _l("Stopped a team or professional seeing the plan"),
+    "staff.join": _l("Started working for an organisation"),
+    "staff.leave": _l("Stopped working for an organisation"),
+    "emergency.search": _l("Found your plan in an emergency search"),
+    "emergency.open": _l("Opened your crisis plan in an emergency"),
+    "emergency.allow": _l("Allowed urgent care to open the crisis plan in an emergency"),
+    "emergency.refuse": _l("Stopped urgent care opening the crisis plan in an emergency"),
     # The practice's register, the offer of a plan and patient accounts
     "plan.create": _l("Started the care plan"),
     "register.added": _l("Added you to the practice's register"),

@@ -58,6 +58,8 @@ class Defaults:
     ACTIVATION_DAYS = 28  # a patient's activation code (letter or email)
     ACTIVATION_LIMITS_CODE = "5 per hour"  # wrong details typed with one code
     ACTIVATION_LIMITS_ADDRESS = "20 per hour"
+    # Urgent care's searches by NHS number and date of birth, per clinician.
+    EMERGENCY_SEARCH_LIMITS = "10 per minute;40 per hour"
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"

@@ -7,10 +7,13 @@ from portal.models import (
     ContactKind,
     CrisisLevel,
     Domain,
+    EmergencyReason,
     GoalStatus,
     ImportStatus,
+    MembershipStatus,
     OfferMethod,
     OfferOutcome,
+    OrganisationKind,
     Role,
     Scope,
     WishKind,
@@ -207,4 +210,28 @@ SURVEY_STATEMENTS = {
     "involved": _l("I was involved as much as I wanted to be in decisions about my care"),
     "agreed_plan": _l("We agreed a plan together"),
     "confidence": _l("I feel confident managing my health"),
+}
+
+ORGANISATION_KINDS = {
+    OrganisationKind.GP_PRACTICE: _l("GP practice"),
+    OrganisationKind.COMMUNITY_HEALTH: _l("Community health services"),
+    OrganisationKind.HOSPITAL: _l("Hospital"),
+    OrganisationKind.MENTAL_HEALTH: _l("Mental health services"),
+    OrganisationKind.SOCIAL_CARE: _l("Social care"),
+    OrganisationKind.HOSPICE: _l("Hospice"),
+    OrganisationKind.VOLUNTARY: _l("Voluntary sector"),
+    OrganisationKind.URGENT_CARE: _l("Urgent care (ambulance, NHS 111, out of hours)"),
+}
+
+MEMBERSHIP_STATUSES = {
+    MembershipStatus.PROPOSED: _l("Waiting for your agreement"),
+    MembershipStatus.ACTIVE: _l("Active"),
+    MembershipStatus.ENDED: _l("Access stopped"),
+}
+
+EMERGENCY_REASONS = {
+    EmergencyReason.CALLED_TO_ATTEND: _l("I am attending this person now"),
+    EmergencyReason.CALL_ABOUT_PATIENT: _l("I am taking a call about this person"),
+    EmergencyReason.CANNOT_COMMUNICATE: _l("This person cannot tell me what they need"),
+    EmergencyReason.OTHER: _l("Another reason"),
 }

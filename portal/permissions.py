@@ -8,14 +8,31 @@ own account) declare an account action, decided by ``may``.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from flask import abort, g
-from sqlalchemy import or_, select
+from sqlalchemy import and_, false, or_, select
 
 from portal.extensions import db
-from portal.models import AccessGrant, Patient, Role, Scope, User
+from portal.models import (
+    AccessGrant,
+    CareTeamMembership,
+    EmergencyAccess,
+    MembershipStatus,
+    Organisation,
+    OrganisationKind,
+    Patient,
+    Role,
+    Scope,
+    StaffMembership,
+    User,
+)
+from portal.models.base import utcnow
+
+# How long an urgent-care clinician's emergency access to one patient lasts.
+EMERGENCY_ACCESS_HOURS = 24
+EMERGENCY_ACCESS_LENGTH = timedelta(hours=EMERGENCY_ACCESS_HOURS)
 
 
 class Action(StrEnum):
@@ -44,6 +61,9 @@ class Action(StrEnum):
     USE_TEAM_INBOX = "use_team_inbox"  # the care team's inbox of patients' conversations
     USE_FHIR_API = "use_fhir_api"  # any account; each answer is decided per patient
     CARE_TEAM_WORK = "care_team_work"  # a practice professional's worklist and contact details
+    # The practice proposes a team or professional of another organisation for the care team.
+    MANAGE_CARE_TEAM = "manage_care_team"
+    EMERGENCY_SEARCH = "emergency_search"  # an urgent-care clinician looks a patient up
     # Conversations with the care team: reading and writing messages; the care team's side
     # also answers for them (closing with an outcome, marking urgent, taking one on).
     READ_CONVERSATIONS = "read_conversations"
@@ -75,6 +95,12 @@ class Relation(StrEnum):
     CARER_VIEW = "carer_view"
     CARER_CONTRIBUTE = "carer_contribute"
     PROFESSIONAL = "professional"
+    # A team or professional of another organisation in the care team, by the patient's consent.
+    MEMBER_CRISIS = "member_crisis"
+    MEMBER_VIEW = "member_view"
+    MEMBER_CONTRIBUTE = "member_contribute"
+    # An urgent-care clinician who gave a reason, for 24 hours.
+    EMERGENCY = "emergency"
     NONE = "none"
 
 
@@ -118,8 +144,15 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
             Action.READ_CONVERSATIONS,
             Action.WRITE_MESSAGE,
             Action.MANAGE_CONVERSATION,
+            Action.MANAGE_CARE_TEAM,
         }
     ),
+    Relation.MEMBER_CRISIS: frozenset({Action.VIEW_CRISIS}),
+    Relation.MEMBER_VIEW: frozenset({Action.VIEW_CRISIS, Action.VIEW_PLAN}),
+    Relation.MEMBER_CONTRIBUTE: frozenset(
+        {Action.VIEW_CRISIS, Action.VIEW_PLAN, Action.PROPOSE, Action.WRITE_PLAN, Action.ADD_GOAL}
+    ),
+    Relation.EMERGENCY: frozenset({Action.VIEW_CRISIS}),
     Relation.NONE: frozenset(),
 }
 
@@ -159,8 +192,83 @@ class OrganisationSystem:
         return f"system-{self.client_id}"
 
 
+_MEMBER_RELATION = {
+    Scope.CRISIS: Relation.MEMBER_CRISIS,
+    Scope.VIEW: Relation.MEMBER_VIEW,
+    Scope.CONTRIBUTE: Relation.MEMBER_CONTRIBUTE,
+}
+_WIDEST_FIRST = (Scope.CONTRIBUTE, Scope.VIEW, Scope.CRISIS)
+
+
+def organisations_of(user_id):
+    """The organisations a professional works for now: their account's and those not left.
+
+    A SQL subquery, so a professional who leaves one loses its patients on the next request.
+    """
+    home = select(User.organisation_id).where(User.id == user_id, User.organisation_id.is_not(None))
+    others = select(StaffMembership.organisation_id).where(
+        StaffMembership.user_id == user_id, StaffMembership.left_at.is_(None)
+    )
+    return home.union(others)
+
+
+def memberships_in_force(user_id, today: date | None = None):
+    """Care team memberships open to the professional ``user_id`` today: agreed, not ended,
+    of an organisation they work for, naming its whole team or them."""
+    today = today or date.today()
+    return select(CareTeamMembership).where(
+        CareTeamMembership.status == MembershipStatus.ACTIVE,
+        or_(CareTeamMembership.ends_on.is_(None), CareTeamMembership.ends_on >= today),
+        CareTeamMembership.organisation_id.in_(organisations_of(user_id)),
+        or_(
+            CareTeamMembership.professional_id.is_(None),
+            CareTeamMembership.professional_id == user_id,
+        ),
+    )
+
+
+def membership_for(user: User, patient: Patient) -> CareTeamMembership | None:
+    """The widest membership through which ``user`` reaches ``patient``, if any."""
+    found = db.session.scalars(
+        memberships_in_force(user.id).where(CareTeamMembership.patient_id == patient.id)
+    ).all()
+    return min(found, key=lambda m: _WIDEST_FIRST.index(Scope(m.scope)), default=None)
+
+
+def emergency_access_for(user: User, patient: Patient) -> EmergencyAccess | None:
+    """The clinician's emergency access to ``patient`` still running, through an urgent-care
+    organisation they still work for; none once the patient has turned emergency access off."""
+    if not patient.emergency_access:
+        return None
+    return db.session.scalars(
+        select(EmergencyAccess)
+        .join(Organisation, Organisation.id == EmergencyAccess.organisation_id)
+        .where(
+            EmergencyAccess.patient_id == patient.id,
+            EmergencyAccess.clinician_id == user.id,
+            EmergencyAccess.expires_at > utcnow(),
+            Organisation.kind == OrganisationKind.URGENT_CARE,
+            EmergencyAccess.organisation_id.in_(organisations_of(user.id)),
+        )
+        .order_by(EmergencyAccess.expires_at.desc())
+    ).first()
+
+
+def in_practice(user: User, patient: Patient) -> bool:
+    """A professional of the patient's own practice, which the patient has not closed."""
+    return (
+        user.organisation_id is not None
+        and user.organisation_id == patient.organisation_id
+        and not objected(patient)
+    )
+
+
 def relation(user: User | OrganisationSystem | None, patient: Patient) -> Relation:
-    """How ``user`` stands to ``patient``, read fresh on every request."""
+    """How ``user`` stands to ``patient``, read fresh on every request.
+
+    A professional stands in the practice's care team, or in a care team membership with its
+    scope, or (urgent care) in an emergency access opened with a reason in the last 24 hours.
+    """
     if user is None or not user.is_authenticated or not user.active:
         return Relation.NONE
     if isinstance(user, OrganisationSystem):
@@ -178,11 +286,27 @@ def relation(user: User | OrganisationSystem | None, patient: Patient) -> Relati
         ).first()
         return _SCOPE_RELATION[Scope(grant.scope)] if grant else Relation.NONE
     if user.role == Role.PROFESSIONAL:
-        in_care = user.organisation_id is not None and (
-            user.organisation_id == patient.organisation_id
-        )
-        return Relation.PROFESSIONAL if in_care and not objected(patient) else Relation.NONE
+        if in_practice(user, patient):
+            return Relation.PROFESSIONAL
+        membership = membership_for(user, patient)
+        if membership is not None:
+            return _MEMBER_RELATION[Scope(membership.scope)]
+        if emergency_access_for(user, patient) is not None:
+            return Relation.EMERGENCY
     return Relation.NONE
+
+
+def acting_for(user: User | None, patient: Patient, rel: Relation) -> int | None:
+    """The organisation through which ``user`` reaches ``patient``, named in the audit trail."""
+    if user is None or rel in (Relation.NONE, Relation.OWNER) or rel.startswith("carer"):
+        return None
+    if rel == Relation.PROFESSIONAL:
+        return patient.organisation_id
+    if rel == Relation.EMERGENCY:
+        found = emergency_access_for(user, patient)
+    else:
+        found = membership_for(user, patient)
+    return found.organisation_id if found else None
 
 
 def allowed(user: User | None, rel: Relation) -> frozenset[Action]:
@@ -203,14 +327,23 @@ def professional_patients(user: User):
     The same rule as ``relation`` for a whole list at once (the team inbox), so a list never
     shows someone whose page would answer 404.
     """
-    if (
-        not user.is_authenticated
-        or not user.active
-        or user.role != Role.PROFESSIONAL
-        or user.organisation_id is None
-    ):
+    if not user.is_authenticated or not user.active or user.role != Role.PROFESSIONAL:
         return Patient.id.is_(None)  # nobody
-    return (Patient.organisation_id == user.organisation_id) & not_objected_sql()
+    return or_(practice_patients(user), member_patients(user))
+
+
+def practice_patients(user: User):
+    """The practice's own patients who have not closed their plan to it."""
+    if user.organisation_id is None:
+        return false()
+    return and_(Patient.organisation_id == user.organisation_id, not_objected_sql())
+
+
+def member_patients(user: User):
+    """Patients whose care team includes ``user`` through an agreed membership in force."""
+    return Patient.id.in_(memberships_in_force(user.id).with_only_columns(
+        CareTeamMembership.patient_id
+    ))
 
 
 def objected(patient: Patient) -> bool:
@@ -242,6 +375,8 @@ class Access:
     patient: Patient
     relation: Relation
     actions: frozenset[Action] = frozenset()
+    # The organisation the user acts for with this patient (the audit trail names it).
+    organisation_id: int | None = None
 
     def allows(self, action: Action) -> bool:
         return action in self.actions
@@ -262,7 +397,7 @@ def require(user: User | None, action: Action, patient_id: int) -> Access:
         if patient is None:
             abort(404)
         rel = relation(user, patient)
-        access = Access(patient, rel, allowed(user, rel))
+        access = Access(patient, rel, allowed(user, rel), acting_for(user, patient, rel))
         g.patient_access = (key, access)
     if not access.allows(action):
         abort(404)
@@ -282,10 +417,29 @@ _ACCOUNT_RULES = {
     Action.READ_SURVEY_RESULTS: _staff_of_an_organisation,
     Action.USE_TEAM_INBOX: lambda user: user.role == Role.PROFESSIONAL,
     Action.USE_FHIR_API: lambda user: True,
-    Action.CARE_TEAM_WORK: lambda user: (
-        user.role == Role.PROFESSIONAL and user.organisation_id is not None
+    Action.CARE_TEAM_WORK: lambda user: user.role == Role.PROFESSIONAL and _works_anywhere(user),
+    Action.EMERGENCY_SEARCH: lambda user: user.role == Role.PROFESSIONAL and bool(
+        urgent_care_organisations(user)
     ),
 }
+
+
+def _works_anywhere(user: User) -> bool:
+    return db.session.scalar(organisations_of(user.id).limit(1)) is not None
+
+
+def urgent_care_organisations(user: User) -> list[Organisation]:
+    """The urgent-care organisations (ambulance, NHS 111, out of hours) ``user`` works for now."""
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .where(
+                Organisation.id.in_(organisations_of(user.id)),
+                Organisation.kind == OrganisationKind.URGENT_CARE,
+            )
+            .order_by(Organisation.id)
+        )
+    )
 ACCOUNT_ACTIONS = frozenset(_ACCOUNT_RULES)
 
 

@@ -310,6 +310,87 @@ def cast(db):
     return cast
 
 
+# How people of other organisations stand to patient A (see ``org_cast``).
+ORG_RELATIONS = [
+    "member_crisis",  # a matron named in an agreed membership, crisis scope
+    "member_view",
+    "member_contribute",
+    "member_team",  # anyone of a team whose whole team is a member (view)
+    "member_proposed",  # proposed by the practice, not agreed by the patient
+    "member_ended",  # the patient ended it
+    "member_past_end_date",
+    "member_left",  # left the organisation whose team is a member
+    "urgent_before_reason",  # an ambulance clinician who has not given a reason
+    "urgent_after_reason",
+    "urgent_after_24_hours",
+    "urgent_opted_out",  # gave a reason, then patient A turned emergency access off
+]
+
+
+@pytest.fixture
+def org_cast(db, cast):
+    """The shared cast, and someone standing in each ``ORG_RELATIONS`` way to patient A."""
+    from datetime import date, timedelta
+
+    from portal.models import OrganisationKind, Role, StaffMembership
+    from portal.models.base import utcnow
+    from tests.factories import make_emergency_access, make_membership, make_org, make_user
+
+    community = make_org("Riverside Community Health")
+    community.kind = OrganisationKind.COMMUNITY_HEALTH
+    hospice = make_org("St Anne's Hospice")
+    hospice.kind = OrganisationKind.HOSPICE
+    ambulance = make_org("Northern Ambulance Service")
+    ambulance.kind = OrganisationKind.URGENT_CARE
+    people = {}
+    for scope in ("crisis", "view", "contribute"):
+        people[f"member_{scope}"] = make_user(Role.PROFESSIONAL, community)
+        make_membership(cast.a, community, people[f"member_{scope}"], scope)
+    people["member_team"] = make_user(Role.PROFESSIONAL, hospice)
+    make_membership(cast.a, hospice, None, "view")
+    people["member_proposed"] = make_user(Role.PROFESSIONAL, community)
+    make_membership(cast.a, community, people["member_proposed"], "view", status="proposed")
+    people["member_ended"] = make_user(Role.PROFESSIONAL, community)
+    make_membership(
+        cast.a, community, people["member_ended"], "view", status="ended", ended_at=utcnow()
+    )
+    people["member_past_end_date"] = make_user(Role.PROFESSIONAL, community)
+    make_membership(
+        cast.a, community, people["member_past_end_date"], "view",
+        ends_on=date.today() - timedelta(days=1),
+    )
+    people["member_left"] = make_user(Role.PROFESSIONAL)
+    db.session.add(
+        StaffMembership(user_id=people["member_left"].id, organisation_id=hospice.id,
+                        left_at=utcnow())
+    )
+    for key, hours in (("urgent_before_reason", None), ("urgent_after_reason", 1),
+                       ("urgent_after_24_hours", 25), ("urgent_opted_out", 1)):
+        people[key] = make_user(Role.PROFESSIONAL, ambulance)
+        if hours is not None:
+            make_emergency_access(cast.a, people[key], hours_ago=hours)
+    cast.users.update(people)
+    cast.community, cast.hospice, cast.ambulance = community, hospice, ambulance
+    db.session.commit()
+    return cast
+
+
+@contextmanager
+def as_relation(db, cast, relation: str):
+    """Patient A set up for ``relation`` while a request is made (and put back after)."""
+    flip = {"professional_no_consent": "care_team_consent", "urgent_opted_out": "emergency_access"}
+    column = flip.get(relation)
+    if column:
+        setattr(cast.a, column, False)
+        db.session.commit()
+    try:
+        yield cast.users["professional" if relation == "professional_no_consent" else relation]
+    finally:
+        if column:
+            setattr(cast.a, column, True)
+            db.session.commit()
+
+
 @pytest.fixture
 def request_as(client):
     """Make a request as one of the cast (or anonymously), in a fresh session."""

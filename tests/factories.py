@@ -198,3 +198,48 @@ def make_conversation(patient: Patient, subject: str = "A question"):
     )
     db.session.flush()
     return conversation
+
+
+def make_membership(
+    patient: Patient,
+    organisation: Organisation,
+    professional: User | None = None,
+    scope: str = "view",
+    status: str = "active",
+    **kw,
+):
+    """A care team membership of another organisation (agreed unless ``status`` says not)."""
+    from portal.models import CareTeamMembership
+
+    membership = CareTeamMembership(
+        patient_id=patient.id,
+        organisation_id=organisation.id,
+        professional_id=professional.id if professional else None,
+        scope=scope,
+        status=status,
+        agreed_at=utcnow() if status == "active" else None,
+        consent_method="online" if status == "active" else None,
+        **kw,
+    )
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def make_emergency_access(patient: Patient, clinician: User, hours_ago: float = 0):
+    """Emergency access opened ``hours_ago`` through the clinician's urgent-care organisation."""
+    from portal.models import EmergencyAccess
+    from portal.permissions import EMERGENCY_ACCESS_LENGTH
+
+    opened = utcnow() - timedelta(hours=hours_ago)
+    access = EmergencyAccess(
+        patient_id=patient.id,
+        clinician_id=clinician.id,
+        organisation_id=clinician.organisation_id,
+        reason="called_to_attend",
+        created_at=opened,
+        expires_at=opened + EMERGENCY_ACCESS_LENGTH,
+    )
+    db.session.add(access)
+    db.session.flush()
+    return access

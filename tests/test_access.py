@@ -141,3 +141,84 @@ def test_every_register_route_has_a_row(app):
         if rule.endpoint.startswith("register."):
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (rule.endpoint, method) in covered, f"{method} {rule.rule}"
+
+
+# --------------------------------------------------------------------------- #
+# Care across organisations: members of the care team and urgent care
+# --------------------------------------------------------------------------- #
+
+from tests.conftest import ORG_RELATIONS, as_relation  # noqa: E402
+
+EVERYONE = [*CAST_KEYS, "professional_no_consent", *ORG_RELATIONS]
+MEMBER_READERS = {"member_view", "member_contribute", "member_team"}
+WORKS_SOMEWHERE = {
+    "professional",
+    "professional_other_org",
+    "professional_no_consent",
+    *(r for r in ORG_RELATIONS if r != "member_left"),
+}
+URGENT = {r for r in ORG_RELATIONS if r.startswith("urgent")}
+
+# (method, url template, {who gets this status}, status); everyone else signed in gets 404.
+ORG_MATRIX = [
+    ("GET", "/patients/{a}/plan", PLAN_READERS | MEMBER_READERS, 200),
+    (
+        "GET",
+        "/patients/{a}/crisis",
+        CRISIS_READERS | MEMBER_READERS | {"member_crisis", "urgent_after_reason"},
+        200,
+    ),
+    ("GET", "/patients/{a}/contingency", {"owner", "carer_contribute", "member_contribute"}, 200),
+    ("GET", "/patients/{a}/care-team/access", {"professional"}, 200),
+    ("POST", "/patients/{a}/care-team/access", {"professional"}, 200),  # empty: the form again
+    ("POST", "/patients/{a}/care-team/access/{m}/end", {"professional"}, 302),
+    ("POST", "/patients/{a}/sharing/teams/{m}/agree", {"owner"}, 302),
+    ("POST", "/patients/{a}/sharing/teams/{m}/end", {"owner"}, 302),
+    ("POST", "/patients/{a}/sharing/emergency", {"owner"}, 302),
+    ("GET", "/urgent-care", URGENT, 200),
+    ("POST", "/urgent-care", URGENT, 200),  # empty: the form again
+    ("POST", "/urgent-care/open", URGENT, 302),  # nothing searched yet: back to the search
+    ("GET", "/worklist", WORKS_SOMEWHERE, 200),
+]
+
+
+# Rows other than the plan's own pages ask fewer of the shared cast (to keep the suite quick):
+# those of them whose standing could matter, and everyone of another organisation.
+FEWER = ["owner", "carer_contribute", "professional", "professional_other_org", "anonymous"]
+
+
+def _org_order(template: str, allowed: set[str]) -> list[str]:
+    """Refused people first, so a change made by the one allowed comes last."""
+    asked = EVERYONE if template in PLAN_ROUTES + CRISIS_ROUTES else FEWER + ORG_RELATIONS
+    return sorted(asked, key=lambda who: (who in allowed, who))
+
+
+@pytest.mark.parametrize("row", ORG_MATRIX, ids=[f"{r[0]} {r[1]}" for r in ORG_MATRIX])
+def test_org_matrix(db, org_cast, request_as, row):
+    from portal.models import CareTeamMembership
+
+    method, template, allowed, status = row
+    proposed = db.session.scalars(
+        CareTeamMembership.__table__.select()
+        .with_only_columns(CareTeamMembership.id)
+        .where(CareTeamMembership.status == "proposed")
+    ).first()
+    url = template.format(a=org_cast.a.id, m=proposed)
+    actual, expected = {}, {}
+    for who in _org_order(template, allowed):
+        with as_relation(db, org_cast, who) as user:
+            actual[who] = request_as(user, method, url, data={}).status_code
+        expected[who] = 302 if who == "anonymous" else status if who in allowed else 404
+    assert actual == expected
+
+
+def test_every_organisations_route_has_a_row(app):
+    adapter = app.url_map.bind("localhost")
+    covered = {
+        (adapter.match(url.format(a=1, m=2), method=method)[0], method)
+        for method, url, *_ in ORG_MATRIX
+    }
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("organisations."):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert (rule.endpoint, method) in covered, f"{method} {rule.rule}"

@@ -17,6 +17,7 @@ from portal.models import (
     AccessGrant,
     Base,
     CareTeamMember,
+    CareTeamMembership,
     ConsentRecord,
     PlanVersion,
     Preparation,
@@ -69,6 +70,9 @@ def rich_cast(db, cast):
             Preparation(plan_id=plan.id),
             CareTeamMember(plan_id=plan.id, name="Dr A", role="GP"),
             ConsentRecord(patient_id=cast.a.id, share_with_care_team=True),
+            CareTeamMembership(
+                patient_id=cast.a.id, organisation_id=cast.other_org.id, scope="view"
+            ),
             SurveyResponse(
                 meeting_id=meeting.id,
                 patient_id=cast.a.id,
@@ -204,6 +208,7 @@ def test_the_walk_resolves_ids_to_the_patients_own_records(db, rich_cast):
     assert _resolve(db, rich_cast, "meeting_id")[1]  # ReviewMeeting
     assert _resolve(db, rich_cast, "version_id")[1]  # PlanVersion
     assert _resolve(db, rich_cast, "goal_id")[1]
+    assert _resolve(db, rich_cast, "membership_id")[1]  # CareTeamMembership
     assert _resolve(db, rich_cast, "patient_id") == (rich_cast.a.id, True)
     assert _resolve(db, rich_cast, "token") == (1, False)
 

@@ -67,6 +67,8 @@ ROUTES = [
     ("GET", "/admin/accounts/{nurse}/reset-two-step-verification", 200),
     ("GET", "/admin/accounts/{nurse}/send-password-link", 200),
     ("POST", "/admin/accounts/{nurse}/send-password-link", 302),
+    ("POST", "/admin/accounts/{nurse}/organisations", 302),  # no code: back, with a message
+    ("POST", "/admin/accounts/99999/organisations/{org}/leave", 404),
     ("GET", "/admin/organisations/new", 200),
     ("POST", "/admin/organisations/new", 200),
     ("GET", "/admin/organisations/{org}/edit", 200),
@@ -474,6 +476,30 @@ def test_actions_that_do_not_apply_are_explained_not_done(login, db, admin, nurs
 # --------------------------------------------------------------------------- #
 # Organisations
 # --------------------------------------------------------------------------- #
+
+
+def test_an_organisation_of_another_kind(login, db, admin):
+    """Organisations beyond GP practices: a hospice, with its kind shown in the list."""
+    client = login(admin)
+    response = client.post(
+        "/admin/organisations/new",
+        data={
+            "name": "St Anne's Hospice",
+            "ods_code": "RX7",
+            "kind": "hospice",
+            "reply_working_days": "2",
+        },
+    )
+    assert response.status_code == 302
+    assert db.session.scalars(select(Organisation)).one().kind == "hospice"
+    listed = text(client.get("/admin/organisations"))
+    assert "Hospice" in listed
+    refused = client.post(
+        "/admin/organisations/new",
+        data={"name": "X", "ods_code": "RX6", "kind": "spaceship", "reply_working_days": "2"},
+    )
+    assert refused.status_code == 200 and "Not a valid choice" in text(refused)
+    assert db.session.scalars(select(Organisation.ods_code)).all() == ["RX7"]
 
 
 def test_adding_and_changing_an_organisation(login, db, admin):

@@ -5,7 +5,12 @@ from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from portal.models import Base, ReviewMeeting
-from tests.factories import make_conversation, make_invitation
+from tests.factories import (
+    make_conversation,
+    make_emergency_access,
+    make_invitation,
+    make_membership,
+)
 
 CODED = sorted(
     (table.name, constraint.name)
@@ -52,6 +57,9 @@ def test_the_database_refuses_a_value_outside_the_enum(db, cast, table, name):
             SmartClient(client_id="app-1", name="App", kind="app", scope="user/*.read"),
         ]
     )
+    db.session.flush()
+    make_membership(cast.a, cast.other_org, scope="view")
+    make_emergency_access(cast.a, cast.users["professional"])
     db.session.flush()
     column = name.removeprefix(f"ck_{table}_")
     assert column in {c.name for c in Base.metadata.tables[table].columns}

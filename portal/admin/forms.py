@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from portal import labels
 from portal.auth.forms import EMAIL_FORMAT
 from portal.fields import PortalForm
+from portal.models.organisation import OrganisationKind
 from portal.models.user import STAFF_ROLES, Role
 
 # Organisation Data Service codes: GP practices are a letter and five digits (A81001), other
@@ -88,6 +89,12 @@ class OrganisationForm(PortalForm):
             Regexp(ODS_CODE, message=ODS_FORMAT),
         ],
     )
+    # Absent from a post (an older form), the organisation is a GP practice as before.
+    kind = RadioField(
+        _l("Kind of organisation"),
+        choices=[SelectChoice(k.value, labels.ORGANISATION_KINDS[k]) for k in OrganisationKind],
+        default=OrganisationKind.GP_PRACTICE.value,
+    )
     reply_working_days = StringField(
         _l("Working days to answer a patient's message"),
         validators=[
@@ -99,6 +106,16 @@ class OrganisationForm(PortalForm):
         ],
     )
     version = HiddenField()
+
+
+class JoinOrganisationForm(PortalForm):
+    """A professional works for a further organisation, named by its ODS code."""
+
+    ods_code = StringField(
+        _l("Works for another organisation too (ODS code)"),
+        filters=[_ods],
+        validators=[DataRequired(_l("Enter the ODS code")), Regexp(ODS_CODE, message=ODS_FORMAT)],
+    )
 
 
 # National RBAC role codes, as CIS2 sends them: R and four or five digits (R8000).

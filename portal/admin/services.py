@@ -16,14 +16,14 @@ from portal import accounts, audit
 from portal.auth import emails, mfa
 from portal.auth.services import find_user, issue_password_link, notify
 from portal.extensions import db
-from portal.models import Organisation, Role, User
+from portal.models import Organisation, OrganisationKind, Role, User
 from portal.models.user import STAFF_ROLES
 from portal.pagination import Page, paginate
 from portal.security import end_every_session
 
 PAGE_SIZE = 25
 ACCOUNT_FIELDS = ("display_name", "role", "organisation_id", "job_title", "can_audit")
-ORGANISATION_FIELDS = ("name", "ods_code", "reply_working_days")
+ORGANISATION_FIELDS = ("name", "ods_code", "kind", "reply_working_days")
 
 
 class LastAdmin(Exception):
@@ -172,7 +172,11 @@ def resend_password_link(user: User) -> None:
 
 
 def save_organisation(
-    organisation: Organisation, name: str, ods_code: str, reply_working_days: int = 2
+    organisation: Organisation,
+    name: str,
+    ods_code: str,
+    reply_working_days: int = 2,
+    kind: str = OrganisationKind.GP_PRACTICE,
 ) -> None:
     other = organisation_by_code(ods_code)
     if other is not None and other.id != organisation.id:
@@ -181,6 +185,7 @@ def save_organisation(
     organisation.name = name
     organisation.ods_code = ods_code
     organisation.reply_working_days = reply_working_days
+    organisation.kind = kind
     db.session.add(organisation)
     try:
         db.session.flush()

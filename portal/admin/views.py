@@ -9,11 +9,17 @@ from flask_login import current_user
 
 from portal import labels
 from portal.admin import bp, services
-from portal.admin.forms import AccountForm, Cis2RoleForm, EditAccountForm, OrganisationForm
+from portal.admin.forms import (
+    AccountForm,
+    Cis2RoleForm,
+    EditAccountForm,
+    JoinOrganisationForm,
+    OrganisationForm,
+)
 from portal.auth import cis2
 from portal.auth.reauth import require_recent_auth
 from portal.extensions import db
-from portal.models import Cis2RoleMapping, Organisation, Role, User
+from portal.models import Cis2RoleMapping, Organisation, OrganisationKind, Role, User
 from portal.pages import account_page
 from portal.permissions import Action
 
@@ -95,7 +101,58 @@ def new_account():
 @bp.route("/accounts/<int:user_id>")
 @account_page(Action.ADMINISTER)
 def account(user_id: int):
-    return render_template("admin/account.html", user=_account_or_404(user_id))
+    from portal.organisations.services import other_organisations_of
+
+    user = _account_or_404(user_id)
+    return render_template(
+        "admin/account.html",
+        user=user,
+        others=other_organisations_of(user),
+        join_form=JoinOrganisationForm(formdata=None),
+    )
+
+
+@bp.route("/accounts/<int:user_id>/organisations", methods=["POST"])
+@account_page(Action.ADMINISTER)
+@require_recent_auth
+def join_organisation(user_id: int):
+    """A professional starts working for a further organisation, named by its ODS code."""
+    from portal.organisations.services import join, other_organisations_of
+
+    user = _account_or_404(user_id)
+    form = JoinOrganisationForm()
+    valid = form.validate_on_submit()
+    organisation = services.organisation_by_code(form.ods_code.data) if valid else None
+    if organisation is None or user.role != Role.PROFESSIONAL:
+        flash(_("No organisation has this ODS code."))
+    elif organisation.id != user.organisation_id and organisation not in other_organisations_of(
+        user
+    ):
+        join(user, organisation)
+        flash(_("%(name)s now works for %(org)s.", name=user.display_name, org=organisation.name))
+    return redirect(url_for(".account", user_id=user_id))
+
+
+@bp.route("/accounts/<int:user_id>/organisations/<int:organisation_id>/leave", methods=["POST"])
+@account_page(Action.ADMINISTER)
+@require_recent_auth
+def leave_organisation(user_id: int, organisation_id: int):
+    """The professional leaves: the organisation's patients are closed to them at once."""
+    from portal.organisations.services import leave
+
+    user = _account_or_404(user_id)
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        abort(404)
+    if leave(user, organisation, current_user):
+        flash(
+            _(
+                "%(name)s no longer works for %(org)s: its patients are closed to them at once.",
+                name=user.display_name,
+                org=organisation.name,
+            )
+        )
+    return redirect(url_for(".account", user_id=user_id))
 
 
 def _saved_account(user: User) -> dict:
@@ -222,6 +279,7 @@ def _organisation_form(organisation: Organisation | None):
     saved = {
         "name": organisation.name or "",
         "ods_code": organisation.ods_code or "",
+        "kind": organisation.kind or OrganisationKind.GP_PRACTICE.value,
         "reply_working_days": str(organisation.reply_working_days or 2),
     }
     version = services.fingerprint(organisation, services.ORGANISATION_FIELDS)
@@ -232,11 +290,13 @@ def _organisation_form(organisation: Organisation | None):
     conflict = None
     if form.validate_on_submit():
         if organisation.id is not None and form.version.data != version:
+            kinds = labels.ORGANISATION_KINDS
             conflict = {
-                "current": saved,
+                "current": {**saved, "kind": kinds[saved["kind"]]},
                 "mine": {
                     "name": form.name.data,
                     "ods_code": form.ods_code.data,
+                    "kind": kinds[form.kind.data],
                     "reply_working_days": form.reply_working_days.data,
                 },
             }
@@ -248,6 +308,7 @@ def _organisation_form(organisation: Organisation | None):
                     form.name.data,
                     form.ods_code.data,
                     int(form.reply_working_days.data),
+                    form.kind.data,
                 )
             except services.Taken:
                 form.ods_code.errors.append(_("Another organisation already has this ODS code"))

@@ -19,19 +19,23 @@ from portal.models import (
     AuditEvent,
     CarePlan,
     CareTeamMember,
+    CareTeamMembership,
     Condition,
     ConsentRecord,
     Contact,
     Conversation,
     CrisisStep,
     Goal,
+    MembershipStatus,
     Message,
     NeedsSection,
     Organisation,
+    OrganisationKind,
     Patient,
     Preparation,
     ReviewMeeting,
     Role,
+    Scope,
     SharedResult,
     User,
     UsualState,
@@ -56,7 +60,11 @@ ACCOUNTS = {
     "other_professional": "gp@other.example.org",
     "commissioner": "commissioner@example.org",
     "admin": "admin@example.org",
+    "matron": "matron@example.org",  # a community trust, in Margaret's care team
+    "paramedic": "paramedic@example.org",  # an ambulance service (urgent care)
 }
+COMMUNITY_ODS = "RX9"
+AMBULANCE_ODS = "RX8"
 
 
 def make_user(email: str, role: Role, name: str, **extra) -> User:
@@ -81,7 +89,8 @@ def _demo_mfa(user: User) -> None:
 
 def _demo_staff_mfa() -> None:
     """Demo staff created before two-step verification existed get the published key."""
-    emails = [ACCOUNTS[k] for k in ("professional", "other_professional", "commissioner", "admin")]
+    staff = ("professional", "other_professional", "commissioner", "admin", "matron", "paramedic")
+    emails = [ACCOUNTS[k] for k in staff]
     for user in db.session.scalars(select(User).where(User.email.in_(emails))):
         if not user.mfa_enabled:
             _demo_mfa(user)
@@ -90,6 +99,7 @@ def _demo_staff_mfa() -> None:
 def load_demo_data() -> bool:
     """Create the demo practice and people; False if they are already there."""
     if db.session.scalar(select(Organisation).where(Organisation.ods_code == DEMO_ODS)):
+        _care_across_organisations()
         _demo_staff_mfa()
         db.session.commit()
         return False
@@ -185,8 +195,61 @@ def load_demo_data() -> bool:
         )
     )
     add_population(today)  # synthetic patients for the commissioner's report and audits
+    _care_across_organisations()
     db.session.commit()
     return True
+
+
+def _care_across_organisations() -> None:
+    """A community trust whose matron the practice proposed for Margaret's care team (waiting
+    for Margaret to agree on "who can see my plan"), and an
+    ambulance service whose paramedic can open a crisis plan in an emergency. Added to a demo
+    database made before organisations of other kinds existed, too."""
+    if db.session.scalar(select(Organisation).where(Organisation.ods_code == COMMUNITY_ODS)):
+        return
+    community = Organisation(
+        ods_code=COMMUNITY_ODS,
+        name="Riverside Community Health NHS Trust",
+        kind=OrganisationKind.COMMUNITY_HEALTH,
+        phone="0113 496 0200",
+    )
+    ambulance = Organisation(
+        ods_code=AMBULANCE_ODS,
+        name="Northern Ambulance Service NHS Trust",
+        kind=OrganisationKind.URGENT_CARE,
+        phone="0113 496 0300",
+    )
+    db.session.add_all([community, ambulance])
+    matron = make_user(
+        ACCOUNTS["matron"],
+        Role.PROFESSIONAL,
+        "Joan Bell",
+        organisation=community,
+        job_title="Community matron",
+        phone="0113 496 0201",
+    )
+    make_user(
+        ACCOUNTS["paramedic"],
+        Role.PROFESSIONAL,
+        "Alex Price",
+        organisation=ambulance,
+        job_title="Paramedic",
+    )
+    db.session.flush()
+    margaret = db.session.scalar(select(Patient).where(Patient.nhs_number == "9434765919"))
+    if margaret is None:
+        return
+    nurse = db.session.scalar(select(User).where(User.email == ACCOUNTS["professional"]))
+    db.session.add(
+        CareTeamMembership(
+            patient_id=margaret.id,
+            organisation_id=community.id,
+            professional_id=matron.id,
+            scope=Scope.VIEW,
+            status=MembershipStatus.PROPOSED,
+            proposed_by_id=nurse.id if nurse else None,
+        )
+    )
 
 
 def _margaret_plan(patient: Patient, nurse: User, today: date) -> None:

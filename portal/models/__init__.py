@@ -2,6 +2,13 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.care_team import (
+    CareTeamMembership,
+    EmergencyAccess,
+    EmergencyReason,
+    MembershipStatus,
+    StaffMembership,
+)
 from portal.models.contingency import (
     CallService,
     CareTeamMember,
@@ -29,7 +36,7 @@ from portal.models.notification import (
     NotificationPreference,
     NotificationStatus,
 )
-from portal.models.organisation import Organisation
+from portal.models.organisation import Organisation, OrganisationKind
 from portal.models.patient import (
     Condition,
     ConditionProposal,
@@ -97,6 +104,12 @@ __all__ = [
     "Base",
     "CarePlan",
     "CareTeamMember",
+    "CareTeamMembership",
+    "EmergencyAccess",
+    "EmergencyReason",
+    "MembershipStatus",
+    "OrganisationKind",
+    "StaffMembership",
     "Channel",
     "CodeChannel",
     "Condition",

@@ -4,6 +4,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
+from portal.models.organisation import Organisation
 from portal.models.user import User
 
 
@@ -21,5 +22,8 @@ class AuditEvent(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(String(200), default="")
+    # The organisation the actor acted for, named on the patient's activity page.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
 
     actor: Mapped[User | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()

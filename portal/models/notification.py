@@ -27,6 +27,7 @@ class NotificationKind(StrEnum):
     ACCESS_CHANGED = "access_changed"  # to the carer
     ACCESS_ENDED = "access_ended"  # to the carer
     CONVERSATION_MESSAGE = "conversation_message"  # to the other side of a conversation
+    EMERGENCY_ACCESS = "emergency_access"  # to the named contact: urgent care opened the plan
 
 
 class Channel(StrEnum):

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, one_of
@@ -98,6 +98,8 @@ class Patient(TimestampMixin, Base):
     initial_assessment_date: Mapped[date | None]
     # Latest consent decision to share the plan with the care team (history in ConsentRecord).
     care_team_consent: Mapped[bool | None]
+    # Whether urgent care (ambulance, NHS 111, out of hours) may open the crisis summary.
+    emergency_access: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     user: Mapped[User | None] = relationship()
     organisation: Mapped[Organisation] = relationship()

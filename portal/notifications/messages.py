@@ -38,6 +38,7 @@ def subject_of(kind: NotificationKind) -> str:
         K.CONVERSATION_MESSAGE: lambda: _("You have a new message about a care plan"),
         K.ACCESS_CHANGED: lambda: _("What you can see of a care plan has changed"),
         K.ACCESS_ENDED: lambda: _("You can no longer see a care plan"),
+        K.EMERGENCY_ACCESS: lambda: _("Urgent care has opened a crisis plan"),
     }
     return subjects[kind]()
 
@@ -84,6 +85,10 @@ def _what_happened(kind: NotificationKind, params: dict) -> str:
         ),
         K.ACCESS_ENDED: lambda: _(
             "The person who shared their care plan with you has stopped sharing it."
+        ),
+        K.EMERGENCY_ACCESS: lambda: _(
+            "A clinician of an urgent care service has opened the crisis plan of a patient "
+            "you are the named contact for, giving a reason. The patient may need you."
         ),
     }
     return lines[kind]()

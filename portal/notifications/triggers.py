@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AccessGrant, AuditEvent, CarePlan, NotificationKind, Patient, Role, User
 from portal.notifications.outbox import queue
-from portal.permissions import Action, active_grants_query, can
+from portal.permissions import Action, Relation, active_grants_query, can, relation
 
 log = logging.getLogger(__name__)
 K = NotificationKind
@@ -73,14 +73,17 @@ def _tell_patient(session, audit, kind, key, endpoint, **params) -> None:
 
 
 def crisis_changed(session: Session, audit: AuditEvent) -> None:
-    """A patient or carer changed a crisis step or contact: the named contact and the other
-    carers are told at once (one message until they have had it, however many edits)."""
+    """A patient, carer or care team member of another organisation changed a crisis step or
+    contact: the named contact and the other carers are told at once (one message until they
+    have had it, however many edits)."""
     actor = session.get(User, audit.actor_id) if audit.actor_id else None
-    if actor is None or actor.role not in (Role.PATIENT, Role.CARER):
-        return  # a professional's change is agreed as it is made
+    if actor is None or actor.role not in (Role.PATIENT, Role.CARER, Role.PROFESSIONAL):
+        return
     plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
     if plan is None:
         return
+    if actor.role == Role.PROFESSIONAL and relation(actor, plan.patient) == Relation.PROFESSIONAL:
+        return  # the practice's change is agreed as it is made; a member's is a proposal
     recipients = []
     if plan.named_contact is not None:
         recipients.append((plan.named_contact, "staff", "contingency.overview"))
@@ -244,6 +247,23 @@ def conversation_message(session: Session, audit: AuditEvent) -> None:
         )
 
 
+def emergency_opened(session: Session, audit: AuditEvent) -> None:
+    """Urgent care opened the crisis summary: the named contact is told at once."""
+    plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
+    if plan is None or plan.named_contact is None:
+        return
+    if not can(plan.named_contact, Action.VIEW_CRISIS, session.get(Patient, audit.patient_id)):
+        return
+    queue(
+        session,
+        plan.named_contact,
+        K.EMERGENCY_ACCESS,
+        f"emergency_access:{audit.detail}",
+        patient_id=audit.patient_id,
+        params={"link": ["contingency.crisis", {"patient_id": audit.patient_id}]},
+    )
+
+
 HANDLERS = {
     "conversation.start": conversation_message,
     "conversation.reply": conversation_message,
@@ -257,6 +277,7 @@ HANDLERS = {
     "sharing.accept": invitation_accepted,
     "sharing.change": access_changed,
     "sharing.revoke": access_changed,
+    "emergency.open": emergency_opened,
 }
 
 

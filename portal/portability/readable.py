@@ -116,6 +116,14 @@ LABELS = {
     "held_by": _l("How was the meeting held? (optional)"),
     "interpreter_used": _l("An interpreter was used"),
     "team_contact": _l("When they are away"),
+    "emergency_access": _l("Urgent care can open your crisis plan."),
+    "status": _l("Status"),
+    "ends_on": _l("End date"),
+    "consent_method": _l("How did they tell you?"),
+    "ended_at": _l("Stopped"),
+    "reason": _l("Why do you need to see this crisis plan?"),
+    "reason_text": _l("In your own words"),
+    "expires_at": _l("Until"),
 }
 
 # Fields left to the JSON copy: record numbers and links between records, secrets, and
@@ -167,6 +175,9 @@ CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
     ("ReviewMeeting", "held_by"): lambda v: _MEETING_MODES.get(v, v),
     ("Goal", "status"): lambda v: labels.GOAL_STATUSES.get(v, v),
     ("Contact", "kind"): lambda v: labels.CONTACT_KINDS.get(v, v),
+    ("CareTeamMembership", "status"): lambda v: labels.MEMBERSHIP_STATUSES.get(v, v),
+    ("CareTeamMembership", "consent_method"): lambda v: _CONSENT_METHODS.get(v, v),
+    ("EmergencyAccess", "reason"): lambda v: labels.EMERGENCY_REASONS.get(v, v),
 }
 # Plan and meeting state codes and similar need no reading: other fields say the same.
 SKIP_BY_MODEL = frozenset(
@@ -256,6 +267,8 @@ def _title(key: str, obj) -> str:
         "access_grants": lambda o: o.invited_email,
         "consent_records": lambda o: format_datetime(o.created_at),
         "survey_responses": lambda o: format_datetime(o.created_at),
+        "care_team_memberships": lambda o: o.organisation.name,
+        "emergency_accesses": lambda o: o.organisation.name,
     }
     make = titles.get(key)
     return str(make(obj)) if make else ""
@@ -281,6 +294,8 @@ HEADINGS = {
     "consent_records": _l("Sharing with my care team"),
     "survey_responses": _l("Survey answers"),
     "conversations": _l("Conversations with the care team"),
+    "care_team_memberships": _l("Teams and professionals in other organisations"),
+    "emergency_accesses": _l("Urgent care in an emergency"),
 }
 
 

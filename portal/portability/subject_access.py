@@ -11,10 +11,12 @@ from portal.models import (
     AuditEvent,
     CarePlan,
     CareTeamMember,
+    CareTeamMembership,
     ConsentRecord,
     Contact,
     Conversation,
     CrisisStep,
+    EmergencyAccess,
     Goal,
     Message,
     NeedsSection,
@@ -59,6 +61,8 @@ PATIENT_PARTS = {
     "consent_records": ConsentRecord,
     "survey_responses": SurveyResponse,
     "conversations": Conversation,
+    "care_team_memberships": CareTeamMembership,
+    "emergency_accesses": EmergencyAccess,
 }
 
 

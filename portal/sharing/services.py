@@ -409,4 +409,6 @@ def activity(patient_id: int, page: int, per_page: int = ACTIVITY_PAGE_SIZE) -> 
         .where(AuditEvent.patient_id == patient_id)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
-    return paginate(query, page, per_page, joinedload(AuditEvent.actor))
+    return paginate(
+        query, page, per_page, joinedload(AuditEvent.actor), joinedload(AuditEvent.organisation)
+    )

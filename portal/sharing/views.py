@@ -27,6 +27,8 @@ from portal.sharing.services import CURRENT_STATUSES, InvitationProblem, grant_s
 @bp.route("/patients/<int:patient_id>/sharing")
 @patient_page(Action.MANAGE_SHARING)
 def manage(patient_id: int, access):
+    from portal.organisations.services import memberships_of
+
     grants = services.grants_for(patient_id)
     statuses = {grant.id: grant_status(grant) for grant in grants}
     return render_template(
@@ -35,6 +37,7 @@ def manage(patient_id: int, access):
         current=[g for g in grants if statuses[g.id] in CURRENT_STATUSES],
         past=[g for g in grants if statuses[g.id] not in CURRENT_STATUSES],
         statuses=statuses,
+        memberships=memberships_of(patient_id),
     )
 
 

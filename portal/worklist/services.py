@@ -33,7 +33,7 @@ from portal.models import (
 )
 from portal.nhs_number import normalise
 from portal.pagination import Page
-from portal.permissions import not_objected_sql
+from portal.permissions import memberships_in_force, not_objected_sql
 
 PAGE_SIZE = 25
 DUE_SOON_DAYS = 56  # "due in the next 8 weeks"
@@ -200,12 +200,17 @@ def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
     }
 
 
-def _base(user: User, whose: Whose, search: Search, waiting) -> Select:
+def _base(user: User, whose: Whose, search: Search, waiting, members=()) -> Select:
+    """The practice's patients, and ``members``: those the user reaches through a care team
+    membership (read first as a short list, so the practice's own list keeps its index)."""
+    mine = Patient.organisation_id == user.organisation_id
+    if members:
+        mine = or_(mine, Patient.id.in_(list(members)))
     query = (
         select(Patient)
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
         .outerjoin(waiting, waiting.c.plan_id == CarePlan.id)
-        .where(Patient.organisation_id == user.organisation_id)
+        .where(mine)
     )
     if whose is Whose.MINE:
         query = query.where(CarePlan.named_contact_id == user.id, not_objected_sql())
@@ -219,6 +224,8 @@ class Worklist:
     page: Page
     rows: list[Row]
     counts: dict[Filter, int]
+    # Patients of other practices reached through a membership: the widest scope of each.
+    member_scopes: dict[int, str]
 
 
 def _sorted(columns):
@@ -254,7 +261,8 @@ def worklist(
     search = search or Search()
     waiting = _waiting()
     conditions = _conditions(waiting, today)
-    base = _base(user, whose, search, waiting)
+    scopes = member_scopes(user)
+    base = _base(user, whose, search, waiting, scopes)
     # Every patient in scope once, with a 1/0 column per filter and how urgent they are; the
     # window sums count each filter over all of them in the same pass that sorts one page.
     every = base.with_only_columns(
@@ -319,7 +327,7 @@ def worklist(
         for r in found
     ]
     found = Page(items=rows, page=page, pages=max(1, -(-total // PAGE_SIZE)), total=total)
-    return Worklist(page=found, rows=rows, counts=counts)
+    return Worklist(page=found, rows=rows, counts=counts, member_scopes=scopes)
 
 
 def start_plan(patient: Patient, user: User) -> CarePlan:
@@ -340,3 +348,22 @@ def start_plan(patient: Patient, user: User) -> CarePlan:
     audit.record("plan.start", patient.id, f"plan {plan.id}", actor_id=user.id)
     db.session.commit()
     return plan
+
+
+def member_scopes(user: User) -> dict[int, str]:
+    """Patients of other practices that ``user`` reaches through a care team membership, with
+    the widest scope of each: they join the worklist, each row linking to what it opens."""
+    from portal.models import CareTeamMembership, Scope
+
+    widest = (Scope.CRISIS, Scope.VIEW, Scope.CONTRIBUTE)
+    scopes: dict[int, str] = {}
+    rows = db.session.execute(
+        memberships_in_force(user.id)
+        .with_only_columns(CareTeamMembership.patient_id, CareTeamMembership.scope)
+        .join(Patient, Patient.id == CareTeamMembership.patient_id)
+        .where(Patient.organisation_id != (user.organisation_id or 0))
+    )
+    for patient_id, scope in rows:
+        if widest.index(Scope(scope)) >= widest.index(Scope(scopes.get(patient_id, "crisis"))):
+            scopes[patient_id] = scope
+    return scopes

@@ -7,7 +7,7 @@ from portal import audit
 from portal.extensions import db
 from portal.models import CarePlan, ConsentMethod, PlanFormat
 from portal.pages import account_page, patient_page
-from portal.permissions import Action, require
+from portal.permissions import Action, may, require
 from portal.worklist import arrangements, bp, services
 from portal.worklist.services import FILTER_LABELS, URGENCY, WHOSE_LABELS, Filter, Whose
 
@@ -41,6 +41,8 @@ def index():
         filters=[Filter.ALL, *URGENCY],
         filter_labels=FILTER_LABELS,
         whose_labels=WHOSE_LABELS,
+        member_scopes=result.member_scopes,
+        urgent_care=may(current_user, Action.EMERGENCY_SEARCH),
     )
 
 

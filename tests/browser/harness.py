@@ -47,6 +47,8 @@ ACCOUNTS = {
     "professional": demo.ACCOUNTS["professional"],
     "commissioner": demo.ACCOUNTS["commissioner"],
     "admin": demo.ACCOUNTS["admin"],
+    "matron": demo.ACCOUNTS["matron"],
+    "paramedic": demo.ACCOUNTS["paramedic"],
 }
 
 # WCAG 2.0, 2.1 and 2.2 at levels A and AA, plus axe's best practices.
