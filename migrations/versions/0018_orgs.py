@@ -1,8 +1,8 @@
 """organisations of every kind, staff in several organisations, care team memberships with
 access, emergency access for urgent care, and the organisation named on audit events
 
-Revision ID: 0015_orgs
-Revises: 0014_oidc
+Revision ID: 0018_orgs
+Revises: 0017_fhir
 Create Date: 2026-12-07 14:30:00.000000
 
 """
@@ -13,8 +13,8 @@ from portal.models.base import UTCDateTime
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_orgs'
-down_revision = '0014_oidc'
+revision = '0018_orgs'
+down_revision = '0017_fhir'
 branch_labels = None
 depends_on = None
 
