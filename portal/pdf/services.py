@@ -74,16 +74,35 @@ def print_size(asked: str | None, patient) -> PrintSize:
         return default_print_size(patient)
 
 # The crisis sheet must fit one sheet of paper. A long crisis plan is laid out again with
-# smaller type, down to a size still readable on a fridge door; past that it continues on a
-# second page rather than losing any instruction (the limits in ``portal.limits`` keep the
-# largest crisis plan allowed on one page in English: ``bench/worst_plan_bench.py``).
-SHEET_DENSITIES = (
-    "",
-    "html.pdf--crisis { font-size: 8pt; --urdu-line-height: 1.8; }",
-    "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }"
-    " .pdf--crisis .sheet-step { padding-block: 0.5mm; margin-block-end: 1mm; }"
-    " .pdf--crisis .pdf-tag { font-size: 1em; padding-block: 0; }",
+# smaller type, down to 7 pt (still readable on a fridge door), then with less space around
+# the text (``css/pdf-sheet-compact.css``); the last layout keeps every agreed step, contact
+# and fact but prints the changes nobody has checked yet as one line each (what, who, when),
+# with a note sending the reader to the crisis page for their words. Each layout is
+# (a rule written here, stylesheets of ``static/``). ``tests/test_crisis_sheet_fit.py``
+# prints the largest crisis plan the limits allow on one page in the longest-rendering
+# languages; ``bench/worst_plan_bench.py`` measures it.
+COMPACT_SHEET = "css/pdf-sheet-compact.css"
+SHEET_DENSITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("", ()),
+    ("html.pdf--crisis { font-size: 8pt; --urdu-line-height: 1.8; }", ()),
+    (
+        "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }"
+        " .pdf--crisis .sheet-step { padding-block: 0.5mm; margin-block-end: 1mm; }"
+        " .pdf--crisis .pdf-tag { font-size: 1em; padding-block: 0; }",
+        (),
+    ),
+    ("", (COMPACT_SHEET,)),
+    (
+        ".sheet-unreviewed__words { display: none; } p.sheet-unreviewed__short { display: block; }"
+                " .sheet-unreviewed { display: flow-root; }"
+        " .sheet-unreviewed__item { float: inline-start; width: 33%; }"
+        " .sheet-unreviewed__item + .sheet-unreviewed__item { border: 0; margin: 0; }",
+        (COMPACT_SHEET,),
+    ),
 )
+# A first layout this many pages long is far from fitting: the next tries go straight to
+# the compact layout (each try costs a whole layout).
+FAR_FROM_FITTING = 3
 
 # Headings of the crisis sheet. In any language but English each one is printed with the
 # English beside it, so a paramedic can find "Allergies" on a sheet written in Urdu.
@@ -478,13 +497,20 @@ def _lay_out(
     font_config = _font_config()
     with _collector_paused:
         document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)
-        for density in SHEET_DENSITIES if one_page else ("",):
-            extra = [_inline_stylesheet(static_folder, density)] if density else []
+        densities = list(SHEET_DENSITIES if one_page else SHEET_DENSITIES[:1])
+        while densities:
+            rule, paths = densities.pop(0)
+            extra = [_base_stylesheet(static_folder, path) for path in paths]
+            if rule:
+                extra.append(_inline_stylesheet(static_folder, rule))
             rendered = document.render(
                 stylesheets=stylesheets + extra, font_config=font_config, **PDF_OPTIONS
             )
-            if len(rendered.pages) == 1:
+            pages = len(rendered.pages)
+            if pages == 1:
                 break
+            if pages >= FAR_FROM_FITTING:
+                densities = [d for d in densities if COMPACT_SHEET in d[1]]
         if len(rendered.pages) > max_pages:  # not written: writing costs as much again
             raise RenderRefused(RenderRefused.TOO_LONG)
         return rendered.write_pdf(**PDF_OPTIONS)
