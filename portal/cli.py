@@ -118,3 +118,16 @@ def register_cli(app: Flask) -> None:
             click.echo(f"Finished the new-patient figures of {start:%Y-%m}.")
         if not summarised and not finished:
             click.echo("Nothing to summarise: no patient has been recorded yet.")
+
+    @app.cli.command("error-pages")
+    @click.option(
+        "--output", default=None, help="Folder to write to (default: deploy/error-pages)."
+    )
+    def error_pages(output: str | None):
+        """Write the front server's page for a worker timeout in every language."""
+        from pathlib import Path
+
+        from portal.error_pages import PAGES, write_pages
+
+        written = write_pages(app, Path(output) if output else PAGES)
+        click.echo(f"Wrote {len(written)} pages to {written[0].parent.parent}.")
