@@ -49,7 +49,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Register import: 8,000 rows on SQLite", ["bench.register_bench", "--rows", "8000"]),
         ("Register import: 100,000 rows on SQLite",
          ["bench.register_bench", "--rows", "100000"]),
-        ("Hostile input: every form and query parameter", ["bench.fuzz"]),
+        ("Hostile input: every form and query parameter on SQLite", ["bench.fuzz"]),
         ("wapiti scan of the portal on loopback", ["bench.wapiti_scan"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
@@ -66,6 +66,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
              ["bench.report_bench", "--url", report_100k, "--patients", "100000"]),
             ("Data generator: 100,000 patients on PostgreSQL",
              ["bench.datagen", "--patients", "100000", "--url", pg_100k]),
+            ("Hostile input: every form and query parameter on PostgreSQL",
+             ["bench.fuzz", "--postgresql", PG_ADMIN, "--no-sqlite"]),
             ("Team inbox: 8,000 patients and 20,000 conversations on PostgreSQL",
              ["bench.inbox_bench", "--url", fresh_pg_database("portal_bench_inbox")]),
             ("Load test: 100,000 patients on PostgreSQL, 20 users",
