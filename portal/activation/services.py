@@ -19,7 +19,7 @@ from portal import audit, mail
 from portal.accounts import email_link as external_url
 from portal.auth.services import hash_password
 from portal.extensions import db
-from portal.models import ActivationCode, Patient, RegisterEntry, Role, User
+from portal.models import ActivationCode, Patient, PrintSize, RegisterEntry, Role, User
 from portal.models.base import utcnow
 from portal.security import new_session_token
 
@@ -126,8 +126,7 @@ def letter_language(patient: Patient) -> str:
 
 
 def large_print(patient: Patient) -> bool:
-    needs = (patient.communication_needs or "").lower()
-    return "large print" in needs or "large type" in needs
+    return patient.print_size == PrintSize.LARGE
 
 
 def letter_texts(patient: Patient, code: str) -> dict[str, str]:

@@ -29,7 +29,14 @@ from portal.models.notification import (
     NotificationStatus,
 )
 from portal.models.organisation import Organisation
-from portal.models.patient import Condition, EthnicCategory, Patient, Sex, patient_conditions
+from portal.models.patient import (
+    Condition,
+    EthnicCategory,
+    Patient,
+    PrintSize,
+    Sex,
+    patient_conditions,
+)
 from portal.models.plan import (
     CarePlan,
     Domain,
@@ -116,6 +123,7 @@ __all__ = [
     "Role",
     "Scope",
     "Sex",
+    "PrintSize",
     "SharedResult",
     "Cis2RoleMapping",
     "IdentityProvider",

@@ -20,7 +20,6 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from datetime import UTC, datetime
-from enum import StrEnum
 from functools import cache, lru_cache
 
 from babel import UnknownLocaleError
@@ -30,11 +29,11 @@ from flask_babel import lazy_gettext as _l
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from portal import labels
+from portal import audit, labels
 from portal.contingency.held_apart import hold_apart
 from portal.contingency.services import current, steps_by_level
 from portal.i18n import html_lang, text_direction
-from portal.models import CarePlan, Domain, GoalStatus, WishKind
+from portal.models import CarePlan, Domain, GoalStatus, PrintSize, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
 from portal.sections import DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
@@ -49,21 +48,20 @@ STYLESHEET = "css/pdf.css"
 LARGE_STYLESHEET = "css/pdf-large.css"
 
 
-class PrintSize(StrEnum):
-    """Standard print, or large print: at least 16 pt, wider line spacing, one column."""
-
-    STANDARD = "standard"
-    LARGE = "large"
-
-
-# Words in a patient's recorded communication needs that ask for large print.
-LARGE_PRINT_WORDS = re.compile(r"large[\s-]*print|big[\s-]*print|large[\s-]*font", re.IGNORECASE)
-
-
 def default_print_size(patient) -> PrintSize:
-    """Large print when the patient's communication needs ask for it ("Large print letters")."""
-    needs = getattr(patient, "communication_needs", None) or ""
-    return PrintSize.LARGE if LARGE_PRINT_WORDS.search(needs) else PrintSize.STANDARD
+    """The print the patient chose, or a professional recorded for them (``Patient.print_size``)."""
+    try:
+        return PrintSize(patient.print_size)
+    except ValueError:
+        return PrintSize.STANDARD
+
+
+def record_print_size(patient, size: PrintSize) -> None:
+    """Keep the print the patient chose or told a professional; audited when it changes. The
+    caller commits."""
+    if patient.print_size != size:
+        patient.print_size = size
+        audit.record("patient.print_size", patient.id)
 
 
 def print_size(asked: str | None, patient) -> PrintSize:
