@@ -125,6 +125,9 @@ def test_the_patients_chosen_print_is_the_default_size(chosen):
     assert services.print_size("large", patient) == PrintSize.LARGE
 
 
+STANDARD_CHOSEN = 'checked class="nhsuk-radios__input" id="print_size-0"'
+
+
 def _large_print_patient(db, cast):
     cast.a.print_size = PrintSize.LARGE
     db.session.commit()
@@ -134,7 +137,7 @@ def test_the_patient_chooses_large_print_in_their_account(db, cast, login, rende
     client = login(cast.users["owner"])
     assert "Standard print" in client.get("/account/").get_data(as_text=True)
     page = client.get("/account/print")
-    assert 'checked class="nhsuk-radios__input" id="print_size-0"' in page.get_data(as_text=True)
+    assert STANDARD_CHOSEN in page.get_data(as_text=True)
     refused = client.post("/account/print", data={"print_size": "huge"})
     assert "Choose standard or large print" in refused.get_data(as_text=True)
     saved = client.post("/account/print", data={"print_size": "large"})
@@ -151,7 +154,7 @@ def test_the_patient_chooses_large_print_in_their_account(db, cast, login, rende
 def test_a_professional_records_large_print_for_the_patient(db, cast, login):
     client = login(cast.users["professional"])
     url = f"/patients/{cast.a.id}/plan/arrangements"
-    assert 'checked class="nhsuk-radios__input" id="print_size-0"' in client.get(url).get_data(as_text=True)
+    assert STANDARD_CHOSEN in client.get(url).get_data(as_text=True)
     response = client.post(url, data={"preferred_format": "paper", "print_size": "large"})
     assert response.status_code == 302
     db.session.refresh(cast.a)
