@@ -83,6 +83,7 @@ SWEEP = [
     Page("patient", M + "/survey/{held_meeting}"),
     Page("patient", "/account/"),
     Page("patient", "/account/name"),
+    Page("patient", "/account/print"),
     Page("patient", "/account/email"),
     Page("patient", "/account/password"),
     Page("patient", "/account/password", submit=True),
