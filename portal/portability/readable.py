@@ -59,6 +59,7 @@ LABELS = {
     "interpreter_needed": _l("Interpreter needed"),
     "interpreter_language": _l("Interpreter language"),
     "communication_needs": _l("Communication needs"),
+    "print_size": _l("Print of your plan"),
     "initial_assessment_date": _l("Initial assessment"),
     "care_team_consent": _l("Do you agree to share your care plan with your care team?"),
     "role": _l("Role"),
@@ -166,6 +167,7 @@ CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
     ("ReviewMeeting", "held_by"): lambda v: _MEETING_MODES.get(v, v),
     ("Goal", "status"): lambda v: labels.GOAL_STATUSES.get(v, v),
     ("Contact", "kind"): lambda v: labels.CONTACT_KINDS.get(v, v),
+    ("Patient", "print_size"): lambda v: labels.PRINT_SIZES.get(v, v),
 }
 # Plan and meeting state codes and similar need no reading: other fields say the same.
 SKIP_BY_MODEL = frozenset(
