@@ -54,7 +54,7 @@ WORKER_CONCURRENCY ?= 2
 
 .PHONY: help setup system db run test test-sqlite test-postgres lint \
         i18n-extract i18n-update i18n-init i18n-compile i18n-check \
-        bench serve worker clean
+        bench serve worker error-pages clean
 
 help:
 	@echo "Targets:"
@@ -71,6 +71,7 @@ help:
 	@echo "  bench         install the bench extras and run the benchmarks"
 	@echo "  serve         serve with gunicorn on $(SERVE_BIND) (production settings)"
 	@echo "  worker        Celery worker and scheduler for background jobs (needs REDIS_URL)"
+	@echo "  error-pages   write the front server's timeout page in every language (deploy/error-pages)"
 	@echo "  clean         remove install stamps, node_modules, static/vendor and .mo files"
 
 # --------------------------------------------------------------------------- #
@@ -189,6 +190,11 @@ bench: setup
 	@BOOTSTRAP_BENCH=1 bash scripts/bootstrap-system.sh
 	$(PIP) install --quiet -e '.[bench]'
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The page nginx serves when a worker times out (deploy/nginx/portal.conf); run after a
+# translation changes and commit the result (tests/test_error_pages.py checks it is current).
+error-pages: $(PIP_STAMP) $(MO_FILES)
+	PORTAL_ENV=development $(FLASK) error-pages
 
 serve: setup
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(SERVE_BIND)

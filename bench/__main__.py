@@ -49,7 +49,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Register import: 8,000 rows on SQLite", ["bench.register_bench", "--rows", "8000"]),
         ("Register import: 100,000 rows on SQLite",
          ["bench.register_bench", "--rows", "100000"]),
-        ("Hostile input: every form and query parameter", ["bench.fuzz"]),
+        ("Hostile input: every form and query parameter on SQLite", ["bench.fuzz"]),
         ("wapiti scan of the portal on loopback", ["bench.wapiti_scan"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
@@ -73,6 +73,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
                   "--requests", "300", "--top", "15"])
                 for page in ("bare", "plan", "crisis")
             ],
+            ("Hostile input: every form and query parameter on PostgreSQL",
+             ["bench.fuzz", "--postgresql", PG_ADMIN, "--no-sqlite"]),
             ("Team inbox: 8,000 patients and 20,000 conversations on PostgreSQL",
              ["bench.inbox_bench", "--url", fresh_pg_database("portal_bench_inbox")]),
             # The report is read from a streaming replica started for each run.

@@ -44,6 +44,46 @@ URDU = {
 }
 
 
+# The same patient's words in the other scripts and languages whose crisis sheets run longest
+# (Arabic script, Gurmukhi, Bengali, and Welsh, whose words are long).
+SAMPLE_TEXTS = {
+    "en": ENGLISH,
+    "ur": URDU,
+    "ar": {
+        "goal": "المشي إلى المتجر والعودة دون توقف، الهدف {n}",
+        "why": "حتى أستطيع التسوق بنفسي ورؤية جيراني.",
+        "steps": "تمارين التنفس كل صباح؛ يمشي ابني معي يوم السبت.",
+        "signs": "ضيق في التنفس أكثر من المعتاد ليومين، أو بلغم ملون (الخطوة {n}).",
+        "actions": "ابدأ حزمة الإنقاذ. اتصل بالعيادة في نفس اليوم وقل إن الأمر عاجل.",
+        "text": "أعيش وحدي في بيت فيه درج ودرابزين عند الباب الأمامي. ابني يزورني.",
+    },
+    "pa": {
+        "goal": "ਬਿਨਾਂ ਰੁਕੇ ਦੁਕਾਨ ਤੱਕ ਤੁਰਨਾ, ਟੀਚਾ {n}",
+        "why": "ਤਾਂ ਜੋ ਮੈਂ ਆਪਣੀ ਖਰੀਦਦਾਰੀ ਖੁਦ ਕਰ ਸਕਾਂ ਅਤੇ ਗੁਆਂਢੀਆਂ ਨੂੰ ਮਿਲ ਸਕਾਂ।",
+        "steps": "ਹਰ ਸਵੇਰ ਸਾਹ ਦੀ ਕਸਰਤ; ਸ਼ਨੀਵਾਰ ਨੂੰ ਮੇਰਾ ਪੁੱਤਰ ਮੇਰੇ ਨਾਲ ਤੁਰਦਾ ਹੈ।",
+        "signs": "ਦੋ ਦਿਨਾਂ ਤੋਂ ਆਮ ਨਾਲੋਂ ਵੱਧ ਸਾਹ ਚੜ੍ਹਨਾ, ਜਾਂ ਰੰਗਦਾਰ ਬਲਗਮ (ਕਦਮ {n})।",
+        "actions": "ਬਚਾਅ ਪੈਕ ਸ਼ੁਰੂ ਕਰੋ। ਉਸੇ ਦਿਨ ਪ੍ਰੈਕਟਿਸ ਨੂੰ ਫ਼ੋਨ ਕਰੋ ਅਤੇ ਦੱਸੋ ਕਿ ਇਹ ਜ਼ਰੂਰੀ ਹੈ।",
+        "text": "ਮੈਂ ਇਕੱਲਾ ਪੌੜੀਆਂ ਵਾਲੇ ਘਰ ਵਿੱਚ ਰਹਿੰਦਾ ਹਾਂ। ਮੇਰਾ ਪੁੱਤਰ ਮਿਲਣ ਆਉਂਦਾ ਹੈ।",
+    },
+    "bn": {
+        "goal": "না থেমে দোকান পর্যন্ত হাঁটা, লক্ষ্য {n}",
+        "why": "যাতে আমি নিজের কেনাকাটা করতে পারি এবং প্রতিবেশীদের সাথে দেখা করতে পারি।",
+        "steps": "প্রতিদিন সকালে শ্বাসের ব্যায়াম; শনিবার আমার ছেলে আমার সাথে হাঁটে।",
+        "signs": "দুই দিন ধরে স্বাভাবিকের চেয়ে বেশি শ্বাসকষ্ট, বা রঙিন কফ (ধাপ {n})।",
+        "actions": "রেসকিউ প্যাক শুরু করুন। একই দিনে প্র্যাকটিসে ফোন করুন এবং বলুন এটি জরুরি।",
+        "text": "আমি সিঁড়িওয়ালা একটি বাড়িতে একা থাকি। আমার ছেলে দেখা করতে আসে।",
+    },
+    "cy": {
+        "goal": "Cerdded i'r siop gornel ac yn ôl heb stopio, nod {n}",
+        "why": "Er mwyn i mi allu gwneud fy siopa fy hun a gweld fy nghymdogion.",
+        "steps": "Ymarferion anadlu bob bore; mae fy mab yn cerdded gyda mi ar ddydd Sadwrn.",
+        "signs": "Yn fwy diffygiol o anadl nag arfer am ddau ddiwrnod, neu fflem lliw (cam {n}).",
+        "actions": "Dechreuwch y pecyn achub. Ffoniwch y feddygfa yr un diwrnod: mae hi ar frys.",
+        "text": "Rwy'n byw ar fy mhen fy hun mewn tŷ gyda grisiau a rheilen wrth y drws ffrynt.",
+    },
+}
+
+
 def build_plan(db, org, nurse, text: dict, language: str, nhs_number: str):
     """A typical plan: 8 goals (2 proposed), 5 crisis steps (the most allowed), every section
     filled."""

@@ -1,11 +1,13 @@
 """The largest plan the limits allow: how long its PDFs take and how many pages they run to.
 
-Run with ``python -m bench.worst_plan_bench [--save DIR]``. It fills a plan in English and in
-Urdu with every item ``portal/limits.py`` allows, each text field written to its full length,
-and prints for the whole plan and the crisis sheet the render time (wall-clock and CPU) and
-the pages, beside the render time limit (``PDF_RENDER_SECONDS``) and the page limit
-(``PDF_MAX_PAGES``). The crisis sheet must stay on one page. Not part of the test suite:
-timings depend on the machine.
+Run with ``python -m bench.worst_plan_bench [--save DIR]``. It fills a plan with every item
+``portal/limits.py`` allows, each text field written to its full length, agrees it, then
+changes every crisis item in full (so the crisis sheet prints each agreed item and its
+unreviewed change), and prints the render time (wall-clock and CPU) and the pages of the whole
+plan (English and Urdu) and of the crisis sheet (every language of ``SAMPLE_TEXTS``), beside
+the render time limit (``PDF_RENDER_SECONDS``) and the page limit (``PDF_MAX_PAGES``). The
+crisis sheet must stay on one page (``tests/test_crisis_sheet_fit.py`` checks that too).
+Timings depend on the machine.
 """
 
 import argparse
@@ -16,7 +18,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.pdf_bench import ENGLISH, URDU, _pages, bench_app, bench_patient
+from bench.pdf_bench import SAMPLE_TEXTS, _pages, bench_app, bench_patient
+
+# The whole plan is measured in these; the crisis sheet in every language of SAMPLE_TEXTS.
+PLAN_LANGUAGES = ("en", "ur")
 
 
 def _filled(sample: str, limit: int) -> str:
@@ -49,6 +54,7 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
         WishKind,
     )
     from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+    from portal.versions.services import create_version
     user, patient = bench_patient(
         db, org_id, nhs, language, ("Margaret", "Hughes-Worthington"), conditions=4
     )
@@ -62,6 +68,7 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
     db.session.add(plan)
     db.session.flush()
     mine = {"language": language, "updated_by_id": user.id}
+    agreed = {**mine, "pending_review": False}
     long_text = _filled(text["text"], TEXT_LIMIT)
     for n in range(limits.MAX_GOALS):
         db.session.add(
@@ -87,8 +94,7 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
                 actions=_filled(text["actions"], limits.CRISIS_ACTIONS_LIMIT),
                 who_to_call=_filled(text["why"], limits.CRISIS_WHO_LIMIT),
                 position=n,
-                pending_review=True,
-                **mine,
+                **agreed,
             )
         )
     for domain in Domain:
@@ -122,8 +128,7 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
                     "rescue_medication_location",
                 )
             },
-            pending_review=True,
-            **mine,
+            **agreed,
         )
     )
     for n in range(limits.MAX_CONTACTS):
@@ -136,8 +141,7 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
                 phone="+44 113 496 0000 ext 1234",
                 when_to_call=_filled(text["why"], limits.CONTACT_DETAIL_LIMIT),
                 position=n,
-                pending_review=True,
-                **mine,
+                **agreed,
             )
         )
     for n in range(limits.MAX_CARE_TEAM):
@@ -152,8 +156,37 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
                 position=n,
             )
         )
+    db.session.flush()
+    db.session.refresh(plan)
+    create_version(plan, None)
+    change_every_crisis_item(plan, user.id)
     db.session.commit()
     return patient.id
+
+
+def change_every_crisis_item(plan, user_id: int) -> None:
+    """Every crisis step, contact and the usual state changed since the agreement, in full.
+
+    The crisis sheet then prints each agreed item and, apart, its unreviewed change: the most
+    crisis text a sheet can ever hold.
+    """
+    from portal.sections import DOCUMENT_LOCATIONS, USUAL_STATE_DESCRIPTIONS
+
+    def changed(text: str) -> str:
+        return text[-1] + text[1:-1] + text[0] if len(text) > 2 else text
+
+    for item in [*plan.crisis_steps, *plan.contacts]:
+        for field in ("signs", "actions", "who_to_call", "name", "when_to_call"):
+            if getattr(item, field, None):
+                setattr(item, field, changed(getattr(item, field)))
+        item.pending_review = True
+        item.updated_by_id = user_id
+    usual = plan.usual_state
+    for field in (*USUAL_STATE_DESCRIPTIONS, *DOCUMENT_LOCATIONS):
+        if getattr(usual, field, None):
+            setattr(usual, field, changed(getattr(usual, field)))
+    usual.pending_review = True
+    usual.updated_by_id = user_id
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         app, org_id, nurse_id = bench_app(tmp)
         with app.app_context():
             patients = {
-                "en": build_worst_plan(db, org_id, nurse_id, ENGLISH, "en", "9434765919"),
-                "ur": build_worst_plan(db, org_id, nurse_id, URDU, "ur", "9434765870"),
+                key: build_worst_plan(db, org_id, nurse_id, text, key, f"94347659{n:02d}")
+                for n, (key, text) in enumerate(SAMPLE_TEXTS.items())
             }
         with app.test_request_context():
             seconds = app.config["PDF_RENDER_SECONDS"]
@@ -185,10 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             for key, patient_id in patients.items():
                 with force_locale(key):
                     plan = load_plan(patient_id)
-                    for kind, html in (
-                        ("plan", services.plan_html(plan)),
-                        ("crisis sheet", services.crisis_html(plan)),
-                    ):
+                    documents = [("crisis sheet", services.crisis_html(plan))]
+                    if key in PLAN_LANGUAGES:
+                        documents.insert(0, ("plan", services.plan_html(plan)))
+                    for kind, html in documents:
                         start, start_cpu = time.perf_counter(), time.process_time()
                         try:
                             data = services.render_pdf(html, one_page=kind != "plan")
@@ -214,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     failed = False
     for key, kind, wall, cpu, pages in rows:
-        label = f"{kind}, {'English' if key == 'en' else 'Urdu'}"
+        label = f"{kind}, {key}"
         if wall is None:
             print(f"  {label:<24} REFUSED ({pages})")
             failed = True

@@ -182,3 +182,15 @@ def register_cli(app: Flask) -> None:
         client.active = False
         db.session.commit()
         click.echo(f"Deactivated {client.name}.")
+    @app.cli.command("error-pages")
+    @click.option(
+        "--output", default=None, help="Folder to write to (default: deploy/error-pages)."
+    )
+    def error_pages(output: str | None):
+        """Write the front server's page for a worker timeout in every language."""
+        from pathlib import Path
+
+        from portal.error_pages import PAGES, write_pages
+
+        written = write_pages(app, Path(output) if output else PAGES)
+        click.echo(f"Wrote {len(written)} pages to {written[0].parent.parent}.")

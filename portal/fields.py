@@ -10,9 +10,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, PasswordField, SelectMultipleField, StringField
+from wtforms import Field, PasswordField, RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
@@ -59,6 +60,19 @@ def phone_field(label, required=None):
     too_long = _l("Phone number must be %(max)d characters or fewer")
     validators += [Length(max=PHONE_LIMIT, message=too_long), PhoneNumber()]
     return StringField(label, validators=validators)  # cleaned by PortalForm
+
+
+def print_size_field(label):
+    """The print of a patient's copies of the plan (``PrintSize``): asked of the patient in
+    their account and of a professional recording what the patient told them."""
+    from portal.labels import PRINT_SIZES  # labels import the models, which import this module
+
+    return RadioField(
+        label,
+        choices=[SelectChoice(size.value, text) for size, text in PRINT_SIZES.items()],
+        validators=[AnyOf(list(PRINT_SIZES), message=_l("Choose standard or large print"))],
+        validate_choice=False,
+    )
 
 
 def whole_number(raw, digits: int = 9) -> int | None:

@@ -1,5 +1,7 @@
 """Languages, locale choice and text direction."""
 
+import functools
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -179,18 +181,52 @@ def language_name(code: str | None) -> str:
 # "o'clock" word.
 TIME_SKELETONS = {"short": "Hm", "medium": "Hms", "long": "Hms", "full": "Hms"}
 
-# CLDR's Somali long and full dates are month-first ("Maarso 4, 2027"), the US order, while its
-# own short and medium dates ("04/03/27", "04-Mar-2027") and Somali readers in the UK put the
-# day first. These widths borrow CLDR's day-first order of the same language's medium date.
-DATE_WIDTHS = {"so": {"long": "d MMMM y", "full": "EEEE, d MMMM y"}}
+# CLDR's own data is not always of one mind about the order of day and month: Somali's short
+# and medium dates are day first ("04/03/27", "04-Mar-2027") while its long and full dates,
+# and every skeleton, are month first ("Maarso 4, 2027"), the US order, which a reader used to
+# day-first dates takes for 3 April. Where a locale's long or full pattern orders day and month
+# unlike its own short pattern, the two fields of CLDR's pattern swap places (separators and
+# everything else as CLDR has them): "MMMM d, y" becomes "d MMMM, y". No pattern is written
+# here; tests/test_formats.py checks every language.
+_PATTERN_PIECE = re.compile(r"'(?:[^']|'')*'|([A-Za-z])\1*|[^A-Za-z']+")
+
+
+def _fields(pattern: str) -> list[str]:
+    return [m.group(0) for m in _PATTERN_PIECE.finditer(pattern)]
+
+
+def _day_first(pieces: list[str]) -> bool | None:
+    letters = [p[0] for p in pieces if p[0] in "dML"]
+    if "d" not in letters or not {"M", "L"} & set(letters):
+        return None
+    return letters.index("d") < min(letters.index(x) for x in "ML" if x in letters)
+
+
+@functools.cache
+def date_pattern(code: str, width: str) -> str:
+    """CLDR's date pattern for ``width``, with day and month in the locale's short-date order."""
+    locale = Locale.parse(code)
+    pattern = locale.date_formats[width].pattern
+    if width == "short":
+        return pattern
+    pieces = _fields(pattern)
+    wanted, found = _day_first(_fields(locale.date_formats["short"].pattern)), _day_first(pieces)
+    if wanted is None or found is None or wanted == found:
+        return pattern
+    day = next(i for i, p in enumerate(pieces) if p[0] == "d")
+    month = next(i for i, p in enumerate(pieces) if p[0] in "ML")
+    pieces[day], pieces[month] = pieces[month], pieces[day]
+    return "".join(pieces)
 
 
 def format_date(value, width: str = "long") -> str:
-    """A date in the reader's language; ``width`` is short, medium, long or full."""
+    """A date in the reader's language; ``width`` is short, medium, long or full (anything
+    else is taken as a pattern)."""
     if value is None:
         return ""
-    pattern = DATE_WIDTHS.get(current_language(), {}).get(width, width)
-    return flask_babel.format_date(value, pattern)
+    if width in ("short", "medium", "long", "full"):
+        width = date_pattern(str(get_locale()), width)
+    return flask_babel.format_date(value, width)
 
 
 def format_time(value, width: str = "short") -> str:

@@ -14,10 +14,16 @@ from portal.models import (
     OfferMethod,
     OfferOutcome,
     OrganisationKind,
+    PrintSize,
     Role,
     Scope,
     WishKind,
 )
+
+PRINT_SIZES = {
+    PrintSize.STANDARD: _l("Standard print"),
+    PrintSize.LARGE: _l("Large print: bigger letters, more space between lines, one column"),
+}
 
 DOMAINS = {
     Domain.HEALTH: _l("My health"),

@@ -14,11 +14,13 @@ import secrets
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
 from flask import Flask, current_app
+from flask_babel import force_locale
 
 from portal import bidi
 
@@ -27,6 +29,27 @@ from portal import bidi
 class Delivery:
     sent: bool  # handed to the SMTP server
     outbox_file: Path | None = None  # development copy, if one was written
+
+
+# Between a message in the reader's language and the same message in English below it.
+ENGLISH_DIVIDER = "\n\n" + "-" * 40 + "\n\n"
+
+
+def in_language_and_english(
+    locale: str | None, compose: Callable[[str], tuple[str, str]]
+) -> tuple[str, str]:
+    """(subject, body) written by ``compose(code)`` in ``locale``, with the English body below
+    when that is another language, so whoever helps the reader with English can read it too.
+
+    ``compose`` is called once per language with the language's code (for links that open the
+    portal in that language); the subject is the reader's.
+    """
+    code = locale or "en"
+    parts = []
+    for language in dict.fromkeys([code, "en"]):
+        with force_locale("en_GB" if language == "en" else language):
+            parts.append(compose(language))
+    return parts[0][0], ENGLISH_DIVIDER.join(body.strip("\n") for _subject, body in parts) + "\n"
 
 
 def build_message(to: str, subject: str, body: str) -> EmailMessage:

@@ -6,6 +6,8 @@
 #   libpango-1.0-0, libpangoft2-1.0-0, libharfbuzz-subset0
 #                                   WeasyPrint (PDF care plans, font subsetting)
 #   poppler-utils                   pdftotext / pdffonts, used by the PDF tests
+#   nginx-light                     the shipped front-server configuration is run by a test
+#                                   (deploy/nginx; the package's own service is not used)
 #   nodejs, npm                     front-end assets (only when node / npm are missing)
 #   python3, python3-venv           only when python3 cannot create a virtualenv
 #
@@ -21,6 +23,7 @@ packages=(
     fonts-noto-cjk
     libharfbuzz-subset0
     poppler-utils
+    nginx-light
     libpango-1.0-0
     libpangoft2-1.0-0
 )

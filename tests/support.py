@@ -14,7 +14,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 
 from portal import create_app
 from portal.extensions import db, limiter
-from portal.models import Base
+from portal.models import AuditEvent, Base
 from tests.conftest import FreshContextClient
 
 TEST_CONFIG = {
@@ -174,3 +174,9 @@ def as_date_boxes(data: dict) -> dict:
                 month = year = value
         typed |= {f"{name}-day": day, f"{name}-month": month, f"{name}-year": year}
     return typed
+
+
+def events(db, action: str) -> list[AuditEvent]:
+    """The audit events of one action, oldest first."""
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return list(db.session.scalars(query))

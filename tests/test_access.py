@@ -5,7 +5,7 @@ import pytest
 from tests.factories import CAST_KEYS
 
 PLAN_ROUTES = ["/patients/{a}/plan"]
-CRISIS_ROUTES = ["/patients/{a}/crisis"]
+CRISIS_ROUTES = ["/patients/{a}/crisis", "/patients/{a}/crisis/easy-read"]
 
 # Who may read the whole plan, and who may read the crisis page.
 PLAN_READERS = {"owner", "carer_view", "carer_contribute", "professional"}

@@ -8,11 +8,11 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from portal.models import AuditEvent, Organisation, PasswordResetToken, Role, User
+from portal.models import Organisation, PasswordResetToken, Role, User
 from portal.models.base import utcnow
 from tests.conftest import sign_in
 from tests.factories import CAST_KEYS, PASSWORD, make_org, make_user
-from tests.support import use_outbox
+from tests.support import events, use_outbox
 
 STRONG = "correct horse battery staple 42"
 
@@ -39,10 +39,6 @@ def nurse(db):
 
 def fresh(db, user) -> User:
     return db.session.get(User, user.id, populate_existing=True)
-
-
-def events(db, action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
 def text(response) -> str:

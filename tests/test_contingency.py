@@ -235,7 +235,11 @@ def test_unknown_patient_is_404_not_500_everywhere(db, cast, items, request_as):
 
 
 # The only patient routes a carer with `crisis` access may use.
-CRISIS_SCOPE_ENDPOINTS = {("contingency.crisis", "GET"), ("pdf.crisis_pdf", "GET")}
+CRISIS_SCOPE_ENDPOINTS = {
+    ("contingency.crisis", "GET"),
+    ("contingency.crisis_easy_read", "GET"),
+    ("pdf.crisis_pdf", "GET"),
+}
 
 
 def test_crisis_carer_is_refused_every_other_patient_route(app, db, cast, items, request_as):

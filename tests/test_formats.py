@@ -7,7 +7,7 @@ from babel import Locale
 from flask import render_template_string
 from flask_babel import force_locale, gettext
 
-from portal.i18n import LANGUAGES, format_date, format_datetime, format_time
+from portal.i18n import LANGUAGES, date_pattern, format_date, format_datetime, format_time
 from portal.meetings.views import meeting_time
 
 OTHERS = [code for code in LANGUAGES if code != "en"]
@@ -49,9 +49,22 @@ def test_long_dates_never_put_the_month_before_the_day(app, code):
 
 def test_somali_dates_put_the_day_first(app):
     with app.test_request_context(), force_locale("so"):
-        assert format_date(DAY, "long") == "4 Maarso 2027"
-        assert format_date(DAY, "full") == "Khamiis, 4 Maarso 2027"
+        assert format_date(DAY, "long") == "4 Maarso, 2027"
+        assert format_date(DAY, "full") == "Khamiis, 4 Maarso, 2027"
         assert format_date(DAY, "medium") == "04-Mar-2027"
+
+
+@pytest.mark.parametrize("code", [*OTHERS, "en_GB"])
+def test_date_patterns_are_cldrs_with_only_day_and_month_in_the_short_dates_order(code):
+    """Nothing is written by hand: each pattern is CLDR's, or CLDR's with the day and month
+    fields swapped where its long date disagrees with its own short date (Somali)."""
+    formats = Locale.parse(code).date_formats
+    for width in ("short", "medium", "long", "full"):
+        cldr, used = formats[width].pattern, date_pattern(code, width)
+        if used != cldr:
+            assert code == "so" and width in ("long", "full")
+            assert sorted(used) == sorted(cldr)  # the same fields and separators
+            assert used.index("d") < used.index("M")
 
 
 @pytest.mark.parametrize(
@@ -82,4 +95,4 @@ def test_times_follow_london_summer_time(app):
 def test_date_filter_uses_the_same_formats(app):
     with app.test_request_context(), force_locale("so"):
         html = render_template_string("{{ d | date }} / {{ none | date }}", d=DAY, none=None)
-    assert html == "4 Maarso 2027 / "
+    assert html == "4 Maarso, 2027 / "

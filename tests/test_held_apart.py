@@ -71,6 +71,25 @@ def test_a_changed_agreed_step_shows_the_agreed_text_with_the_change_apart(db, c
     assert DUBIOUS in apart and "Changed by Carer contribute (son) on" in apart
 
 
+def test_the_easy_read_crisis_plan_shows_the_agreed_plan_and_only_that_a_change_waits(
+    db, cast, login
+):
+    _agreed_plan(db, cast)
+    client = _carer_adds_a_step(cast, login)
+    crisis = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    easy_url = f"/patients/{cast.a.id}/crisis/easy-read"
+    assert f'href="{easy_url}"' in crisis
+    page = client.get(easy_url).get_data(as_text=True)
+    assert "My crisis plan: easy read" in page and "Lips blue" in page
+    assert 'href="tel:999"' in page.split("Lips blue")[0]  # 999 comes first
+    assert "NHS number" in page  # what a professional needs to know whose plan it is
+    assert DUBIOUS not in page
+    assert "The care team has not checked the change yet." in page
+    easy_read = (AuditEvent.action == "crisis.view") & (AuditEvent.detail == "easy read")
+    viewed = db.session.scalars(select(AuditEvent).where(easy_read)).all()
+    assert [e.patient_id for e in viewed] == [cast.a.id]
+
+
 def test_the_crisis_sheet_holds_the_change_apart_from_the_plan_version(db, app, cast, login):
     _agreed_plan(db, cast)
     _carer_adds_a_step(cast, login)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import jobs
+from portal import jobs, mail
 from portal.models import (
     Channel,
     CrisisStep,
@@ -116,7 +116,9 @@ def test_a_change_that_is_rolled_back_queues_nothing(db, cast):
     assert jobs.run_due() == 0
 
 
-def test_the_message_is_in_the_recipients_language(db, cast, login, smtp):  # noqa: F811
+def test_the_message_is_in_the_recipients_language_with_the_english_below(
+    db, cast, login, smtp  # noqa: F811
+):
     cast.users["professional"].preferred_locale = "cy"
     db.session.commit()
     add_step(login(cast.users["owner"]), cast.a)
@@ -124,7 +126,11 @@ def test_the_message_is_in_the_recipients_language(db, cast, login, smtp):  # no
     english = next(m for m in smtp.messages if m["To"] == cast.users["carer_view"].email)
     assert english["Subject"] == "A crisis plan has been changed"
     assert welsh["Subject"] != english["Subject"]
-    assert "Sign in" not in welsh.get_content()
+    own, below = welsh.get_content().replace("\r\n", "\n").split(mail.ENGLISH_DIVIDER)
+    assert "Sign in" not in own and own.startswith("Helo,")
+    assert below.startswith("Hello,") and "Sign in to My care plan" in below
+    # An English reader gets the message once.
+    assert mail.ENGLISH_DIVIDER.strip() not in english.get_content()
 
 
 # --- delivery: retries, exactly once, nothing lost -----------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.auth import passwords
 from portal.auth.services import hasher
+from portal.mail import ENGLISH_DIVIDER
 from portal.models import AuditEvent, PasswordResetToken, User
 from portal.models.base import utcnow
 from tests.conftest import sign_in
@@ -187,6 +188,20 @@ def test_forgot_password_answers_the_same_whether_or_not_the_account_exists(clie
     assert len(outbox.messages) == 1
     assert outbox.to("known@example.org")
     assert len(events(db, "auth.reset_requested")) == 2
+
+
+def test_the_reset_email_is_in_the_account_language_with_the_english_below(client, db, outbox):
+    make_user(email="known@example.org", preferred_locale="ur")
+    db.session.commit()
+    client.post("/forgot-password", data={"email": "known@example.org"})
+    [mail] = outbox.to("known@example.org")
+    own, english = mail.get_content().replace("\r\n", "\n").split(ENGLISH_DIVIDER)
+    assert mail["Subject"] != "Reset your password"
+    assert "Someone asked" not in own and "http://localhost/reset-password/" in own
+    assert english.startswith("Someone asked to reset the password")
+    # The same single-use link in both parts.
+    links = re.findall(r"http://localhost/reset-password/\S+", mail.get_content())
+    assert len(links) == 2 and links[0] == links[1]
 
 
 def test_reset_token_is_stored_hashed_and_expires_in_an_hour(client, db, outbox):

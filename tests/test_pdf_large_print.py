@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from portal.pdf import services
 from portal.pdf.services import PrintSize
+from tests.support import events
 from tests.test_pdf import full_plan, pdftotext
 
 # Latin, two Arabic-script languages, Bengali script and Chinese.
@@ -111,29 +112,54 @@ def test_large_print_crisis_sheet_keeps_its_type_size_however_long(app):
     assert min(size for size, _text in text_sizes(data)) >= 16
 
 
-@pytest.mark.parametrize(
-    ("needs", "expected"),
-    [
-        ("Large print letters", PrintSize.LARGE),
-        ("Needs LARGE-PRINT and an interpreter", PrintSize.LARGE),
-        ("Prefers phone calls", PrintSize.STANDARD),
-        (None, PrintSize.STANDARD),
-    ],
-)
-def test_communication_needs_choose_the_default_size(needs, expected):
+@pytest.mark.parametrize("chosen", list(PrintSize))
+def test_the_patients_chosen_print_is_the_default_size(chosen):
     from types import SimpleNamespace
 
-    patient = SimpleNamespace(communication_needs=needs)
-    assert services.default_print_size(patient) == expected
-    assert services.print_size(None, patient) == expected
-    assert services.print_size("nonsense", patient) == expected
+    # The free-text needs no longer decide anything: only the coded choice does.
+    patient = SimpleNamespace(print_size=chosen, communication_needs="Large print letters")
+    assert services.default_print_size(patient) == chosen
+    assert services.print_size(None, patient) == chosen
+    assert services.print_size("nonsense", patient) == chosen
     assert services.print_size("standard", patient) == PrintSize.STANDARD
     assert services.print_size("large", patient) == PrintSize.LARGE
 
 
+STANDARD_CHOSEN = 'checked class="nhsuk-radios__input" id="print_size-0"'
+
+
 def _large_print_patient(db, cast):
-    cast.a.communication_needs = "Large print letters"
+    cast.a.print_size = PrintSize.LARGE
     db.session.commit()
+
+
+def test_the_patient_chooses_large_print_in_their_account(db, cast, login, renders):
+    client = login(cast.users["owner"])
+    assert "Standard print" in client.get("/account/").get_data(as_text=True)
+    page = client.get("/account/print")
+    assert STANDARD_CHOSEN in page.get_data(as_text=True)
+    refused = client.post("/account/print", data={"print_size": "huge"})
+    assert "Choose standard or large print" in refused.get_data(as_text=True)
+    saved = client.post("/account/print", data={"print_size": "large"})
+    assert saved.status_code == 302
+    db.session.refresh(cast.a)
+    assert cast.a.print_size == PrintSize.LARGE
+    assert [e.patient_id for e in events(db, "patient.print_size")] == [cast.a.id]
+    response = client.get(f"/patients/{cast.a.id}/crisis.pdf")
+    assert "crisis-sheet-large-print.pdf" in response.headers["Content-Disposition"]
+    # Carers and staff have no plan of their own to choose a print for.
+    assert login(cast.users["carer_view"]).get("/account/print").status_code == 404
+
+
+def test_a_professional_records_large_print_for_the_patient(db, cast, login):
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/plan/arrangements"
+    assert STANDARD_CHOSEN in client.get(url).get_data(as_text=True)
+    response = client.post(url, data={"preferred_format": "paper", "print_size": "large"})
+    assert response.status_code == 302
+    db.session.refresh(cast.a)
+    assert cast.a.print_size == PrintSize.LARGE
+    assert len(events(db, "patient.print_size")) == 1
 
 
 def test_download_is_large_print_by_default_when_the_patient_needs_it(db, cast, login, renders):

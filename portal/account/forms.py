@@ -10,7 +10,7 @@ from portal.auth.forms import (
     new_password_fields,
     password_field,
 )
-from portal.fields import PortalForm
+from portal.fields import PortalForm, print_size_field
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
 from portal.phone import PhoneNumber
 
@@ -82,3 +82,7 @@ class ContactDetailsForm(PortalForm):
         filters=[_strip],
         validators=[Length(max=200, message=_l("Who to contact must be 200 characters or fewer"))],
     )
+
+
+class PrintSizeForm(PortalForm):
+    print_size = print_size_field(_l("How would you like your printed plan and crisis sheet?"))

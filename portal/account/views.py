@@ -1,6 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal import audit, security
 from portal.account import bp
@@ -11,6 +12,7 @@ from portal.account.forms import (
     MfaCodeForm,
     NameForm,
     PasswordForm,
+    PrintSizeForm,
 )
 from portal.auth import emails, identities, mfa
 from portal.auth.reauth import mark_authenticated, password_confirmed, require_recent_auth
@@ -26,7 +28,9 @@ from portal.auth.services import (
 from portal.auth.throttle import password_checks_limited
 from portal.extensions import db
 from portal.i18n import remember_language, supported
+from portal.models import Patient, PrintSize
 from portal.pages import account_page
+from portal.pdf.services import record_print_size
 from portal.permissions import Action
 from portal.redirects import safe_next
 
@@ -37,6 +41,7 @@ def settings():
     return render_template(
         "account/settings.html",
         form=ActionForm(),
+        own_patient=_own_patient(),
         mfa_required=security.mfa_required(current_user),
         sign_in_services=identities.offered(current_user),
     )
@@ -69,6 +74,27 @@ def name():
         flash(_("Your name has been changed."))
         return redirect(url_for("account.settings"))
     return render_template("account/name.html", form=form)
+
+
+def _own_patient() -> Patient | None:
+    return db.session.scalar(select(Patient).where(Patient.user_id == current_user.id))
+
+
+@bp.route("/print", methods=["GET", "POST"])
+@account_page(Action.OWN_ACCOUNT)
+def print_size():
+    """The patient's choice of standard or large print for the PDFs of their plan."""
+    patient = _own_patient()
+    if patient is None:  # carers and staff have no plan of their own
+        abort(404)
+    saved = {"print_size": patient.print_size} if request.method == "GET" else None
+    form = PrintSizeForm(data=saved)
+    if form.validate_on_submit():
+        record_print_size(patient, PrintSize(form.print_size.data))
+        db.session.commit()
+        flash(_("Your choice of print has been saved."))
+        return redirect(url_for("account.settings"))
+    return render_template("account/print_size.html", form=form)
 
 
 @bp.route("/contact-details", methods=["GET", "POST"])

@@ -19,7 +19,7 @@ from portal import audit, mail
 from portal.accounts import email_link as external_url
 from portal.auth.services import hash_password
 from portal.extensions import db
-from portal.models import ActivationCode, Patient, RegisterEntry, Role, User
+from portal.models import ActivationCode, Patient, PrintSize, RegisterEntry, Role, User
 from portal.models.base import utcnow
 from portal.security import new_session_token
 
@@ -126,8 +126,7 @@ def letter_language(patient: Patient) -> str:
 
 
 def large_print(patient: Patient) -> bool:
-    needs = (patient.communication_needs or "").lower()
-    return "large print" in needs or "large type" in needs
+    return patient.print_size == PrintSize.LARGE
 
 
 def letter_texts(patient: Patient, code: str) -> dict[str, str]:
@@ -189,14 +188,12 @@ def email_address(patient: Patient) -> str | None:
 
 def send_email(patient: Patient, to: str, code: str) -> bool:
     """The same words by email (patient's language, then English); True if handed over."""
-    language = letter_language(patient)
-    with force_locale(language):
-        own = letter_texts(patient, code)
-    parts = [_email_body(own)]
-    if language != "en":
-        with force_locale("en"):
-            parts.append(_email_body(letter_texts(patient, code)))
-    delivery = mail.send(to, own["title"], "\n\n----\n\n".join(parts))
+    def compose(_language: str) -> tuple[str, str]:
+        texts = letter_texts(patient, code)
+        return texts["title"], _email_body(texts)
+
+    subject, body = mail.in_language_and_english(letter_language(patient), compose)
+    delivery = mail.send(to, subject, body)
     return delivery.sent or delivery.outbox_file is not None
 
 

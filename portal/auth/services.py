@@ -7,7 +7,6 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -60,12 +59,14 @@ def authenticate(email: str, password: str) -> tuple[User | None, int | None]:
 
 
 def notify(user: User, message, to: str | None = None, **context) -> None:
-    """Email the account holder in their language; a mail failure does not stop the change.
+    """Email the account holder in their language, with the English below; a mail failure
+    does not stop the change.
 
     ``message`` is one of ``portal.auth.emails``: it returns (subject, body).
     """
-    with force_locale(user.preferred_locale or "en"):
-        subject, body = message(**context)
+    subject, body = mail.in_language_and_english(
+        user.preferred_locale, lambda _language: message(**context)
+    )
     mail.send(to or user.email, subject, body)  # logs a failure itself, never raises
 
 
@@ -180,8 +181,9 @@ def request_reset(email: str) -> None:
         audit.record("auth.reset_requested", detail="no such account")
     db.session.commit()
     locale = (user.preferred_locale or "en") if known else "en"
-    with force_locale(locale):
-        subject, body = emails.password_reset(link=link, hours=hours)
+    subject, body = mail.in_language_and_english(
+        locale, lambda _language: emails.password_reset(link=link, hours=hours)
+    )
     mail.send_later(user.email if known else None, subject, body)
 
 

@@ -24,6 +24,7 @@ from portal.limits import PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.pages import patient_page
 from portal.permissions import Action, require, with_patient
+from portal.phone import tel_href
 
 # The usual state of health in the order a paramedic reads it: (id, heading, [(field, label)]).
 USUAL_GROUPS = [
@@ -80,6 +81,33 @@ def crisis(patient_id: int, access):
         can_view_plan=access.allows(Action.VIEW_PLAN),
         can_agree=access.allows(Action.AGREE),
         can_write=access.allows(Action.WRITE_PLAN),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/crisis/easy-read")
+@patient_page(Action.VIEW_CRISIS)
+def crisis_easy_read(patient_id: int, access):
+    """The agreed crisis plan in easy read: short sentences, one thing at a time, big buttons.
+
+    The patient's and carers' own words are shown as written (never rewritten); the
+    identifying details a professional needs are as on the crisis page. Changes nobody in the
+    care team has checked are not shown, only that there are some.
+    """
+    plan = services.load_contingency(patient_id)
+    if plan is None:
+        abort(404)
+    audit.record_view("crisis.view", patient_id, "easy read")
+    db.session.commit()
+    held = hold_apart(plan)
+    return render_template(
+        "contingency/crisis_easy_read.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        held=held,
+        levels=services.steps_by_level(held.steps),
+        # 999 and 111 are offered first on their own.
+        contacts=[c for c in held.contacts if tel_href(c.phone) not in ("999", "111")],
     )
 
 

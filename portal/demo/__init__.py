@@ -164,6 +164,7 @@ def load_demo_data() -> bool:
         interpreter_needed=True,
         interpreter_language="Urdu",
         communication_needs="Large print letters",
+        print_size="large",
         initial_assessment_date=today - timedelta(days=20),
         care_team_consent=True,
         conditions=[conditions["73211009"], conditions["38341003"]],

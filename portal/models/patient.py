@@ -69,12 +69,21 @@ class NhsNumberStatus(StrEnum):
     POSTPONED = "postponed"  # 08: a baby under six weeks old
 
 
+class PrintSize(StrEnum):
+    """The print the patient's copies of the plan come in, chosen by them or recorded by a
+    professional: standard, or large print (at least 16 pt, wider line spacing, one column)."""
+
+    STANDARD = "standard"
+    LARGE = "large"
+
+
 class Patient(TimestampMixin, Base):
     __tablename__ = "patients"
     __table_args__ = (
         one_of("sex", Sex),
         one_of("ethnicity_category", EthnicCategory),
         one_of("nhs_number_status", NhsNumberStatus),
+        one_of("print_size", PrintSize),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +104,9 @@ class Patient(TimestampMixin, Base):
     interpreter_needed: Mapped[bool] = mapped_column(default=False)
     interpreter_language: Mapped[str | None] = mapped_column(String(40))
     communication_needs: Mapped[str | None] = mapped_column(Text)
+    print_size: Mapped[str] = mapped_column(
+        String(20), default=PrintSize.STANDARD, server_default=PrintSize.STANDARD.value
+    )
     initial_assessment_date: Mapped[date | None]
     # Latest consent decision to share the plan with the care team (history in ConsentRecord).
     care_team_consent: Mapped[bool | None]

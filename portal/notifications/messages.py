@@ -9,9 +9,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from portal import mail
 from portal.accounts import email_link as external_url
 from portal.models import Channel, Notification, NotificationKind
 
@@ -103,11 +104,14 @@ def _links_context():
 
 
 def render(row: Notification) -> Message:
-    """The message for one outbox row, in the recipient's language."""
+    """The message for one outbox row, in the recipient's language with the English below
+    (a text message in their language only)."""
     kind = NotificationKind(row.kind)
     params = row.params or {}
     endpoint, values = params.get("link") or ("plans.home", {})
-    with _links_context(), force_locale(row.locale or "en"):
+    own: dict[str, str] = {}
+
+    def compose(_language: str) -> tuple[str, str]:
         link = external_url(endpoint, **values)
         subject = subject_of(kind)
         happened = _what_happened(kind, params)
@@ -116,8 +120,9 @@ def render(row: Notification) -> Message:
         if row.channel == Channel.EMAIL:
             choose = _("To choose which messages you get, or to stop them:")
             paragraphs.append(f"{choose}\n{external_url('notifications.preferences')}")
-        return Message(
-            subject=subject,
-            body="\n\n".join(paragraphs),
-            short=f"{subject}. {see} {link}",
-        )
+        own.setdefault("short", f"{subject}. {see} {link}")  # a text message: one language
+        return subject, "\n\n".join(paragraphs)
+
+    with _links_context():
+        subject, body = mail.in_language_and_english(row.locale, compose)
+    return Message(subject=subject, body=body, short=own["short"])

@@ -20,7 +20,6 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from datetime import UTC, datetime
-from enum import StrEnum
 from functools import cache, lru_cache
 
 from babel import UnknownLocaleError
@@ -30,11 +29,11 @@ from flask_babel import lazy_gettext as _l
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from portal import labels
+from portal import audit, labels
 from portal.contingency.held_apart import hold_apart
 from portal.contingency.services import steps_by_level
 from portal.i18n import html_lang, text_direction
-from portal.models import CarePlan, Domain, GoalStatus, WishKind
+from portal.models import CarePlan, Domain, GoalStatus, PrintSize, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
 from portal.sections import DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
@@ -49,21 +48,20 @@ STYLESHEET = "css/pdf.css"
 LARGE_STYLESHEET = "css/pdf-large.css"
 
 
-class PrintSize(StrEnum):
-    """Standard print, or large print: at least 16 pt, wider line spacing, one column."""
-
-    STANDARD = "standard"
-    LARGE = "large"
-
-
-# Words in a patient's recorded communication needs that ask for large print.
-LARGE_PRINT_WORDS = re.compile(r"large[\s-]*print|big[\s-]*print|large[\s-]*font", re.IGNORECASE)
-
-
 def default_print_size(patient) -> PrintSize:
-    """Large print when the patient's communication needs ask for it ("Large print letters")."""
-    needs = getattr(patient, "communication_needs", None) or ""
-    return PrintSize.LARGE if LARGE_PRINT_WORDS.search(needs) else PrintSize.STANDARD
+    """The print the patient chose, or a professional recorded for them (``Patient.print_size``)."""
+    try:
+        return PrintSize(patient.print_size)
+    except ValueError:
+        return PrintSize.STANDARD
+
+
+def record_print_size(patient, size: PrintSize) -> None:
+    """Keep the print the patient chose or told a professional; audited when it changes. The
+    caller commits."""
+    if patient.print_size != size:
+        patient.print_size = size
+        audit.record("patient.print_size", patient.id)
 
 
 def print_size(asked: str | None, patient) -> PrintSize:
@@ -74,16 +72,35 @@ def print_size(asked: str | None, patient) -> PrintSize:
         return default_print_size(patient)
 
 # The crisis sheet must fit one sheet of paper. A long crisis plan is laid out again with
-# smaller type, down to a size still readable on a fridge door; past that it continues on a
-# second page rather than losing any instruction (the limits in ``portal.limits`` keep the
-# largest crisis plan allowed on one page in English: ``bench/worst_plan_bench.py``).
-SHEET_DENSITIES = (
-    "",
-    "html.pdf--crisis { font-size: 8pt; --urdu-line-height: 1.8; }",
-    "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }"
-    " .pdf--crisis .sheet-step { padding-block: 0.5mm; margin-block-end: 1mm; }"
-    " .pdf--crisis .pdf-tag { font-size: 1em; padding-block: 0; }",
+# smaller type, down to 7 pt (still readable on a fridge door), then with less space around
+# the text (``css/pdf-sheet-compact.css``); the last layout keeps every agreed step, contact
+# and fact but prints the changes nobody has checked yet as one line each (what, who, when),
+# with a note sending the reader to the crisis page for their words. Each layout is
+# (a rule written here, stylesheets of ``static/``). ``tests/test_crisis_sheet_fit.py``
+# prints the largest crisis plan the limits allow on one page in the longest-rendering
+# languages; ``bench/worst_plan_bench.py`` measures it.
+COMPACT_SHEET = "css/pdf-sheet-compact.css"
+SHEET_DENSITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("", ()),
+    ("html.pdf--crisis { font-size: 8pt; --urdu-line-height: 1.8; }", ()),
+    (
+        "html.pdf--crisis { font-size: 7pt; --urdu-line-height: 1.6; }"
+        " .pdf--crisis .sheet-step { padding-block: 0.5mm; margin-block-end: 1mm; }"
+        " .pdf--crisis .pdf-tag { font-size: 1em; padding-block: 0; }",
+        (),
+    ),
+    ("", (COMPACT_SHEET,)),
+    (
+        ".sheet-unreviewed__words { display: none; } p.sheet-unreviewed__short { display: block; }"
+                " .sheet-unreviewed { display: flow-root; }"
+        " .sheet-unreviewed__item { float: inline-start; width: 33%; }"
+        " .sheet-unreviewed__item + .sheet-unreviewed__item { border: 0; margin: 0; }",
+        (COMPACT_SHEET,),
+    ),
 )
+# A first layout this many pages long is far from fitting: the next tries go straight to
+# the compact layout (each try costs a whole layout).
+FAR_FROM_FITTING = 3
 
 # Headings of the crisis sheet. In any language but English each one is printed with the
 # English beside it, so a paramedic can find "Allergies" on a sheet written in Urdu.
@@ -482,13 +499,20 @@ def _lay_out(
     font_config = _font_config()
     with _collector_paused:
         document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)
-        for density in SHEET_DENSITIES if one_page else ("",):
-            extra = [_inline_stylesheet(static_folder, density)] if density else []
+        densities = list(SHEET_DENSITIES if one_page else SHEET_DENSITIES[:1])
+        while densities:
+            rule, paths = densities.pop(0)
+            extra = [_base_stylesheet(static_folder, path) for path in paths]
+            if rule:
+                extra.append(_inline_stylesheet(static_folder, rule))
             rendered = document.render(
                 stylesheets=stylesheets + extra, font_config=font_config, **PDF_OPTIONS
             )
-            if len(rendered.pages) == 1:
+            pages = len(rendered.pages)
+            if pages == 1:
                 break
+            if pages >= FAR_FROM_FITTING:
+                densities = [d for d in densities if COMPACT_SHEET in d[1]]
         if len(rendered.pages) > max_pages:  # not written: writing costs as much again
             raise RenderRefused(RenderRefused.TOO_LONG)
         return rendered.write_pdf(**PDF_OPTIONS)

@@ -59,6 +59,7 @@ LABELS = {
     "interpreter_needed": _l("Interpreter needed"),
     "interpreter_language": _l("Interpreter language"),
     "communication_needs": _l("Communication needs"),
+    "print_size": _l("Print of your plan"),
     "initial_assessment_date": _l("Initial assessment"),
     "care_team_consent": _l("Do you agree to share your care plan with your care team?"),
     "role": _l("Role"),
@@ -178,6 +179,7 @@ CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
     ("CareTeamMembership", "status"): lambda v: labels.MEMBERSHIP_STATUSES.get(v, v),
     ("CareTeamMembership", "consent_method"): lambda v: _CONSENT_METHODS.get(v, v),
     ("EmergencyAccess", "reason"): lambda v: labels.EMERGENCY_REASONS.get(v, v),
+    ("Patient", "print_size"): lambda v: labels.PRINT_SIZES.get(v, v),
 }
 # Plan and meeting state codes and similar need no reading: other fields say the same.
 SKIP_BY_MODEL = frozenset(

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -176,15 +175,12 @@ def invitation_email(grant: AccessGrant, patient: Patient, token: str) -> tuple[
     """Subject and text in the language the patient chose for the carer, with the English
     below it when that is another language. Each part's link opens the invitation page in
     its own language, so the English link is also the way to switch."""
-    language = invitation_language(grant.invitation_language)
-    parts = []
-    for code in dict.fromkeys([language, "en"]):
-        with force_locale("en_GB" if code == "en" else code):
-            link = accounts.email_link("sharing.invitation", token=token, lang=code)
-            subject = _("%(name)s has shared their care plan with you", name=patient.full_name)
-            parts.append((subject, invitation_text(grant, patient, link)))
-    divider = "\n" + "-" * 40 + "\n\n"
-    return parts[0][0], divider.join(text for _subject, text in parts)
+    def compose(code: str) -> tuple[str, str]:
+        link = accounts.email_link("sharing.invitation", token=token, lang=code)
+        subject = _("%(name)s has shared their care plan with you", name=patient.full_name)
+        return subject, invitation_text(grant, patient, link)
+
+    return mail.in_language_and_english(invitation_language(grant.invitation_language), compose)
 
 
 def invitation_text(grant: AccessGrant, patient: Patient, link: str) -> str:

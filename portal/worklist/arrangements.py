@@ -1,5 +1,6 @@
 """What a professional records with a patient who does not go online: consent given in
-person or on paper, the format they want their plan in, and the paper copy handed over."""
+person or on paper, the format they want their plan in, the print its copies need (standard
+or large), and the paper copy handed over."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -11,8 +12,9 @@ from wtforms.validators import AnyOf, Optional, ValidationError
 
 from portal import audit
 from portal.extensions import db
-from portal.fields import DateInputField, PortalForm
-from portal.models import CarePlan, ConsentMethod, Patient, PlanFormat, User
+from portal.fields import DateInputField, PortalForm, print_size_field
+from portal.models import CarePlan, ConsentMethod, Patient, PlanFormat, PrintSize, User
+from portal.pdf.services import record_print_size
 from portal.sharing.services import record_consent
 
 RECORDED_BY_STAFF = (ConsentMethod.IN_PERSON, ConsentMethod.PAPER)
@@ -51,6 +53,7 @@ class ArrangementsForm(PortalForm):
         ],
         validate_choice=False,
     )
+    print_size = print_size_field(_l("Which print do they need for printed copies?"))
     paper_copy_given_on = DateInputField(_l("Date a paper copy was handed over (optional)"))
 
     def validate_method(self, field):
@@ -70,6 +73,7 @@ class Arrangements:
     method: ConsentMethod | None
     preferred_format: PlanFormat
     paper_copy_given_on: date | None
+    print_size: PrintSize = PrintSize.STANDARD
 
 
 def record(plan: CarePlan, patient: Patient, user: User, chosen: Arrangements) -> None:
@@ -77,6 +81,7 @@ def record(plan: CarePlan, patient: Patient, user: User, chosen: Arrangements) -
     if plan.preferred_format != chosen.preferred_format:
         plan.preferred_format = chosen.preferred_format
         audit.record("plan.preferred_format", patient.id, f"plan {plan.id}")
+    record_print_size(patient, chosen.print_size)
     if chosen.paper_copy_given_on and plan.paper_copy_given_on != chosen.paper_copy_given_on:
         plan.paper_copy_given_on = chosen.paper_copy_given_on
         audit.record("plan.paper_copy", patient.id, f"plan {plan.id}")

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
-from portal.models import CarePlan, ConsentMethod, PlanFormat
+from portal.models import CarePlan, ConsentMethod, PlanFormat, PrintSize
 from portal.pages import account_page, patient_page
 from portal.permissions import Action, may, require
 from portal.worklist import arrangements, bp, services
@@ -65,7 +65,11 @@ def plan_arrangements(patient_id: int):
         abort(404)
     saved = None
     if request.method == "GET":
-        saved = {"preferred_format": plan.preferred_format, "paper_copy_given_on": None}
+        saved = {
+            "preferred_format": plan.preferred_format,
+            "print_size": access.patient.print_size,
+            "paper_copy_given_on": None,
+        }
     form = arrangements.ArrangementsForm(data=saved)
     if form.validate_on_submit():
         decision = form.decision.data or None
@@ -78,6 +82,7 @@ def plan_arrangements(patient_id: int):
                 method=ConsentMethod(form.method.data) if decision else None,
                 preferred_format=PlanFormat(form.preferred_format.data),
                 paper_copy_given_on=form.paper_copy_given_on.data,
+                print_size=PrintSize(form.print_size.data),
             ),
         )
         if decision == "object":

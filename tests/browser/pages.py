@@ -43,6 +43,7 @@ SWEEP = [
     # A patient: her plan and everything she edits
     Page("patient", M + "/plan"),
     Page("patient", M + "/crisis"),
+    Page("patient", M + "/crisis/easy-read"),
     Page("patient", M + "/goals/new"),
     Page("patient", M + "/goals/new", submit=True),
     Page("patient", M + "/goals/{goal}/edit"),
@@ -83,6 +84,7 @@ SWEEP = [
     Page("patient", M + "/survey/{held_meeting}"),
     Page("patient", "/account/"),
     Page("patient", "/account/name"),
+    Page("patient", "/account/print"),
     Page("patient", "/account/email"),
     Page("patient", "/account/password"),
     Page("patient", "/account/password", submit=True),
