@@ -3,8 +3,8 @@
 Until now large print was guessed from words in the free-text communication needs. Patients
 whose needs say so start with large print; anyone can change it from then on.
 
-Revision ID: 0015_hardening
-Revises: 0014_oidc
+Revision ID: 0019_hardening
+Revises: 0018_orgs
 Create Date: 2026-12-07 15:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_hardening'
-down_revision = '0014_oidc'
+revision = '0019_hardening'
+down_revision = '0018_orgs'
 branch_labels = None
 depends_on = None
 
