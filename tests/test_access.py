@@ -168,7 +168,12 @@ ORG_MATRIX = [
         CRISIS_READERS | MEMBER_READERS | {"member_crisis", "urgent_after_reason"},
         200,
     ),
-    ("GET", "/patients/{a}/contingency", {"owner", "carer_contribute", "member_contribute"}, 200),
+    (
+        "GET",
+        "/patients/{a}/contingency",
+        {"owner", "carer_contribute", "professional", "member_contribute"},
+        200,
+    ),
     ("GET", "/patients/{a}/care-team/access", {"professional"}, 200),
     ("POST", "/patients/{a}/care-team/access", {"professional"}, 200),  # empty: the form again
     ("POST", "/patients/{a}/care-team/access/{m}/end", {"professional"}, 302),
