@@ -15,6 +15,9 @@ from portal import labels
 from portal.i18n import format_date
 from portal.models import GoalStatus
 
+# A reader who wrote nothing: for documents that are the same for everyone (the PDF).
+ANY_READER = 0
+
 # The colour of the NHS.UK tag for each kind of state.
 AGREED, WAITING, WITHDRAWING, CLOSED, DONE = "green", "yellow", "orange", "grey", "blue"
 
@@ -50,7 +53,7 @@ def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None
     ``agreed_on`` (the last review's date) makes an agreed item read "Agreed on 7 December
     2026", as the PDF and the agreed versions write it; without it, "Agreed".
     """
-    viewer_id = viewer_id if viewer_id is not None else _reader_id()
+    viewer_id = _reader_id() if viewer_id is None else viewer_id
     status = getattr(item, "status", None)
     if getattr(item, "pending_review", False):
         author = _author(item)

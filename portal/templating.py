@@ -51,6 +51,7 @@ def register_templating(app: Flask) -> None:
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["item_label"] = lifecycle.item_label
+    app.jinja_env.globals["lifecycle"] = lifecycle
     app.jinja_env.globals["lang_attr"] = html_lang
     app.jinja_env.globals["language_name"] = language_name
     app.jinja_env.globals["character_count_i18n"] = character_count_i18n
