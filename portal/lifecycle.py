@@ -62,10 +62,8 @@ def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None
             if mine:
                 return Label(_("You asked to stop this goal – not yet agreed"), WITHDRAWING)
             if author is not None:
-                return Label(
-                    _("%(name)s asked to stop this goal – not yet agreed", name=author.display_name),
-                    WITHDRAWING,
-                )
+                text = _("%(name)s asked to stop this goal – not yet agreed", name=author.display_name)
+                return Label(text, WITHDRAWING)
             return Label(_("Asked to stop – not yet agreed"), WITHDRAWING)
         if mine:
             return Label(_("Your suggestion – not yet agreed"), WAITING)
@@ -82,9 +80,16 @@ def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None
     return Label(_("Agreed"), AGREED)
 
 
+def waiting_items(plan) -> list[tuple[str, object]]:
+    """(section, item) for every change waiting for the review, from the plan already loaded."""
+    found = []
+    for section in ("goals", "wishes", "needs", "crisis_steps", "contacts"):
+        found += [(section, item) for item in getattr(plan, section) if item.pending_review]
+    if plan.usual_state is not None and plan.usual_state.pending_review:
+        found.append(("usual_state", plan.usual_state))
+    return found
+
+
 def waiting_count(plan) -> int:
-    """How many changes wait for the review meeting, from the plan already loaded."""
-    items = [*plan.goals, *plan.wishes, *plan.needs, *plan.crisis_steps, *plan.contacts]
-    if plan.usual_state is not None:
-        items.append(plan.usual_state)
-    return sum(1 for item in items if getattr(item, "pending_review", False))
+    """How many changes wait for the review meeting."""
+    return len(waiting_items(plan))
