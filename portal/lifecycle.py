@@ -62,7 +62,8 @@ def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None
             if mine:
                 return Label(_("You asked to stop this goal – not yet agreed"), WITHDRAWING)
             if author is not None:
-                text = _("%(name)s asked to stop this goal – not yet agreed", name=author.display_name)
+                name = author.display_name
+                text = _("%(name)s asked to stop this goal – not yet agreed", name=name)
                 return Label(text, WITHDRAWING)
             return Label(_("Asked to stop – not yet agreed"), WITHDRAWING)
         if mine:
@@ -70,7 +71,8 @@ def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None
         if author is None:
             return Label(_("Suggestion – not yet agreed"), WAITING)
         if _is_new(item):
-            return Label(_("Added by %(name)s – not yet agreed", name=author.display_name), WAITING)
+            text = _("Added by %(name)s – not yet agreed", name=author.display_name)
+            return Label(text, WAITING)
         return Label(_("Changed by %(name)s – not yet agreed", name=author.display_name), WAITING)
     if status in (GoalStatus.ACHIEVED, GoalStatus.NOT_ACHIEVED, GoalStatus.WITHDRAWN):
         colour = DONE if status == GoalStatus.ACHIEVED else CLOSED
