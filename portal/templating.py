@@ -11,6 +11,7 @@ from portal.i18n import (
     current_language,
     format_date,
     format_datetime,
+    format_time,
     html_lang,
     language_name,
     request_translations,
@@ -48,6 +49,8 @@ def register_templating(app: Flask) -> None:
     )
     # A time of day, 24-hour, read left to right in every language ("08:00").
     app.jinja_env.filters["time"] = lambda t: bidi.ltr(t.strftime("%H:%M")) if t else ""
+    # The wall-clock time of a moment (UTC in the database) at the practice.
+    app.jinja_env.filters["time_of_day"] = lambda m: bidi.ltr(format_time(m)) if m else ""
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["item_label"] = lifecycle.item_label

@@ -30,7 +30,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.pagination import Page, paginate
+from portal.pagination import Page
 from portal.permissions import active_grants_query
 
 ACTIVITY_PAGE_SIZE = 25
@@ -402,11 +402,60 @@ def consent_history(patient_id: int) -> list[tuple[ConsentRecord, User | None]]:
 # --------------------------------------------------------------------------- #
 
 
-def activity(patient_id: int, page: int, per_page: int = ACTIVITY_PAGE_SIZE) -> Page:
-    """One page of the patient's audit events, newest first."""
+@dataclass(frozen=True)
+class ActivityRow:
+    """What one person did to the plan, however many times, on one day (UTC)."""
+
+    actor: User | None
+    actor_id: int | None
+    action: str
+    times: int
+    latest: datetime
+    earliest: datetime
+
+
+def activity(
+    patient_id: int,
+    page: int,
+    per_page: int = ACTIVITY_PAGE_SIZE,
+    leave_out: int | None = None,
+) -> Page:
+    """One page of the patient's audit trail, newest first, each person's repeats of one action
+    on one day as a single row ("looked at the care plan, 9 times"), so her own visits do not
+    push the nurse's and her son's down the pages. ``leave_out`` hides one person's rows."""
+    day = func.date(AuditEvent.occurred_at)
+    latest = func.max(AuditEvent.occurred_at).label("latest")
     query = (
-        select(AuditEvent)
+        select(
+            AuditEvent.actor_id,
+            AuditEvent.action,
+            func.count().label("times"),
+            latest,
+            func.min(AuditEvent.occurred_at).label("earliest"),
+        )
         .where(AuditEvent.patient_id == patient_id)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .group_by(AuditEvent.actor_id, AuditEvent.action, day)
     )
-    return paginate(query, page, per_page, joinedload(AuditEvent.actor))
+    if leave_out is not None:
+        query = query.where(or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != leave_out))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    ordered = query.order_by(latest.desc(), func.max(AuditEvent.id).desc())
+    rows = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
+    ids = {row.actor_id for row in rows if row.actor_id is not None}
+    people = {}
+    if ids:
+        people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    items = [
+        ActivityRow(
+            people.get(row.actor_id),
+            row.actor_id,
+            row.action,
+            row.times,
+            row.latest,
+            row.earliest,
+        )
+        for row in rows
+    ]
+    return Page(items=items, page=page, pages=pages, total=total)
