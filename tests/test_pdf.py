@@ -368,7 +368,7 @@ def test_plan_pdf_puts_the_crisis_plan_first_and_the_review_date_last(plan_pdf):
     ]
     positions = [text.index(heading) for heading in order]
     assert positions == sorted(positions)
-    assert "Saturday, 1 June 2030" in text[positions[-1] :]
+    assert "Your review is due by June 2030." in text[positions[-1] :]
 
 
 def test_plan_pdf_marks_proposals_apart_from_agreed_goals(plan_pdf):

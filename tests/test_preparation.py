@@ -368,3 +368,18 @@ def test_sheet_and_done_route_access(db, cast, request_as, who, method, path, da
     check_matrix_response(response, who, method, _url(cast))
     if who not in ("owner", "carer_contribute"):
         assert "preparation.done" not in _actions(db, cast)
+
+
+def test_her_notes_are_in_the_plan_pdf(db, cast, login, app):
+    from portal.pdf.services import plan_html
+    from portal.plans.services import load_plan
+
+    login(cast.users["owner"]).post(_url(cast), data=NOTES)
+    with app.test_request_context():
+        html = plan_html(load_plan(cast.a.id))
+    section = html[html.index("Getting ready for my review") :]
+    for title, text in zip(
+        ("Questions I want to ask", "What has changed", "How I feel"), NOTES.values(), strict=True
+    ):
+        assert title in section and text in section
+    assert section.index(NOTES["how_i_feel"]) < section.index("Next review")
