@@ -155,14 +155,38 @@ def test_a_survey_prompt_leaves_the_top_when_its_meeting_is_long_past(db, cast, 
     assert glance.survey_still_current(recent, last_day + timedelta(days=1)) is None
 
 
-def test_only_results_shared_since_the_last_review_belong_to_the_next(db, cast, login):
+def _result_before_the_last_review(db, cast) -> None:
     cast.plan_a.last_review_date = date.today() - timedelta(days=10)
     before = datetime.combine(date.today() - timedelta(days=40), time(9), tzinfo=UTC)
     old = SharedResult(plan_id=cast.plan_a.id, name="HbA1c", value="48", created_at=before)
     db.session.add(old)
     db.session.commit()
+
+
+def test_only_results_shared_since_the_last_review_belong_to_the_next(db, cast, login):
+    _result_before_the_last_review(db, cast)
     client = login(cast.users["owner"])
     assert "shared for the review" not in _plan_page(client, cast)
     db.session.add(SharedResult(plan_id=cast.plan_a.id, name="eGFR", value="61"))
     db.session.commit()
     assert "1 result shared for the review" in _plan_page(client, cast)
+
+
+def test_the_results_page_keeps_earlier_reviews_results_apart(db, cast, login):
+    _result_before_the_last_review(db, cast)
+    client = login(cast.users["owner"])
+    body = client.get(f"/patients/{cast.a.id}/results").get_data(as_text=True)
+    assert "No results have been shared for your next review yet." in body
+    assert body.index("Shared for earlier reviews") < body.index("HbA1c")
+    db.session.add(SharedResult(plan_id=cast.plan_a.id, name="eGFR", value="61"))
+    db.session.commit()
+    body = client.get(f"/patients/{cast.a.id}/results").get_data(as_text=True)
+    assert body.index("eGFR") < body.index("Shared for earlier reviews") < body.index("HbA1c")
+
+
+def test_patient_pages_speak_to_her_not_about_her(cast, login):
+    own = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/contingency")
+    assert "You and your care team look at it together" in own.get_data(as_text=True)
+    assert "with the patient" not in own.get_data(as_text=True)
+    carer = login(cast.users["carer_contribute"]).get(f"/patients/{cast.a.id}/contingency")
+    assert "It is looked at with the patient at the next review." in carer.get_data(as_text=True)
