@@ -8,6 +8,7 @@ results shared for it) leave the top of the plan once that meeting is well past.
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -19,18 +20,17 @@ from portal.models import CarePlan, ReviewMeeting, SharedResult
 SURVEY_WINDOW = timedelta(days=42)
 
 
-def review_line(plan: CarePlan, meeting: ReviewMeeting | None) -> str:
+def review_line(plan: CarePlan, meeting: ReviewMeeting | None) -> str | Markup:
     """"Your review meeting is on ... at ... at Riverside Surgery" or "due by December 2027"."""
     from portal.meetings.views import meeting_time
 
     if meeting is not None and meeting.scheduled_for is not None:
         when = meeting_time(meeting.scheduled_for)
         if meeting.location:
-            return _(
-                "Your review meeting is on %(when)s at %(place)s.",
-                when=when,
-                place=meeting.location,
-            )
+            # The place is the practice's own words: isolated, so an English address with a
+            # room number keeps its order in an Urdu or Arabic sentence.
+            place = Markup('<bdi dir="auto">{}</bdi>').format(meeting.location)
+            return _filled(_("Your review meeting is on %(when)s at %(place)s."), when, place)
         return _("Your review meeting is on %(when)s.", when=when)
     if plan.next_review_date is None:
         return _("No review date has been set yet.")
@@ -40,6 +40,11 @@ def review_line(plan: CarePlan, meeting: ReviewMeeting | None) -> str:
             month=format_month(plan.next_review_date),
         )
     return _("Your review is due by %(month)s.", month=format_month(plan.next_review_date))
+
+
+def _filled(sentence: str, when: str, place: Markup) -> Markup:
+    """A translated sentence with its values put in, escaped, keeping the place's markup."""
+    return Markup(escape(sentence)) % {"when": when, "place": place}  # noqa: S704 - escaped
 
 
 def survey_still_current(meeting: ReviewMeeting | None, today: date | None = None):

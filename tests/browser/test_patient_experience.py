@@ -34,9 +34,9 @@ def test_summary_sheet_and_invitation_at_two_widths_in_three_languages(fresh_pag
         # On a phone the long sections start folded; the contents list opens the one it names.
         folded = page.locator("details[data-portal-collapse]").first
         expect(folded).not_to_have_attribute("open", "")
+        _look(page, f"glance-{locale}-plan")
         page.locator(".portal-contents a[href='#wishes']").click()
         expect(page.locator("details:has(#wishes)")).to_have_attribute("open", "")
-        _look(page, f"glance-{locale}-plan")
 
         page.set_viewport_size({"width": WIDTHS[0], "height": 900})
         page.goto(base + "/preparation/sheet")
