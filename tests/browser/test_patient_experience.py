@@ -31,7 +31,7 @@ def test_summary_sheet_and_invitation_at_two_widths_in_three_languages(fresh_pag
         page.goto(base + "/plan")
         summary = page.locator(".portal-glance")
         expect(summary.locator("a[href$='/crisis']")).to_be_visible()  # one tap from the top
-        # On a phone the long sections start folded; the contents list opens the one it names.
+        # On a phone the long wishes and about-me lists start folded; a contents link opens one.
         folded = page.locator("details[data-portal-collapse]").first
         expect(folded).not_to_have_attribute("open", "")
         _look(page, f"glance-{locale}-plan")
