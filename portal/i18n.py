@@ -229,6 +229,13 @@ def format_date(value, width: str = "long") -> str:
     return flask_babel.format_date(value, width)
 
 
+def format_month(value) -> str:
+    """A month and year ("December 2027"), for a date that is a deadline, not a day."""
+    if value is None:
+        return ""
+    return format_skeleton("yMMMM", value, locale=get_locale())
+
+
 def format_time(value, width: str = "short") -> str:
     """A wall-clock time in the portal's time zone, on the 24-hour clock."""
     if value is None:

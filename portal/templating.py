@@ -4,13 +4,14 @@ from flask import Flask, request
 from flask_babel import get_locale
 from jinja2 import pass_context
 
-from portal import bidi, labels
+from portal import bidi, labels, lifecycle
 from portal.character_count import character_count_i18n
 from portal.i18n import (
     LANGUAGES,
     current_language,
     format_date,
     format_datetime,
+    format_time,
     html_lang,
     language_name,
     request_translations,
@@ -48,8 +49,12 @@ def register_templating(app: Flask) -> None:
     )
     # A time of day, 24-hour, read left to right in every language ("08:00").
     app.jinja_env.filters["time"] = lambda t: bidi.ltr(t.strftime("%H:%M")) if t else ""
+    # The wall-clock time of a moment (UTC in the database) at the practice.
+    app.jinja_env.filters["time_of_day"] = lambda m: bidi.ltr(format_time(m)) if m else ""
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals["item_label"] = lifecycle.item_label
+    app.jinja_env.globals["lifecycle"] = lifecycle
     app.jinja_env.globals["lang_attr"] = html_lang
     app.jinja_env.globals["language_name"] = language_name
     app.jinja_env.globals["character_count_i18n"] = character_count_i18n

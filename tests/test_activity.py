@@ -87,8 +87,8 @@ def test_reading_the_activity_page_is_not_itself_recorded(db, cast, login):
 
 def test_activity_is_paginated_25_a_page(db, cast, login):
     start = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
-    for i in range(60):
-        _event(db, cast.a, "plan.view", cast.users["carer_view"], start + timedelta(minutes=i))
+    for i in range(60):  # a day apart: repeats on one day would make one row
+        _event(db, cast.a, "plan.view", cast.users["carer_view"], start + timedelta(days=i))
     db.session.commit()
     client = login(cast.users["owner"])
     url = f"/patients/{cast.a.id}/activity"
@@ -104,7 +104,7 @@ def test_activity_is_paginated_25_a_page(db, cast, login):
     assert 'rel="prev"' not in first
     assert re.search(r'aria-label="Page 1" aria-current="page"', first)
     newest = format_datetime(
-        start + timedelta(minutes=59), "medium", tzinfo=ZoneInfo("Europe/London"), locale="en_GB"
+        start + timedelta(days=59), "medium", tzinfo=ZoneInfo("Europe/London"), locale="en_GB"
     )
     assert newest in _rows(first)[0]
 
@@ -166,3 +166,38 @@ def test_plan_page_links_the_owner_to_sharing_and_activity(db, cast, login):
     carer_view = login(cast.users["carer_view"]).get(f"/patients/{cast.a.id}/plan")
     body = carer_view.get_data(as_text=True)
     assert "/sharing" not in body and "/activity" not in body
+
+
+def test_repeated_views_make_one_row_and_other_people_can_be_shown_alone(db, cast, login):
+    owner, son = cast.users["owner"], cast.users["carer_view"]
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for minute in range(9):
+        _event(db, cast.a, "plan.view", owner, start + timedelta(minutes=minute))
+    _event(db, cast.a, "plan.view", son, start + timedelta(minutes=20))
+    _event(db, cast.a, "plan.view", owner, start + timedelta(days=1))  # the next day: its own row
+    db.session.commit()
+    client = login(owner)
+    url = f"/patients/{cast.a.id}/activity"
+    rows = _rows(client.get(url).get_data(as_text=True))
+    assert len(rows) == 3
+    assert "You" in rows[0] and "times that day" not in rows[0]
+    assert "Carer view" in rows[1]
+    assert "You" in rows[2] and '9 times that day, first at <bdi dir="ltr">09:00</bdi>' in rows[2]
+
+    body = client.get(url + "?others=1").get_data(as_text=True)
+    assert "Showing only other people." in body
+    rows = _rows(body)
+    assert len(rows) == 1 and "Carer view" in rows[0]
+    assert f'href="{url}"' in body  # back to everyone
+
+
+def test_only_other_people_keeps_to_the_filter_across_pages(db, cast, login):
+    start = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+    for i in range(30):
+        _event(db, cast.a, "plan.view", cast.users["carer_view"], start + timedelta(days=i))
+    db.session.commit()
+    url = f"/patients/{cast.a.id}/activity"
+    body = login(cast.users["owner"]).get(url + "?others=1").get_data(as_text=True)
+    assert "?others=1&amp;page=2" in body or "?page=2&amp;others=1" in body
+    empty = login(cast.users["other_patient"])
+    assert empty.get(f"/patients/{cast.b.id}/activity?others=1").status_code == 200

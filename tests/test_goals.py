@@ -77,7 +77,7 @@ def test_patient_adds_a_goal_as_a_proposal(db, cast, login):
     body = _plan_page(client, cast)
     assert "Your new goal has been saved" in body
     assert "Swim once a week" in body
-    assert "Proposed by you" in body
+    assert "Your suggestion – not yet agreed" in body
     assert re.search(rf"Target date: [^<]*June[^<]*{NEXT_YEAR}", body)
 
 
@@ -90,7 +90,7 @@ def test_carer_proposal_is_attributed_to_the_carer(db, cast, login):
     assert event.actor_id == carer.id and event.patient_id == cast.a.id
     assert event.detail == f"goal {goal.id}"  # names what was touched, not what it says
     body = _plan_page(login(cast.users["owner"]), cast)
-    assert "Proposed by Carer contribute" in body
+    assert "Added by Carer contribute – not yet agreed" in body
 
 
 def test_add_form_has_the_fields_and_no_empty_attributes(cast, login):
@@ -124,9 +124,7 @@ def test_editing_an_agreed_goal_keeps_it_agreed_but_marks_the_change(db, cast, l
     body = _plan_page(client, cast)
     card = body[body.index(f'id="goal-{goal.id}"') :]
     card = card[: card.index('class="nhsuk-card"', 10)]
-    assert "Agreed" in card
-    assert "Draft – not yet agreed" in card
-    assert "Changed by you" in card
+    assert "Your suggestion – not yet agreed" in card
 
 
 def test_saving_without_changes_does_not_make_a_proposal(db, cast, login):
@@ -163,8 +161,7 @@ def test_withdrawing_is_a_proposal_shown_on_the_plan(db, cast, login):
     assert _actions(db, cast.a.id) == ["goal.view", "goal.withdraw"]
 
     body = _plan_page(login(cast.users["owner"]), cast)
-    assert "Withdrawn" in body
-    assert "Carer contribute has asked to withdraw this goal" in body
+    assert "Carer contribute asked to stop this goal – not yet agreed" in body
     assert "Keep this goal" in body
     assert f"/patients/{cast.a.id}/goals/{goal.id}/edit" not in body
 

@@ -144,8 +144,10 @@ def test_review_page_shows_agreed_and_proposed_text_side_by_side(agreed, cast, l
     assert "My breathing" in body and 'lang="cy">My breathing is worse' in body
     assert "At home" in body and "In the hospice" in body
     assert "Goal 1, walking further" in body
-    assert "Swim once a week" in body and "New" in body
-    assert "Withdrawal" in body
+    owner = cast.users["owner"].display_name
+    assert "Swim once a week" in body and f"Added by {owner} – not yet agreed" in body
+    assert "Changed by Carer contribute – not yet agreed" in body  # the wish
+    assert f"{owner} asked to stop this goal – not yet agreed" in body
     assert "Coughing" in body and "Jo" in body and "Uses a frame" in body
     assert "Proposed by Carer contribute" in body
     assert "7 proposals are waiting" in body or "8 proposals are waiting" in body
@@ -541,7 +543,7 @@ def test_agreed_goals_are_closed_as_achieved_or_not_at_the_meeting(goals_agreed,
     assert _outcome(walk) not in next_form and _outcome(swim) in next_form
     owner = login(cast.users["owner"])
     plan_page = owner.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
-    assert '<strong class="nhsuk-tag nhsuk-tag--blue">Achieved</strong>' in plan_page
+    assert '<strong class="nhsuk-tag nhsuk-tag--blue portal-tag">Achieved</strong>' in plan_page
     activity = owner.get(f"/patients/{cast.a.id}/activity").get_data(as_text=True)
     assert "Recorded a goal as achieved" in activity
 

@@ -66,7 +66,7 @@ def test_patient_writes_a_new_section_as_a_proposal(db, cast, login):
 
     body = client.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
     assert "My daughter visits on Sundays." in body
-    assert "Changed by you" in body
+    assert "Your suggestion – not yet agreed" in body
     # Said once, under the heading the address leads to, not out of sight at the top.
     assert body.count("Your words have been saved") == 1
     heading = body.index('<h2 id="whole-person">')
@@ -89,8 +89,7 @@ def test_carer_changes_an_agreed_wish_as_a_proposal(db, cast, login):
     assert wish.updated_by_id == carer.id
     assert _actions(db, cast) == ["wish.view", "wish.edit"]
     body = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
-    assert "Draft – not yet agreed" in body
-    assert "Changed by Carer contribute" in body
+    assert "Changed by Carer contribute – not yet agreed" in body
 
 
 def test_saving_the_same_text_changes_nothing(db, cast, login):

@@ -56,7 +56,7 @@ def test_task_list_shows_what_is_done_and_what_is_left(db, cast, login):
     client = login(cast.users["owner"])
     body = client.get(_url(cast)).get_data(as_text=True)
     assert "Getting ready for my review" in body
-    assert "Your next review is on" in body
+    assert "Your review is due by" in body
     assert "You have completed 0 of 6 tasks." in body
     assert _statuses(body) == {
         "Read your care plan": "Not started",
@@ -87,16 +87,59 @@ def test_tasks_complete_as_the_person_gets_ready(db, cast, login):
         client.post(f"/patients/{cast.a.id}/wishes/{kind}", data={"text": "Written"})
     client.post(_url(cast), data={"questions": NOTES["questions"]})
     body = client.get(_url(cast)).get_data(as_text=True)
+    # Begun, but none is done until she says so: landing on the plan ticks nothing.
     assert _statuses(body) == {
-        "Read your care plan": "Completed",
-        "Check your goals": "Completed",
-        "Your wishes and preferences": "Completed",
+        "Read your care plan": "In progress",
+        "Check your goals": "In progress",
+        "Your wishes and preferences": "In progress",
         "About you: your whole life": "In progress",
-        "Check your crisis plan": "Completed",
+        "Check your crisis plan": "In progress",
         "Your questions and what has changed": "In progress",
     }
     assert "1 change waiting to be agreed" in body
-    assert "You have completed 4 of 6 tasks." in body
+    assert body.count("Optional.") == 2  # wishes and about me
+    for task in ("plan", "goals", "crisis"):
+        response = client.post(f"{_url(cast)}/done", data={"task": task})
+        assert response.status_code == 302
+    body = client.get(_url(cast)).get_data(as_text=True)
+    assert _statuses(body)["Read your care plan"] == "Completed"
+    assert _statuses(body)["Check your goals"] == "Completed"
+    assert _statuses(body)["Check your crisis plan"] == "Completed"
+    assert "I have checked my goals" not in body and "I have checked my wishes" in body
+    assert "You have completed 3 of 6 tasks." in body
+    assert _actions(db, cast).count("preparation.done") == 3
+
+
+def test_goals_are_done_with_no_change_when_she_says_so(db, cast, login):
+    client = login(cast.users["owner"])
+    body = client.get(_url(cast)).get_data(as_text=True)
+    assert _statuses(body)["Check your goals"] == "Not started"
+    client.post(f"{_url(cast)}/done", data={"task": "goals"})
+    body = client.get(_url(cast)).get_data(as_text=True)
+    assert "Thank you. That step is marked as done." in body
+    assert _statuses(body)["Check your goals"] == "Completed"
+    assert not db.session.scalars(select(Goal).where(Goal.pending_review)).first()
+
+
+def test_a_forged_step_is_refused_in_words(db, cast, login):
+    client = login(cast.users["owner"])
+    response = client.post(f"{_url(cast)}/done", data={"task": "<script>"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Choose a step of getting ready from the list" in response.get_data(as_text=True)
+    assert "preparation.done" not in _actions(db, cast)
+
+
+def test_the_sheet_for_the_meeting_prints_her_notes_and_suggestions(db, cast, login):
+    client = login(cast.users["owner"])
+    client.post(_url(cast), data=NOTES)
+    client.post(f"/patients/{cast.a.id}/goals/new", data={"title": "Swim"})
+    body = client.get(f"{_url(cast)}/sheet").get_data(as_text=True)
+    assert "<h1>For my review meeting</h1>" in body
+    for text in NOTES.values():
+        assert text in body
+    assert "Swim" in body and "Your suggestion – not yet agreed" in body
+    assert cast.a.full_name in body
+    assert "preparation.sheet" in _actions(db, cast)
 
 
 def test_reading_counts_only_since_the_last_review_and_only_for_the_reader(db, cast, login):
@@ -114,7 +157,7 @@ def test_reading_counts_only_since_the_last_review_and_only_for_the_reader(db, c
     body = login(cast.users["owner"]).get(_url(cast)).get_data(as_text=True)
     assert _statuses(body)["Read your care plan"] == "Not started"
     carer_body = login(cast.users["carer_contribute"]).get(_url(cast)).get_data(as_text=True)
-    assert _statuses(carer_body)["Read your care plan"] == "Completed"
+    assert _statuses(carer_body)["Read your care plan"] == "In progress"
     assert "Getting ready for the review" in carer_body
     assert "Care plan for Alice Able" in carer_body
 
@@ -314,3 +357,29 @@ def test_preparation_route_access(db, cast, request_as, who, method):
     check_matrix_response(response, who, method, _url(cast))
     if who not in ("owner", "carer_contribute"):
         assert _open_preparations(db, cast) == []
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+@pytest.mark.parametrize(
+    "method, path, data", [("GET", "/sheet", None), ("POST", "/done", {"task": "goals"})]
+)
+def test_sheet_and_done_route_access(db, cast, request_as, who, method, path, data):
+    response = request_as(cast.users[who], method, _url(cast) + path, data=data)
+    check_matrix_response(response, who, method, _url(cast))
+    if who not in ("owner", "carer_contribute"):
+        assert "preparation.done" not in _actions(db, cast)
+
+
+def test_her_notes_are_in_the_plan_pdf(db, cast, login, app):
+    from portal.pdf.services import plan_html
+    from portal.plans.services import load_plan
+
+    login(cast.users["owner"]).post(_url(cast), data=NOTES)
+    with app.test_request_context():
+        html = plan_html(load_plan(cast.a.id))
+    section = html[html.index("Getting ready for my review") :]
+    for title, text in zip(
+        ("Questions I want to ask", "What has changed", "How I feel"), NOTES.values(), strict=True
+    ):
+        assert title in section and text in section
+    assert section.index(NOTES["how_i_feel"]) < section.index("Next review")

@@ -97,6 +97,13 @@ def test_patient_invites_someone_and_is_given_the_link_to_pass_on(db, cast, logi
     assert response.status_code == 200
     assert "Give this link to daughter@example.org" in body
     token = TOKEN_IN_PAGE.search(body).group(1)
+    # On a phone: copy and share buttons need script and start hidden; the text message and
+    # email links carry the link without any.
+    assert re.search(r"<button[^>]*data-portal-copy hidden>Copy the link</button>", body)
+    assert re.search(r'href="sms:\?&amp;body=[^"]*/invitations/' + token, body)
+    mailto = r'href="mailto:daughter%40example.org\?subject=[^"]*/invitations/'
+    assert re.search(mailto + token, body)
+    assert "js/share.js" in body
 
     grant = db.session.scalars(
         select(AccessGrant).where(AccessGrant.invited_email == "daughter@example.org")

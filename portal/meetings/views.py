@@ -394,11 +394,15 @@ def results(patient_id: int, access, plan):
     shared = services.shared_results(plan.id)
     audit.record("results.view", patient_id, "shared results")
     db.session.commit()
+    since = plan.last_review_date
+    current = [r for r in shared if since is None or r.created_at.date() >= since]
     return render_template(
         "meetings/results.html",
         access=access,
         patient=access.patient,
         results=shared,
+        current=current,
+        earlier=[r for r in shared if r not in current],
         meeting=next_meeting(plan.id),
         can_share=access.allows(Action.AGREE),
     )

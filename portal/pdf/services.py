@@ -33,9 +33,12 @@ from portal import audit, labels
 from portal.contingency.held_apart import hold_apart
 from portal.contingency.services import steps_by_level
 from portal.i18n import html_lang, text_direction
+from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, Domain, GoalStatus, PrintSize, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
+from portal.plans.glance import review_line
+from portal.preparation.services import open_preparation
 from portal.sections import DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
 
 PLAN = "plan"
@@ -212,6 +215,9 @@ def _plan_context(plan: CarePlan) -> dict:
         "proposed_goals": [g for g in goals if g.pending_review],
         "wishes": [(kind, w) for kind in WishKind for w in plan.wishes if w.kind == kind],
         "needs": [(d, n) for d in Domain for n in plan.needs if n.domain == d and n.text],
+        # What the person wants to raise at the review goes into the copy they print.
+        "preparation": open_preparation(plan.id) if plan.id else None,
+        "review_line": review_line(plan, next_meeting(plan.id) if plan.id else None),
     }
 
 

@@ -2,16 +2,18 @@ from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import audit
+from portal import audit, lifecycle
 from portal.conversations import services as conversations
 from portal.extensions import db
+from portal.meetings.services import proposals
 from portal.meetings.summary import plan_summary
 from portal.models import CrisisLevel, Domain, GoalStatus, Patient, Role, WishKind
 from portal.pages import account_page, patient_page
 from portal.permissions import Action, Relation
-from portal.plans import bp
+from portal.plans import bp, glance
 from portal.plans.services import load_plan, people_shared_with
 from portal.surveys.services import meeting_awaiting_survey
+from portal.versions.services import latest_version
 
 
 @bp.route("/")
@@ -30,6 +32,13 @@ def home():
     return render_template("plans/staff_home.html")
 
 
+def _suggestions(care_plan) -> dict:
+    """Each waiting change beside the agreed wording it would replace, as the review shows it."""
+    agreed = latest_version(care_plan.id)
+    found = proposals(care_plan, agreed.snapshot if agreed else None)
+    return {(p.kind, p.item.id): p for p in found}
+
+
 @bp.route("/patients/<int:patient_id>/plan")
 @patient_page(Action.VIEW_PLAN)
 def plan(patient_id: int, access):
@@ -39,6 +48,8 @@ def plan(patient_id: int, access):
     audit.record_view("plan.view", patient_id)
     db.session.commit()
     needs = {n.domain: n for n in care_plan.needs}
+    summary = plan_summary(care_plan)
+    waiting = lifecycle.waiting_count(care_plan)
     wishes = {w.kind: w for w in care_plan.wishes}
     return render_template(
         "plans/plan.html",
@@ -57,9 +68,15 @@ def plan(patient_id: int, access):
         ],
         can_propose=access.allows(Action.PROPOSE),
         can_write=access.allows(Action.WRITE_PLAN),
-        **plan_summary(care_plan),
+        **summary,
+        review_line=glance.review_line(care_plan, summary["next_meeting"]),
+        waiting=waiting,
+        compare=_suggestions(care_plan) if waiting else {},
+        new_results=glance.results_for_next_review(care_plan),
         survey_meeting=(
-            meeting_awaiting_survey(care_plan.id) if access.relation == Relation.OWNER else None
+            glance.survey_still_current(meeting_awaiting_survey(care_plan.id))
+            if access.relation == Relation.OWNER
+            else None
         ),
         conversation_counts=(
             conversations.counts_by_item(patient_id)

@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import AnyOf, Length
 
 from portal.fields import PortalForm
 from portal.models.plan import TEXT_LIMIT
 
 FIELDS = ("questions", "what_changed", "how_i_feel")
+MARKABLE = ("plan", "goals", "wishes", "needs", "crisis")
 
 
 def _limit(what):
@@ -30,3 +31,11 @@ class PreparationForm(PortalForm):
 
     def changes(self) -> dict:
         return {name: self[name].data or "" for name in FIELDS}
+
+
+class TaskDoneForm(PortalForm):
+    """"I have checked my goals": one step of getting ready, marked done by the person."""
+
+    task = HiddenField(
+        validators=[AnyOf(MARKABLE, message=_l("Choose a step of getting ready from the list"))]
+    )

@@ -14,6 +14,14 @@ from portal.editing import EditConflict, check_version, conflict_on, one_transac
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import AuditEvent, CarePlan, Domain, Preparation, User, WishKind
+from portal.preparation import forms
+
+# The steps a person marks done themselves ("I have checked my goals"); recorded in the audit
+# trail as ``preparation.done`` with the step's key, so no step is ticked by merely landing on
+# a page or finished only by changing something.
+MARKABLE = forms.MARKABLE
+OPTIONAL = ("wishes", "needs")
+DONE_ACTION = "preparation.done"
 
 COMPLETED = "completed"
 IN_PROGRESS = "in_progress"
@@ -84,28 +92,44 @@ def _by_count(done: int, total: int) -> TaskState:
 def task_states(plan: CarePlan, prep: Preparation | None, user: User) -> dict[str, TaskState]:
     """How far each step of getting ready has gone, from what is saved.
 
-    Reading the plan and the crisis plan count once the person asking has opened them since
-    the last review; goals once a goal has been added, changed or withdrawn since it was last
-    agreed; wishes, the about-me sections and the questions by how many are written.
+    A step is completed when the person asking has said so since the last review. Until then
+    it is in progress once begun: the plan or crisis plan opened, a goal changed, a wish or an
+    about-me section written. The questions count by how many of the three boxes are written.
     """
-    query = select(AuditEvent.action).where(
+    query = select(AuditEvent.action, AuditEvent.detail).where(
         AuditEvent.patient_id == plan.patient_id,
         AuditEvent.actor_id == user.id,
-        AuditEvent.action.in_(("plan.view", "crisis.view")),
+        AuditEvent.action.in_(("plan.view", "crisis.view", DONE_ACTION)),
     )
     if plan.last_review_date:
         since = datetime.combine(plan.last_review_date, time.min, tzinfo=UTC)
         query = query.where(AuditEvent.occurred_at >= since)
-    read = set(db.session.scalars(query.distinct()))
+    events = set(db.session.execute(query.distinct()).tuples())
+    read = {action for action, _ in events}
+    said = {detail for action, detail in events if action == DONE_ACTION}
     goal_changes = sum(1 for g in plan.goals if g.pending_review)
     wishes = sum(1 for w in plan.wishes if w.text and w.kind in set(WishKind))
     needs = sum(1 for n in plan.needs if n.text and n.domain in set(Domain))
     notes = sum(1 for f in ("questions", "what_changed", "how_i_feel") if prep and getattr(prep, f))
-    return {
-        "plan": TaskState(COMPLETED if "plan.view" in read else NOT_STARTED),
-        "goals": TaskState(COMPLETED if goal_changes else NOT_STARTED, goal_changes),
-        "wishes": _by_count(wishes, len(WishKind)),
-        "needs": _by_count(needs, len(Domain)),
-        "crisis": TaskState(COMPLETED if "crisis.view" in read else NOT_STARTED),
-        "notes": _by_count(notes, 3),
+    begun = {
+        "plan": "plan.view" in read,
+        "goals": bool(goal_changes),
+        "wishes": bool(wishes),
+        "needs": bool(needs),
+        "crisis": "crisis.view" in read,
     }
+    counts = {"goals": (goal_changes, 0), "wishes": (wishes, len(WishKind))}
+    counts["needs"] = (needs, len(Domain))
+    states = {}
+    for key in MARKABLE:
+        status = COMPLETED if key in said else IN_PROGRESS if begun[key] else NOT_STARTED
+        states[key] = TaskState(status, *counts.get(key, (0, 0)))
+    states["notes"] = _by_count(notes, 3)
+    return states
+
+
+def mark_done(plan: CarePlan, task: str, user: User) -> None:
+    """The person says a step is done; it stays done until the next review is recorded."""
+    if task not in MARKABLE:
+        raise ValueError(task)
+    audit.record(DONE_ACTION, plan.patient_id, task)

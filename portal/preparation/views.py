@@ -8,11 +8,23 @@ from portal import audit
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.fields import seen_version
+from portal.lifecycle import waiting_items
+from portal.meetings.summary import next_meeting
 from portal.pages import patient_page
 from portal.permissions import Access, Action
+from portal.plans import glance
 from portal.plans.services import load_plan
 from portal.preparation import bp, services
-from portal.preparation.forms import FIELDS, PreparationForm
+from portal.preparation.forms import FIELDS, PreparationForm, TaskDoneForm
+
+# What the person says to mark a step done.
+DONE_LABELS = {
+    "plan": _l("I have read my care plan"),
+    "goals": _l("I have checked my goals"),
+    "wishes": _l("I have checked my wishes"),
+    "needs": _l("I have checked the About me sections"),
+    "crisis": _l("I have checked my crisis plan"),
+}
 
 # The steps of getting ready, in the order they are best done, and where each is done.
 TASKS = (
@@ -37,6 +49,8 @@ def _task_list(plan, prep) -> list[dict]:
                 "href": url_for(endpoint, patient_id=plan.patient_id, _anchor=anchor),
                 "status": state.status,
                 "hint": _hint(key, state),
+                "optional": key in services.OPTIONAL,
+                "done_label": DONE_LABELS.get(key),
             }
         )
     return tasks
@@ -50,7 +64,7 @@ def _hint(key: str, state: services.TaskState) -> str:
                 "%(num)d changes waiting to be agreed",
                 state.done,
             )
-        return _("Add a goal, or change or withdraw one that is no longer right.")
+        return _("Add, change or stop a goal if one is no longer right, or tell us it is fine.")
     if key in ("wishes", "needs", "notes"):
         return ngettext(
             "%(done)d of %(num)d written",
@@ -62,6 +76,7 @@ def _hint(key: str, state: services.TaskState) -> str:
 
 
 def _page(access: Access, plan, prep, form, conflict=None, closed=False):
+    """The task list, each open step with its "I have done this" button, and the notes."""
     tasks = _task_list(plan, prep)
     body = render_template(
         "preparation/preparation.html",
@@ -71,6 +86,8 @@ def _page(access: Access, plan, prep, form, conflict=None, closed=False):
         form=form,
         tasks=tasks,
         completed=sum(1 for t in tasks if t["status"] == services.COMPLETED),
+        done_form=TaskDoneForm(formdata=None),
+        review_line=glance.review_line(plan, next_meeting(plan.id)),
         conflict=conflict,
         closed=closed,
     )
@@ -125,3 +142,34 @@ def preparation(patient_id: int, access):
         return _page(access, plan, saved, form, conflict=shown)
     flash(_("Your notes for the review have been saved."))
     return redirect(url_for("preparation.preparation", patient_id=patient_id))
+
+
+@bp.route("/patients/<int:patient_id>/preparation/done", methods=["POST"])
+@patient_page(Action.PROPOSE, load=load_plan)
+def task_done(patient_id: int, plan):
+    """Mark one step done when the person says so; a forged step is refused in words."""
+    form = TaskDoneForm()
+    if not form.validate():
+        for message in form.task.errors or [_("Choose a step of getting ready from the list")]:
+            flash(message, "error")
+        return redirect(url_for("preparation.preparation", patient_id=patient_id, _anchor="tasks"))
+    services.mark_done(plan, form.task.data, current_user)
+    db.session.commit()
+    flash(_("Thank you. That step is marked as done."))
+    return redirect(url_for("preparation.preparation", patient_id=patient_id, _anchor="tasks"))
+
+
+@bp.route("/patients/<int:patient_id>/preparation/sheet")
+@patient_page(Action.PROPOSE, load=load_plan, audit_as="preparation.sheet")
+def sheet(patient_id: int, access, plan):
+    """One page to print and take to the meeting: questions, changes, feelings, suggestions."""
+    meeting = next_meeting(plan.id)
+    return render_template(
+        "preparation/sheet.html",
+        access=access,
+        patient=access.patient,
+        plan=plan,
+        prep=services.open_preparation(plan.id),
+        review_line=glance.review_line(plan, meeting),
+        suggestions=waiting_items(plan),
+    )

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, labels, mail
@@ -24,12 +24,13 @@ from portal.models import (
     AuditEvent,
     ConsentMethod,
     ConsentRecord,
+    Organisation,
     Patient,
     Role,
     User,
 )
 from portal.models.base import utcnow
-from portal.pagination import Page, paginate
+from portal.pagination import Page
 from portal.permissions import active_grants_query
 
 ACTIVITY_PAGE_SIZE = 25
@@ -398,13 +399,74 @@ def consent_history(patient_id: int) -> list[tuple[ConsentRecord, User | None]]:
 # --------------------------------------------------------------------------- #
 
 
-def activity(patient_id: int, page: int, per_page: int = ACTIVITY_PAGE_SIZE) -> Page:
-    """One page of the patient's audit events, newest first."""
+@dataclass(frozen=True)
+class ActivityRow:
+    """What one person did to the plan, however many times, on one day (UTC)."""
+
+    actor: User | None
+    actor_id: int | None
+    organisation: Organisation | None
+    action: str
+    times: int
+    latest: datetime
+    earliest: datetime
+    detail: str | None  # only a registered system's name: it has no account to name it
+
+
+def activity(
+    patient_id: int,
+    page: int,
+    per_page: int = ACTIVITY_PAGE_SIZE,
+    leave_out: int | None = None,
+) -> Page:
+    """One page of the patient's audit trail, newest first, each person's repeats of one action
+    on one day as a single row ("looked at the care plan, 9 times"), so her own visits do not
+    push the nurse's and her son's down the pages. ``leave_out`` hides one person's rows."""
+    day = func.date(AuditEvent.occurred_at)
+    system = case((AuditEvent.action == "fhir.system_read", AuditEvent.detail), else_=None)
+    latest = func.max(AuditEvent.occurred_at).label("latest")
     query = (
-        select(AuditEvent)
+        select(
+            AuditEvent.actor_id,
+            AuditEvent.organisation_id,
+            AuditEvent.action,
+            func.count().label("times"),
+            latest,
+            func.min(AuditEvent.occurred_at).label("earliest"),
+            system.label("detail"),
+        )
         .where(AuditEvent.patient_id == patient_id)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .group_by(AuditEvent.actor_id, AuditEvent.organisation_id, AuditEvent.action, day, system)
     )
-    return paginate(
-        query, page, per_page, joinedload(AuditEvent.actor), joinedload(AuditEvent.organisation)
-    )
+    if leave_out is not None:
+        query = query.where(or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != leave_out))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    ordered = query.order_by(latest.desc(), func.max(AuditEvent.id).desc())
+    rows = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
+    ids = {row.actor_id for row in rows if row.actor_id is not None}
+    people = {}
+    if ids:
+        people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    org_ids = {row.organisation_id for row in rows if row.organisation_id is not None}
+    organisations = {}
+    if org_ids:
+        organisations = {
+            o.id: o
+            for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))
+        }
+    items = [
+        ActivityRow(
+            people.get(row.actor_id),
+            row.actor_id,
+            organisations.get(row.organisation_id),
+            row.action,
+            row.times,
+            row.latest,
+            row.earliest,
+            row.detail,
+        )
+        for row in rows
+    ]
+    return Page(items=items, page=page, pages=pages, total=total)

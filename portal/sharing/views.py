@@ -177,11 +177,17 @@ def activity(patient_id: int, access):
     Reading it is not itself recorded: only the patient can open it, it is not plan content,
     and a new entry on every visit would push the entries they came to read down the pages.
     """
-    result = services.activity(patient_id, request.args.get("page", 1, type=int))
+    others = request.args.get("others") == "1"
+    result = services.activity(
+        patient_id,
+        request.args.get("page", 1, type=int),
+        leave_out=current_user.id if others else None,
+    )
     return render_template(
         "sharing/activity.html",
         patient=access.patient,
         result=result,
+        others=others,
     )
 
 

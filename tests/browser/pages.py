@@ -50,6 +50,7 @@ SWEEP = [
     Page("patient", M + "/goals/{proposed_goal}/edit"),
     Page("patient", M + "/goals/{goal}/withdraw"),
     Page("patient", M + "/preparation"),
+    Page("patient", M + "/preparation/sheet"),  # for the review meeting, to print
     Page("patient", M + "/about-me/health"),
     Page("patient", M + "/wishes/place_of_care"),
     Page("patient", M + "/contingency"),
@@ -69,6 +70,7 @@ SWEEP = [
     Page("patient", M + "/sharing/{carer_grant}/stop"),
     Page("patient", M + "/consent"),
     Page("patient", M + "/activity"),  # who has looked at my plan
+    Page("patient", M + "/activity?others=1"),  # only other people
     Page("patient", M + "/my-data"),  # everything held about me, to read
     Page("patient", M + "/versions"),
     Page("patient", M + "/versions/1"),

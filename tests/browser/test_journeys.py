@@ -27,8 +27,9 @@ def test_patient_reviews_plan_switches_language_and_signs_out(page, portal_serve
 
     expect(page.get_by_role("heading", level=1, name="My care plan")).to_be_visible()
     review = portal_server.demo.margaret_next_review
-    card = page.locator(".portal-next-review")
-    expect(card.get_by_role("heading", name="Next review")).to_be_visible()
+    card = page.locator(".portal-glance")
+    expect(card.get_by_role("heading", name="Your plan at a glance")).to_be_visible()
+    expect(card).to_contain_text("Your review meeting is on")
     expect(card).to_contain_text(format_date(review, "MMMM", locale="en"))
     expect(card).to_contain_text(str(review.year))
     for section in (

@@ -145,7 +145,7 @@ def test_patient_changes_a_goal_by_keyboard_alone(fresh_page):
     expect(page.get_by_role("status")).to_contain_text("Your changes have been saved.")
     expect(page.get_by_role("status")).to_be_in_viewport()
     card = page.locator(".nhsuk-card").filter(has=page.get_by_role("heading", name=new))
-    expect(card).to_contain_text("Draft – not yet agreed")
+    expect(card).to_contain_text("Your suggestion – not yet agreed")
     expect(page.get_by_role("heading", name=old)).to_have_count(0)
     harness.screenshot(page, "keyboard-goal-03-saved", full_page=False)
     # Back at the goals (the address ends in #goals), Tab carries on from there: the changed

@@ -48,8 +48,7 @@ def test_patient_changes_goals_gets_ready_and_downloads_the_plan(fresh_page, tmp
         page.get_by_role("heading", name="Weigh myself every morning", exact=True)
     ).to_have_count(0)
     card = goal_card(page, changed)
-    expect(card).to_contain_text("Draft – not yet agreed")
-    expect(card).to_contain_text("Changed by you")
+    expect(card).to_contain_text("Your suggestion – not yet agreed")
     harness.screenshot(page, "patient-goal-02-changed")
 
     # Add a goal: it is shown as proposed by her.
@@ -63,8 +62,7 @@ def test_patient_changes_goals_gets_ready_and_downloads_the_plan(fresh_page, tmp
     expect(page.get_by_role("status")).to_contain_text("Your new goal has been saved.")
     expect(page.get_by_role("status")).to_be_in_viewport()
     card = goal_card(page, new_goal)
-    expect(card).to_contain_text("Proposed")
-    expect(card).to_contain_text("Proposed by you")
+    expect(card).to_contain_text("Your suggestion – not yet agreed")
     expect(card).to_contain_text("David carries the compost bags.")
 
     # Get ready for the review: a question added to the demo's two, and the other notes.
@@ -85,6 +83,12 @@ def test_patient_changes_goals_gets_ready_and_downloads_the_plan(fresh_page, tmp
     ).to_have_accessible_description(re.compile("3 of 3 written.*Completed"))
     expect(page.get_by_label("Questions I want to ask")).to_have_value(
         re.compile(r"heating bills\?\nCan the community matron visit after a fall\?$")
+    )
+    # Her goals are checked when she says so, changed or not.
+    page.get_by_role("button", name="I have checked my goals").click()
+    expect(page.get_by_role("status")).to_contain_text("That step is marked as done.")
+    expect(page.get_by_role("link", name="Check your goals")).to_have_accessible_description(
+        re.compile("Completed")
     )
     harness.screenshot(page, "patient-goal-03-preparation")
     harness.assert_accessible(page)

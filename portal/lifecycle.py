@@ -1,0 +1,97 @@
+"""One vocabulary for where a plan item stands between meetings.
+
+Every page, the PDF and the review's comparison ask ``item_label`` what to call a goal, a wish,
+an about-me section or a crisis item, so the same state never has two names. The words follow
+the NHS content style guide: plain, sentence case, the person's own name or "your".
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import labels
+from portal.i18n import format_date
+from portal.models import GoalStatus
+
+# A reader who wrote nothing: for documents that are the same for everyone (the PDF).
+ANY_READER = 0
+
+# The colour of the NHS.UK tag for each kind of state.
+AGREED, WAITING, WITHDRAWING, CLOSED, DONE = "green", "yellow", "orange", "grey", "blue"
+
+
+@dataclass(frozen=True)
+class Label:
+    text: str
+    colour: str
+
+    @property
+    def waiting(self) -> bool:
+        """Not yet agreed: a change waiting for the review meeting."""
+        return self.colour in (WAITING, WITHDRAWING)
+
+
+def _author(item):
+    """Who made the change waiting for review (the proposer of a new goal)."""
+    return getattr(item, "updated_by", None) or getattr(item, "proposed_by", None)
+
+
+def _is_new(item) -> bool:
+    return getattr(item, "status", None) == GoalStatus.PROPOSED
+
+
+def _reader_id() -> int | None:
+    return current_user.id if current_user and current_user.is_authenticated else None
+
+
+def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None) -> Label:
+    """What to call ``item`` for the person reading (``viewer_id``, by default the signed-in
+    person: their own change is "Your suggestion").
+
+    ``agreed_on`` (the last review's date) makes an agreed item read "Agreed on 7 December
+    2026", as the PDF and the agreed versions write it; without it, "Agreed".
+    """
+    viewer_id = _reader_id() if viewer_id is None else viewer_id
+    status = getattr(item, "status", None)
+    if getattr(item, "pending_review", False):
+        author = _author(item)
+        mine = author is not None and author.id == viewer_id
+        if status == GoalStatus.WITHDRAWN:
+            if mine:
+                return Label(_("You asked to stop this goal – not yet agreed"), WITHDRAWING)
+            if author is not None:
+                name = author.display_name
+                text = _("%(name)s asked to stop this goal – not yet agreed", name=name)
+                return Label(text, WITHDRAWING)
+            return Label(_("Asked to stop – not yet agreed"), WITHDRAWING)
+        if mine:
+            return Label(_("Your suggestion – not yet agreed"), WAITING)
+        if author is None:
+            return Label(_("Suggestion – not yet agreed"), WAITING)
+        if _is_new(item):
+            text = _("Added by %(name)s – not yet agreed", name=author.display_name)
+            return Label(text, WAITING)
+        return Label(_("Changed by %(name)s – not yet agreed", name=author.display_name), WAITING)
+    if status in (GoalStatus.ACHIEVED, GoalStatus.NOT_ACHIEVED, GoalStatus.WITHDRAWN):
+        colour = DONE if status == GoalStatus.ACHIEVED else CLOSED
+        return Label(str(labels.GOAL_STATUSES[status]), colour)
+    if agreed_on is not None:
+        return Label(_("Agreed on %(date)s", date=format_date(agreed_on)), AGREED)
+    return Label(_("Agreed"), AGREED)
+
+
+def waiting_items(plan) -> list[tuple[str, object]]:
+    """(section, item) for every change waiting for the review, from the plan already loaded."""
+    found = []
+    for section in ("goals", "wishes", "needs", "crisis_steps", "contacts"):
+        found += [(section, item) for item in getattr(plan, section) if item.pending_review]
+    if plan.usual_state is not None and plan.usual_state.pending_review:
+        found.append(("usual_state", plan.usual_state))
+    return found
+
+
+def waiting_count(plan) -> int:
+    """How many changes wait for the review meeting."""
+    return len(waiting_items(plan))
