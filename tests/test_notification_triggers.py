@@ -154,6 +154,20 @@ def test_review_reminders_8_and_2_weeks_before_each_once(db):
     assert statuses == {NotificationStatus.SENT}
 
 
+def test_a_person_who_left_the_register_is_not_reminded(db):
+    from portal.models import RegisterEntry
+
+    stayed, _ = plan_due_in(56)
+    left, _ = plan_due_in(56)
+    for patient, left_on in ((stayed, None), (left, date(2026, 12, 1))):
+        db.session.add(
+            RegisterEntry(patient_id=patient.id, registered_on=date(2001, 1, 1), left_on=left_on)
+        )
+    db.session.commit()
+    assert schedule.review_reminders(date(2027, 1, 1)) == 1
+    assert db.session.scalars(select(Notification.patient_id)).all() == [stayed.id]
+
+
 def test_a_moved_review_date_is_reminded_again(db):
     _, plan = plan_due_in(56)
     db.session.commit()

@@ -84,8 +84,9 @@ def _what_happened(kind: NotificationKind, params: dict) -> str:
     return lines[kind]()
 
 
-def _links_context():
-    """URLs need a request: a worker builds them as if asked at ``BASE_URL``."""
+def links_context():
+    """URLs need a request: a worker builds them as if asked at ``BASE_URL`` (entered once
+    for a batch of messages)."""
     if has_request_context():
         return nullcontext()
     base = current_app.config.get("BASE_URL") or "http://localhost:5000"
@@ -97,7 +98,7 @@ def render(row: Notification) -> Message:
     kind = NotificationKind(row.kind)
     params = row.params or {}
     endpoint, values = params.get("link") or ("plans.home", {})
-    with _links_context(), force_locale(row.locale or "en"):
+    with links_context(), force_locale(row.locale or "en"):
         link = external_url(endpoint, **values)
         subject = subject_of(kind)
         happened = _what_happened(kind, params)

@@ -11,9 +11,16 @@ from sqlalchemy.orm import joinedload
 
 from portal import jobs
 from portal.extensions import db
-from portal.models import AccessGrant, CarePlan, NotificationKind, PasswordResetToken, Patient
+from portal.models import (
+    AccessGrant,
+    CarePlan,
+    NotificationKind,
+    PasswordResetToken,
+    Patient,
+    RegisterEntry,
+)
 from portal.models.base import utcnow
-from portal.notifications.outbox import queue
+from portal.notifications.outbox import Outgoing, queue, queue_many
 
 # Reminder stages: weeks before the review, and the first day of the window each covers.
 REMINDER_STAGES = ((8, 56, 15), (2, 14, 0))  # (stage, from days before, to days before)
@@ -43,10 +50,12 @@ def review_reminders(today: date | None = None) -> int:
             plans = db.session.scalars(
                 select(CarePlan)
                 .join(Patient, Patient.id == CarePlan.patient_id)
+                .outerjoin(RegisterEntry, RegisterEntry.patient_id == Patient.id)
                 .where(
                     CarePlan.id > last_id,
                     CarePlan.status == "active",
                     Patient.user_id.is_not(None),
+                    RegisterEntry.left_on.is_(None),  # a person who left the register: none
                     CarePlan.next_review_date >= today + timedelta(days=end),
                     CarePlan.next_review_date <= today + timedelta(days=start),
                 )
@@ -56,18 +65,17 @@ def review_reminders(today: date | None = None) -> int:
             ).all()
             if not plans:
                 break
-            for plan in plans:
-                queued += _remind(plan, stage, today)
+            rows = queue_many(db.session, [_reminder(plan, stage, today) for plan in plans])
+            queued += sum(row is not None for row in rows)
             last_id = plans[-1].id
             db.session.commit()
     return queued
 
 
-def _remind(plan: CarePlan, stage: int, today: date) -> int:
+def _reminder(plan: CarePlan, stage: int, today: date) -> Outgoing:
     patient = plan.patient
     weeks = max((plan.next_review_date - today).days // 7, 1)
-    row = queue(
-        db.session,
+    return Outgoing(
         patient.user,
         NotificationKind.REVIEW_REMINDER,
         f"review_reminder:plan {plan.id}:{plan.next_review_date.isoformat()}:{stage}",
@@ -75,7 +83,6 @@ def _remind(plan: CarePlan, stage: int, today: date) -> int:
         params={"weeks": weeks, "link": ["preparation.preparation", {"patient_id": patient.id}]},
         locale=patient.user.preferred_locale or patient.preferred_language,
     )
-    return row is not None
 
 
 @jobs.job("notifications.access_ended")
