@@ -284,6 +284,48 @@ def test_clean_up_removes_old_sent_messages_and_keeps_failures(db):
     assert [r.idempotency_key.split(":")[0] for r in rows(db)] == ["b", "c"]
 
 
+# --- account security emails ----------------------------------------------------------------
+
+
+def test_a_password_reset_goes_through_the_outbox_with_its_link_sealed(db, client, smtp):  # noqa: F811
+    import re
+
+    user = make_user(Role.PATIENT, preferred_locale="cy", email="reset@example.org")
+    db.session.add(NotificationPreference(user_id=user.id, kind=K.PLAN_AGREED, channel="none"))
+    db.session.commit()
+    smtp.refuse = "421 Service not available"  # the mail server is down at first
+    client.post("/forgot-password", data={"email": user.email})
+    [row] = rows(db, kind=K.ACCOUNT_SECURITY)
+    assert row.status == NotificationStatus.PENDING and row.params["email"] == "password_reset"
+    assert "reset-password" not in str(row.params)  # no usable link in the clear
+
+    smtp.refuse = None
+    row.next_attempt_at = None
+    db.session.commit()
+    outbox.dispatch_pending()
+    [mail] = smtp.messages
+    body = mail.get_content()
+    link = re.search(r"http://localhost(/reset-password/\S+)", body).group(1)
+    assert mail["To"] == user.email and mail["Subject"] != "Reset your password"  # Welsh
+    assert "/account/messages/" not in body  # an account email cannot be turned off
+    assert row.status == NotificationStatus.SENT and "sealed" not in row.params  # spent
+    assert client.get(link).status_code == 200
+
+
+def test_a_security_email_rolled_back_with_its_change_is_never_sent(db, smtp):  # noqa: F811
+    from portal.auth import emails, services
+
+    user = make_user(Role.PROFESSIONAL, active=False)  # told even when just deactivated
+    db.session.commit()
+    services.notify(user, emails.account_deactivated)
+    db.session.rollback()
+    assert rows(db) == [] and jobs.run_due() == 0
+    services.notify(user, emails.account_deactivated, to="old@example.org")
+    db.session.commit()
+    jobs.run_due()
+    assert [m["To"] for m in smtp.messages] == ["old@example.org"]
+
+
 # --- SMS and letters through GOV.UK Notify ------------------------------------------------
 
 
@@ -393,7 +435,7 @@ def test_an_inactive_account_is_sent_nothing(db):
 # --- every kind renders in every language --------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", list(NotificationKind))
+@pytest.mark.parametrize("kind", sorted(set(NotificationKind) - {K.ACCOUNT_SECURITY}))
 def test_every_kind_has_a_subject_and_a_sign_in_link(db, app, kind):
     row = Notification(
         id=1,

@@ -27,6 +27,8 @@ class NotificationKind(StrEnum):
     ACCESS_CHANGED = "access_changed"  # to the carer
     ACCESS_ENDED = "access_ended"  # to the carer
     CONVERSATION_MESSAGE = "conversation_message"  # to the other side of a conversation
+    # Password, address and two-step changes, reset and set-up links: always sent, by email.
+    ACCOUNT_SECURITY = "account_security"
 
 
 class Channel(StrEnum):

@@ -97,6 +97,8 @@ def render(row: Notification) -> Message:
     """The message for one outbox row, in the recipient's language."""
     kind = NotificationKind(row.kind)
     params = row.params or {}
+    if kind == K.ACCOUNT_SECURITY:
+        return _account_email(row, params)
     endpoint, values = params.get("link") or ("plans.home", {})
     with links_context(), force_locale(row.locale or "en"):
         link = external_url(endpoint, **values)
@@ -112,3 +114,15 @@ def render(row: Notification) -> Message:
             body="\n\n".join(paragraphs),
             short=f"{subject}. {see} {link}",
         )
+
+
+def _account_email(row: Notification, params: dict) -> Message:
+    """An account security email: its own text (``portal.auth.emails``), no unsubscribe line."""
+    from portal.auth import emails
+    from portal.notifications.outbox import PermanentFailure, unseal
+
+    if params.get("email") not in emails.ACCOUNT_EMAILS or "sealed" not in params:
+        raise PermanentFailure("unknown or spent account email")
+    with links_context(), force_locale(row.locale or "en"):
+        subject, body = getattr(emails, params["email"])(**unseal(params["sealed"]))
+    return Message(subject=subject, body=body, short=subject)

@@ -12,11 +12,16 @@ claimed again after ``CLAIM_LEASE``. That one case can repeat a message, so the 
 key travels with it (the email's Message-ID, Notify's ``reference``) for the receiving end.
 """
 
+import base64
+import hashlib
+import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cryptography.fernet import Fernet
 from flask import current_app
 from sqlalchemy import and_, delete, event, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -169,22 +174,61 @@ def queue_many(session: Session, items: list[Outgoing]) -> list[Notification | N
             results.append(None)
             continue
         added.add(key)
-        row = Notification(
-            idempotency_key=key,
-            kind=kind,
-            channel=channel,
-            user_id=user.id,
-            patient_id=item.patient_id,
-            address=user.phone if channel == Channel.SMS else user.email,
-            locale=item.locale or user.preferred_locale or "en",
-            params=item.params or {},
-            status=NotificationStatus.PENDING,
-            next_attempt_at=after_quiet_hours(now) if channel == Channel.SMS else None,
-            created_at=now,
-        )
-        session.add(row)
-        results.append(row)
+        address = user.phone if channel == Channel.SMS else user.email
+        results.append(_add(session, item, key, channel, address, now))
     return results
+
+
+def _add(session, item: Outgoing, key: str, channel: Channel, address: str, now) -> Notification:
+    row = Notification(
+        idempotency_key=key,
+        kind=item.kind,
+        channel=channel,
+        user_id=item.user.id,
+        patient_id=item.patient_id,
+        address=address,
+        locale=item.locale or item.user.preferred_locale or "en",
+        params=item.params or {},
+        status=NotificationStatus.PENDING,
+        next_attempt_at=after_quiet_hours(now) if channel == Channel.SMS else None,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+# --- account security emails ----------------------------------------------------------------
+
+
+def _sealer() -> Fernet:
+    digest = hashlib.sha256(b"outbox-seal:" + current_app.secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(values: dict) -> str:
+    """Encrypt what an account email needs (a reset or confirmation link carries a token):
+    the outbox row never holds a usable link in the clear, and loses it once delivered."""
+    return _sealer().encrypt(json.dumps(values).encode()).decode()
+
+
+def unseal(sealed: str) -> dict:
+    return json.loads(_sealer().decrypt(sealed.encode()))
+
+
+def queue_account_email(
+    session: Session, user: User, email: str, to: str | None = None, **values
+) -> Notification:
+    """An account security email (``email`` names a function of ``portal.auth.emails``) in
+    the caller's transaction: sent whatever the person's preferences, also to an account just
+    deactivated, to ``to`` when given (the old address, told of a change)."""
+    item = Outgoing(
+        user,
+        NotificationKind.ACCOUNT_SECURITY,
+        f"{NotificationKind.ACCOUNT_SECURITY}:{email}:{uuid.uuid4().hex}",
+        params={"email": email, "sealed": seal(values)},
+    )
+    key = f"{item.key}:user {user.id}"
+    return _add(session, item, key, Channel.EMAIL, to or user.email, utcnow())
 
 
 @event.listens_for(Session, "after_flush")
@@ -353,6 +397,8 @@ def _commit_quickly() -> None:
 
 def _finish(row: Notification, status: NotificationStatus, failure: Exception | None):
     _commit_quickly()
+    if status != NotificationStatus.PENDING and "sealed" in (row.params or {}):
+        row.params = {k: v for k, v in row.params.items() if k != "sealed"}  # link spent
     row.status = status
     row.last_error = _reason(failure) if failure else None
     db.session.commit()
