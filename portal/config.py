@@ -74,6 +74,9 @@ class Defaults:
     NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
     NOTIFY_SMS_TEMPLATE_ID: str | None = None
     NOTIFY_LETTER_TEMPLATE_ID: str | None = None
+    # The bearer token GOV.UK Notify sends with delivery receipts (set in Notify's API
+    # integration page); without it the receipt address answers 404.
+    NOTIFY_CALLBACK_TOKEN: str | None = None
     # Outside development the portal refuses to start without REDIS_URL, unless this says
     # that sign-in limits counted by each worker on its own are accepted (a single worker).
     ACCEPT_PER_WORKER_LIMITS = False

@@ -172,7 +172,7 @@ def test_a_refused_address_fails_for_good_and_is_not_retried(db, smtp):  # noqa:
     smtp.refuse = "550 No such mailbox"
     row = queued_one(db, make_user(Role.PATIENT))
     assert row.status == NotificationStatus.FAILED and row.last_error == (
-        "PermanentFailure: SMTP 550"
+        "AddressRefused: SMTP 550"
     )
     assert outbox.dispatch_pending() == 0
 
@@ -522,11 +522,41 @@ def test_the_review_page_says_when_the_patient_could_not_be_reached(db, cast, lo
     assert "550" not in html and cast.users["owner"].email not in html
 
     smtp.refuse = None
-    outbox.queue(db.session, cast.users["owner"], K.MEETING_BOOKED, "m", patient_id=cast.a.id)
+    owner = cast.users["owner"]
+    later = outbox.queue(db.session, owner, K.MEETING_BOOKED, "m", patient_id=cast.a.id)
+    assert later is None  # nothing more is sent to an address that refused
+    owner.email = "new.address@example.org"
+    outbox.queue(db.session, owner, K.MEETING_BOOKED, "m", patient_id=cast.a.id)
     db.session.commit()
-    jobs.run_due()  # a later message arrived: reachable again
+    jobs.run_due()  # a message to the new address arrived: reachable again
     html = nurse.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
     assert "We could not reach this patient" not in html
+    assert [m["To"] for m in smtp.messages] == ["new.address@example.org"]
+
+
+def test_notify_reports_a_text_that_never_arrived_and_nothing_more_goes_to_that_number(
+    db, app, client, notify_api, monkeypatch  # noqa: F811
+):
+    monkeypatch.setattr(outbox, "after_quiet_hours", lambda now: None)
+    user = sms_user(db)
+    row = queued_one(db, user)
+    assert row.status == NotificationStatus.SENT
+    receipt = {"id": "x", "reference": row.idempotency_key, "status": "permanent-failure"}
+    receipts = "/account/messages/notify-status"
+    assert client.post(receipts, json=receipt).status_code == 404  # no token configured
+    monkeypatch.setitem(app.config, "NOTIFY_CALLBACK_TOKEN", "callback-secret")
+    wrong = {"Authorization": "Bearer guessed"}
+    assert client.post(receipts, json=receipt, headers=wrong).status_code == 404
+    right = {"Authorization": "Bearer callback-secret"}
+    for bad in ({}, [1], {"reference": 5}):
+        assert client.post(receipts, json=bad, headers=right).status_code == 400
+    answer = client.post(receipts, json=receipt, headers=right)
+    assert answer.status_code == 204
+    db.session.refresh(row)
+    assert row.status == NotificationStatus.FAILED and row.last_error == (
+        "AddressRefused: Notify permanent-failure"
+    )
+    assert outbox.queue(db.session, user, K.PLAN_AGREED, "again") is None
 
 
 @pytest.mark.real_commits

@@ -68,6 +68,28 @@ class PermanentFailure(Exception):
     """Trying again will not help (address refused, channel not configured)."""
 
 
+class AddressRefused(PermanentFailure):
+    """The address itself is refused (no such mailbox, a number that does not exist, a
+    bounce reported later): nothing more is sent to it, and staff see the person could not be
+    reached."""
+
+
+REFUSED = f"{AddressRefused.__name__}:%"  # how ``last_error`` starts for such a row
+
+
+def refused_addresses(session: Session, addresses) -> set[str]:
+    """Of these addresses, those a message was refused at (one query for a batch)."""
+    return set(
+        session.scalars(
+            select(Notification.address).where(
+                Notification.address.in_(set(addresses)),
+                Notification.status == NotificationStatus.FAILED,
+                Notification.last_error.like(REFUSED),
+            )
+        )
+    )
+
+
 def _channel(user: User, kind: NotificationKind, choice: str | None) -> Channel:
     """The channel for a saved ``choice`` (or none saved): email by default, staff always hear
     of a crisis change, SMS only with a phone number."""
@@ -164,6 +186,9 @@ def queue_many(session: Session, items: list[Outgoing]) -> list[Notification | N
                 select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))
             )
         )
+        refused = refused_addresses(
+            session, [a for item, _ in keyed for a in (item.user.email, item.user.phone) if a]
+        )
     now = utcnow()
     results: list[Notification | None] = []
     for item, key in keyed:
@@ -173,8 +198,11 @@ def queue_many(session: Session, items: list[Outgoing]) -> list[Notification | N
         if key is None or channel == Channel.NONE or key in added or key in known:
             results.append(None)
             continue
-        added.add(key)
         address = user.phone if channel == Channel.SMS else user.email
+        if address in refused:
+            results.append(None)  # a bounced address: "we could not reach" is already shown
+            continue
+        added.add(key)
         results.append(_add(session, item, key, channel, address, now))
     return results
 
@@ -435,6 +463,18 @@ def dispatch_pending() -> int:
         for batch in batches:
             deliver_many(batch)
     return len(ids)
+
+
+def record_refusal(reference: str, why: str) -> bool:
+    """A refusal reported after delivery (GOV.UK Notify's status callback, a bounce): the
+    row named by its idempotency key is marked failed for its address. Commits."""
+    row = db.session.scalar(select(Notification).where(Notification.idempotency_key == reference))
+    if row is None:
+        return False
+    row.status = NotificationStatus.FAILED
+    row.last_error = _reason(AddressRefused(why))
+    db.session.commit()
+    return True
 
 
 @jobs.job("notifications.clean_up")
