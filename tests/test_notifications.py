@@ -326,6 +326,31 @@ def test_a_security_email_rolled_back_with_its_change_is_never_sent(db, smtp):  
     assert [m["To"] for m in smtp.messages] == ["old@example.org"]
 
 
+def test_one_click_unsubscribe_stops_that_kind_of_email_and_nothing_else(
+    db, app, cast, login, smtp  # noqa: F811
+):
+    owner = cast.users["owner"]
+    queued_one(db, owner)
+    add_step(login(cast.users["carer_contribute"]), cast.a)  # the nurse must hear of it
+    mail = next(m for m in smtp.messages if m["To"] == owner.email)
+    nurse_mail = next(m for m in smtp.messages if m["To"] == cast.users["professional"].email)
+    assert "List-Unsubscribe" not in nurse_mail  # staff cannot turn crisis changes off
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    stop = mail["List-Unsubscribe"].strip("<>").removeprefix("http://localhost")
+    assert stop in mail.get_content()  # the same link in the text, for any mail program
+
+    client = app.test_client()  # nobody signed in
+    assert client.get(stop + "x").status_code == 404  # a forged or altered link
+    page = client.get(stop)  # opening the link changes nothing yet
+    assert "Your care plan has been agreed" in page.get_data(as_text=True)
+    assert outbox.chosen_channel(db.session, owner, K.PLAN_AGREED) == Channel.EMAIL
+    answer = client.post(stop, data={"List-Unsubscribe": "One-Click"})  # no CSRF token
+    assert answer.status_code == 200
+    assert outbox.chosen_channel(db.session, owner, K.PLAN_AGREED) == Channel.NONE
+    assert outbox.chosen_channel(db.session, owner, K.MEETING_BOOKED) == Channel.EMAIL
+    assert outbox.queue(db.session, owner, K.PLAN_AGREED, "after") is None
+
+
 # --- SMS and letters through GOV.UK Notify ------------------------------------------------
 
 

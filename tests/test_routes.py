@@ -28,6 +28,7 @@ PUBLIC = frozenset(
         "portability.fhir_metadata",  # the FHIR server's CapabilityStatement
         "activation.start",  # a patient with an activation code creates their account
         "activation.details",  # its second step, open only after the first
+        "notifications.stop",  # the one-click unsubscribe, with its signed link
         "notifications.notify_status",  # GOV.UK Notify's receipts, with its bearer token
     }
 )

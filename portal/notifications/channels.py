@@ -30,6 +30,9 @@ def send_email(row: Notification, message: Message) -> None:
     # The same message keeps the same Message-ID if it is ever handed over twice.
     domain = config["MAIL_SENDER"].rpartition("@")[2] or "careplan.invalid"
     email["Message-ID"] = f"<notification-{row.id}@{domain}>"
+    if message.stop:  # one click in the mail program stops this kind (RFC 8058)
+        email["List-Unsubscribe"] = f"<{message.stop}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if not config.get("MAIL_SERVER"):
         if config["ENV"] in ("development", "testing"):
             mail.write_to_outbox(email)

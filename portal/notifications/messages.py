@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from portal.accounts import email_link as external_url
 from portal.models import Channel, Notification, NotificationKind
+from portal.notifications.preferences import stop_token
 
 K = NotificationKind
 
@@ -23,6 +24,7 @@ class Message:
     subject: str
     body: str  # email and letter
     short: str  # SMS: one or two sentences and the link
+    stop: str | None = None  # the one-click unsubscribe address (RFC 8058), if it may be stopped
 
 
 def subject_of(kind: NotificationKind) -> str:
@@ -106,13 +108,18 @@ def render(row: Notification) -> Message:
         happened = _what_happened(kind, params)
         see = _("Sign in to My care plan to see the details:")
         paragraphs = [_("Hello,"), happened, f"{see}\n{link}"]
+        stop = None
         if row.channel == Channel.EMAIL:
+            if params.get("stop") and row.user_id:
+                stop = external_url("notifications.stop", token=stop_token(row.user_id, kind))
+                paragraphs.append(f"{_('To stop emails like this one:')}\n{stop}")
             choose = _("To choose which messages you get, or to stop them:")
             paragraphs.append(f"{choose}\n{external_url('notifications.preferences')}")
         return Message(
             subject=subject,
             body="\n\n".join(paragraphs),
             short=f"{subject}. {see} {link}",
+            stop=stop,
         )
 
 

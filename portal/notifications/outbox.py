@@ -38,6 +38,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.models.user import STAFF_ROLES
+from portal.notifications.preferences import may_stop
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,8 @@ def queue_many(session: Session, items: list[Outgoing]) -> list[Notification | N
             results.append(None)
             continue
         address = user.phone if channel == Channel.SMS else user.email
+        if channel == Channel.EMAIL and may_stop(user, kind):
+            item.params = {**(item.params or {}), "stop": True}  # one-click unsubscribe
         if address in refused:
             results.append(None)  # a bounced address: "we could not reach" is already shown
             continue

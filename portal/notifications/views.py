@@ -40,6 +40,23 @@ def preferences_page():
     )
 
 
+@bp.route("/stop/<token>", methods=["GET", "POST"], endpoint="stop")
+@csrf.exempt  # a mail program's one-click POST has no form; the signed token is the proof
+def stop(token: str):
+    """Stop one kind of email without signing in: the link in each email, or the mail
+    program's one-click unsubscribe (RFC 8058, a POST to the same address)."""
+    found = preferences.from_stop_token(token)
+    if found is None:
+        abort(404)
+    user, kind = found
+    stopped = request.method == "POST"
+    if stopped:
+        preferences.stop(user, kind)
+    return render_template(
+        "notifications/stop.html", kind=subject_of(kind), stopped=stopped, token=token
+    )
+
+
 NOTIFY_REFUSED = frozenset({"permanent-failure"})  # Notify's statuses for a bad address
 
 
