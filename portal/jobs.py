@@ -82,6 +82,10 @@ SCHEDULE = {
         "task": "notifications.review_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
+    "care-team-digest": {
+        "task": "notifications.care_team_digest",
+        "schedule": crontab(hour=7, minute=30),
+    },
     "access-ended": {
         "task": "notifications.access_ended",
         "schedule": crontab(hour=8, minute=30),

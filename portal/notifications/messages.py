@@ -40,6 +40,8 @@ def subject_of(kind: NotificationKind) -> str:
         K.CONVERSATION_MESSAGE: lambda: _("You have a new message about a care plan"),
         K.ACCESS_CHANGED: lambda: _("What you can see of a care plan has changed"),
         K.ACCESS_ENDED: lambda: _("You can no longer see a care plan"),
+        K.PROPOSALS_WAITING: lambda: _("Changes to care plans are waiting for your review"),
+        K.NEW_PATIENT_DUE: lambda: _("A new patient's care plan is due soon"),
     }
     return subjects[kind]()
 
@@ -81,6 +83,20 @@ def _what_happened(kind: NotificationKind, params: dict) -> str:
         ),
         K.ACCESS_ENDED: lambda: _(
             "The person who shared their care plan with you has stopped sharing it."
+        ),
+        K.PROPOSALS_WAITING: lambda: ngettext(
+            "%(num)d patient you are the named contact for has changes to their care plan "
+            "waiting for your review.",
+            "%(num)d patients you are the named contact for have changes to their care plan "
+            "waiting for your review.",
+            params.get("count", 0),
+        ),
+        K.NEW_PATIENT_DUE: lambda: ngettext(
+            "A new patient at your practice has no agreed care plan yet, and %(num)d day is "
+            "left of the 28 days to agree one.",
+            "A new patient at your practice has no agreed care plan yet, and %(num)d days are "
+            "left of the 28 days to agree one.",
+            params.get("days", 0),
         ),
     }
     return lines[kind]()
