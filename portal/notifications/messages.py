@@ -128,7 +128,8 @@ def render(row: Notification) -> Message:
         if row.channel == Channel.EMAIL:
             if params.get("stop") and row.user_id:
                 stop = external_url("notifications.stop", token=stop_token(row.user_id, kind))
-                paragraphs.append(f"{_('To stop emails like this one:')}\n{stop}")
+                stop_these = _("To stop emails like this one:")
+                paragraphs.append(f"{stop_these}\n{stop}")
             choose = _("To choose which messages you get, or to stop them:")
             paragraphs.append(f"{choose}\n{external_url('notifications.preferences')}")
         return Message(
