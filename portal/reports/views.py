@@ -19,7 +19,7 @@ from portal.reports.forms import (
     TrajectoryTargetForm,
     parse_month,
 )
-from portal.reports.register import register_figures
+from portal.reports.register import for_report, headline
 from portal.reports.services import add_months, monthly_report, organisations
 from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
 
@@ -51,12 +51,6 @@ def _score(value) -> str:
     return "–" if value is None else format_decimal(value, format="0.0")
 
 
-def _register(report, organisation_id):
-    """The registers as the report stands: from the month's summary when it has one."""
-    stored = report.month if report.calculated_at else None
-    return register_figures(report.as_of, organisation_id, summarised_month=stored)
-
-
 @bp.route("/reports")
 @account_page(Action.READ_REPORTS)
 def dashboard():
@@ -68,12 +62,14 @@ def dashboard():
             "report.view", detail=f"month {form.month.data} organisation {form.organisation_id}"
         )
         db.session.commit()
+    register = for_report(report, form.organisation_id) if report else None
     return render_template(
         "reports/dashboard.html",
         form=form,
         report=report,
         chart=chart.build(report.series) if report else None,
-        register=_register(report, form.organisation_id) if report else None,
+        register=register,
+        headline=headline(report, register) if report else None,
         organisation_names=dict(organisations()),
         criteria=CRITERIA,
         new_patient_days=NEW_PATIENT_DAYS,
@@ -101,7 +97,7 @@ def download():
     if form.organisation_id is not None:
         name += f"-organisation-{form.organisation_id}"
     return Response(
-        as_csv(report),
+        as_csv(report, for_report(report, form.organisation_id)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
