@@ -34,6 +34,7 @@ JOB_MODULES = (
     "portal.notifications.outbox",
     "portal.notifications.schedule",
     "portal.pdf.shared",
+    "portal.register.services",
 )
 
 
