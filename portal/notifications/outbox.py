@@ -79,7 +79,8 @@ REFUSED = f"{AddressRefused.__name__}:%"  # how ``last_error`` starts for such a
 
 
 def refused_addresses(session: Session, addresses) -> set[str]:
-    """Of these addresses, those a message was refused at (one query for a batch)."""
+    """Of these addresses, those a message was refused at (one query for a batch; it reads
+    the failed rows through the index that starts with ``status``)."""
     return set(
         session.scalars(
             select(Notification.address).where(
@@ -166,8 +167,9 @@ def queue(
 
 
 def queue_many(session: Session, items: list[Outgoing]) -> list[Notification | None]:
-    """Queue many notifications with two queries in all (choices, keys already queued), not
-    two a row: the daily reminders queue tens of thousands. One result per item."""
+    """Queue many notifications with three queries in all (choices, keys already queued,
+    refused addresses), not three a row: the daily reminders queue tens of thousands. One
+    result per item."""
     added = session.info.setdefault("outbox_keys", set())  # this transaction's, not flushed
     keyed = [
         (item, f"{item.key}:user {item.user.id}"[:200]) if item.user.active else (item, None)
