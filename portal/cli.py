@@ -59,6 +59,7 @@ def register_cli(app: Flask) -> None:
         from portal.models import Organisation
         from portal.outside import lift_statement_timeout
         from portal.reports.exports import as_csv, as_text
+        from portal.reports.register import for_report
         from portal.reports.services import monthly_report
 
         lift_statement_timeout()
@@ -74,7 +75,9 @@ def register_cli(app: Flask) -> None:
                 )
         with force_locale("en"):
             figures = monthly_report(start, organisation_id)
-            click.echo(as_csv(figures) if output == "csv" else as_text(figures), nl=output != "csv")
+            register = for_report(figures, organisation_id)
+            text = as_csv(figures, register) if output == "csv" else as_text(figures, register)
+            click.echo(text, nl=output != "csv")
 
     @app.cli.command("register-import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))

@@ -76,9 +76,9 @@ class Defaults:
     NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
     NOTIFY_SMS_TEMPLATE_ID: str | None = None
     NOTIFY_LETTER_TEMPLATE_ID: str | None = None
-    # Password reset emails are sent by a thread of their own after the page has answered
-    # (portal.mail.send_later); off in development and tests, where the outbox is read at once.
-    MAIL_IN_BACKGROUND = True
+    # The bearer token GOV.UK Notify sends with delivery receipts (set in Notify's API
+    # integration page); without it the receipt address answers 404.
+    NOTIFY_CALLBACK_TOKEN: str | None = None
     # Outside development the portal refuses to start without REDIS_URL, unless this says
     # that sign-in limits counted by each worker on its own are accepted (a single worker).
     ACCEPT_PER_WORKER_LIMITS = False
@@ -136,7 +136,6 @@ def apply_environment(app) -> None:
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
         app.config["HSTS"] = False
-        app.config["MAIL_IN_BACKGROUND"] = False
         return
     if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError(

@@ -25,6 +25,11 @@ MESSAGES = {
     ),
     405: (_l("Something was wrong with that request"), _l("Go back and try again.")),
     413: (_l("That was too much to send"), _l("Send less text at once and try again.")),
+    423: (
+        _l("This care plan can no longer be changed"),
+        _l("The patient has left the practice's register. Their plan and its history are "
+           "kept, and can still be read, but not changed."),
+    ),
     429: (
         _l("Too many attempts"),
         _l("Wait a few minutes and try again. Your account is not locked."),

@@ -34,6 +34,7 @@ JOB_MODULES = (
     "portal.notifications.outbox",
     "portal.notifications.schedule",
     "portal.pdf.shared",
+    "portal.register.services",
 )
 
 
@@ -81,6 +82,10 @@ SCHEDULE = {
     "review-reminders": {
         "task": "notifications.review_reminders",
         "schedule": crontab(hour=9, minute=0),
+    },
+    "care-team-digest": {
+        "task": "notifications.care_team_digest",
+        "schedule": crontab(hour=7, minute=30),
     },
     "access-ended": {
         "task": "notifications.access_ended",

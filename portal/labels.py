@@ -97,7 +97,9 @@ ROLES = {
 
 
 IMPORT_STATUSES = {
+    ImportStatus.CHECKING: _l("Being checked"),
     ImportStatus.PREVIEWED: _l("Checked, waiting to be confirmed"),
+    ImportStatus.IMPORTING: _l("Being imported"),
     ImportStatus.COMPLETED: _l("Imported"),
     ImportStatus.FAILED: _l("Not imported"),
 }

@@ -1,25 +1,24 @@
 """Sending email: by SMTP when ``MAIL_SERVER`` is set, otherwise a local outbox in development.
 
-Used for invitations and password resets. The caller decides what to do when nothing was sent
-(for an invitation: show the link to the patient to pass on).
+Used directly for invitations and activation codes: the caller decides what to do when
+nothing was sent (for an invitation: show the link to the patient to pass on). Account and
+notification emails go through the outbox (``portal.notifications``), which uses
+``build_message`` and ``open_smtp``.
 
 Settings: ``MAIL_SERVER``, ``MAIL_PORT`` (25), ``MAIL_USE_TLS`` (STARTTLS, off),
 ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` (optional), ``MAIL_SENDER``, and ``OUTBOX_DIR`` where, in
 development and testing, a message that was not sent by SMTP is written as an ``.eml`` file.
 """
 
-import os
-import queue
 import secrets
 import smtplib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale
 
 from portal import bidi
@@ -114,50 +113,3 @@ def write_to_outbox(message: EmailMessage) -> Path:
     path = outbox / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}.eml"
     path.write_bytes(bytes(message))
     return path
-
-
-# --------------------------------------------------------------------------- #
-# Sending after the answer
-# --------------------------------------------------------------------------- #
-
-_outgoing: dict[int, queue.Queue] = {}  # per process: a fork keeps no threads
-_outgoing_lock = threading.Lock()
-
-
-def send_later(to: str | None, subject: str, body: str) -> None:
-    """Queue a message for this worker's sending thread; ``to=None`` is sent to nobody.
-
-    The page answers without waiting for the mail server, so a page that may or may not send
-    (the password reset) does the same work either way and cannot tell who has an account.
-    With ``MAIL_IN_BACKGROUND`` off (development, tests) it is sent at once.
-    """
-    app = current_app._get_current_object()
-    if not app.config["MAIL_IN_BACKGROUND"]:
-        if to:
-            send(to, subject, body)
-        return
-    _queue_for(app).put((to, subject, body))
-
-
-def _queue_for(app: Flask) -> queue.Queue:
-    with _outgoing_lock:
-        pid = os.getpid()
-        if pid not in _outgoing:
-            _outgoing[pid] = queue.Queue()
-            threading.Thread(
-                target=_sender, args=(app, _outgoing[pid]), name="mail-sender", daemon=True
-            ).start()
-        return _outgoing[pid]
-
-
-def _sender(app: Flask, outgoing: queue.Queue) -> None:
-    while True:
-        to, subject, body = outgoing.get()
-        try:
-            if to:
-                with app.app_context():
-                    send(to, subject, body)  # logs a failure itself
-        except Exception:  # noqa: BLE001 - the thread must outlive any one message
-            app.logger.exception("Could not send email")
-        finally:
-            outgoing.task_done()

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from flask import abort, g
 from sqlalchemy import and_, false, or_, select
+from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
 from portal.models import (
@@ -23,6 +24,7 @@ from portal.models import (
     Organisation,
     OrganisationKind,
     Patient,
+    RegisterEntry,
     Role,
     Scope,
     StaffMembership,
@@ -382,6 +384,23 @@ class Access:
         return action in self.actions
 
 
+# Changes to the plan's content: none once the patient has left the practice's register.
+CHANGES = frozenset({Action.PROPOSE, Action.ADD_GOAL, Action.AGREE})
+
+
+class PlanReadOnly(HTTPException):
+    """The patient left the register: the plan and its history are kept, read-only."""
+
+    code = 423
+
+
+def left_register(patient_id: int) -> bool:
+    left = db.session.scalar(
+        select(RegisterEntry.left_on).where(RegisterEntry.patient_id == patient_id)
+    )
+    return left is not None
+
+
 def require(user: User | None, action: Action, patient_id: int) -> Access:
     """Load the patient and check ``action``; 404 for a missing record or a refusal alike.
 
@@ -401,6 +420,8 @@ def require(user: User | None, action: Action, patient_id: int) -> Access:
         g.patient_access = (key, access)
     if not access.allows(action):
         abort(404)
+    if action in CHANGES and left_register(patient_id):  # asked only on pages that change
+        raise PlanReadOnly()
     return access
 
 

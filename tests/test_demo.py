@@ -28,6 +28,8 @@ def test_every_demo_account_reaches_its_pages(db, login):
         for patient in patients:
             for path in (f"/patients/{patient.id}/plan", f"/patients/{patient.id}/crisis"):
                 assert client.get(path).status_code in (200, 404), (key, path)
+    register = login(_by_email(db, ACCOUNTS["practice_admin"])).get("/register/")
+    assert "Hughes" in register.get_data(as_text=True)  # the register screens have people
 
 
 def test_demo_patient_sees_their_plan_in_full(db, login):
@@ -39,3 +41,4 @@ def test_demo_patient_sees_their_plan_in_full(db, login):
     arif = login(_by_email(db, ACCOUNTS["patient_urdu"]))
     body = arif.get("/", follow_redirects=True).get_data(as_text=True)
     assert 'lang="ur"' in body
+

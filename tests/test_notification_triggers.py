@@ -25,6 +25,7 @@ from tests.factories import (
     make_plan,
     make_user,
 )
+from tests.notify_support import smtp  # noqa: F401 - fixture
 
 K = NotificationKind
 
@@ -154,6 +155,20 @@ def test_review_reminders_8_and_2_weeks_before_each_once(db):
     assert statuses == {NotificationStatus.SENT}
 
 
+def test_a_person_who_left_the_register_is_not_reminded(db):
+    from portal.models import RegisterEntry
+
+    stayed, _ = plan_due_in(56)
+    left, _ = plan_due_in(56)
+    for patient, left_on in ((stayed, None), (left, date(2026, 12, 1))):
+        db.session.add(
+            RegisterEntry(patient_id=patient.id, registered_on=date(2001, 1, 1), left_on=left_on)
+        )
+    db.session.commit()
+    assert schedule.review_reminders(date(2027, 1, 1)) == 1
+    assert db.session.scalars(select(Notification.patient_id)).all() == [stayed.id]
+
+
 def test_a_moved_review_date_is_reminded_again(db):
     _, plan = plan_due_in(56)
     db.session.commit()
@@ -161,6 +176,44 @@ def test_a_moved_review_date_is_reminded_again(db):
     plan.next_review_date -= timedelta(days=7)  # brought forward: a new date to get ready for
     db.session.commit()
     assert schedule.review_reminders(date(2027, 1, 1)) == 1
+
+
+# --- the care team's morning: changes waiting, new patients near day 28 -----------------------
+
+
+def test_the_named_contact_gets_one_morning_digest_of_changes_waiting(db, cast, smtp):  # noqa: F811
+    nurse, today = cast.users["professional"], date.today()
+    other_nurse = make_user(Role.PROFESSIONAL, cast.org)  # named contact of nobody
+    for patient in (cast.a, cast.b, cast.no_consent):
+        patient.initial_assessment_date = today - timedelta(days=400)  # not new patients
+    db.session.commit()  # the crisis steps the cast's plans start with wait for review
+    assert schedule.care_team_digest(today) == 1
+    assert schedule.care_team_digest(today) == 0  # once a day
+    jobs.run_due()
+    [mail] = smtp.messages
+    body = mail.get_content()
+    assert mail["To"] == nurse.email and other_nurse.email not in {m["To"] for m in smtp.messages}
+    assert "1 patient you are the named contact for has changes" in body
+    assert "/worklist?" in body and "filter=proposals" in body
+    assert cast.a.family_name not in body and "Lips blue" not in body
+    assert mail["List-Unsubscribe"]  # a digest can be turned off
+
+
+def test_the_care_team_is_told_once_when_a_new_patient_nears_day_28_with_no_plan(db):
+    today = date(2027, 3, 1)
+    org = make_org()
+    nurses = [make_user(Role.PROFESSIONAL, org) for _ in range(2)]
+    make_user(Role.PROFESSIONAL, make_org())  # another practice: not told
+    due = make_patient(org, initial_assessment_date=today - timedelta(days=22))
+    make_patient(org, initial_assessment_date=today - timedelta(days=10))  # weeks to go
+    agreed = make_patient(org, initial_assessment_date=today - timedelta(days=22))
+    make_plan(agreed).agreed_version = 1
+    db.session.commit()
+    assert schedule.care_team_digest(today) == 2
+    told = db.session.scalars(select(Notification)).all()
+    assert {n.user_id for n in told} == {nurse.id for nurse in nurses}
+    assert {n.patient_id for n in told} == {due.id} and told[0].params["days"] == 6
+    assert schedule.care_team_digest(today + timedelta(days=1)) == 0  # told once
 
 
 def test_the_beat_schedule_runs_the_registered_jobs():
@@ -172,6 +225,7 @@ def test_the_beat_schedule_runs_the_registered_jobs():
         "sharing.expire_invitations",
         "notifications.clean_up",
         "notifications.access_ended",
+        "notifications.care_team_digest",
     }
     assert names <= set(jobs.JOBS)
     assert jobs.SCHEDULE["dispatch-pending"]["schedule"] == 60.0

@@ -178,7 +178,7 @@ def test_a_refused_address_fails_for_good_and_is_not_retried(db, smtp):  # noqa:
     smtp.refuse = "550 No such mailbox"
     row = queued_one(db, make_user(Role.PATIENT))
     assert row.status == NotificationStatus.FAILED and row.last_error == (
-        "PermanentFailure: SMTP 550"
+        "AddressRefused: SMTP 550"
     )
     assert outbox.dispatch_pending() == 0
 
@@ -290,6 +290,73 @@ def test_clean_up_removes_old_sent_messages_and_keeps_failures(db):
     assert [r.idempotency_key.split(":")[0] for r in rows(db)] == ["b", "c"]
 
 
+# --- account security emails ----------------------------------------------------------------
+
+
+def test_a_password_reset_goes_through_the_outbox_with_its_link_sealed(db, client, smtp):  # noqa: F811
+    import re
+
+    user = make_user(Role.PATIENT, preferred_locale="cy", email="reset@example.org")
+    db.session.add(NotificationPreference(user_id=user.id, kind=K.PLAN_AGREED, channel="none"))
+    db.session.commit()
+    smtp.refuse = "421 Service not available"  # the mail server is down at first
+    client.post("/forgot-password", data={"email": user.email})
+    [row] = rows(db, kind=K.ACCOUNT_SECURITY)
+    assert row.status == NotificationStatus.PENDING and row.params["email"] == "password_reset"
+    assert "reset-password" not in str(row.params)  # no usable link in the clear
+
+    smtp.refuse = None
+    row.next_attempt_at = None
+    db.session.commit()
+    outbox.dispatch_pending()
+    [mail] = smtp.messages
+    body = mail.get_content()
+    link = re.search(r"http://localhost(/reset-password/\S+)", body).group(1)
+    assert mail["To"] == user.email and mail["Subject"] != "Reset your password"  # Welsh
+    assert "/account/messages/" not in body  # an account email cannot be turned off
+    assert row.status == NotificationStatus.SENT and "sealed" not in row.params  # spent
+    assert client.get(link).status_code == 200
+
+
+def test_a_security_email_rolled_back_with_its_change_is_never_sent(db, smtp):  # noqa: F811
+    from portal.auth import emails, services
+
+    user = make_user(Role.PROFESSIONAL, active=False)  # told even when just deactivated
+    db.session.commit()
+    services.notify(user, emails.account_deactivated)
+    db.session.rollback()
+    assert rows(db) == [] and jobs.run_due() == 0
+    services.notify(user, emails.account_deactivated, to="old@example.org")
+    db.session.commit()
+    jobs.run_due()
+    assert [m["To"] for m in smtp.messages] == ["old@example.org"]
+
+
+def test_one_click_unsubscribe_stops_that_kind_of_email_and_nothing_else(
+    db, app, cast, login, smtp  # noqa: F811
+):
+    owner = cast.users["owner"]
+    queued_one(db, owner)
+    add_step(login(cast.users["carer_contribute"]), cast.a)  # the nurse must hear of it
+    mail = next(m for m in smtp.messages if m["To"] == owner.email)
+    nurse_mail = next(m for m in smtp.messages if m["To"] == cast.users["professional"].email)
+    assert "List-Unsubscribe" not in nurse_mail  # staff cannot turn crisis changes off
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    stop = mail["List-Unsubscribe"].strip("<>").removeprefix("http://localhost")
+    assert stop in mail.get_content()  # the same link in the text, for any mail program
+
+    client = app.test_client()  # nobody signed in
+    assert client.get(stop + "x").status_code == 404  # a forged or altered link
+    page = client.get(stop)  # opening the link changes nothing yet
+    assert "Your care plan has been agreed" in page.get_data(as_text=True)
+    assert outbox.chosen_channel(db.session, owner, K.PLAN_AGREED) == Channel.EMAIL
+    answer = client.post(stop, data={"List-Unsubscribe": "One-Click"})  # no CSRF token
+    assert answer.status_code == 200
+    assert outbox.chosen_channel(db.session, owner, K.PLAN_AGREED) == Channel.NONE
+    assert outbox.chosen_channel(db.session, owner, K.MEETING_BOOKED) == Channel.EMAIL
+    assert outbox.queue(db.session, owner, K.PLAN_AGREED, "after") is None
+
+
 # --- SMS and letters through GOV.UK Notify ------------------------------------------------
 
 
@@ -399,7 +466,7 @@ def test_an_inactive_account_is_sent_nothing(db):
 # --- every kind renders in every language --------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", list(NotificationKind))
+@pytest.mark.parametrize("kind", sorted(set(NotificationKind) - {K.ACCOUNT_SECURITY}))
 def test_every_kind_has_a_subject_and_a_sign_in_link(db, app, kind):
     row = Notification(
         id=1,
@@ -486,11 +553,41 @@ def test_the_review_page_says_when_the_patient_could_not_be_reached(db, cast, lo
     assert "550" not in html and cast.users["owner"].email not in html
 
     smtp.refuse = None
-    outbox.queue(db.session, cast.users["owner"], K.MEETING_BOOKED, "m", patient_id=cast.a.id)
+    owner = cast.users["owner"]
+    later = outbox.queue(db.session, owner, K.MEETING_BOOKED, "m", patient_id=cast.a.id)
+    assert later is None  # nothing more is sent to an address that refused
+    owner.email = "new.address@example.org"
+    outbox.queue(db.session, owner, K.MEETING_BOOKED, "m", patient_id=cast.a.id)
     db.session.commit()
-    jobs.run_due()  # a later message arrived: reachable again
+    jobs.run_due()  # a message to the new address arrived: reachable again
     html = nurse.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
     assert "We could not reach this patient" not in html
+    assert [m["To"] for m in smtp.messages] == ["new.address@example.org"]
+
+
+def test_notify_reports_a_text_that_never_arrived_and_nothing_more_goes_to_that_number(
+    db, app, client, notify_api, monkeypatch  # noqa: F811
+):
+    monkeypatch.setattr(outbox, "after_quiet_hours", lambda now: None)
+    user = sms_user(db)
+    row = queued_one(db, user)
+    assert row.status == NotificationStatus.SENT
+    receipt = {"id": "x", "reference": row.idempotency_key, "status": "permanent-failure"}
+    receipts = "/account/messages/notify-status"
+    assert client.post(receipts, json=receipt).status_code == 404  # no token configured
+    monkeypatch.setitem(app.config, "NOTIFY_CALLBACK_TOKEN", "callback-secret")
+    wrong = {"Authorization": "Bearer guessed"}
+    assert client.post(receipts, json=receipt, headers=wrong).status_code == 404
+    right = {"Authorization": "Bearer callback-secret"}
+    for bad in ({}, [1], {"reference": 5}):
+        assert client.post(receipts, json=bad, headers=right).status_code == 400
+    answer = client.post(receipts, json=receipt, headers=right)
+    assert answer.status_code == 204
+    db.session.refresh(row)
+    assert row.status == NotificationStatus.FAILED and row.last_error == (
+        "AddressRefused: Notify permanent-failure"
+    )
+    assert outbox.queue(db.session, user, K.PLAN_AGREED, "again") is None
 
 
 @pytest.mark.real_commits

@@ -145,3 +145,30 @@ def test_a_correction_with_a_foreign_language_choice_is_refused(db, login, setti
     data = {"conditions": ["73211009"], "preferred_language": "xx", "ethnicity_category": "other"}
     response = login(admin).post(f"/register/patients/{person.id}/details", data=data)
     assert "Select a language from the list" in response.get_data(as_text=True)
+
+
+def test_the_plan_of_a_patient_who_left_the_register_can_be_read_but_not_changed(db, cast, login):
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from portal.models import Goal, RegisterEntry
+
+    def goal_count():
+        return db.session.scalar(select(func.count()).select_from(Goal))
+
+    db.session.add(
+        RegisterEntry(patient_id=cast.a.id, registered_on=date(2020, 1, 1), left_on=date.today())
+    )
+    db.session.commit()
+    goals = goal_count()
+    for who in ("owner", "professional"):
+        client = login(cast.users[who])
+        assert client.get(f"/patients/{cast.a.id}/plan").status_code == 200
+        answer = client.post(
+            f"/patients/{cast.a.id}/goals/new",
+            data={"title": "Walk", "why_it_matters": "x", "version": "0"},
+        )
+        assert answer.status_code == 423
+        assert "left the practice" in answer.get_data(as_text=True)
+    assert goal_count() == goals

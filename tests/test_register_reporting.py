@@ -152,3 +152,35 @@ def test_bad_targets_are_refused_with_a_message(db, login):
         page = client.post("/reports/trajectory", data=data).get_data(as_text=True)
         assert message in page
     assert client.post("/reports/trajectory/remove", data={"month": "x"}).status_code == 302
+
+
+def test_uptake_divides_by_the_register_and_the_csv_carries_the_register_figures(db, login):
+    """People in the portal but not (or no longer) on a register count in neither part."""
+    from tests.compliance_factories import DAY as PLAN_DAY
+    from tests.compliance_factories import make_compliant_plan
+
+    org, since = make_org("Riverside Surgery"), date(2005, 1, 1)
+    for n in range(30):
+        patient = make_compliant_plan(org, PLAN_DAY).patient
+        left = PLAN_DAY - timedelta(days=5) if n >= 20 else None  # 10 left the register
+        db.session.add(RegisterEntry(patient_id=patient.id, registered_on=since, left_on=left))
+    on_register(db, org, 20, registered=since)  # on the register, no plan yet
+    make_compliant_plan(org, PLAN_DAY)  # a plan in the portal, on no register
+    db.session.commit()
+    (total, _row) = register_figures(PLAN_DAY)
+    assert (total.on_register, total.compliant, total.uptake) == (40, 20, 50.0)
+
+    client = login(make_user(Role.COMMISSIONER))
+    month = PLAN_DAY.strftime("%Y-%m")
+    page = client.get(f"/reports?month={month}").get_data(as_text=True)
+    assert "counted against the people on the practices" in page
+    assert "50.0%" in page
+    csv = client.get(f"/reports.csv?month={month}").get_data(as_text=True)
+    assert ",register,,All,on_register,40\r\n" in csv
+    assert ",register,,All,uptake,50.0\r\n" in csv
+    assert f",register,{org.id},{org.id},compliant,20\r\n" in csv
+
+
+def test_before_any_register_the_report_says_what_it_counts(db, login):
+    page = login(make_user(Role.COMMISSIONER)).get("/reports").get_data(as_text=True)
+    assert "No register has been imported yet" in page

@@ -32,12 +32,17 @@ def patients(db) -> int:
 
 
 def upload(client, data: bytes, name="register.csv"):
-    return client.post(
+    """Upload, then open the page the upload leads to once its check has run (without a
+    broker the job runs in the web process after the answer)."""
+    answer = client.post(
         "/register/import",
         data={"file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
-        follow_redirects=True,
     )
+    if answer.status_code != 302:
+        return answer
+    answer.close()
+    return client.get(answer.headers["Location"])
 
 
 def test_upload_previews_then_imports_only_when_confirmed(db, login, practice, uploads):
@@ -52,10 +57,11 @@ def test_upload_previews_then_imports_only_when_confirmed(db, login, practice, u
     assert (record.new, record.rejected, record.status) == (2, 1, "previewed")
     assert len(list(uploads.iterdir())) == 1
 
-    page = client.post(
-        f"/register/imports/{record.id}/confirm", follow_redirects=True
-    ).get_data(as_text=True)
-    assert "The register has been imported." in page
+    answer = client.post(f"/register/imports/{record.id}/confirm")
+    answer.close()
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "The register is being imported." in page  # queued, then run by the worker
+    assert "Imported" in page and "Nothing has changed yet" not in page
     assert patients(db) == 2
     assert list(uploads.iterdir()) == []  # the uploaded copy is not kept
     page = client.post(
@@ -202,3 +208,31 @@ def test_looking_at_a_register_record_is_audited_for_the_patient(db, login, prac
     assert login(admin).get(f"/register/patients/{person.id}").status_code == 200
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.patient_id == person.id)).one()
     assert (event.action, event.actor_id) == ("register.view", admin.id)
+
+
+def test_the_file_is_checked_and_imported_by_the_job_queue_not_the_request(
+    db, login, practice, uploads, monkeypatch
+):
+    from portal import jobs
+    from portal.register import services
+
+    monkeypatch.setattr(jobs, "run_due", lambda: 0)  # as with a broker: not in the request
+    _org, admin = practice
+    client = login(admin)
+    page = upload(client, csv_bytes(row(1), row(2))).get_data(as_text=True)
+    record = db.session.scalars(select(RegisterImport)).one()
+    assert record.status == "checking" and record.rows == 0  # nothing read in the request
+    assert "The file is being checked" in page and "See how far it has got" in page
+    assert client.post(f"/register/imports/{record.id}/confirm").status_code == 302
+    assert patients(db) == 0  # not confirmable before the check has run
+
+    services.check(record.id)  # what the worker runs
+    db.session.refresh(record)
+    assert (record.status, record.new) == ("previewed", 2) and patients(db) == 0
+    client.post(f"/register/imports/{record.id}/confirm")
+    client.post(f"/register/imports/{record.id}/confirm")  # a double click imports once
+    db.session.refresh(record)
+    assert record.status == "importing" and patients(db) == 0
+    services.run(record.id, admin.id)
+    db.session.refresh(record)
+    assert record.status == "completed" and patients(db) == 2

@@ -30,6 +30,8 @@ PUBLIC = frozenset(
         "portability.smart_token",  # the client proves itself: a signed assertion or PKCE
         "activation.start",  # a patient with an activation code creates their account
         "activation.details",  # its second step, open only after the first
+        "notifications.stop",  # the one-click unsubscribe, with its signed link
+        "notifications.notify_status",  # GOV.UK Notify's receipts, with its bearer token
     }
 )
 

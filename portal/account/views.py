@@ -254,8 +254,8 @@ def mfa_disable():
     if current_user.mfa_enabled:
         mfa.disable(current_user)
         audit.record("auth.mfa_disabled")
-        db.session.commit()
         notify(current_user, emails.mfa_disabled)
+        db.session.commit()
         security.keep_this_session(current_user)
         session.pop("mfa_ok", None)
         flash(_("Two-step verification is off."))

@@ -111,8 +111,8 @@ def create_account(details: dict, email: str) -> User:
         raise Taken from None
     link, hours = _send_password_link(user)
     audit.record("admin.account_created", detail=f"user {user.id}")
-    db.session.commit()
     notify(user, emails.account_created, link=link, hours=hours)
+    db.session.commit()
     return user
 
 
@@ -144,9 +144,9 @@ def set_active(user: User, active: bool) -> None:
         "admin.account_reactivated" if active else "admin.account_deactivated",
         detail=f"user {user.id}",
     )
-    db.session.commit()
     if not active:
         notify(user, emails.account_deactivated)
+    db.session.commit()
 
 
 def reset_mfa(user: User) -> None:
@@ -154,16 +154,16 @@ def reset_mfa(user: User) -> None:
     next sign-in they must set two-step verification up again."""
     mfa.disable(user)  # also ends every session
     audit.record("admin.mfa_reset", detail=f"user {user.id}")
-    db.session.commit()
     notify(user, emails.mfa_reset)
+    db.session.commit()
 
 
 def resend_password_link(user: User) -> None:
     """A fresh set-password link; any earlier one stops working."""
     link, hours = _send_password_link(user)
     audit.record("admin.password_link_sent", detail=f"user {user.id}")
-    db.session.commit()
     notify(user, emails.account_created, link=link, hours=hours)
+    db.session.commit()
 
 
 # --------------------------------------------------------------------------- #

@@ -6,6 +6,20 @@ Plain text only, and never health information: these go to an inbox the portal c
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+# The emails the outbox may build by name (``portal.auth.services.notify``).
+ACCOUNT_EMAILS = frozenset(
+    {
+        "password_reset",
+        "password_changed",
+        "confirm_new_email",
+        "email_changed",
+        "mfa_disabled",
+        "account_created",
+        "account_deactivated",
+        "mfa_reset",
+    }
+)
+
 
 def _email(subject: str, *paragraphs: str) -> tuple[str, str]:
     return subject, "\n\n".join(paragraphs)

@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import accounts, audit, mail
+from portal import accounts, audit
 from portal.auth import emails
 from portal.extensions import db
 from portal.models import PasswordResetToken, User
@@ -59,15 +59,15 @@ def authenticate(email: str, password: str) -> tuple[User | None, int | None]:
 
 
 def notify(user: User, message, to: str | None = None, **context) -> None:
-    """Email the account holder in their language, with the English below; a mail failure
-    does not stop the change.
+    """Email the account holder in their language, through the outbox: queued in the
+    caller's transaction (call it before the commit), delivered after it, retried if the mail
+    server is down, and never sent for a change that rolled back.
 
     ``message`` is one of ``portal.auth.emails``: it returns (subject, body).
     """
-    subject, body = mail.in_language_and_english(
-        user.preferred_locale, lambda _language: message(**context)
-    )
-    mail.send(to or user.email, subject, body)  # logs a failure itself, never raises
+    from portal.notifications.outbox import queue_account_email
+
+    queue_account_email(db.session, user, message.__name__, to=to, **context)
 
 
 def _invalidate_reset_tokens(user: User) -> None:
@@ -89,8 +89,8 @@ def set_password(user: User, password: str) -> None:
 def change_password(user: User, password: str) -> None:
     set_password(user, password)
     audit.record("auth.password_changed", actor_id=user.id)
-    db.session.commit()
     notify(user, emails.password_changed)
+    db.session.commit()
 
 
 def change_email(user: User, email: str, confirmed_from: str | None = None) -> bool:
@@ -117,8 +117,8 @@ def change_email(user: User, email: str, confirmed_from: str | None = None) -> b
     end_every_session(user)
     _invalidate_reset_tokens(user)
     audit.record("auth.email_changed", actor_id=user.id)
-    db.session.commit()
     notify(user, emails.email_changed, to=old)
+    db.session.commit()
     return True
 
 
@@ -137,9 +137,9 @@ def request_email_change(user: User, email: str) -> None:
     """
     token = _email_links().dumps({"user": user.id, "from": user.email, "to": email})
     audit.record("auth.email_change_requested", actor_id=user.id)
-    db.session.commit()
     link = accounts.email_link("account.confirm_email", token=token)
     notify(user, emails.confirm_new_email, to=email, link=link, hours=EMAIL_LINK_HOURS)
+    db.session.commit()
 
 
 def email_from_link(user: User, token: str) -> str | None:
@@ -166,9 +166,9 @@ def _token_hash(raw: str) -> str:
 def request_reset(email: str) -> None:
     """Email a single-use link if the account exists; the caller answers the same either way.
 
-    The work is the same either way, so the time taken tells nobody whether the address has an
-    account: a link is made and its email written, and both go through the sending queue,
-    which drops the one that has nobody to go to.
+    The work in the request is the same either way, so the time taken tells nobody whether
+    the address has an account: a link is made and sealed for the outbox; only the known
+    address's is queued (and sent by a worker, after the answer).
     """
     user = find_user(email)
     known = user is not None and user.active
@@ -176,15 +176,14 @@ def request_reset(email: str) -> None:
     if known:
         link = issue_password_link(user, hours)
         audit.record("auth.reset_requested", actor_id=user.id)
+        notify(user, emails.password_reset, link=link, hours=hours)
     else:
         link = accounts.email_link("auth.reset_password", token=_new_token()[0])
         audit.record("auth.reset_requested", detail="no such account")
+        from portal.notifications.outbox import seal
+
+        seal({"link": link, "hours": hours})  # the same work as queuing it
     db.session.commit()
-    locale = (user.preferred_locale or "en") if known else "en"
-    subject, body = mail.in_language_and_english(
-        locale, lambda _language: emails.password_reset(link=link, hours=hours)
-    )
-    mail.send_later(user.email if known else None, subject, body)
 
 
 def _new_token() -> tuple[str, str]:
@@ -241,6 +240,6 @@ def complete_reset(token: PasswordResetToken, password: str) -> User | None:
     user = db.session.get(User, token.user_id)
     set_password(user, password)  # also cancels the account's other reset links
     audit.record("auth.reset_completed", actor_id=user.id)
-    db.session.commit()
     notify(user, emails.password_changed)
+    db.session.commit()
     return user

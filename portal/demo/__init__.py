@@ -33,6 +33,7 @@ from portal.models import (
     OrganisationKind,
     Patient,
     Preparation,
+    RegisterEntry,
     ReviewMeeting,
     Role,
     Scope,
@@ -62,6 +63,7 @@ ACCOUNTS = {
     "admin": "admin@example.org",
     "matron": "matron@example.org",  # a community trust, in Margaret's care team
     "paramedic": "paramedic@example.org",  # an ambulance service (urgent care)
+    "practice_admin": "practice.admin@example.org",
 }
 COMMUNITY_ODS = "RX9"
 AMBULANCE_ODS = "RX8"
@@ -82,6 +84,13 @@ def make_user(email: str, role: Role, name: str, **extra) -> User:
     return user
 
 
+def _practice_admin(practice: Organisation) -> User:
+    """The practice's register, offers and activation letters: the register screens."""
+    return make_user(
+        ACCOUNTS["practice_admin"], Role.PRACTICE_ADMIN, "Joan Bell", organisation=practice
+    )
+
+
 def _demo_mfa(user: User) -> None:
     user.mfa_secret = DEMO_TOTP_SECRET
     user.mfa_enabled = True
@@ -89,7 +98,15 @@ def _demo_mfa(user: User) -> None:
 
 def _demo_staff_mfa() -> None:
     """Demo staff created before two-step verification existed get the published key."""
-    staff = ("professional", "other_professional", "commissioner", "admin", "matron", "paramedic")
+    staff = (
+        "professional",
+        "other_professional",
+        "commissioner",
+        "admin",
+        "practice_admin",
+        "matron",
+        "paramedic",
+    )
     emails = [ACCOUNTS[k] for k in staff]
     for user in db.session.scalars(select(User).where(User.email.in_(emails))):
         if not user.mfa_enabled:
@@ -98,8 +115,11 @@ def _demo_staff_mfa() -> None:
 
 def load_demo_data() -> bool:
     """Create the demo practice and people; False if they are already there."""
-    if db.session.scalar(select(Organisation).where(Organisation.ods_code == DEMO_ODS)):
+    practice = db.session.scalar(select(Organisation).where(Organisation.ods_code == DEMO_ODS))
+    if practice is not None:
         _care_across_organisations()
+        if not db.session.scalar(select(User.id).where(User.email == ACCOUNTS["practice_admin"])):
+            _practice_admin(practice)  # a demo database made before there was one
         _demo_staff_mfa()
         db.session.commit()
         return False
@@ -128,6 +148,7 @@ def load_demo_data() -> bool:
     )
     make_user(ACCOUNTS["commissioner"], Role.COMMISSIONER, "Helen Carter")
     make_user(ACCOUNTS["admin"], Role.ADMIN, "Sam Okafor", organisation=practice)
+    _practice_admin(practice)
     margaret_user = make_user(
         ACCOUNTS["patient"], Role.PATIENT, "Margaret Hughes", preferred_locale="en"
     )
@@ -171,6 +192,8 @@ def load_demo_data() -> bool:
     )
     db.session.add_all([margaret, arif])
     db.session.flush()
+    for patient, on in ((margaret, date(2009, 5, 1)), (arif, today - timedelta(days=30))):
+        db.session.add(RegisterEntry(patient_id=patient.id, registered_on=on))
     for patient in (margaret, arif):
         db.session.add(
             ConsentRecord(

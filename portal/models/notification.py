@@ -28,6 +28,10 @@ class NotificationKind(StrEnum):
     ACCESS_ENDED = "access_ended"  # to the carer
     CONVERSATION_MESSAGE = "conversation_message"  # to the other side of a conversation
     EMERGENCY_ACCESS = "emergency_access"  # to the named contact: urgent care opened the plan
+    PROPOSALS_WAITING = "proposals_waiting"  # to the named contact: a morning digest, a count
+    NEW_PATIENT_DUE = "new_patient_due"  # to the care team: a new patient nears day 28, no plan
+    # Password, address and two-step changes, reset and set-up links: always sent, by email.
+    ACCOUNT_SECURITY = "account_security"
 
 
 class Channel(StrEnum):

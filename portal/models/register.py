@@ -18,7 +18,9 @@ from portal.models.user import User
 
 
 class ImportStatus(StrEnum):
+    CHECKING = "checking"  # uploaded: a worker is checking it (the preview)
     PREVIEWED = "previewed"  # checked, nothing written yet: waiting to be confirmed
+    IMPORTING = "importing"  # confirmed: a worker is importing it
     COMPLETED = "completed"
     FAILED = "failed"
 

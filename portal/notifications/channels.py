@@ -15,7 +15,7 @@ from notifications_python_client.notifications import NotificationsAPIClient
 from portal import mail
 from portal.models import Channel, Notification
 from portal.notifications.messages import Message, render
-from portal.notifications.outbox import PermanentFailure, TemporaryFailure
+from portal.notifications.outbox import AddressRefused, PermanentFailure, TemporaryFailure
 
 
 def send(row: Notification) -> None:
@@ -30,6 +30,9 @@ def send_email(row: Notification, message: Message) -> None:
     # The same message keeps the same Message-ID if it is ever handed over twice.
     domain = config["MAIL_SENDER"].rpartition("@")[2] or "careplan.invalid"
     email["Message-ID"] = f"<notification-{row.id}@{domain}>"
+    if message.stop:  # one click in the mail program stops this kind (RFC 8058)
+        email["List-Unsubscribe"] = f"<{message.stop}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if not config.get("MAIL_SERVER"):
         if config["ENV"] in ("development", "testing"):
             mail.write_to_outbox(email)
@@ -41,10 +44,10 @@ def send_email(row: Notification, message: Message) -> None:
         codes = [code for code, _ in refused.recipients.values()]
         if all(400 <= code < 500 for code in codes):
             raise TemporaryFailure("recipient deferred") from None
-        raise PermanentFailure("recipient refused") from None
+        raise AddressRefused("recipient refused") from None
     except smtplib.SMTPResponseException as error:
         if 500 <= error.smtp_code < 600:
-            raise PermanentFailure(f"SMTP {error.smtp_code}") from None
+            raise AddressRefused(f"SMTP {error.smtp_code}") from None
         raise TemporaryFailure(f"SMTP {error.smtp_code}") from None
     except (OSError, smtplib.SMTPException) as error:
         raise TemporaryFailure(type(error).__name__) from None
@@ -109,6 +112,8 @@ def _notify_call(call) -> None:
         status = error.status_code
         if status in (429, 503) or status >= 500:
             raise TemporaryFailure(f"Notify {status}") from None
+        if status == 400 and "ValidationError" in str(error.message):
+            raise AddressRefused(f"Notify {status}") from None  # e.g. not a real phone number
         raise PermanentFailure(f"Notify {status}") from None
 
 

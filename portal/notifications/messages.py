@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from portal import mail
 from portal.accounts import email_link as external_url
 from portal.models import Channel, Notification, NotificationKind
+from portal.notifications.preferences import stop_token
 
 K = NotificationKind
 
@@ -24,6 +25,7 @@ class Message:
     subject: str
     body: str  # email and letter
     short: str  # SMS: one or two sentences and the link
+    stop: str | None = None  # the one-click unsubscribe address (RFC 8058), if it may be stopped
 
 
 def subject_of(kind: NotificationKind) -> str:
@@ -40,6 +42,8 @@ def subject_of(kind: NotificationKind) -> str:
         K.ACCESS_CHANGED: lambda: _("What you can see of a care plan has changed"),
         K.ACCESS_ENDED: lambda: _("You can no longer see a care plan"),
         K.EMERGENCY_ACCESS: lambda: _("Urgent care has opened a crisis plan"),
+        K.PROPOSALS_WAITING: lambda: _("Changes to care plans are waiting for your review"),
+        K.NEW_PATIENT_DUE: lambda: _("A new patient's care plan is due soon"),
     }
     return subjects[kind]()
 
@@ -91,12 +95,27 @@ def _what_happened(kind: NotificationKind, params: dict) -> str:
             "A clinician of an urgent care service has opened the crisis plan of a patient "
             "you are the named contact for, giving a reason. The patient may need you."
         ),
+        K.PROPOSALS_WAITING: lambda: ngettext(
+            "%(num)d patient you are the named contact for has changes to their care plan "
+            "waiting for your review.",
+            "%(num)d patients you are the named contact for have changes to their care plan "
+            "waiting for your review.",
+            params.get("count", 0),
+        ),
+        K.NEW_PATIENT_DUE: lambda: ngettext(
+            "A new patient at your practice has no agreed care plan yet, and %(num)d day is "
+            "left of the 28 days to agree one.",
+            "A new patient at your practice has no agreed care plan yet, and %(num)d days are "
+            "left of the 28 days to agree one.",
+            params.get("days", 0),
+        ),
     }
     return lines[kind]()
 
 
-def _links_context():
-    """URLs need a request: a worker builds them as if asked at ``BASE_URL``."""
+def links_context():
+    """URLs need a request: a worker builds them as if asked at ``BASE_URL`` (entered once
+    for a batch of messages)."""
     if has_request_context():
         return nullcontext()
     base = current_app.config.get("BASE_URL") or "http://localhost:5000"
@@ -108,8 +127,10 @@ def render(row: Notification) -> Message:
     (a text message in their language only)."""
     kind = NotificationKind(row.kind)
     params = row.params or {}
+    if kind == K.ACCOUNT_SECURITY:
+        return _account_email(row, params)
     endpoint, values = params.get("link") or ("plans.home", {})
-    own: dict[str, str] = {}
+    own: dict[str, str | None] = {}
 
     def compose(_language: str) -> tuple[str, str]:
         link = external_url(endpoint, **values)
@@ -117,12 +138,33 @@ def render(row: Notification) -> Message:
         happened = _what_happened(kind, params)
         see = _("Sign in to My care plan to see the details:")
         paragraphs = [_("Hello,"), happened, f"{see}\n{link}"]
+        stop = None
         if row.channel == Channel.EMAIL:
+            if params.get("stop") and row.user_id:
+                stop = external_url("notifications.stop", token=stop_token(row.user_id, kind))
+                stop_these = _("To stop emails like this one:")
+                paragraphs.append(f"{stop_these}\n{stop}")
             choose = _("To choose which messages you get, or to stop them:")
             paragraphs.append(f"{choose}\n{external_url('notifications.preferences')}")
         own.setdefault("short", f"{subject}. {see} {link}")  # a text message: one language
+        own.setdefault("stop", stop)  # the reader's own language's link
         return subject, "\n\n".join(paragraphs)
 
-    with _links_context():
+    with links_context():
         subject, body = mail.in_language_and_english(row.locale, compose)
-    return Message(subject=subject, body=body, short=own["short"])
+    return Message(subject=subject, body=body, short=own["short"], stop=own["stop"])
+
+
+def _account_email(row: Notification, params: dict) -> Message:
+    """An account security email: its own text (``portal.auth.emails``), in the reader's
+    language with the English below, no unsubscribe line."""
+    from portal.auth import emails
+    from portal.notifications.outbox import PermanentFailure, unseal
+
+    if params.get("email") not in emails.ACCOUNT_EMAILS or "sealed" not in params:
+        raise PermanentFailure("unknown or spent account email")
+    context = unseal(params["sealed"])
+    compose = getattr(emails, params["email"])
+    with links_context():
+        subject, body = mail.in_language_and_english(row.locale, lambda _l: compose(**context))
+    return Message(subject=subject, body=body, short=subject)

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from portal import audit
@@ -31,7 +33,7 @@ CHOICES_BY_ROLE = {
         K.CONVERSATION_MESSAGE,
     ),
     Role.CARER: (K.CRISIS_CHANGED, K.ACCESS_CHANGED, K.CONVERSATION_MESSAGE),
-    Role.PROFESSIONAL: (K.NAMED_CONTACT_REQUEST, K.CONVERSATION_MESSAGE),
+    Role.PROFESSIONAL: (K.NAMED_CONTACT_REQUEST, K.PROPOSALS_WAITING, K.CONVERSATION_MESSAGE),
 }
 
 UNREACHABLE_WINDOW = timedelta(days=90)
@@ -82,6 +84,42 @@ def save_choices(user: User, choices: dict[NotificationKind, Channel]) -> None:
         db.session.add(row)
     audit.record("account.messages_changed", actor_id=user.id)
     db.session.commit()
+
+
+def may_stop(user: User, kind: NotificationKind) -> bool:
+    """An email this person could turn off (not one about their account, nor a crisis change
+    to staff): it carries a one-click unsubscribe link."""
+    from portal.notifications.outbox import PREFERENCE_OF
+
+    return PREFERENCE_OF.get(kind, kind) in kinds_for(user)
+
+
+def _stop_links() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="unsubscribe")
+
+
+def stop_token(user_id: int, kind: NotificationKind) -> str:
+    """Signed, for one person and one kind: the link works without signing in, for as long
+    as the email is kept."""
+    return _stop_links().dumps([user_id, str(kind)])
+
+
+def from_stop_token(token: str) -> tuple[User, NotificationKind] | None:
+    try:
+        user_id, kind = _stop_links().loads(token)
+        user, kind = db.session.get(User, int(user_id)), NotificationKind(kind)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    if user is None or not may_stop(user, kind):
+        return None
+    return user, kind
+
+
+def stop(user: User, kind: NotificationKind) -> None:
+    """No more emails of this kind (the one-click unsubscribe); audited; commits."""
+    from portal.notifications.outbox import PREFERENCE_OF
+
+    save_choices(user, {PREFERENCE_OF.get(kind, kind): Channel.NONE})
 
 
 def could_not_reach(patient_id: int) -> bool:

@@ -1,16 +1,18 @@
 """Register work behind the pages: the upload kept between preview and confirmation, the
 import itself, the corrections file, and the list of people on the register."""
 
+import contextlib
 import csv
+import functools
 import io
 import json
 import secrets
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 
-from portal import audit, nhs_number
+from portal import audit, jobs, nhs_number
 from portal.extensions import db
 from portal.models import ImportStatus, Organisation, Patient, RegisterEntry, RegisterImport
 from portal.models.base import utcnow
@@ -63,7 +65,9 @@ def _counts(record: RegisterImport, outcome: Outcome) -> None:
 
 
 def preview(upload, organisation: Organisation, user_id: int) -> RegisterImport:
-    """Keep the uploaded file, check it as a dry run (nothing written), and record the counts.
+    """Keep the uploaded file and queue its check (a dry run, nothing written) on the job
+    queue: a large register is never read inside the request. The page shows the counts when
+    the check is done.
 
     Earlier previews of the organisation that were never confirmed are dropped with their files.
     """
@@ -76,50 +80,105 @@ def preview(upload, organisation: Organisation, user_id: int) -> RegisterImport:
     ):
         _forget_file(old)
     stored_as = secrets.token_hex(16) + ".csv"
-    path = _upload_dir() / stored_as
-    upload.save(path)
-    name = clean(upload.filename)[:200]  # as sent by the browser: no control characters
-    organisation_id = organisation.id
+    upload.save(_upload_dir() / stored_as)
+    record = RegisterImport(
+        organisation_id=organisation.id,
+        uploaded_by_id=user_id,
+        filename=clean(upload.filename)[:200],  # as sent by the browser: no control characters
+        stored_as=stored_as,
+        status=ImportStatus.CHECKING,
+    )
+    db.session.add(record)
+    db.session.flush()
+    audit.record("register.preview", detail=f"import {record.id}", actor_id=user_id)
+    jobs.defer(db.session, "register.check", record.id)
+    db.session.commit()
+    return record
+
+
+def _in_uploaders_language(job):
+    """Rejection reasons and file problems are kept in the uploader's language; a worker has
+    no request to choose it from."""
+
+    @functools.wraps(job)
+    def wrapped(import_id: int, *args):
+        from flask_babel import force_locale
+
+        from portal.notifications.messages import links_context
+
+        record = db.session.get(RegisterImport, import_id)
+        uploader = record.uploaded_by if record else None
+        with links_context(), force_locale((uploader and uploader.preferred_locale) or "en"):
+            return job(import_id, *args)
+
+    return wrapped
+
+
+@jobs.job("register.check")
+@_in_uploaders_language
+def check(import_id: int) -> None:
+    """The preview: the whole file run through the import and rolled back; its counts kept."""
+    record = db.session.get(RegisterImport, import_id)
+    path = _stored(record) if record and record.status == ImportStatus.CHECKING else None
+    if path is None:
+        return
+    organisation = db.session.get(Organisation, record.organisation_id)
     try:
         with path.open("rb") as stream:
-            outcome = run_import(stream, organisation, actor_id=user_id)
+            outcome = run_import(
+                stream, organisation, actor_id=record.uploaded_by_id, progress=_tracker(record)
+            )
             stream.seek(0)
             columns, _lines = csvfile.read(stream)
         problem = None
     except csvfile.FileProblem as refused:
         outcome, columns, problem = None, [], str(refused.message)
     db.session.rollback()  # a preview changes nothing
-    record = RegisterImport(
-        organisation_id=organisation_id,
-        uploaded_by_id=user_id,
-        filename=name,
-        stored_as=stored_as if problem is None else None,
-        columns=json.dumps(columns),
-        status=ImportStatus.PREVIEWED if problem is None else ImportStatus.FAILED,
-        problem=problem,
-    )
-    db.session.add(record)
-    db.session.flush()
-    if outcome is not None:
-        _counts(record, outcome)
+    record = db.session.get(RegisterImport, import_id)
+    record.columns = json.dumps(columns)
+    if outcome is None:
+        record.status, record.problem = ImportStatus.FAILED, problem
+        _forget_file(record)
     else:
-        path.unlink(missing_ok=True)
-    audit.record("register.preview", detail=f"import {record.id}", actor_id=user_id)
+        record.status = ImportStatus.PREVIEWED
+        _counts(record, outcome)
     db.session.commit()
-    return record
 
 
 def confirm(record: RegisterImport, user_id: int) -> bool:
-    """Import the previewed file for real; False when it is no longer waiting (done, or gone)."""
-    path = _stored(record) if record.status == ImportStatus.PREVIEWED else None
-    if path is None:
+    """Queue the import of the previewed file; False when it is no longer waiting (already
+    confirmed, done, or gone). One conditional UPDATE, so a double click imports once."""
+    if _stored(record) is None:
         return False
+    claimed = db.session.execute(
+        update(RegisterImport)
+        .where(RegisterImport.id == record.id, RegisterImport.status == ImportStatus.PREVIEWED)
+        .values(status=ImportStatus.IMPORTING)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return False
+    jobs.defer(db.session, "register.run", record.id, user_id)
+    db.session.commit()
+    return True
+
+
+@jobs.job("register.run")
+@_in_uploaders_language
+def run(import_id: int, user_id: int) -> None:
+    """Import a confirmed file for real, in one transaction (a failure changes nothing)."""
+    record = db.session.get(RegisterImport, import_id, populate_existing=True)
+    path = _stored(record) if record and record.status == ImportStatus.IMPORTING else None
+    if path is None:
+        return
     organisation = db.session.get(Organisation, record.organisation_id)
     try:
         with path.open("rb") as stream:
-            outcome = run_import(stream, organisation, actor_id=user_id)
+            outcome = run_import(stream, organisation, actor_id=user_id, progress=_tracker(record))
     except csvfile.FileProblem as refused:
         db.session.rollback()
+        record = db.session.get(RegisterImport, import_id)
         record.status, record.problem = ImportStatus.FAILED, str(refused.message)
     else:
         _counts(record, outcome)
@@ -127,7 +186,49 @@ def confirm(record: RegisterImport, user_id: int) -> bool:
         record.completed_at = utcnow()
     _forget_file(record)
     db.session.commit()
-    return True
+
+
+# --- progress, for the page while a worker checks or imports ------------------------------
+
+PROGRESS_SECONDS = 3600
+
+
+def _progress_store():
+    """The broker's Redis, which the workers and web servers share; without one the job runs
+    in the web process and no progress is shown."""
+    url = current_app.config.get("CELERY_BROKER_URL") or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _tracker(record: RegisterImport):
+    """A ``run_import`` progress callback keeping the share of the file read so far."""
+    store, path = _progress_store(), _stored(record)
+    size = path.stat().st_size if path else 0
+    key = f"portal:register-import:{record.id}:{record.status}"
+
+    def tracked(bytes_read: int) -> None:
+        if store is None or not size:
+            return
+        with contextlib.suppress(Exception):  # progress is a courtesy; the import goes on
+            store.set(key, min(100, 100 * bytes_read // size), ex=PROGRESS_SECONDS)
+
+    return tracked
+
+
+def progress(record: RegisterImport) -> int | None:
+    """Per cent of the file read by the worker, when known."""
+    store = _progress_store()
+    if store is None:
+        return None
+    try:
+        value = store.get(f"portal:register-import:{record.id}:{record.status}")
+    except Exception:  # noqa: BLE001 - Redis down: the page still answers
+        return None
+    return int(value) if value is not None else None
 
 
 def import_for(import_id: int, organisation_id: int | None) -> RegisterImport | None:

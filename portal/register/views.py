@@ -108,6 +108,7 @@ def _import_or_404(import_id: int):
 def import_result(import_id: int):
     record = _import_or_404(import_id)
     on, _left = services.register_size(record.organisation_id)
+    running = record.status in (ImportStatus.CHECKING, ImportStatus.IMPORTING)
     return render_template(
         "register/import.html",
         record=record,
@@ -115,6 +116,8 @@ def import_result(import_id: int):
         form=ConfirmForm(),
         on_register=on,
         waiting=record.status == ImportStatus.PREVIEWED and record.stored_as is not None,
+        running=running,
+        progress=services.progress(record) if running else None,
     )
 
 
@@ -124,7 +127,7 @@ def confirm(import_id: int):
     record = _import_or_404(import_id)
     if ConfirmForm().validate_on_submit():
         if services.confirm(record, current_user.id):
-            flash(_("The register has been imported."))
+            flash(_("The register is being imported. This page shows the result when it is done."))
         else:
             flash(_("This file is no longer waiting to be imported. Upload it again if needed."))
     return redirect(url_for("register.import_result", import_id=record.id))

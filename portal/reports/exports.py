@@ -30,6 +30,12 @@ MEASURES = {
     "audit_meeting": _l("Plans meeting the requirements"),
     "audit_percent": _l("Percentage meeting the requirements"),
     "withheld": _l("Not shown: every group is small enough to identify people"),
+    "on_register": _l("On the register"),
+    "offered": _l("Offered"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "baseline": _l("Plan already in place (baseline)"),
+    "uptake": _l("Percentage of the register with such a plan"),
 }
 
 SECTIONS = {
@@ -39,6 +45,7 @@ SECTIONS = {
     "goals": _l("Goals by status"),
     "survey": _l("Satisfaction survey"),
     "audits": _l("Sample audits"),
+    "register": _l("The practices' registers"),
 }
 
 HEADER = ("month", "organisation", "section", "group_code", "group", "measure", "value")
@@ -59,8 +66,10 @@ def _count(value: int | None) -> str:
     return SUPPRESSED if value is None else str(value)
 
 
-def figures(report: Report) -> list[tuple[str, str, str, str, str]]:
-    """(section, group code, group label, measure, value) for every published figure."""
+def figures(report: Report, register=None) -> list[tuple[str, str, str, str, str]]:
+    """(section, group code, group label, measure, value) for every published figure; with
+    ``register`` (``portal.reports.register`` rows: the total, then each organisation) the
+    registers' figures too."""
     rows: list[tuple[str, str, str, str, str]] = []
 
     def add(section, code, label, measure, value, counted=False):
@@ -105,6 +114,13 @@ def figures(report: Report) -> list[tuple[str, str, str, str, str]]:
     add("audits", "", everyone, "audited", report.audited, True)
     add("audits", "", everyone, "audit_meeting", report.audit_meeting, True)
     add("audits", "", everyone, "audit_percent", report.audit_percent)
+    for row in register or ():
+        code = "" if row.organisation_id is None else str(row.organisation_id)
+        label = everyone if row.organisation_id is None else code
+        for measure in ("on_register", "offered", "accepted", "declined", "baseline"):
+            add("register", code, label, measure, getattr(row, measure), True)
+        add("register", code, label, "compliant", row.compliant, True)
+        add("register", code, label, "uptake", row.uptake)
     return rows
 
 
@@ -113,18 +129,18 @@ def _safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def as_csv(report: Report) -> str:
+def as_csv(report: Report, register=None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
     month = report.month.strftime("%Y-%m")
     organisation = _safe(report.organisation or str(_l("All organisations")))
-    for section, code, label, measure, value in figures(report):
+    for section, code, label, measure, value in figures(report, register):
         writer.writerow((month, organisation, section, _safe(code), _safe(label), measure, value))
     return out.getvalue()
 
 
-def as_text(report: Report) -> str:
+def as_text(report: Report, register=None) -> str:
     """A readable summary for the terminal, one section after another."""
     from portal.reports.services import BREAKDOWNS
 
@@ -146,7 +162,7 @@ def as_text(report: Report) -> str:
         ),
     ]
     current = None
-    for section, _code, label, measure, value in figures(report):
+    for section, _code, label, measure, value in figures(report, register):
         if section != current:
             current = section
             lines += ["", str(titles[section]), "-" * len(str(titles[section]))]

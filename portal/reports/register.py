@@ -1,6 +1,7 @@
 """The register in the commissioner's report: the people on the practices' registers (the
-report's denominator) and how many were offered a plan, accepted, declined, or already had one
-(baseline), counted as they stood on a given day.
+report's denominator) and how many were offered a plan, accepted, declined, already had one
+(baseline) or have a plan that meets the requirements (the uptake), counted as they stood on a
+given day. People who left a register are not counted.
 
 Published through the report's small-number suppression, like every other figure. A summarised
 month keeps its register figures as stored cells (dimension ``register``, the figure as key), so
@@ -12,13 +13,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select
 
+from portal.compliance import as_of_sql, evidence, meets_sql
 from portal.extensions import db
 from portal.models import MonthlySummaryCell, OfferOutcome, Patient, PlanOffer, RegisterEntry
 from portal.reports import suppression
 
 BASELINE_DAYS = 365  # an existing plan counts when reviewed within the year before the day
 
-FIGURES = ("on_register", "offered", "accepted", "declined", "baseline")
+FIGURES = ("on_register", "offered", "accepted", "declined", "baseline", "compliant")
 DIMENSION = "register"
 
 
@@ -30,9 +32,14 @@ class RegisterRow:
     accepted: int | None
     declined: int | None
     baseline: int | None
+    compliant: int | None  # with a plan that meets the requirements: the uptake's numerator
 
     def share(self, figure: str) -> float | None:
         return suppression.percent(getattr(self, figure), self.on_register)
+
+    @property
+    def uptake(self) -> float | None:
+        return self.share("compliant")
 
 
 def _answered(outcome: str, day: date):
@@ -47,6 +54,8 @@ def raw_counts(day: date, organisation_id: int | None = None) -> dict[int, dict[
     """Counts per organisation of the people on a register on ``day``."""
     accepted = _answered(OfferOutcome.ACCEPTED, day)
     offered = exists().where(PlanOffer.patient_id == Patient.id, PlanOffer.offered_on <= day)
+    ev = evidence(organisation_id).cte("ev")
+    meeting = Patient.id.in_(select(ev.c.patient_id).where(meets_sql(ev, *as_of_sql(day))))
     query = (
         select(
             Patient.organisation_id,
@@ -63,6 +72,7 @@ def raw_counts(day: date, organisation_id: int | None = None) -> dict[int, dict[
                 )
             )
             .label("baseline"),
+            func.count().filter(meeting).label("compliant"),
         )
         .join(RegisterEntry, RegisterEntry.patient_id == Patient.id)
         .where(
@@ -79,8 +89,16 @@ def raw_counts(day: date, organisation_id: int | None = None) -> dict[int, dict[
     }
 
 
-def _published(organisation_id, counts: dict[str, int]) -> RegisterRow:
-    return RegisterRow(organisation_id, **{f: suppression.count(counts[f]) for f in FIGURES})
+def _published(organisation_id, counts: dict[str, int | None]) -> RegisterRow:
+    return RegisterRow(
+        organisation_id,
+        **{f: None if counts[f] is None else suppression.count(counts[f]) for f in FIGURES},
+    )
+
+
+def _total(raw: dict[int, dict[str, int | None]], figure: str) -> int | None:
+    values = [counts[figure] for counts in raw.values()]
+    return None if None in values else sum(values)
 
 
 def store(month: date, day: date) -> None:
@@ -110,9 +128,10 @@ def _stored(month: date, organisation_id: int | None) -> dict[int, dict[str, int
     )
     if organisation_id is not None:
         query = query.where(cell.organisation_id == organisation_id)
-    raw: dict[int, dict[str, int]] = {}
+    raw: dict[int, dict[str, int | None]] = {}
     for org, figure, people in db.session.execute(query):
-        raw.setdefault(org, dict.fromkeys(FIGURES, 0))[figure] = people
+        # A figure a month stored before it was counted is unknown (None), not zero.
+        raw.setdefault(org, dict.fromkeys(FIGURES))[figure] = people
     return raw
 
 
@@ -129,8 +148,38 @@ def register_figures(
         raw = _stored(summarised_month, organisation_id)
     else:
         raw = raw_counts(day, organisation_id)
-    total = {f: sum(c[f] for c in raw.values()) for f in FIGURES}
+    total = {f: _total(raw, f) for f in FIGURES}
     rows = [_published(organisation_id, total)]
     if organisation_id is None:
         rows += [_published(org, counts) for org, counts in sorted(raw.items())]
     return rows
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The uptake the report leads with, and what it divides by."""
+
+    people: int | None
+    compliant: int | None
+    percent: float | None
+    difference: float | None  # percentage points above (or below) the month's target
+    from_register: bool  # False: no register imported, counted from the people in the portal
+
+
+def headline(report, rows: list[RegisterRow]) -> Headline:
+    """Uptake against the people on the practices' registers once any register has been
+    imported; before that, against the people recorded in the portal (said on the page)."""
+    total = rows[0]
+    if total.on_register == 0:
+        return Headline(report.people, report.compliant, report.percent, report.difference, False)
+    percent = total.uptake
+    difference = None
+    if percent is not None and report.target is not None:
+        difference = round(percent - float(report.target), 1)
+    return Headline(total.on_register, total.compliant, percent, difference, True)
+
+
+def for_report(report, organisation_id: int | None) -> list[RegisterRow]:
+    """The registers as the report stands: from the month's summary when it has one."""
+    stored = report.month if report.calculated_at else None
+    return register_figures(report.as_of, organisation_id, summarised_month=stored)

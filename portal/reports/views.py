@@ -19,7 +19,7 @@ from portal.reports.forms import (
     TrajectoryTargetForm,
     parse_month,
 )
-from portal.reports.register import register_figures
+from portal.reports.register import for_report, headline
 from portal.reports.services import add_months, monthly_report, organisations
 from portal.reports.suppression import HIDDEN_UP_TO, ROUND_TO, SUPPRESSED
 
@@ -51,17 +51,11 @@ def _score(value) -> str:
     return "–" if value is None else format_decimal(value, format="0.0")
 
 
-def _register(report, organisation_id):
-    """The registers as the report stands: from the month's summary when it has one."""
-    stored = report.month if report.calculated_at else None
-    return register_figures(report.as_of, organisation_id, summarised_month=stored)
-
-
 def _dashboard_figures():
     """Everything the report page shows, read from the reports replica when there is one."""
     form = _form()
     report = monthly_report(form.month_start, form.organisation_id) if form.validate() else None
-    register = _register(report, form.organisation_id) if report else None
+    register = for_report(report, form.organisation_id) if report else None
     return form, report, register, dict(organisations())
 
 
@@ -80,6 +74,7 @@ def dashboard():
         report=report,
         chart=chart.build(report.series) if report else None,
         register=register,
+        headline=headline(report, register) if report else None,
         organisation_names=organisation_names,
         criteria=CRITERIA,
         new_patient_days=NEW_PATIENT_DAYS,
@@ -107,7 +102,7 @@ def download():
     if form.organisation_id is not None:
         name += f"-organisation-{form.organisation_id}"
     return Response(
-        as_csv(report),
+        as_csv(report, for_report(report, form.organisation_id)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

@@ -247,6 +247,13 @@ def _counts(base: Select, conditions) -> dict[Filter, int]:
     return {Filter.ALL: totals[0]} | {f: totals[i + 1] or 0 for i, f in enumerate(URGENCY)}
 
 
+def my_counts(user: User, today: date) -> dict[Filter, int]:
+    """How many of the patients this professional is named contact for each filter holds
+    (the morning digest)."""
+    waiting = _waiting()
+    return _counts(_base(user, Whose.MINE, Search(), waiting), _conditions(waiting, today))
+
+
 def worklist(
     user: User,
     whose: Whose = Whose.PRACTICE,
