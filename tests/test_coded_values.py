@@ -31,6 +31,10 @@ def test_every_coded_column_named_in_the_issue_has_a_check_constraint():
         "ck_review_meetings_status",
         "ck_needs_sections_domain",
         "ck_wishes_kind",
+        "ck_notifications_kind",
+        "ck_notifications_status",
+        "ck_notification_preferences_channel",
+        "ck_register_imports_status",
     ):
         assert expected in names
 
@@ -44,6 +48,9 @@ def test_the_database_refuses_a_value_outside_the_enum(db, cast, table, name):
         Cis2RoleMapping,
         ConditionProposal,
         ConsentRecord,
+        Notification,
+        NotificationPreference,
+        RegisterImport,
         SignInIdentity,
         SmartClient,
     )
@@ -55,6 +62,15 @@ def test_the_database_refuses_a_value_outside_the_enum(db, cast, table, name):
             SignInIdentity(user_id=cast.a.user_id, provider="nhs_login", subject="s-1"),
             ConditionProposal(patient_id=cast.a.id, condition_code="13645005"),
             SmartClient(client_id="app-1", name="App", kind="app", scope="user/*.read"),
+            Notification(
+                idempotency_key="coded-1",
+                kind="plan_agreed",
+                channel="email",
+                user_id=cast.a.user_id,
+                address="alice@example.org",
+            ),
+            NotificationPreference(user_id=cast.a.user_id, kind="plan_agreed", channel="sms"),
+            RegisterImport(organisation_id=cast.org.id),
         ]
     )
     db.session.flush()

@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, TimestampMixin
+from portal.models.base import Base, TimestampMixin, one_of
 
 
 class NotificationKind(StrEnum):
@@ -50,7 +50,12 @@ class NotificationStatus(StrEnum):
 
 class Notification(TimestampMixin, Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        one_of("kind", NotificationKind),
+        one_of("channel", Channel),
+        one_of("status", NotificationStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Unique: the same message is never queued twice; also the Message-ID / Notify reference.
@@ -75,7 +80,11 @@ class NotificationPreference(Base):
     """How one person wants one kind of message; no row means the default (email)."""
 
     __tablename__ = "notification_preferences"
-    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind"),
+        one_of("kind", NotificationKind),
+        one_of("channel", Channel),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, TimestampMixin, utcnow
+from portal.models.base import Base, TimestampMixin, one_of, utcnow
 from portal.models.organisation import Organisation
 from portal.models.patient import Patient
 from portal.models.user import User
@@ -57,6 +57,7 @@ class RegisterImport(TimestampMixin, Base):
     """
 
     __tablename__ = "register_imports"
+    __table_args__ = (one_of("status", ImportStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
