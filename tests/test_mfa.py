@@ -131,8 +131,8 @@ def test_the_code_step_cannot_be_reached_without_the_password(client, db, clock)
     assert client.get("/account/").status_code == 302
 
 
-def test_a_recovery_code_works_once(app, db, clock):
-    user = with_mfa(make_user())
+def test_a_recovery_code_works_once_and_the_owner_is_told(app, db, clock, outbox):
+    user = with_mfa(make_user(email="owner@example.org"))
     codes = mfa.new_recovery_codes(user)
     db.session.commit()
     client = app.test_client()
@@ -143,6 +143,17 @@ def test_a_recovery_code_works_once(app, db, clock):
     password_step(again, user)
     assert again.post("/sign-in/code", data={"code": codes[0]}).status_code == 200
     assert mfa.recovery_codes_left(db.session.get(User, user.id)) == 9
+    [told] = outbox.to("owner@example.org")
+    assert told["Subject"] == "Someone signed in with a recovery code"
+    assert "reset your password" in told.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_sign_in_with_the_app_sends_no_email(client, db, clock, outbox):
+    user = with_mfa(make_user(email="owner@example.org"))
+    db.session.commit()
+    password_step(client, user)
+    assert client.post("/sign-in/code", data={"code": code(clock)}).status_code == 302
+    assert outbox.to("owner@example.org") == []
 
 
 # --- setting it up -----------------------------------------------------------------------------
@@ -154,7 +165,9 @@ def _setup_secret(client) -> str:
     return secret.replace(" ", "")
 
 
-def test_set_up_shows_a_qr_code_and_the_key_and_needs_a_code_to_turn_on(app, login, db, clock):
+def test_set_up_shows_a_qr_code_and_the_key_and_needs_a_code_to_turn_on(
+    app, login, db, clock, outbox
+):
     user = make_patient().user
     db.session.commit()
     other_device = app.test_client()
@@ -182,6 +195,9 @@ def test_set_up_shows_a_qr_code_and_the_key_and_needs_a_code_to_turn_on(app, log
     assert client.get("/account/").status_code == 200  # this session carries on
     assert other_device.get("/account/").status_code == 302  # others end
     assert "auth.mfa_enabled" in actions(db)
+    # After an administrator's reset this is the next sign-in: the owner hears of it.
+    [told] = outbox.to(user.email)
+    assert told["Subject"] == "Two-step verification was set up"
 
 
 def test_new_recovery_codes_replace_the_old_ones(login, db, clock):

@@ -212,6 +212,7 @@ def mfa_setup():
             replacing = current_user.mfa_enabled
             codes = mfa.enable(current_user, secret, step)
             audit.record("auth.mfa_changed" if replacing else "auth.mfa_enabled")
+            notify(current_user, emails.mfa_set_up)
             db.session.commit()
             session.pop("mfa_setup_secret", None)
             security.keep_this_session(current_user)

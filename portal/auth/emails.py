@@ -17,6 +17,8 @@ ACCOUNT_EMAILS = frozenset(
         "account_created",
         "account_deactivated",
         "mfa_reset",
+        "mfa_set_up",
+        "recovery_code_used",
     }
 )
 
@@ -130,4 +132,28 @@ def mfa_reset() -> tuple[str, str]:
             "your authenticator app."
         ),
         _("If you did not ask for this, tell your manager straight away."),
+    )
+
+
+def mfa_set_up() -> tuple[str, str]:
+    """After an administrator's reset too: the first sign-in that follows sets it up again, so
+    the owner hears of a sign-in by whoever did it."""
+    return _email(
+        _("Two-step verification was set up"),
+        _(
+            "Two-step verification was set up for your My care plan account, and the account "
+            "was signed in to."
+        ),
+        _("If you did not do this, reset your password straight away and tell your GP practice."),
+    )
+
+
+def recovery_code_used() -> tuple[str, str]:
+    return _email(
+        _("Someone signed in with a recovery code"),
+        _(
+            "Your My care plan account was signed in to with one of your recovery codes "
+            "instead of a code from your authenticator app."
+        ),
+        _("If you did not do this, reset your password straight away and tell your GP practice."),
     )

@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import accounts, audit, security
-from portal.auth import bp, mfa, oidc
+from portal.auth import bp, emails, mfa, oidc
 from portal.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
@@ -15,7 +15,13 @@ from portal.auth.forms import (
     ResetPasswordForm,
 )
 from portal.auth.reauth import mark_authenticated, password_confirmed
-from portal.auth.services import authenticate, complete_reset, request_reset, valid_reset_token
+from portal.auth.services import (
+    authenticate,
+    complete_reset,
+    notify,
+    request_reset,
+    valid_reset_token,
+)
 from portal.auth.throttle import (
     account_key,
     address_key,
@@ -119,6 +125,8 @@ def mfa_code():
             )
         else:
             audit.record("auth.mfa_passed", actor_id=user.id, detail=kind)
+            if kind == "recovery":
+                notify(user, emails.recovery_code_used)  # queued with the sign-in
             response = _finish_sign_in(user, session["mfa_pending"].get("next"), mfa_ok=True)
             if kind == "recovery":  # after sign-in, which starts a new session
                 flash(
