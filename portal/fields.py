@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
@@ -62,15 +62,17 @@ def phone_field(label, required=None):
     return StringField(label, validators=validators)  # cleaned by PortalForm
 
 
-def print_size_field(label):
+def print_size_field(label, required: bool = True):
     """The print of a patient's copies of the plan (``PrintSize``): asked of the patient in
-    their account and of a professional recording what the patient told them."""
+    their account and of a professional recording what the patient told them (where leaving
+    it out keeps what is recorded)."""
     from portal.labels import PRINT_SIZES  # labels import the models, which import this module
 
+    allowed = AnyOf(list(PRINT_SIZES), message=_l("Choose standard or large print"))
     return RadioField(
         label,
         choices=[SelectChoice(size.value, text) for size, text in PRINT_SIZES.items()],
-        validators=[AnyOf(list(PRINT_SIZES), message=_l("Choose standard or large print"))],
+        validators=[allowed] if required else [Optional(), allowed],
         validate_choice=False,
     )
 

@@ -38,8 +38,10 @@ def test_each_patient_sees_their_own_plan_from_the_shared_statement(db, login):
 @pytest.mark.parametrize(
     ("page", "shown", "most"),
     [
-        # The plan page: 14, and one for the number of conversations about each goal.
-        ("plan", ("Extra goal 11", "About family", "Loud rooms"), 15),
+        # The plan page: 14, one for the number of conversations about each goal, one for the
+        # summary's results for the next review and one for the agreed wording shown beside
+        # waiting suggestions.
+        ("plan", ("Extra goal 11", "About family", "Loud rooms"), 17),
         # The crisis page reads the agreed snapshot too, to hold unreviewed changes apart.
         ("crisis", ("Sign 11", "Contact 11", "Walks with a stick"), 7),
     ],

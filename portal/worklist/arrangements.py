@@ -53,7 +53,9 @@ class ArrangementsForm(PortalForm):
         ],
         validate_choice=False,
     )
-    print_size = print_size_field(_l("Which print do they need for printed copies?"))
+    print_size = print_size_field(
+        _l("Which print do they need for printed copies?"), required=False
+    )
     paper_copy_given_on = DateInputField(_l("Date a paper copy was handed over (optional)"))
 
     def validate_method(self, field):
@@ -73,7 +75,7 @@ class Arrangements:
     method: ConsentMethod | None
     preferred_format: PlanFormat
     paper_copy_given_on: date | None
-    print_size: PrintSize = PrintSize.STANDARD
+    print_size: PrintSize | None = None  # None: as recorded
 
 
 def record(plan: CarePlan, patient: Patient, user: User, chosen: Arrangements) -> None:
@@ -81,7 +83,8 @@ def record(plan: CarePlan, patient: Patient, user: User, chosen: Arrangements) -
     if plan.preferred_format != chosen.preferred_format:
         plan.preferred_format = chosen.preferred_format
         audit.record("plan.preferred_format", patient.id, f"plan {plan.id}")
-    record_print_size(patient, chosen.print_size)
+    if chosen.print_size is not None:
+        record_print_size(patient, chosen.print_size)
     if chosen.paper_copy_given_on and plan.paper_copy_given_on != chosen.paper_copy_given_on:
         plan.paper_copy_given_on = chosen.paper_copy_given_on
         audit.record("plan.paper_copy", patient.id, f"plan {plan.id}")

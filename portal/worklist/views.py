@@ -82,7 +82,7 @@ def plan_arrangements(patient_id: int):
                 method=ConsentMethod(form.method.data) if decision else None,
                 preferred_format=PlanFormat(form.preferred_format.data),
                 paper_copy_given_on=form.paper_copy_given_on.data,
-                print_size=PrintSize(form.print_size.data),
+                print_size=PrintSize(form.print_size.data) if form.print_size.data else None,
             ),
         )
         if decision == "object":
