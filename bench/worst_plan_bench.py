@@ -149,7 +149,7 @@ def build_worst_plan(db, org_id: int, nurse_id: int, text: dict, language: str, 
             CareTeamMember(
                 plan_id=plan.id,
                 name=_filled(text["why"], SHORT_LIMIT),
-                role=_filled(text["why"], SHORT_LIMIT),
+                role=_filled(text["why"], CareTeamMember.role.type.length),  # the form's 120
                 organisation=_filled(text["why"], SHORT_LIMIT),
                 phone="0113 496 0789",
                 availability=_filled(text["why"], SHORT_LIMIT),
