@@ -133,7 +133,8 @@ test-sqlite: setup
 	$(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
 
 # Runs when PostgreSQL answers on $(PG_HOST):$(PG_PORT); says so and succeeds
-# when it does not.
+# when it does not. Browser tests and rendering-only checks (marker `rendering`) run on
+# SQLite only: the database makes no difference to them.
 test-postgres: setup
 	@if command -v pg_isready >/dev/null 2>&1; then \
 	    pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
@@ -144,7 +145,7 @@ test-postgres: setup
 	|| { echo "== PostgreSQL is not answering on $(PG_HOST):$(PG_PORT): skipping the PostgreSQL pass"; exit 0; }; \
 	echo "== pytest (PostgreSQL on $(PG_HOST):$(PG_PORT))"; \
 	PORTAL_TEST_DATABASE='$(PG_ADMIN_URL)' \
-	    $(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
+	    $(PYTEST) -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser and not rendering" $(PYTEST_ARGS)
 
 lint: $(PIP_STAMP)
 ifneq ($(strip $(LINT_DIRS)),)

@@ -98,3 +98,6 @@ def test_the_pdf_order_check_sees_an_unisolated_number_reversed(app):
         data = pdf.render_pdf(page)
     lefts = _word_lefts(data, ["943", "476", "5919"])
     assert lefts != sorted(lefts)
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -60,3 +60,6 @@ def assert_agreed_steps_whole_and_changes_short(app, text: str) -> None:
             "or in the care plan PDF."
         )
     assert " ".join(note.split()) in text
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -153,3 +153,6 @@ def test_nginx_answers_a_dead_worker_with_the_portals_page(app, front_server):
     _code, _headers, body = fetch(front_server + "/", **{"Accept-Language": "xx"})
     with app.test_request_context(), force_locale("en"):
         assert gettext("Sorry, the service took too long to answer") in body
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -96,3 +96,6 @@ def test_date_filter_uses_the_same_formats(app):
     with app.test_request_context(), force_locale("so"):
         html = render_template_string("{{ d | date }} / {{ none | date }}", d=DAY, none=None)
     assert html == "4 Maarso, 2027 / "
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -5,6 +5,7 @@ email rendered with ``force_locale`` in the middle of an English page must still
 its own language, and the page after it in English.
 """
 
+import pytest
 from flask import render_template_string
 from flask_babel import force_locale, refresh
 
@@ -28,3 +29,6 @@ def test_a_language_changed_during_the_request_is_used_after_refresh(app):
         with app.test_request_context("/", headers={"Accept-Language": "cy"}):
             refresh()
             assert render_template_string(TEMPLATE) == "Adolygiad nesaf"
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

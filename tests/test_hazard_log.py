@@ -128,3 +128,6 @@ def test_the_check_catches_a_missing_field_and_a_wrong_rating():
 def test_the_readme_links_the_hazard_log():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/clinical-safety/hazard-log.md" in readme
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -170,3 +170,6 @@ def test_every_page_is_well_formed_in_every_language(db, app, cast, client, role
             faults += [f"{code} {url}: {p}" for p in html_problems(response.get_data(as_text=True))]
     assert checked >= len(LANGUAGES), "too few pages answered to sweep"
     assert faults == [], "\n".join(faults[:20])
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -358,3 +358,6 @@ def test_a_recorded_review_is_shown_with_its_date(app, tmp_path):
     finally:
         app.extensions["translation_reviews"] = reviews
     assert "15 Ionawr 2027" in body
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

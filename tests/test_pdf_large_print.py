@@ -209,3 +209,6 @@ def test_page_footer_keeps_its_spaces(app, locale):
     assert " " in expected
     text = " ".join(pdftotext(data).split())
     assert " ".join(expected.split()) in text
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

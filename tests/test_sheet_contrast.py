@@ -104,3 +104,6 @@ def test_the_check_catches_grey_on_red(app):
         ratios = dict(text_contrasts(app, html))
     assert ratios["/ grey gloss"] < 1.5
     assert round(contrast((1, 1, 1, 1), (0, 0, 0, 1)), 1) == 21.0
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering

@@ -1,3 +1,5 @@
+import pytest
+
 from portal.models import Goal
 
 
@@ -18,3 +20,6 @@ def test_own_words_carry_their_language_on_plan_and_crisis_pages(db, cast, login
     crisis = client.get(f"/patients/{cast.a.id}/crisis")
     assert crisis.status_code == 200
     assert 'class="portal-own-words" dir="auto" lang="cy"' in crisis.get_data(as_text=True)
+
+# Rendered text and layout only: the same on every database, so checked on SQLite alone.
+pytestmark = pytest.mark.rendering
