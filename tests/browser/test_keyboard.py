@@ -40,6 +40,8 @@ def test_carer_uses_the_crisis_page_by_keyboard_alone(page, portal_server):
     expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(harness.demo.DEMO_PASSWORD)
     page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    harness.ensure_language(page, "en")  # an earlier test may have saved another on the account
     expect(page.get_by_role("heading", level=1, name="People you care for")).to_be_visible()
 
     harness.tab_to(page, page.get_by_role("link", name="Crisis plan for Margaret"))
