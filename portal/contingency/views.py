@@ -57,15 +57,21 @@ USUAL_GROUPS = [
 ]
 
 
-@bp.route("/patients/<int:patient_id>/crisis")
-@patient_page(Action.VIEW_CRISIS)
-def crisis(patient_id: int, access):
+def _crisis_seen(patient_id: int, detail: str = ""):
+    """The crisis plan as its readers see it (agreed, and changes held apart), the view
+    recorded: shared by the crisis page and its easy read version."""
     plan = services.load_contingency(patient_id)
     if plan is None:
         abort(404)
-    audit.record_view("crisis.view", patient_id)
+    audit.record_view("crisis.view", patient_id, detail)
     db.session.commit()
-    held = hold_apart(plan)
+    return plan, hold_apart(plan)
+
+
+@bp.route("/patients/<int:patient_id>/crisis")
+@patient_page(Action.VIEW_CRISIS)
+def crisis(patient_id: int, access):
+    plan, held = _crisis_seen(patient_id)
     return render_template(
         "contingency/crisis.html",
         access=access,
@@ -93,12 +99,7 @@ def crisis_easy_read(patient_id: int, access):
     identifying details a professional needs are as on the crisis page. Changes nobody in the
     care team has checked are not shown, only that there are some.
     """
-    plan = services.load_contingency(patient_id)
-    if plan is None:
-        abort(404)
-    audit.record_view("crisis.view", patient_id, "easy read")
-    db.session.commit()
-    held = hold_apart(plan)
+    plan, held = _crisis_seen(patient_id, "easy read")
     return render_template(
         "contingency/crisis_easy_read.html",
         access=access,

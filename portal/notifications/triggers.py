@@ -141,19 +141,27 @@ def _already_waiting(session: Session, user: User, patient_id: int, kind: K) -> 
     )
 
 
-def named_contact_request(session: Session, audit: AuditEvent) -> None:
+def _tell_named_contact(session, audit, kind, key, needs: Action, endpoint: str) -> None:
+    """Queue ``kind`` for the plan's named contact, if there is one who may still ``needs``."""
     plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
     if plan is None or plan.named_contact is None:
         return
-    if not can(plan.named_contact, Action.VIEW_PLAN, session.get(Patient, audit.patient_id)):
+    if not can(plan.named_contact, needs, session.get(Patient, audit.patient_id)):
         return
     queue(
         session,
         plan.named_contact,
-        K.NAMED_CONTACT_REQUEST,
-        f"named_contact_request:patient {audit.patient_id}:{_event_id()}",
+        kind,
+        key,
         patient_id=audit.patient_id,
-        params={"link": ["meetings.named_contact", {"patient_id": audit.patient_id}]},
+        params={"link": [endpoint, {"patient_id": audit.patient_id}]},
+    )
+
+
+def named_contact_request(session: Session, audit: AuditEvent) -> None:
+    key = f"named_contact_request:patient {audit.patient_id}:{_event_id()}"
+    _tell_named_contact(
+        session, audit, K.NAMED_CONTACT_REQUEST, key, Action.VIEW_PLAN, "meetings.named_contact"
     )
 
 
@@ -249,18 +257,9 @@ def conversation_message(session: Session, audit: AuditEvent) -> None:
 
 def emergency_opened(session: Session, audit: AuditEvent) -> None:
     """Urgent care opened the crisis summary: the named contact is told at once."""
-    plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == audit.patient_id))
-    if plan is None or plan.named_contact is None:
-        return
-    if not can(plan.named_contact, Action.VIEW_CRISIS, session.get(Patient, audit.patient_id)):
-        return
-    queue(
-        session,
-        plan.named_contact,
-        K.EMERGENCY_ACCESS,
-        f"emergency_access:{audit.detail}",
-        patient_id=audit.patient_id,
-        params={"link": ["contingency.crisis", {"patient_id": audit.patient_id}]},
+    key = f"emergency_access:{audit.detail}"
+    _tell_named_contact(
+        session, audit, K.EMERGENCY_ACCESS, key, Action.VIEW_CRISIS, "contingency.crisis"
     )
 
 
