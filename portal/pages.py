@@ -23,16 +23,27 @@ def _declare(wrapped, action: Action):
     return wrapped
 
 
-def patient_page(action: Action, load=None, audit_as: str | None = None):
+def patient_page(
+    action: Action,
+    load=None,
+    load_as: str = "plan",
+    audit_as: str | None = None,
+    audit_detail: str = "",
+    post_action: Action | None = None,
+):
     """Decorate a view whose URL names ``patient_id``.
 
-    With ``load``, ``load(patient_id)`` finds what the page shows (``None`` is a 404) and the
-    view receives it as ``plan``. With ``audit_as``, a GET is recorded under that audit name
-    and committed before the page is built. A view that takes ``access`` receives the
-    ``Access`` it was granted.
+    With ``load``, ``load(patient_id, ...)`` finds what the page shows (``None`` is a 404): it
+    is also given the URL's other values it names (``grant_id``...), so a record that must
+    belong to the patient is found there, and the view receives it as ``load_as``. With
+    ``audit_as``, a GET is recorded under that audit name (and ``audit_detail``) in one
+    INSERT and committed before the page is built (``audit.record_view``). ``post_action``
+    is what a POST needs besides ``action`` (reading a conversation, then replying to it). A
+    view that takes ``access`` receives the ``Access`` it was granted.
     """
-    if action in ACCOUNT_ACTIONS:
+    if action in ACCOUNT_ACTIONS or post_action in ACCOUNT_ACTIONS:
         raise ValueError(f"{action} is an account action: use account_page")
+    wanted = _named_parameters(load) if load is not None else frozenset()
 
     def decorate(view):
         wants_access = "access" in inspect.signature(view).parameters
@@ -41,13 +52,15 @@ def patient_page(action: Action, load=None, audit_as: str | None = None):
         @login_required
         def wrapped(patient_id: int, **kwargs):
             access = require(current_user, action, patient_id)
+            if post_action is not None and request.method == "POST":
+                access = require(current_user, post_action, patient_id)
             if load is not None:
-                loaded = load(patient_id)
+                loaded = load(patient_id, **{k: v for k, v in kwargs.items() if k in wanted})
                 if loaded is None:
                     abort(404)
-                kwargs["plan"] = loaded
+                kwargs[load_as] = loaded
             if audit_as is not None and request.method == "GET":
-                audit.record(audit_as, patient_id)
+                audit.record_view(audit_as, patient_id, audit_detail)
                 db.session.commit()
             if wants_access:
                 kwargs["access"] = access
@@ -56,6 +69,11 @@ def patient_page(action: Action, load=None, audit_as: str | None = None):
         return _declare(wrapped, action)
 
     return decorate
+
+
+def _named_parameters(load) -> frozenset[str]:
+    """The URL values ``load`` asks for, besides the patient."""
+    return frozenset(inspect.signature(load).parameters) - {"patient_id"}
 
 
 def account_page(action: Action):

@@ -16,3 +16,8 @@ def plan_id_for(patient_id: int) -> int:
     if plan_id is None:
         abort(404)
     return plan_id
+
+
+def plan_row(patient_id: int) -> CarePlan | None:
+    """The patient's plan alone (nothing of its contents), for a page's ``load=``."""
+    return db.session.scalar(select(CarePlan).where(CarePlan.patient_id == patient_id))

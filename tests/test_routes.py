@@ -1,5 +1,8 @@
 """Every route declares the action it needs, decided in ``portal.permissions``."""
 
+import ast
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -81,6 +84,62 @@ def test_patient_pages_declare_patient_actions_and_others_account_actions(app):
             assert action not in ACCOUNT_ACTIONS, rule.endpoint
         else:
             assert action in ACCOUNT_ACTIONS, rule.endpoint
+
+
+# The only places besides the page decorator that ask ``permissions.require`` themselves, each
+# for a patient its address does not name.
+ASKS_FOR_ITSELF = {
+    # The FHIR API finds the patient in a resource's id or a search, and its reader may be a
+    # SMART token's system rather than a signed-in person (``api_view`` declares the route).
+    ("portability/api.py", "_patient_resources"),
+    # A sampled plan's audit item: the patient is known only once the item is loaded, and
+    # ``AUDIT_PLAN`` is asked again because their consent may have changed since sampling.
+    ("audits/views.py", "check"),
+    # A carer giving up their own access (an account page): the patient is found from the
+    # grant, and asking ``VIEW_CRISIS`` of them confirms the grant still opens their plan.
+    ("sharing/views.py", "give_up"),
+}
+
+PORTAL = Path(__file__).resolve().parent.parent / "portal"
+
+
+def calls_to_require(source: str) -> list[str]:
+    """The functions of ``source`` that call ``require(...)`` (``permissions.require`` too)."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call):
+                called = node.func
+                name = called.id if isinstance(called, ast.Name) else getattr(called, "attr", "")
+                if name == "require":
+                    found.append(function.name)
+                    break
+    return found
+
+
+def test_the_page_decorator_is_the_one_way_in():
+    """No view, nor a helper it calls, asks for access again after its decorator did."""
+    asked = {
+        (path.relative_to(PORTAL).as_posix(), name)
+        for path in PORTAL.rglob("*.py")
+        if path.name not in ("pages.py", "permissions.py")
+        for name in calls_to_require(path.read_text(encoding="utf-8"))
+    }
+    assert asked == ASKS_FOR_ITSELF
+
+
+def test_the_walk_finds_a_view_that_asks_again():
+    source = """
+@patient_page(Action.AGREE)
+def remove(patient_id):
+    require(current_user, Action.AGREE, patient_id)
+
+def helper(patient_id):
+    return permissions.require(current_user, Action.VIEW_PLAN, patient_id)
+"""
+    assert calls_to_require(source) == ["remove", "helper"]
 
 
 def test_the_public_list_names_only_routes_that_exist(app):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.limits import PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.pages import patient_page
-from portal.permissions import Action, require, with_patient
+from portal.permissions import Action, with_patient
 from portal.phone import tel_href
 
 # The usual state of health in the order a paramedic reads it: (id, heading, [(field, label)]).
@@ -57,21 +57,15 @@ USUAL_GROUPS = [
 ]
 
 
-def _crisis_seen(patient_id: int, detail: str = ""):
-    """The crisis plan as its readers see it (agreed, and changes held apart), the view
-    recorded: shared by the crisis page and its easy read version."""
-    plan = services.load_contingency(patient_id)
-    if plan is None:
-        abort(404)
-    audit.record_view("crisis.view", patient_id, detail)
-    db.session.commit()
-    return plan, hold_apart(plan)
+# The crisis plan and its easy read version are one record, looked at in two ways: each look
+# is one "crisis.view" event (the easy read one says so in its detail).
+CRISIS_SEEN = {"load": services.load_contingency, "audit_as": "crisis.view"}
 
 
 @bp.route("/patients/<int:patient_id>/crisis")
-@patient_page(Action.VIEW_CRISIS)
-def crisis(patient_id: int, access):
-    plan, held = _crisis_seen(patient_id)
+@patient_page(Action.VIEW_CRISIS, **CRISIS_SEEN)
+def crisis(patient_id: int, access, plan):
+    held = hold_apart(plan)
     return render_template(
         "contingency/crisis.html",
         access=access,
@@ -91,15 +85,15 @@ def crisis(patient_id: int, access):
 
 
 @bp.route("/patients/<int:patient_id>/crisis/easy-read")
-@patient_page(Action.VIEW_CRISIS)
-def crisis_easy_read(patient_id: int, access):
+@patient_page(Action.VIEW_CRISIS, **CRISIS_SEEN, audit_detail="easy read")
+def crisis_easy_read(patient_id: int, access, plan):
     """The agreed crisis plan in easy read: short sentences, one thing at a time, big buttons.
 
     The patient's and carers' own words are shown as written (never rewritten); the
     identifying details a professional needs are as on the crisis page. Changes nobody in the
     care team has checked are not shown, only that there are some.
     """
-    plan, held = _crisis_seen(patient_id, "easy read")
+    held = hold_apart(plan)
     return render_template(
         "contingency/crisis_easy_read.html",
         access=access,
@@ -411,7 +405,6 @@ def edit_member(patient_id: int, member_id: int, access):
 @bp.route("/patients/<int:patient_id>/care-team/<int:member_id>/remove", methods=["POST"])
 @patient_page(Action.AGREE)
 def remove_member(patient_id: int, member_id: int):
-    require(current_user, Action.AGREE, patient_id)
     member = services.item_of(CareTeamMember, member_id, services.plan_for(patient_id))
     try:
         services.delete_member(member, VersionedForm().seen_version(), patient_id)

@@ -1,6 +1,6 @@
 """Conversations with the care team about the plan, and the care team's inbox."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,14 +11,10 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import Conversation
 from portal.pages import account_page, patient_page
-from portal.permissions import Access, Action, require
+from portal.permissions import Access, Action
 
-
-def _conversation(access: Access, conversation_id: int) -> Conversation:
-    conversation = services.get(access.patient.id, conversation_id)
-    if conversation is None:
-        abort(404)
-    return conversation
+# The conversation named in the address, only if it is this patient's (404 otherwise).
+ONE_CONVERSATION = {"load": services.get, "load_as": "conversation"}
 
 
 def _thread_url(patient_id: int, conversation_id: int, anchor: str | None = None) -> str:
@@ -28,11 +24,9 @@ def _thread_url(patient_id: int, conversation_id: int, anchor: str | None = None
 
 
 @bp.route("/patients/<int:patient_id>/conversations")
-@patient_page(Action.READ_CONVERSATIONS)
+@patient_page(Action.READ_CONVERSATIONS, audit_as="conversation.list")
 def index(patient_id: int, access: Access):
     conversations = services.for_patient(patient_id)
-    audit.record_view("conversation.list", patient_id)
-    db.session.commit()
     return render_template(
         "conversations/index.html",
         access=access,
@@ -83,12 +77,14 @@ def _too_many() -> str:
 @bp.route(
     "/patients/<int:patient_id>/conversations/<int:conversation_id>", methods=["GET", "POST"]
 )
-@patient_page(Action.READ_CONVERSATIONS)
-def thread(patient_id: int, conversation_id: int, access: Access):
-    """One conversation: its messages, and a reply box while it is open."""
-    if request.method == "POST":
-        access = require(current_user, Action.WRITE_MESSAGE, patient_id)
-    conversation = _conversation(access, conversation_id)
+@patient_page(
+    Action.READ_CONVERSATIONS,
+    **ONE_CONVERSATION,
+    post_action=Action.WRITE_MESSAGE,
+)
+def thread(patient_id: int, conversation_id: int, access: Access, conversation: Conversation):
+    """One conversation: its messages, and a reply box while it is open (replying is
+    ``WRITE_MESSAGE``)."""
     form = ReplyForm()
     if request.method == "POST" and form.validate():
         try:
@@ -134,9 +130,10 @@ def _thread_page(access: Access, conversation: Conversation, form, close_form):
 @bp.route(
     "/patients/<int:patient_id>/conversations/<int:conversation_id>/close", methods=["POST"]
 )
-@patient_page(Action.MANAGE_CONVERSATION)
-def close(patient_id: int, conversation_id: int, access: Access):
-    conversation = _conversation(access, conversation_id)
+@patient_page(Action.MANAGE_CONVERSATION, **ONE_CONVERSATION)
+def close(
+    patient_id: int, conversation_id: int, access: Access, conversation: Conversation
+):
     form = CloseForm()
     if not conversation.is_open:
         flash(_("This conversation was already closed."))
@@ -152,34 +149,38 @@ def close(patient_id: int, conversation_id: int, access: Access):
 @bp.route(
     "/patients/<int:patient_id>/conversations/<int:conversation_id>/urgent", methods=["POST"]
 )
-@patient_page(Action.MANAGE_CONVERSATION)
-def mark_urgent(patient_id: int, conversation_id: int, access: Access):
+@patient_page(Action.MANAGE_CONVERSATION, **ONE_CONVERSATION)
+def mark_urgent(
+    patient_id: int, conversation_id: int, access: Access, conversation: Conversation
+):
     """Staff mark a conversation as needing urgent clinical follow-up (top of the inbox)."""
-    return _mark(access, conversation_id, urgent=True)
+    return _mark(access, conversation, urgent=True)
 
 
 @bp.route(
     "/patients/<int:patient_id>/conversations/<int:conversation_id>/routine", methods=["POST"]
 )
-@patient_page(Action.MANAGE_CONVERSATION)
-def mark_routine(patient_id: int, conversation_id: int, access: Access):
-    return _mark(access, conversation_id, urgent=False)
+@patient_page(Action.MANAGE_CONVERSATION, **ONE_CONVERSATION)
+def mark_routine(
+    patient_id: int, conversation_id: int, access: Access, conversation: Conversation
+):
+    return _mark(access, conversation, urgent=False)
 
 
-def _mark(access: Access, conversation_id: int, urgent: bool):
-    conversation = _conversation(access, conversation_id)
+def _mark(access: Access, conversation: Conversation, urgent: bool):
     if ActionForm().validate() and conversation.is_open:
         services.set_urgent(conversation, urgent)
         db.session.commit()
-    return redirect(_thread_url(access.patient.id, conversation_id))
+    return redirect(_thread_url(access.patient.id, conversation.id))
 
 
 @bp.route(
     "/patients/<int:patient_id>/conversations/<int:conversation_id>/take-on", methods=["POST"]
 )
-@patient_page(Action.MANAGE_CONVERSATION)
-def take_on(patient_id: int, conversation_id: int, access: Access):
-    conversation = _conversation(access, conversation_id)
+@patient_page(Action.MANAGE_CONVERSATION, **ONE_CONVERSATION)
+def take_on(
+    patient_id: int, conversation_id: int, access: Access, conversation: Conversation
+):
     if ActionForm().validate() and conversation.is_open:
         services.take_on(conversation, current_user)
         db.session.commit()

@@ -14,7 +14,7 @@ from portal.i18n import format_date
 from portal.limits import PlanFull, has_room
 from portal.models import Goal
 from portal.pages import patient_page
-from portal.permissions import Access, Action, require
+from portal.permissions import Access, Action
 from portal.plan_lookup import plan_id_for
 
 # The goals' section of the plan page. Saving a goal leads back there, and its message is
@@ -159,7 +159,6 @@ def withdraw(patient_id: int, goal_id: int, access):
 @patient_page(Action.PROPOSE)
 def keep(patient_id: int, goal_id: int):
     """Take back a request to withdraw a goal (the button is on the plan page)."""
-    require(current_user, Action.PROPOSE, patient_id)
     goal = services.goal_for(patient_id, goal_id)
     form = ConfirmForm()
     if not form.validate():

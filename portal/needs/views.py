@@ -11,24 +11,24 @@ from portal.needs import bp, services
 from portal.needs.forms import OwnWordsForm
 from portal.needs.services import NEEDS, WISHES, Part
 from portal.pages import patient_page
-from portal.permissions import Action, require, with_patient
+from portal.permissions import Action, with_patient
 from portal.plan_lookup import plan_id_for
 
 
 @bp.route("/patients/<int:patient_id>/about-me/<domain>", methods=["GET", "POST"])
 @patient_page(Action.WRITE_PLAN)
-def section(patient_id: int, domain: str):
-    return _edit(NEEDS, patient_id, domain)
+def section(patient_id: int, domain: str, access):
+    return _edit(NEEDS, access, domain)
 
 
 @bp.route("/patients/<int:patient_id>/wishes/<kind>", methods=["GET", "POST"])
 @patient_page(Action.WRITE_PLAN)
-def wish(patient_id: int, kind: str):
-    return _edit(WISHES, patient_id, kind)
+def wish(patient_id: int, kind: str, access):
+    return _edit(WISHES, access, kind)
 
 
-def _edit(part: Part, patient_id: int, code: str):
-    access = require(current_user, Action.WRITE_PLAN, patient_id)
+def _edit(part: Part, access, code: str):
+    patient_id = access.patient.id
     in_clinic = with_patient(access)
     form_class = form_for(OwnWordsForm, access)
     plan_id = plan_id_for(patient_id)

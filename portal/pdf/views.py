@@ -1,14 +1,13 @@
 """Downloads of the printable plan and crisis sheet. Each download is audited, cached or not."""
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from portal import audit
 from portal.extensions import db
 from portal.pages import patient_page
 from portal.pdf import bp, services
-from portal.permissions import Action, require
+from portal.permissions import Action
 from portal.plans.services import load_plan
 
 # What the reader is told instead of a download when a render is refused (always 503: the
@@ -27,28 +26,25 @@ REFUSED = {
 
 
 @bp.route("/patients/<int:patient_id>/plan.pdf")
-@patient_page(Action.VIEW_PLAN)
-def plan_pdf(patient_id: int):
-    return _download(patient_id, Action.VIEW_PLAN, services.PLAN, services.plan_pdf)
+@patient_page(Action.VIEW_PLAN, load=load_plan)
+def plan_pdf(patient_id: int, plan):
+    return _download(plan, services.PLAN, services.plan_pdf)
 
 
 @bp.route("/patients/<int:patient_id>/crisis.pdf")
-@patient_page(Action.VIEW_CRISIS)
-def crisis_pdf(patient_id: int):
-    return _download(patient_id, Action.VIEW_CRISIS, services.CRISIS, services.crisis_pdf)
+@patient_page(Action.VIEW_CRISIS, load=load_plan)
+def crisis_pdf(patient_id: int, plan):
+    return _download(plan, services.CRISIS, services.crisis_pdf)
 
 
-def _download(patient_id: int, action: Action, kind: str, render) -> Response:
-    """Access checked for this patient, then the PDF (cached or not), audited either way.
+def _download(care_plan, kind: str, render) -> Response:
+    """The PDF of the plan its page loaded (cached or not), audited either way.
 
     A render refused for time or length answers with a message page, not a download.
     ``?size=large`` or ``?size=standard`` picks the print size; without it the patient's
     communication needs decide.
     """
-    require(current_user, action, patient_id)
-    care_plan = load_plan(patient_id)
-    if care_plan is None:
-        abort(404)
+    patient_id = care_plan.patient_id
     size = services.print_size(request.args.get("size"), care_plan.patient)
     try:
         data = render(care_plan, size)

@@ -1,8 +1,8 @@
-from flask import abort, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import audit, lifecycle
+from portal import lifecycle
 from portal.conversations import services as conversations
 from portal.extensions import db
 from portal.meetings.services import proposals
@@ -40,13 +40,8 @@ def _suggestions(care_plan) -> dict:
 
 
 @bp.route("/patients/<int:patient_id>/plan")
-@patient_page(Action.VIEW_PLAN)
-def plan(patient_id: int, access):
-    care_plan = load_plan(patient_id)
-    if care_plan is None:
-        abort(404)
-    audit.record_view("plan.view", patient_id)
-    db.session.commit()
+@patient_page(Action.VIEW_PLAN, load=load_plan, load_as="care_plan", audit_as="plan.view")
+def plan(patient_id: int, access, care_plan):
     needs = {n.domain: n for n in care_plan.needs}
     summary = plan_summary(care_plan)
     waiting = lifecycle.waiting_count(care_plan)

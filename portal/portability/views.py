@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import ConditionProposal
 from portal.pages import patient_page
 from portal.pdf import services as pdf_services
-from portal.permissions import Action, require
+from portal.permissions import Action
 from portal.plans.services import load_plan
 from portal.portability import bp, condition_review, terminology
 from portal.portability import fhir_import as importer
@@ -28,12 +28,8 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 
 
 @bp.route("/patients/<int:patient_id>/plan.fhir.json")
-@patient_page(Action.EXPORT_FHIR)
-def fhir_export(patient_id: int):
-    access = require(current_user, Action.EXPORT_FHIR, patient_id)
-    plan = load_plan(patient_id)
-    if plan is None:
-        abort(404)
+@patient_page(Action.EXPORT_FHIR, load=load_plan)
+def fhir_export(patient_id: int, access, plan):
     proposals = request.args.get("proposals") == "1"
     conversations = access.allows(Action.READ_CONVERSATIONS)
     body = bundle_json(plan, proposals=proposals, conversations=conversations)
@@ -54,10 +50,12 @@ def code_system(name: str):
 
 
 @bp.route("/patients/<int:patient_id>/fhir-import", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def fhir_import(patient_id: int):
-    """Choose a file, then see what it would add, change and leave out before importing."""
-    access, plan = _importing(patient_id)
+@patient_page(Action.AGREE, load=load_plan)
+def fhir_import(patient_id: int, access, plan):
+    """Choose a file, then see what it would add, change and leave out before importing.
+
+    Importing is agreeing content into the plan: professionals caring for the patient.
+    """
     form = ImportForm()
     if form.validate_on_submit():
         raw = form.bundle.data.read(importer.MAX_BYTES + 1)
@@ -69,15 +67,6 @@ def fhir_import(patient_id: int):
         else:
             return _preview(access, result, importer.pack(raw))
     return render_template("portability/import.html", form=form, patient=access.patient)
-
-
-def _importing(patient_id: int):
-    """Importing is agreeing content into the plan: professionals caring for the patient."""
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = load_plan(patient_id)
-    if plan is None:
-        abort(404)
-    return access, plan
 
 
 def _preview(access, result, payload: str, changed: bool = False):
@@ -95,9 +84,8 @@ def _preview(access, result, payload: str, changed: bool = False):
 
 
 @bp.route("/patients/<int:patient_id>/fhir-import/confirm", methods=["POST"])
-@patient_page(Action.AGREE)
-def fhir_import_confirm(patient_id: int):
-    access, plan = _importing(patient_id)
+@patient_page(Action.AGREE, load=load_plan)
+def fhir_import_confirm(patient_id: int, access, plan):
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         return redirect(url_for("portability.fhir_import", patient_id=patient_id))
@@ -123,14 +111,17 @@ def fhir_import_confirm(patient_id: int):
     return redirect(url_for("plans.plan", patient_id=patient_id))
 
 
+def _condition_proposal(patient_id: int, proposal_id: int) -> ConditionProposal | None:
+    """An imported condition waiting for a decision, only if it is this patient's."""
+    proposal = db.session.get(ConditionProposal, proposal_id)
+    return proposal if proposal is not None and proposal.patient_id == patient_id else None
+
+
 @bp.route("/patients/<int:patient_id>/condition-proposals/<int:proposal_id>", methods=["POST"])
-@patient_page(Action.AGREE)
-def decide_condition(patient_id: int, proposal_id: int):
+@patient_page(Action.AGREE, load=_condition_proposal, load_as="proposal")
+def decide_condition(patient_id: int, proposal_id: int, proposal: ConditionProposal):
     """Add an imported condition to the patient's list, or turn it down; back to the review."""
     back = redirect(url_for("meetings.review", patient_id=patient_id) + "#imported-conditions")
-    proposal = db.session.get(ConditionProposal, proposal_id)
-    if proposal is None or proposal.patient_id != patient_id:
-        abort(404)
     form = ConditionDecisionForm()
     if not form.validate_on_submit():
         flash(_("Choose whether to add the condition"))
@@ -152,8 +143,7 @@ def decide_condition(patient_id: int, proposal_id: int):
 
 @bp.route("/patients/<int:patient_id>/my-data.json")
 @patient_page(Action.SUBJECT_ACCESS)
-def subject_access(patient_id: int):
-    access = require(current_user, Action.SUBJECT_ACCESS, patient_id)
+def subject_access(patient_id: int, access):
     audit.record("data.download", patient_id)
     db.session.commit()
     body = json.dumps(personal_data(access.patient), ensure_ascii=False, indent=2)
@@ -162,9 +152,8 @@ def subject_access(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/my-data")
 @patient_page(Action.SUBJECT_ACCESS)
-def readable_copy_page(patient_id: int):
+def readable_copy_page(patient_id: int, access):
     """The same information as the JSON file, laid out to be read, with a PDF of it."""
-    access = require(current_user, Action.SUBJECT_ACCESS, patient_id)
     sections = readable_copy(access.patient)
     audit.record("data.view", patient_id)
     db.session.commit()
@@ -173,8 +162,7 @@ def readable_copy_page(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/my-data.pdf")
 @patient_page(Action.SUBJECT_ACCESS)
-def readable_copy_pdf(patient_id: int):
-    access = require(current_user, Action.SUBJECT_ACCESS, patient_id)
+def readable_copy_pdf(patient_id: int, access):
     data = pdf_services.readable_copy_pdf(access.patient, readable_copy(access.patient))
     audit.record("data.download", patient_id, "PDF")
     db.session.commit()

@@ -75,12 +75,8 @@ def invite(patient_id: int, access):
     return render_template("sharing/invite.html", patient=access.patient, form=form)
 
 
-def _patient_grant(patient_id: int, grant_id: int) -> tuple:
-    access = require(current_user, Action.MANAGE_SHARING, patient_id)
-    grant = services.grant_of(patient_id, grant_id)
-    if grant is None:
-        abort(404)
-    return access, grant
+# The grant named in the address, only if it is this patient's (404 otherwise).
+ONE_GRANT = {"load": services.grant_of, "load_as": "grant"}
 
 
 def _already_stopped(patient_id: int, grant: AccessGrant):
@@ -93,9 +89,8 @@ def _who(grant: AccessGrant) -> str:
 
 
 @bp.route("/patients/<int:patient_id>/sharing/<int:grant_id>", methods=["GET", "POST"])
-@patient_page(Action.MANAGE_SHARING)
-def edit_grant(patient_id: int, grant_id: int):
-    access, grant = _patient_grant(patient_id, grant_id)
+@patient_page(Action.MANAGE_SHARING, **ONE_GRANT)
+def edit_grant(patient_id: int, grant_id: int, access, grant: AccessGrant):
     status = grant_status(grant)
     if status not in CURRENT_STATUSES:
         return _already_stopped(patient_id, grant)
@@ -114,10 +109,9 @@ def edit_grant(patient_id: int, grant_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/sharing/<int:grant_id>/stop", methods=["GET", "POST"])
-@patient_page(Action.MANAGE_SHARING)
-def stop(patient_id: int, grant_id: int):
+@patient_page(Action.MANAGE_SHARING, **ONE_GRANT)
+def stop(patient_id: int, grant_id: int, access, grant: AccessGrant):
     """Confirm, then stop a grant or cancel an invitation; the carer's next request is refused."""
-    access, grant = _patient_grant(patient_id, grant_id)
     status = grant_status(grant)
     if grant.revoked_at is not None:
         return _already_stopped(patient_id, grant)
@@ -132,9 +126,8 @@ def stop(patient_id: int, grant_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/sharing/<int:grant_id>/resend", methods=["POST"])
-@patient_page(Action.MANAGE_SHARING)
-def resend(patient_id: int, grant_id: int):
-    access, grant = _patient_grant(patient_id, grant_id)
+@patient_page(Action.MANAGE_SHARING, **ONE_GRANT)
+def resend(patient_id: int, grant_id: int, access, grant: AccessGrant):
     if grant_status(grant) not in ("pending", "invitation_expired"):
         flash(_("That invitation can no longer be sent again."))
         return redirect(url_for(".manage", patient_id=patient_id))

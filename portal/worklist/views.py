@@ -1,13 +1,13 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
-from portal.models import CarePlan, ConsentMethod, PlanFormat, PrintSize
+from portal.models import ConsentMethod, PlanFormat, PrintSize
 from portal.pages import account_page, patient_page
-from portal.permissions import Action, may, require
+from portal.permissions import Action, may
+from portal.plan_lookup import plan_row
 from portal.worklist import arrangements, bp, services
 from portal.worklist.services import FILTER_LABELS, URGENCY, WHOSE_LABELS, Filter, Whose
 
@@ -48,21 +48,16 @@ def index():
 
 @bp.route("/patients/<int:patient_id>/plan/start", methods=["POST"])
 @patient_page(Action.AGREE)
-def start_plan(patient_id: int):
+def start_plan(patient_id: int, access):
     """A professional in the care team starts the plan of a patient who has none."""
-    access = require(current_user, Action.AGREE, patient_id)
     services.start_plan(access.patient, current_user)
     return redirect(url_for("plans.plan", patient_id=patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/plan/arrangements", methods=["GET", "POST"])
-@patient_page(Action.AGREE)
-def plan_arrangements(patient_id: int):
+@patient_page(Action.AGREE, load=plan_row)
+def plan_arrangements(patient_id: int, access, plan):
     """Consent told in person or on paper, the preferred format, the paper copy handed over."""
-    access = require(current_user, Action.AGREE, patient_id)
-    plan = db.session.scalar(select(CarePlan).where(CarePlan.patient_id == patient_id))
-    if plan is None:
-        abort(404)
     saved = None
     if request.method == "GET":
         saved = {
