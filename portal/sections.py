@@ -1,10 +1,11 @@
 """One description of the parts of a plan that are proposed between meetings and agreed at the
-review: for each, its model, its audit names, and its fields with their labels.
+review: for each, its model, its audit names, and its fields with their labels and rules.
 
-The review meeting (which kinds it asks about, what a professional may amend, how each
-decision is audited), the version snapshot and its comparison, the crisis pages and the
-compliance check read their lists from here, so adding a field to a section is one change
-here plus a migration.
+The person's own forms (``portal.section_forms``), the review meeting (which kinds it asks
+about, what a professional may amend, how each decision is audited), the version snapshot and
+its comparison, the crisis pages, the PDF, the FHIR export and the compliance check read their
+lists from here, so adding a field to a section is one change here plus a migration
+(``tests/test_sections.py`` follows every described field to each of them).
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,16 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from portal import labels
+from portal.limits import (
+    CONTACT_DETAIL_LIMIT,
+    CONTACT_NAME_LIMIT,
+    CRISIS_ACTIONS_LIMIT,
+    CRISIS_SIGNS_LIMIT,
+    CRISIS_WHO_LIMIT,
+    LOCATION_LIMIT,
+    MEDICINES_LIMIT,
+    USUAL_STATE_LIMIT,
+)
 from portal.models import (
     Contact,
     ContactKind,
@@ -136,32 +147,173 @@ class Widget(StrEnum):
 
 
 @dataclass(frozen=True)
+class Asked:
+    """How the person's own form (patient, carer, professional with the patient) asks for a
+    field: it speaks to them ("Why it matters to me"), where the meeting speaks of them."""
+
+    label: Any
+    too_long: Any = None  # the message past the field's limit ("%(max)d" is the limit)
+    required: Any = None  # the message when it is left empty (None: it may be)
+
+
+@dataclass(frozen=True)
 class FieldRule:
-    """How a field is typed and checked where a professional amends it at the meeting."""
+    """How a field is typed and checked, on the person's own form and where a professional
+    amends it at the meeting: one widget and one limit for both."""
 
     widget: Widget
     limit: int | None = None  # characters, for text
-    required: Any = None  # the message when a field that must be filled is left empty
+    required: Any = None  # the meeting's message when a field that must be filled is empty
+    asked: Asked | None = None  # None: not on the person's own form (decided at the review)
+
+
+def _own_words(label, too_long, limit: int) -> FieldRule:
+    """A paragraph in the person's own words, optional, asked under its own label."""
+    return FieldRule(Widget.TEXT, limit, asked=Asked(label, too_long))
+
+
+def _line(label, too_long, limit: int) -> FieldRule:
+    """One optional line of text, asked under ``label``."""
+    return FieldRule(Widget.LINE, limit, asked=Asked(label, too_long))
 
 
 FIELD_RULES = {
-    "text": FieldRule(Widget.TEXT, TEXT_LIMIT),
-    "title": FieldRule(Widget.LINE, SHORT_LIMIT, _l("Enter what the goal is")),
-    "why_it_matters": FieldRule(Widget.TEXT, TEXT_LIMIT),
-    "steps": FieldRule(Widget.TEXT, TEXT_LIMIT),
-    "target_date": FieldRule(Widget.DATE),
+    "text": FieldRule(
+        Widget.TEXT,
+        TEXT_LIMIT,
+        asked=Asked(
+            _l("In your own words"),
+            _l("This must be %(max)d characters or fewer"),
+            _l("Write something before saving, or go back to the plan"),
+        ),
+    ),
+    "title": FieldRule(
+        Widget.LINE,
+        SHORT_LIMIT,
+        _l("Enter what the goal is"),
+        Asked(
+            _l("What I want to achieve"),
+            _l("What you want to achieve must be %(max)d characters or fewer"),
+            _l("Enter what you want to achieve"),
+        ),
+    ),
+    "why_it_matters": _own_words(
+        _l("Why it matters to me"), _l("Why it matters must be %(max)d characters or fewer"),
+        TEXT_LIMIT,
+    ),
+    "steps": _own_words(
+        _l("The steps, and who will help"), _l("The steps must be %(max)d characters or fewer"),
+        TEXT_LIMIT,
+    ),
+    "target_date": FieldRule(Widget.DATE, asked=Asked(_l("Target date"))),
     "status": FieldRule(Widget.CHOICE),
-    "level": FieldRule(Widget.CHOICE, required=_l("Choose how urgent this is")),
-    "signs": FieldRule(Widget.TEXT, TEXT_LIMIT, _l("Enter the signs to look for")),
-    "actions": FieldRule(Widget.TEXT, TEXT_LIMIT, _l("Enter what to do")),
-    "who_to_call": FieldRule(Widget.LINE, SHORT_LIMIT),
-    **{name: FieldRule(Widget.TEXT, TEXT_LIMIT) for name in USUAL_STATE_DESCRIPTIONS},
-    **{name: FieldRule(Widget.LINE, SHORT_LIMIT) for name in DOCUMENT_LOCATIONS},
-    "kind": FieldRule(Widget.CHOICE, required=_l("Choose the type of contact")),
-    "name": FieldRule(Widget.LINE, SHORT_LIMIT, _l("Enter the contact's name")),
-    "relationship_to_patient": FieldRule(Widget.LINE, 100),
-    "phone": FieldRule(Widget.PHONE, required=_l("Enter the contact's phone number")),
-    "when_to_call": FieldRule(Widget.LINE, SHORT_LIMIT),
+    "level": FieldRule(
+        Widget.CHOICE,
+        required=_l("Choose how urgent this is"),
+        asked=Asked(_l("How urgent is it?"), required=_l("Choose how urgent it is")),
+    ),
+    "signs": FieldRule(
+        Widget.TEXT,
+        CRISIS_SIGNS_LIMIT,
+        _l("Enter the signs to look for"),
+        Asked(
+            _l("Signs to look for"),
+            _l("Signs to look for must be %(max)d characters or fewer"),
+            _l("Enter the signs to look for"),
+        ),
+    ),
+    "actions": FieldRule(
+        Widget.TEXT,
+        CRISIS_ACTIONS_LIMIT,
+        _l("Enter what to do"),
+        Asked(
+            _l("What to do"),
+            _l("What to do must be %(max)d characters or fewer"),
+            _l("Enter what to do"),
+        ),
+    ),
+    "who_to_call": _line(
+        _l("Who to contact (optional)"),
+        _l("Who to contact must be %(max)d characters or fewer"),
+        CRISIS_WHO_LIMIT,
+    ),
+    "mobility": _own_words(
+        _l("Mobility"), _l("Mobility must be %(max)d characters or fewer"), USUAL_STATE_LIMIT
+    ),
+    "breathing": _own_words(
+        _l("Breathing"), _l("Breathing must be %(max)d characters or fewer"), USUAL_STATE_LIMIT
+    ),
+    "memory_understanding": _own_words(
+        _l("Memory and understanding"),
+        _l("Memory and understanding must be %(max)d characters or fewer"),
+        USUAL_STATE_LIMIT,
+    ),
+    "usual_readings": _own_words(
+        _l("Usual readings"),
+        _l("Usual readings must be %(max)d characters or fewer"),
+        USUAL_STATE_LIMIT,
+    ),
+    "communication": _own_words(
+        _l("Communication"),
+        _l("Communication must be %(max)d characters or fewer"),
+        USUAL_STATE_LIMIT,
+    ),
+    "medicines": _own_words(
+        _l("Medicines"), _l("Medicines must be %(max)d characters or fewer"), MEDICINES_LIMIT
+    ),
+    "allergies": _own_words(
+        _l("Allergies"), _l("Allergies must be %(max)d characters or fewer"), MEDICINES_LIMIT
+    ),
+    "respect_form_location": _line(
+        _l("Where the ReSPECT form is kept"),
+        _l("Where the ReSPECT form is kept must be %(max)d characters or fewer"),
+        LOCATION_LIMIT,
+    ),
+    "dnacpr_location": _line(
+        _l("Where the DNACPR decision is kept"),
+        _l("Where the DNACPR decision is kept must be %(max)d characters or fewer"),
+        LOCATION_LIMIT,
+    ),
+    "lpa_location": _line(
+        _l("Where the lasting power of attorney is kept"),
+        _l("Where the lasting power of attorney is kept must be %(max)d characters or fewer"),
+        LOCATION_LIMIT,
+    ),
+    "rescue_medication_location": _line(
+        _l("Where the rescue medication is kept"),
+        _l("Where the rescue medication is kept must be %(max)d characters or fewer"),
+        LOCATION_LIMIT,
+    ),
+    "kind": FieldRule(
+        Widget.CHOICE,
+        required=_l("Choose the type of contact"),
+        asked=Asked(_l("Who is this?"), required=_l("Choose who this contact is")),
+    ),
+    "name": FieldRule(
+        Widget.LINE,
+        CONTACT_NAME_LIMIT,
+        _l("Enter the contact's name"),
+        Asked(
+            _l("Name"),
+            _l("Name must be %(max)d characters or fewer"),
+            _l("Enter the name of the person or service"),
+        ),
+    ),
+    "relationship_to_patient": _line(
+        _l("Relationship (optional)"),
+        _l("Relationship must be %(max)d characters or fewer"),
+        CONTACT_DETAIL_LIMIT,
+    ),
+    "phone": FieldRule(
+        Widget.PHONE,
+        required=_l("Enter the contact's phone number"),
+        asked=Asked(_l("Phone number"), required=_l("Enter a phone number")),
+    ),
+    "when_to_call": _line(
+        _l("When to call (optional)"),
+        _l("When to call must be %(max)d characters or fewer"),
+        CONTACT_DETAIL_LIMIT,
+    ),
 }
 
 # The codes and their words for each choice a professional may amend.

@@ -28,19 +28,11 @@ from wtforms.validators import (
 from portal import labels
 from portal.contingency.services import MEMBER_FIELDS
 from portal.fields import PortalForm, phone_field, seen_version
-from portal.limits import (
-    CONTACT_DETAIL_LIMIT,
-    CONTACT_NAME_LIMIT,
-    CRISIS_ACTIONS_LIMIT,
-    CRISIS_SIGNS_LIMIT,
-    CRISIS_WHO_LIMIT,
-    LOCATION_LIMIT,
-    MEDICINES_LIMIT,
-    USUAL_STATE_LIMIT,
-)
 from portal.models import CallService, ContactKind, CrisisLevel
 from portal.models.contingency import CONTACT_CHOICE
-from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+from portal.models.plan import SHORT_LIMIT
+from portal.section_forms import asks_section
+from portal.sections import FIELD_RULES
 from portal.versions.services import FIELDS as SNAPSHOT_FIELDS
 
 TEXT_FIELDS = (StringField, TextAreaField, RadioField, SelectField)
@@ -51,11 +43,6 @@ def _text(field_class, label, limit: int, too_long, required=None, more=()):
     validators = [DataRequired(message=required)] if required else []
     validators.append(Length(max=limit, message=too_long))
     return field_class(label, validators=[*validators, *more])
-
-
-def _long_text(label, too_long, required=None, limit: int = TEXT_LIMIT):
-    """Free text of a paragraph or more, up to the limit of a text column (or ``limit``)."""
-    return _text(TextAreaField, label, limit, too_long, required=required)
 
 
 def _choice(field_class, label, choices, allowed, message):
@@ -102,35 +89,21 @@ class VersionedForm(PortalForm):
         return seen_version(self.version.data)
 
 
+@asks_section("crisis_steps")
 class CrisisStepForm(VersionedForm):
+    """A step of the crisis plan: its fields (but the choice of urgency) are built from
+    ``portal.sections``; "call" chooses whom the step rings."""
+
     level = _choice(
         RadioField,
-        _l("How urgent is it?"),
+        FIELD_RULES["level"].asked.label,
         [
             SelectChoice(CrisisLevel.RED.value, _l("Emergency: call 999")),
             SelectChoice(CrisisLevel.AMBER.value, _l("Urgent: get help the same day")),
             SelectChoice(CrisisLevel.GREEN.value, _l("Non-urgent: keep an eye on it")),
         ],
         [c.value for c in CrisisLevel],
-        _l("Choose how urgent it is"),
-    )
-    signs = _long_text(
-        _l("Signs to look for"),
-        _l("Signs to look for must be %(max)d characters or fewer"),
-        required=_l("Enter the signs to look for"),
-        limit=CRISIS_SIGNS_LIMIT,
-    )
-    actions = _long_text(
-        _l("What to do"),
-        _l("What to do must be %(max)d characters or fewer"),
-        required=_l("Enter what to do"),
-        limit=CRISIS_ACTIONS_LIMIT,
-    )
-    who_to_call = _text(
-        StringField,
-        _l("Who to contact (optional)"),
-        CRISIS_WHO_LIMIT,
-        _l("Who to contact must be %(max)d characters or fewer"),
+        FIELD_RULES["level"].asked.required,
     )
 
     call = SelectField(
@@ -159,98 +132,24 @@ class CrisisStepForm(VersionedForm):
         ]
 
 
+@asks_section("usual_state")
 class UsualStateForm(VersionedForm):
-    mobility = _long_text(
-        _l("Mobility"),
-        _l("Mobility must be %(max)d characters or fewer"),
-        limit=USUAL_STATE_LIMIT,
-    )
-    breathing = _long_text(
-        _l("Breathing"),
-        _l("Breathing must be %(max)d characters or fewer"),
-        limit=USUAL_STATE_LIMIT,
-    )
-    memory_understanding = _long_text(
-        _l("Memory and understanding"),
-        _l("Memory and understanding must be %(max)d characters or fewer"),
-        limit=USUAL_STATE_LIMIT,
-    )
-    usual_readings = _long_text(
-        _l("Usual readings"),
-        _l("Usual readings must be %(max)d characters or fewer"),
-        limit=USUAL_STATE_LIMIT,
-    )
-    communication = _long_text(
-        _l("Communication"),
-        _l("Communication must be %(max)d characters or fewer"),
-        limit=USUAL_STATE_LIMIT,
-    )
-    medicines = _long_text(
-        _l("Medicines"),
-        _l("Medicines must be %(max)d characters or fewer"),
-        limit=MEDICINES_LIMIT,
-    )
-    allergies = _long_text(
-        _l("Allergies"),
-        _l("Allergies must be %(max)d characters or fewer"),
-        limit=MEDICINES_LIMIT,
-    )
-    respect_form_location = _text(
-        StringField,
-        _l("Where the ReSPECT form is kept"),
-        LOCATION_LIMIT,
-        _l("Where the ReSPECT form is kept must be %(max)d characters or fewer"),
-    )
-    dnacpr_location = _text(
-        StringField,
-        _l("Where the DNACPR decision is kept"),
-        LOCATION_LIMIT,
-        _l("Where the DNACPR decision is kept must be %(max)d characters or fewer"),
-    )
-    lpa_location = _text(
-        StringField,
-        _l("Where the lasting power of attorney is kept"),
-        LOCATION_LIMIT,
-        _l("Where the lasting power of attorney is kept must be %(max)d characters or fewer"),
-    )
-    rescue_medication_location = _text(
-        StringField,
-        _l("Where the rescue medication is kept"),
-        LOCATION_LIMIT,
-        _l("Where the rescue medication is kept must be %(max)d characters or fewer"),
-    )
+    """The usual state of health and where documents are kept, as ``portal.sections`` asks."""
 
     FIELDS = SNAPSHOT_FIELDS["usual_state"]
 
 
+@asks_section("contacts")
 class ContactForm(VersionedForm):
+    """A contact: its fields (but the choice of kind) from ``portal.sections``, then its hours."""
+
     kind = _choice(
         SelectField,
-        _l("Who is this?"),
+        FIELD_RULES["kind"].asked.label,
         [SelectChoice("", _l("Choose one"))]
         + [SelectChoice(k.value, v) for k, v in labels.CONTACT_KINDS.items()],
         [k.value for k in ContactKind],
-        _l("Choose who this contact is"),
-    )
-    name = _text(
-        StringField,
-        _l("Name"),
-        CONTACT_NAME_LIMIT,
-        _l("Name must be %(max)d characters or fewer"),
-        required=_l("Enter the name of the person or service"),
-    )
-    relationship_to_patient = _text(
-        StringField,
-        _l("Relationship (optional)"),
-        CONTACT_DETAIL_LIMIT,
-        _l("Relationship must be %(max)d characters or fewer"),
-    )
-    phone = phone_field(_l("Phone number"), required=_l("Enter a phone number"))
-    when_to_call = _text(
-        StringField,
-        _l("When to call (optional)"),
-        CONTACT_DETAIL_LIMIT,
-        _l("When to call must be %(max)d characters or fewer"),
+        FIELD_RULES["kind"].asked.required,
     )
     opens_at = _Time(
         _l("Opens at (optional)"),

@@ -1,37 +1,17 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import HiddenField
+from wtforms.validators import ValidationError
 
 from portal.fields import DateInputField, PortalForm
-from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+from portal.section_forms import asks_section
 
 
+@asks_section("goals")
 class GoalForm(PortalForm):
-    title = StringField(
-        _l("What I want to achieve"),
-        validators=[
-            DataRequired(_l("Enter what you want to achieve")),
-            Length(
-                max=SHORT_LIMIT,
-                message=_l("What you want to achieve must be %(max)d characters or fewer"),
-            ),
-        ],
-    )
-    why_it_matters = TextAreaField(
-        _l("Why it matters to me"),
-        validators=[
-            Length(max=TEXT_LIMIT, message=_l("Why it matters must be %(max)d characters or fewer"))
-        ],
-    )
-    steps = TextAreaField(
-        _l("The steps, and who will help"),
-        validators=[
-            Length(max=TEXT_LIMIT, message=_l("The steps must be %(max)d characters or fewer"))
-        ],
-    )
-    target_date = DateInputField(_l("Target date"))
+    """A goal in the person's own words; its fields are built from ``portal.sections``."""
+
     version = HiddenField()
 
     # The date already saved: an overdue target date may stay as it is, a new one may not.
@@ -42,12 +22,12 @@ class GoalForm(PortalForm):
             raise ValidationError(_l("Target date must be today or in the future"))
 
     def changes(self) -> dict:
-        return {
-            "title": self.title.data,
-            "why_it_matters": self.why_it_matters.data or "",
-            "steps": self.steps.data or "",
-            "target_date": self.target_date.data,
-        }
+        """What the form proposes: text empty as "", a date as given (or None)."""
+        changes = {name: self[name].data for name in self.ASKED}
+        for name, value in changes.items():
+            if not isinstance(self[name], DateInputField):
+                changes[name] = value or ""
+        return changes
 
 
 class ConfirmForm(PortalForm):

@@ -28,6 +28,7 @@ from portal.fields import CheckboxesField, DateInputField, PortalForm, phone_fie
 from portal.i18n import format_date
 from portal.models import GoalStatus, MeetingMode
 from portal.models.plan import SHORT_LIMIT, TEXT_LIMIT
+from portal.section_forms import text_field
 from portal.sections import CHOICES, FIELD_LABELS, FIELD_RULES, Widget
 
 ATTENDEES_LIMIT = 1000
@@ -210,9 +211,6 @@ class MeetingForm(PortalForm):
             )
 
 
-_WIDGETS = {Widget.LINE: StringField, Widget.TEXT: TextAreaField}
-
-
 def _amend_field(name: str):
     """The field a professional amends ``name`` in, as ``portal.sections`` describes it."""
     rule, label = FIELD_RULES[name], FIELD_LABELS[name]
@@ -225,7 +223,7 @@ def _amend_field(name: str):
     if rule.widget is Widget.PHONE:
         return phone_field(label)  # "required" is checked only when amending
     message = _l("%(field)s must be %(max)d characters or fewer", field=label, max=rule.limit)
-    return _WIDGETS[rule.widget](label, validators=[Length(max=rule.limit, message=message)])
+    return text_field(rule.widget, label, rule.limit, message)
 
 
 def _decision_choices(proposal) -> list[SelectChoice]:

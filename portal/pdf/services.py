@@ -39,7 +39,7 @@ from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
 from portal.plans.glance import review_line
 from portal.preparation.services import open_preparation
-from portal.sections import DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
+from portal.sections import BY_KEY, DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
 
 PLAN = "plan"
 CRISIS = "crisis"
@@ -121,6 +121,8 @@ SHEET_HEADINGS = {
 
 USUAL_STATE_FIELDS = tuple((f, FIELD_LABELS[f]) for f in USUAL_STATE_DESCRIPTIONS)
 DOCUMENT_FIELDS = tuple((f, FIELD_LABELS[f]) for f in DOCUMENT_LOCATIONS)
+# What a contact's line says after its name, number and kind, in the section's order.
+CONTACT_DETAILS = tuple(f for f in BY_KEY["contacts"].fields if f not in ("kind", "name", "phone"))
 
 
 # --------------------------------------------------------------------------- #
@@ -193,6 +195,7 @@ def _common_context(plan: CarePlan, kind: str, title: str) -> dict:
         "version_label": version,
         "printed_on": today,
         "labels": labels,
+        "contact_details": CONTACT_DETAILS,
         "lang_tag": html_lang,
         "direction_of": direction_of,
     }

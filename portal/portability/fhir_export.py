@@ -44,6 +44,7 @@ from portal.models import (
 from portal.permissions import active_grants_query
 from portal.portability import terminology as term
 from portal.portability import valuesets as vs
+from portal.sections import BY_KEY
 from portal.versions.services import latest_version, snapshot
 
 # Portal goal status -> (FHIR lifecycleStatus, achievementStatus code or None)
@@ -69,6 +70,14 @@ SECTIONS = (
     ("care_team", "Care team"),
     ("review", "Review"),
 )
+
+
+def _crisis_line(values: dict) -> str:
+    """One agreed crisis step in the section's narrative: its fields, as sections.py lists
+    them, with the level in words."""
+    level = term.CRISIS_LEVELS.get(values.get("level"), ("",))[0]
+    parts = (level if f == "level" else values.get(f) or "" for f in BY_KEY["crisis_steps"].fields)
+    return " / ".join(part for part in parts if part)
 
 
 def _now() -> datetime:
@@ -444,13 +453,9 @@ class DocumentBuilder:
         kind = values.get("kind")
         label = term.CONTACT_KINDS.get(kind, kind or "")
         telecom = [{"system": "phone", "value": values["phone"]}] if values.get("phone") else []
-        lines = (
-            values.get("name", ""),
-            label,
-            values.get("relationship_to_patient", ""),
-            values.get("phone", ""),
-            values.get("when_to_call", ""),
-        )
+        # The name, then what kind of contact, then the rest as ``portal.sections`` lists it.
+        rest = (f for f in BY_KEY["contacts"].fields if f not in ("kind", "name"))
+        lines = (values.get("name", ""), label, *(values.get(f, "") for f in rest))
         suffix = "-proposal" if proposal else ""
         when = values.get("when_to_call") or ""
         extension = [{"url": term.when_to_call_extension(), "valueString": when}] if when else []
@@ -651,20 +656,9 @@ class DocumentBuilder:
         )
         for _key, values in steps:
             activities.append(self.crisis_activity(values))
-            self.section_text["crisis"].append(
-                " / ".join(
-                    part
-                    for part in (
-                        term.CRISIS_LEVELS.get(values.get("level"), ("",))[0],
-                        values.get("signs") or "",
-                        values.get("actions") or "",
-                        values.get("who_to_call") or "",
-                    )
-                    if part
-                )
-            )
+            self.section_text["crisis"].append(_crisis_line(values))
         usual = agreed.get("usual_state") or {}
-        for field in term.USUAL_STATE:
+        for field in BY_KEY["usual_state"].fields:
             if (usual.get(field) or "").strip():
                 self.observation("usual_state", field, "usual", usual[field], usual.get("language"))
         self.conditions()
@@ -974,7 +968,7 @@ class DocumentBuilder:
         for step in self.plan.crisis_steps:
             if not step.pending_review:
                 continue
-            values = {f: getattr(step, f) for f in ("level", "signs", "actions", "who_to_call")}
+            values = {f: getattr(step, f) for f in BY_KEY["crisis_steps"].fields}
             if step.removal_proposed:
                 reason = "Asked to remove this step, to be agreed at the review"
                 activities.append(self.crisis_activity(values, "cancelled", reason))

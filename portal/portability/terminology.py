@@ -12,6 +12,7 @@ from typing import NamedTuple
 from flask import current_app, has_request_context, request
 
 from portal.models import ContactKind, CrisisLevel, Domain, WishKind
+from portal.sections import BY_KEY
 
 SNOMED = "http://snomed.info/sct"
 
@@ -89,18 +90,20 @@ WISHES = {
     WishKind.THINGS_TO_AVOID: "Things I would like to avoid",
     WishKind.END_OF_LIFE: "My wishes for the end of my life",
 }
-USUAL_STATE = {
+# The code system's words for the usual state's fields where they are not the field's name.
+_USUAL_STATE_DISPLAYS = {
     "mobility": "Usual mobility",
     "breathing": "Usual breathing",
     "memory_understanding": "Usual memory and understanding",
-    "usual_readings": "Usual readings",
-    "communication": "Communication",
-    "medicines": "Medicines",
-    "allergies": "Allergies",
     "respect_form_location": "Where the ReSPECT form is kept",
     "dnacpr_location": "Where the DNACPR decision is kept",
     "lpa_location": "Where the lasting power of attorney is kept",
     "rescue_medication_location": "Where the rescue medication is kept",
+}
+# Every field ``portal.sections`` describes has a code, so a new field is exported at once.
+USUAL_STATE = {
+    field: _USUAL_STATE_DISPLAYS.get(field, field.replace("_", " ").capitalize())
+    for field in BY_KEY["usual_state"].fields
 }
 CONTACT_KINDS = {
     ContactKind.NEXT_OF_KIN: "Next of kin",
