@@ -172,3 +172,20 @@ def test_every_described_field_reaches_the_snapshot_the_pdf_and_fhir(app, every_
             assert any(field in entry for entry in entries), f"{key}.{field} not in the snapshot"
             assert _shown(field, printed), f"{key}.{field} not in the PDF"
             assert _shown(field, document), f"{key}.{field} not in the FHIR document"
+
+
+def test_the_meeting_amends_a_field_within_the_limit_the_persons_form_has(app):
+    """One limit a field: text amended at the review cannot outgrow the crisis sheet's limits,
+    which the patient's own form keeps to."""
+    from portal.meetings.forms import _amend_field
+
+    with app.test_request_context():
+        for section in sections.SECTIONS:
+            own = _form_of(section.key)(meta={"csrf": False})
+            for name in section.amendable:
+                if name not in own or sections.FIELD_RULES[name].limit is None:
+                    continue
+                amend = _amend_field(name).bind(own, f"amend_{name}")
+                limits = {v.max for v in amend.validators if getattr(v, "max", -1) > 0}
+                assert limits == {v.max for v in own[name].validators if getattr(v, "max", -1) > 0}
+                assert limits == {sections.FIELD_RULES[name].limit}, name
