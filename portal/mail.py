@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from portal import bidi
+from portal.i18n import formatting_locale
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def in_language_and_english(
     code = locale or "en"
     parts = []
     for language in dict.fromkeys([code, "en"]):
-        with force_locale("en_GB" if language == "en" else language):
+        with force_locale(formatting_locale(language)):
             parts.append(compose(language))
     return parts[0][0], ENGLISH_DIVIDER.join(body.strip("\n") for _subject, body in parts) + "\n"
 
