@@ -84,11 +84,11 @@ def _send_smtp(message: EmailMessage) -> bool:
     return True
 
 
-def send_smtp(message: EmailMessage) -> None:
-    """Hand a message to ``MAIL_SERVER``; raises ``OSError`` or ``SMTPException`` on failure
-    (the notification outbox retries)."""
+def send_smtp(message: EmailMessage, sender: str | None = None) -> None:
+    """Hand a message to ``MAIL_SERVER`` (``sender``: the envelope's return path, else the
+    From address); raises ``OSError`` or ``SMTPException`` on failure (the outbox retries)."""
     with open_smtp() as smtp:
-        smtp.send_message(message)
+        smtp.send_message(message, from_addr=sender)
 
 
 def open_smtp() -> smtplib.SMTP:
