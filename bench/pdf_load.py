@@ -123,6 +123,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--think", default="1-3", help="seconds between requests ('0': none)")
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers")
+    parser.add_argument(
+        "--no-changes", action="store_true",
+        help="cached downloads only: no goal changed, so no download waits for the queue",
+    )
     args = parser.parse_args()
     store = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
     try:
@@ -152,6 +156,7 @@ def main() -> None:
         "PORTAL_CELERY_QUEUE": queue,
         "BENCH_RENDER_COUNTER": counter,
         "BENCH_SESSIONS": str(RESULTS / "pdf-sessions.json"),
+        "BENCH_PDF_CHANGES": "0" if args.no_changes else "1",
     })
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / "pdf-load-servers.log"
@@ -208,6 +213,8 @@ def main() -> None:
                 f"{pct(walls, 99):.1f} | {pct(cpus, 50):.1f} | {pct(cpus, 95):.1f} |"
             )
     pauses = f"{args.think} s between requests" if args.think != "0" else "no pause"
+    if args.no_changes:
+        pauses += ", no changes (cached downloads only)"
     lines = [
         f"# PDF downloads under load: {args.users} people, {pauses}, {args.seconds} s, "
         f"{args.workers} gunicorn workers and one Celery worker on Redis",
