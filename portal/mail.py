@@ -88,7 +88,15 @@ def send_smtp(message: EmailMessage, sender: str | None = None) -> None:
     """Hand a message to ``MAIL_SERVER`` (``sender``: the envelope's return path, else the
     From address); raises ``OSError`` or ``SMTPException`` on failure (the outbox retries)."""
     with open_smtp() as smtp:
+        hand_over(smtp, message, sender)
+
+
+def hand_over(smtp: smtplib.SMTP, message: EmailMessage, sender: str | None = None) -> None:
+    """``send_message``, with the envelope sender only when one is given."""
+    if sender:
         smtp.send_message(message, from_addr=sender)
+    else:
+        smtp.send_message(message)
 
 
 def open_smtp() -> smtplib.SMTP:

@@ -87,7 +87,7 @@ def _hand_over(email, sender: str | None) -> None:
         if _shared.smtp is None:
             _shared.smtp = mail.open_smtp()
         try:
-            _shared.smtp.send_message(email, from_addr=sender)
+            mail.hand_over(_shared.smtp, email, sender)
             return
         except smtplib.SMTPServerDisconnected:
             _drop_connection()  # the server closed an idle connection: one fresh try
