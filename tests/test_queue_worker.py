@@ -163,10 +163,21 @@ def test_a_change_is_rendered_by_the_worker_and_the_download_right_after_waits_f
 ):
     """The PDF is never laid out in the web process: right after a change the download waits
     for the worker's rendering and serves it."""
-    from portal.pdf import services, shared
+    from portal.pdf import shared
 
     store = shared.SharedPdfCache(REDIS_URL, 50)  # the worker's store: same Redis, same keys
     monkeypatch.setitem(app.extensions, "pdf_shared_cache", store)
+    try:
+        _download_after_a_change(app, cast, login, worker, monkeypatch)
+    finally:
+        mine = [*store.redis.scan_iter(f"{shared.PREFIX}{cast.plan_a.id}:*"),
+                store._queued_name(cast.a.id)]
+        store.redis.delete(*mine)
+
+
+def _download_after_a_change(app, cast, login, worker, monkeypatch):
+    from portal.pdf import services
+
     in_request = []
     monkeypatch.setattr(services, "render_pdf", lambda html, **kw: in_request.append(1) or b"")
     services.pdf_cache().clear()
