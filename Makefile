@@ -48,13 +48,17 @@ SERVE_BIND ?= 127.0.0.1:8000
 
 # Background jobs: Celery worker processes (beat runs inside `make worker`).
 WORKER_CONCURRENCY ?= 2
+# Bounces of notification emails: the SMTP receiver the mail server hands them to.
+BOUNCE_HOST ?= 127.0.0.1
+BOUNCE_PORT ?= 8025
+BOUNCE_BIND := $(BOUNCE_HOST):$(BOUNCE_PORT)
 
 # One step at a time, in the order given, even under `make -j`.
 .NOTPARALLEL:
 
 .PHONY: help setup system db run test test-sqlite test-postgres lint \
         i18n-extract i18n-update i18n-init i18n-compile i18n-check \
-        bench serve worker error-pages clean
+        bench serve worker bounce-server error-pages clean
 
 help:
 	@echo "Targets:"
@@ -71,6 +75,7 @@ help:
 	@echo "  bench         install the bench extras and run the benchmarks"
 	@echo "  serve         serve with gunicorn on $(SERVE_BIND) (production settings)"
 	@echo "  worker        Celery worker and scheduler for background jobs (needs REDIS_URL)"
+	@echo "  bounce-server receive bounced notification emails on $(BOUNCE_BIND) (needs PORTAL_MAIL_BOUNCE_ADDRESS)"
 	@echo "  error-pages   write the front server's timeout page in every language (deploy/error-pages)"
 	@echo "  clean         remove install stamps, node_modules, static/vendor and .mo files"
 
@@ -206,6 +211,10 @@ worker: setup
 	@mkdir -p instance
 	$(VENV)/bin/celery -A portal.worker worker --beat \
 	    --concurrency $(WORKER_CONCURRENCY) --schedule instance/celerybeat-schedule --loglevel INFO
+
+# Bounces reported after delivery, handed over by the mail server (see README, Bounces).
+bounce-server: setup
+	$(FLASK) bounce-server --host $(BOUNCE_HOST) --port $(BOUNCE_PORT)
 
 # --------------------------------------------------------------------------- #
 

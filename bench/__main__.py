@@ -93,6 +93,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
                      ["bench.load", "--url", sqlite_100k, "--patients", "100000"]))
     plan.append(("Notifications: 100,000 review reminders through Celery to SMTP, a worker killed",
                  ["bench.notify_bench", "--reminders", "100000"]))
+    plan.append(("PDF downloads under load: 20 people, the queue rendering ahead (Redis)",
+                 ["bench.pdf_load", "--patients", "400", "--users", "20", "--seconds", "60"]))
     if million and pg_100k:
         pg_1m = fresh_pg_database("portal_bench_1m")
         report_1m = fresh_pg_database("portal_report_1m")

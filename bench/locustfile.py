@@ -102,11 +102,7 @@ class PatientUser(FastHttpUser):
     wait_time = _think_time()
 
     def on_start(self):
-        session = next(_patients)
-        self.patient_id = session["patient_id"]
-        self.goal_id = session["goal_id"]
-        self.step_id = session.get("step_id")
-        _use_cookies(self, session["cookies"])
+        _start_as_patient(self)
 
     @task(12)
     def plan(self):
@@ -140,14 +136,59 @@ class PatientUser(FastHttpUser):
 
     @task(1)
     def edit_goal(self):
-        """Open the goal's form and save it with its title changed, as a person would."""
-        url = f"/patients/{self.patient_id}/goals/{self.goal_id}/edit"
-        page = self.client.get(url, name="/patients/[id]/goals/[id]/edit").text
-        fields = _INPUT.findall(page) + _TEXT.findall(page)
-        form = {name: html.unescape(value) for name, value in fields}
-        title = form["title"]  # a real change each time: the mark added, then taken away
-        form["title"] = title.removesuffix(" !") if title.endswith(" !") else title + " !"
-        self.client.post(url, data=form, name="/patients/[id]/goals/[id]/edit (save)")
+        _edit_goal(self)
+
+
+def _start_as_patient(user: FastHttpUser) -> None:
+    session = next(_patients)
+    user.patient_id = session["patient_id"]
+    user.goal_id = session["goal_id"]
+    user.step_id = session.get("step_id")
+    _use_cookies(user, session["cookies"])
+
+
+def _edit_goal(user: FastHttpUser) -> None:
+    """Open the goal's form and save it with its title changed, as a person would."""
+    url = f"/patients/{user.patient_id}/goals/{user.goal_id}/edit"
+    page = user.client.get(url, name="/patients/[id]/goals/[id]/edit").text
+    fields = _INPUT.findall(page) + _TEXT.findall(page)
+    form = {name: html.unescape(value) for name, value in fields}
+    title = form["title"]  # a real change each time: the mark added, then taken away
+    form["title"] = title.removesuffix(" !") if title.endswith(" !") else title + " !"
+    user.client.post(url, data=form, name="/patients/[id]/goals/[id]/edit (save)")
+
+
+class PdfUser(FastHttpUser):
+    """A signed-in patient printing (``bench.pdf_load``): the plan and the crisis sheet, kept
+    ready by the job queue; once in ten, a goal changed and the plan downloaded at once,
+    while the queue renders it again."""
+
+    wait_time = _think_time()
+
+    def on_start(self):
+        _start_as_patient(self)
+
+    @task(6)
+    def plan_pdf(self):
+        self.client.get(f"/patients/{self.patient_id}/plan.pdf", name="/patients/[id]/plan.pdf")
+
+    @task(3)
+    def crisis_pdf(self):
+        self.client.get(
+            f"/patients/{self.patient_id}/crisis.pdf", name="/patients/[id]/crisis.pdf"
+        )
+
+    @task(1)
+    def plan_pdf_after_a_change(self):
+        if os.environ.get("BENCH_PDF_CHANGES") == "0":  # cached downloads only
+            self.plan_pdf()
+            return
+        _edit_goal(self)
+        self.client.get(
+            f"/patients/{self.patient_id}/plan.pdf",
+            name="/patients/[id]/plan.pdf (right after a change)",
+            headers={"X-Bench-After-Change": "1"},  # for the server's own timings
+        )
 
 
 _professionals = itertools.cycle(_SESSIONS.get("professionals") or [None])

@@ -197,3 +197,28 @@ def register_cli(app: Flask) -> None:
 
         written = write_pages(app, Path(output) if output else PAGES)
         click.echo(f"Wrote {len(written)} pages to {written[0].parent.parent}.")
+
+    @app.cli.command("bounce-server")
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=8025, show_default=True, help="SMTP port to listen on.")
+    def bounce_server(host: str, port: int):
+        """Receive bounces (delivery reports) for MAIL_BOUNCE_ADDRESS over SMTP and record
+        permanent failures (see README, Bounces)."""
+        import signal
+        import threading
+
+        from portal.notifications.bounces import controller
+
+        if not app.config.get("MAIL_BOUNCE_ADDRESS"):
+            raise click.UsageError("set PORTAL_MAIL_BOUNCE_ADDRESS, e.g. bounces@example.org")
+        server = controller(app, host, port)
+        server.start()
+        click.echo(f"Receiving bounces on {host}:{port}; Ctrl-C to stop.")
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()

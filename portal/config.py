@@ -63,6 +63,11 @@ class Defaults:
     OUTBOX_DIR = str(ROOT / "instance" / "outbox")
     MAIL_SERVER: str | None = None
     MAIL_SENDER = "no-reply@careplan.invalid"
+    # Where bounces reported after delivery go: each notification email's return path is
+    # this address with a token after a "+" (bounces+<token>@...), read by `flask
+    # bounce-server` (see README, Bounces). Unset: the envelope sender is MAIL_SENDER.
+    MAIL_BOUNCE_ADDRESS: str | None = None
+    BOUNCE_MAX_BYTES = 256 * 1024  # a larger message to the bounce address is refused
     # PORTAL_BASE_URL: the public address every emailed link is built on, e.g.
     # https://careplan.example.nhs.uk (never the request's Host header, which can be forged).
     BASE_URL: str | None = None

@@ -74,7 +74,11 @@ BRITISH_ENGLISH = "en_GB"
 
 def select_locale() -> str:
     """The chosen language, with English formatted the British way."""
-    code = _chosen_language()
+    return formatting_locale(_chosen_language())
+
+
+def formatting_locale(code: str) -> str:
+    """The locale to format a language's text in (``en`` -> ``en_GB``), as a request does."""
     return BRITISH_ENGLISH if code == "en" else code
 
 

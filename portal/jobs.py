@@ -31,6 +31,7 @@ JOBS: dict[str, Callable] = {}
 
 # Modules that define jobs, imported when the app (and so the worker) starts.
 JOB_MODULES = (
+    "portal.drafts.services",
     "portal.notifications.outbox",
     "portal.notifications.schedule",
     "portal.pdf.shared",
@@ -100,6 +101,7 @@ SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
     },
     "clean-up": {"task": "notifications.clean_up", "schedule": crontab(hour=3, minute=0)},
+    "kept-forms": {"task": "drafts.clean_up", "schedule": crontab(hour=3, minute=15)},
 }
 
 

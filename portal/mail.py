@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from portal import bidi
+from portal.i18n import formatting_locale
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def in_language_and_english(
     code = locale or "en"
     parts = []
     for language in dict.fromkeys([code, "en"]):
-        with force_locale("en_GB" if language == "en" else language):
+        with force_locale(formatting_locale(language)):
             parts.append(compose(language))
     return parts[0][0], ENGLISH_DIVIDER.join(body.strip("\n") for _subject, body in parts) + "\n"
 
@@ -83,10 +84,18 @@ def _send_smtp(message: EmailMessage) -> bool:
     return True
 
 
-def send_smtp(message: EmailMessage) -> None:
-    """Hand a message to ``MAIL_SERVER``; raises ``OSError`` or ``SMTPException`` on failure
-    (the notification outbox retries)."""
+def send_smtp(message: EmailMessage, sender: str | None = None) -> None:
+    """Hand a message to ``MAIL_SERVER`` (``sender``: the envelope's return path, else the
+    From address); raises ``OSError`` or ``SMTPException`` on failure (the outbox retries)."""
     with open_smtp() as smtp:
+        hand_over(smtp, message, sender)
+
+
+def hand_over(smtp: smtplib.SMTP, message: EmailMessage, sender: str | None = None) -> None:
+    """``send_message``, with the envelope sender only when one is given."""
+    if sender:
+        smtp.send_message(message, from_addr=sender)
+    else:
         smtp.send_message(message)
 
 

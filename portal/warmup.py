@@ -9,7 +9,7 @@ from flask import Flask
 from flask_babel import force_locale, get_translations
 
 from portal.errors import render_error
-from portal.i18n import BRITISH_ENGLISH
+from portal.i18n import formatting_locale
 
 
 def warm(app: Flask) -> int:
@@ -20,7 +20,7 @@ def warm(app: Flask) -> int:
         env.get_template(name)
     with app.test_request_context("/"):
         for code in app.config["LOCALES"]:
-            with force_locale(BRITISH_ENGLISH if code == "en" else code):
+            with force_locale(formatting_locale(code)):
                 get_translations()
                 render_error(404)  # the base layout, its macros and the date formats
     return len(names)

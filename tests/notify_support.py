@@ -28,11 +28,13 @@ class SmtpInbox:
     messages: list = field(default_factory=list)
     refuse: str | None = None
     peers: list = field(default_factory=list)  # the client end of each message's connection
+    senders: list = field(default_factory=list)  # each message's envelope sender (MAIL FROM)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         if self.refuse:
             return self.refuse
         self.peers.append(session.peer)
+        self.senders.append(envelope.mail_from)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 

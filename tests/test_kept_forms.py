@@ -113,6 +113,19 @@ def test_what_was_kept_expires_after_a_day(db, cast, login, clock):
     assert OFFER not in client.get(url).get_data(as_text=True)
 
 
+def test_the_nightly_clean_up_deletes_every_accounts_expired_forms_only(db, cast):
+    now = utcnow()
+    for user, expires in ((cast.users["owner"], now - timedelta(minutes=1)),
+                          (cast.users["carer_view"], now - timedelta(days=30)),
+                          (cast.users["professional"], now + timedelta(hours=2))):
+        db.session.add(KeptForm(user_id=user.id, path="/account", fields={}, expires_at=expires))
+    db.session.commit()
+    assert services.clean_up() == 2
+    assert [k.user_id for k in db.session.scalars(select(KeptForm))] == [
+        cast.users["professional"].id
+    ]
+
+
 def test_a_second_late_save_of_the_same_page_replaces_the_first(db, cast, login, clock):
     client = login(cast.users["owner"])
     url = f"/patients/{cast.a.id}/preparation"

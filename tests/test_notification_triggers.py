@@ -226,6 +226,7 @@ def test_the_beat_schedule_runs_the_registered_jobs():
         "notifications.clean_up",
         "notifications.access_ended",
         "notifications.care_team_digest",
+        "drafts.clean_up",
     }
     assert names <= set(jobs.JOBS)
     assert jobs.SCHEDULE["dispatch-pending"]["schedule"] == 60.0

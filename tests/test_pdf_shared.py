@@ -94,15 +94,17 @@ def test_prerendered_in_every_readers_language_then_a_change_renders_afresh(
     cast.users["carer_view"].preferred_locale = "pl"
     cast.users["carer_revoked"].preferred_locale = "ar"  # no longer a reader
     db.session.commit()
-    assert shared.reader_locales(cast.plan_a) == ["pl", "ur"]
-    assert shared.prerender(cast.a.id) == 4  # plan and crisis sheet, in Polish and Urdu
-    assert len(renders) == 4
+    cast.users["owner"].preferred_locale = None  # no language saved: reads in English
+    db.session.commit()
+    assert shared.reader_locales(cast.plan_a) == ["en", "pl", "ur"]
+    assert shared.prerender(cast.a.id) == 6  # plan and crisis sheet, in each of the three
+    assert len(renders) == 6
 
     services.pdf_cache().clear()
     carer = login(cast.users["carer_view"])
     carer.get(f"/patients/{cast.a.id}/plan.pdf")
     carer.get(f"/patients/{cast.a.id}/crisis.pdf")
-    assert len(renders) == 4  # both served from what the queue rendered
+    assert len(renders) == 6  # both served from what the queue rendered
 
     owner = login(cast.users["owner"])
     owner.post(
@@ -112,7 +114,7 @@ def test_prerendered_in_every_readers_language_then_a_change_renders_afresh(
     services.pdf_cache().clear()
     carer = login(cast.users["carer_view"])
     carer.get(f"/patients/{cast.a.id}/crisis.pdf")
-    assert len(renders) == 5 and "New sign" in renders[-1]  # the old sheet is not served
+    assert len(renders) == 7 and "New sign" in renders[-1]  # the old sheet is not served
 
 
 def test_with_redis_down_a_download_still_works(db, cast, login, renders, app, monkeypatch):  # noqa: F811
@@ -126,3 +128,54 @@ def test_without_a_broker_there_is_no_shared_cache(app):
     with app.app_context():
         app.extensions.pop("pdf_shared_cache", None)
         assert shared.shared_cache() is None
+
+
+def test_a_download_right_after_a_change_waits_for_the_queued_rendering(store):
+    """Queued, not yet taken up by a worker: the download waits instead of rendering."""
+    key = (7, "plan", "en", "after-change")
+    store.mark_queued(70)
+
+    def worker():
+        time.sleep(0.3)  # the job is still in the queue meanwhile
+        token = store.claim(key)
+        store.taken_up(70)
+        time.sleep(0.2)
+        store.fill(key, token, lambda: b"%PDF from the worker")
+
+    in_request = []
+    thread = threading.Thread(target=worker)
+    thread.start()
+    data = store.get_or_render(key, lambda: in_request.append(1) or b"%PDF here", 70)
+    thread.join()
+    assert data == b"%PDF from the worker" and in_request == []
+    assert not store.redis.exists(store._queued_name(70))
+
+
+def test_a_queued_rendering_no_worker_takes_up_is_waited_for_only_so_long(store, monkeypatch):
+    monkeypatch.setattr(shared, "WAIT_SECONDS", 0.3)
+    store.mark_queued(71)
+    data = store.get_or_render((8, "plan", "en", "lost"), lambda: b"%PDF here", 71)
+    assert data == b"%PDF here"
+
+
+def test_a_change_marks_a_rendering_queued_and_the_job_serves_the_next_download(
+    db, cast, login, renders, store, monkeypatch  # noqa: F811
+):
+    published = []
+    monkeypatch.setattr(jobs, "uses_broker", lambda: True)
+    monkeypatch.setattr(jobs, "publish_many", lambda queued, **kw: published.extend(queued))
+    owner = login(cast.users["owner"])
+    owner.post(
+        f"/patients/{cast.a.id}/contingency/steps/new",
+        data={"level": "red", "signs": "Queued sign", "actions": "a", "who_to_call": ""},
+    )
+    assert ("pdf.prerender", (cast.a.id,)) in published
+    assert store.redis.get(store._queued_name(cast.a.id)) == b"1"
+    rendered = shared.prerender(cast.a.id)
+    assert rendered == len(renders) and rendered >= 2
+    assert not store.redis.exists(store._queued_name(cast.a.id))
+    services.pdf_cache().clear()  # another web worker
+    owner.get(f"/patients/{cast.a.id}/crisis.pdf")
+
+    assert len(renders) == rendered  # served from the queue's rendering
+    assert shared.prerender(cast.a.id) == 0  # nothing changed since: nothing rendered again

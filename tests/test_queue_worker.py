@@ -156,3 +156,39 @@ def test_with_the_mail_server_down_the_worker_retries_until_it_is_back(
 def worker_log(process) -> str:
     state = "timed out" if process.poll() is None else f"worker exited with {process.poll()}"
     return f"{state}:\n{process.log.read_text()[-3000:]}"
+
+
+def test_a_change_is_rendered_by_the_worker_and_the_download_right_after_waits_for_it(
+    app, db, cast, login, worker, monkeypatch  # noqa: F811
+):
+    """The PDF is never laid out in the web process: right after a change the download waits
+    for the worker's rendering and serves it."""
+    from portal.pdf import shared
+
+    store = shared.SharedPdfCache(REDIS_URL, 50)  # the worker's store: same Redis, same keys
+    monkeypatch.setitem(app.extensions, "pdf_shared_cache", store)
+    try:
+        _download_after_a_change(app, cast, login, worker, monkeypatch)
+    finally:
+        mine = [*store.redis.scan_iter(f"{shared.PREFIX}{cast.plan_a.id}:*"),
+                store._queued_name(cast.a.id)]
+        store.redis.delete(*mine)
+
+
+def _download_after_a_change(app, cast, login, worker, monkeypatch):
+    from portal.pdf import services
+
+    in_request = []
+    monkeypatch.setattr(services, "render_pdf", lambda html, **kw: in_request.append(1) or b"")
+    services.pdf_cache().clear()
+    owner = login(cast.users["owner"])
+    owner.post(
+        f"/patients/{cast.a.id}/contingency/steps/new",
+        data={"level": "red", "signs": "Rendered by the worker", "actions": "a", "who_to_call": ""},
+    )
+    response = owner.get(f"/patients/{cast.a.id}/crisis.pdf")
+    assert response.status_code == 200, worker_log(worker)
+    assert response.data.startswith(b"%PDF") and in_request == []
+    services.pdf_cache().clear()  # as another web worker: served from the shared store
+    assert owner.get(f"/patients/{cast.a.id}/plan.pdf").data.startswith(b"%PDF")
+    assert in_request == []

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from werkzeug.datastructures import MultiDict
 
+from portal import jobs
 from portal.extensions import db
 from portal.models import KeptForm
 from portal.models.base import utcnow
@@ -96,3 +97,12 @@ def discard(user_id: int, kept_id: int) -> str | None:
     db.session.delete(kept)
     db.session.commit()
     return path
+
+
+@jobs.job("drafts.clean_up")
+def clean_up() -> int:
+    """Delete every account's kept forms past their day (nightly): an expired one is never
+    offered again, and one whose owner never signs in again would otherwise stay for ever."""
+    result = db.session.execute(delete(KeptForm).where(KeptForm.expires_at < utcnow()))
+    db.session.commit()
+    return result.rowcount

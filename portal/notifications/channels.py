@@ -14,6 +14,7 @@ from notifications_python_client.notifications import NotificationsAPIClient
 
 from portal import mail
 from portal.models import Channel, Notification
+from portal.notifications import bounces
 from portal.notifications.messages import Message, render
 from portal.notifications.outbox import AddressRefused, PermanentFailure, TemporaryFailure
 
@@ -39,7 +40,7 @@ def send_email(row: Notification, message: Message) -> None:
             return
         raise PermanentFailure("no mail server configured")
     try:
-        _hand_over(email)
+        _hand_over(email, bounces.return_path(row.id))
     except smtplib.SMTPRecipientsRefused as refused:
         codes = [code for code, _ in refused.recipients.values()]
         if all(400 <= code < 500 for code in codes):
@@ -77,15 +78,16 @@ def _drop_connection() -> None:
             smtp.close()
 
 
-def _hand_over(email) -> None:
+def _hand_over(email, sender: str | None) -> None:
+    """Over the batch's shared connection if there is one; ``sender``: the return path."""
     if not getattr(_shared, "reuse", False):
-        mail.send_smtp(email)
+        mail.send_smtp(email, sender)
         return
     for reopened in (False, True):
         if _shared.smtp is None:
             _shared.smtp = mail.open_smtp()
         try:
-            _shared.smtp.send_message(email)
+            mail.hand_over(_shared.smtp, email, sender)
             return
         except smtplib.SMTPServerDisconnected:
             _drop_connection()  # the server closed an idle connection: one fresh try

@@ -477,10 +477,16 @@ def record_refusal(reference: str, why: str) -> bool:
     row = db.session.scalar(select(Notification).where(Notification.idempotency_key == reference))
     if row is None:
         return False
-    row.status = NotificationStatus.FAILED
-    row.last_error = _reason(AddressRefused(why))
-    db.session.commit()
+    refuse(row, AddressRefused(why))
     return True
+
+
+def refuse(row: Notification, failure: AddressRefused) -> None:
+    """Mark a sent (or waiting) message failed for its address, as a refusal at sending is:
+    nothing more goes to the address and staff see the person could not be reached. Commits."""
+    row.status = NotificationStatus.FAILED
+    row.last_error = _reason(failure)
+    db.session.commit()
 
 
 @jobs.job("notifications.clean_up")

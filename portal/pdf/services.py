@@ -19,6 +19,7 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 
@@ -334,15 +335,27 @@ def fingerprint(html: str) -> str:
     return hashlib.sha256(html.encode("utf-8")).hexdigest()
 
 
+def document(plan: CarePlan, kind: str, size: PrintSize) -> tuple[tuple, Callable[[], bytes]]:
+    """The cache key of a document in the current locale, and how to render it."""
+    html = (plan_html if kind == PLAN else crisis_html)(plan, size)
+    return _key(plan, kind, html, size), _renderer(kind, html, size)
+
+
+def _key(plan: CarePlan, kind: str, html: str, size: PrintSize) -> tuple:
+    return (plan.id, _variant(kind, size), str(get_locale()), fingerprint(html))
+
+
+def _renderer(kind: str, html: str, size: PrintSize) -> Callable[[], bytes]:
+    large = size == PrintSize.LARGE
+    return lambda: render_pdf(html, one_page=kind == CRISIS and not large, large=large)
+
+
 def _cached(plan: CarePlan, kind: str, html: str, size: PrintSize) -> bytes:
-    key = (plan.id, _variant(kind, size), str(get_locale()), fingerprint(html))
+    key = _key(plan, kind, html, size)
     store = pdf_cache()
     data = store.get(key)
     if data is None:
-        large = size == PrintSize.LARGE
-        data = fetch_or_render(
-            key, lambda: render_pdf(html, one_page=kind == CRISIS and not large, large=large)
-        )
+        data = fetch_or_render(key, _renderer(kind, html, size), plan.patient_id)
         store.put(key, data)
     return data
 
