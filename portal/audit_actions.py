@@ -70,6 +70,7 @@ ACTIONS = {
     "wish.decline": DECLINED_CHANGE,
     "preparation.create": _l("Changed the preparation for the review"),
     "preparation.done": _l("Marked a step of getting ready for the review as done"),
+    "preparation.undone": _l("Marked a step of getting ready for the review as not done"),
     "preparation.edit": _l("Changed the preparation for the review"),
     "preparation.attach": _l("Changed the preparation for the review"),
     "crisis_step.create": _l("Added a step to the crisis plan"),
