@@ -37,6 +37,7 @@ ACTIONS = {
     "version.view": _l("Looked at an earlier version of your plan"),
     "pdf.plan": _l("Downloaded the care plan"),
     "pdf.crisis": _l("Downloaded the crisis sheet"),
+    "pdf.easy_read": _l("Downloaded the easy read crisis plan"),
     "data.download": _l("Downloaded a copy of everything the portal holds about you"),
     "data.view": _l("Looked at the copy of everything held about you"),
     "fhir.export": _l("Downloaded your plan for another health system"),

@@ -239,6 +239,7 @@ CRISIS_SCOPE_ENDPOINTS = {
     ("contingency.crisis", "GET"),
     ("contingency.crisis_easy_read", "GET"),
     ("pdf.crisis_pdf", "GET"),
+    ("pdf.easy_read_pdf", "GET"),
 }
 
 

@@ -729,6 +729,8 @@ def test_fetcher_refuses_everything_else(static_dir, url):
 ROUTES = {
     "plan": ("/patients/{a}/plan.pdf", PLAN_READERS),
     "crisis": ("/patients/{a}/crisis.pdf", CRISIS_READERS),
+    # The easy read crisis plan: whoever may open its page (the same action).
+    "easy_read": ("/patients/{a}/crisis/easy-read.pdf", CRISIS_READERS),
 }
 
 

@@ -37,12 +37,14 @@ from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, Domain, GoalStatus, PrintSize, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
+from portal.phone import tel_href
 from portal.plans.glance import review_line
 from portal.preparation.services import open_preparation
 from portal.sections import DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
 
 PLAN = "plan"
 CRISIS = "crisis"
+EASY_READ = "easy_read"  # the crisis plan in easy read, always in large type
 
 # Tagged PDF/UA-1: structure tags, title shown in the window bar, document language.
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
@@ -138,12 +140,26 @@ def crisis_pdf(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> bytes:
     return _cached(plan, CRISIS, crisis_html(plan, size), size)
 
 
+def easy_read_pdf(plan: CarePlan, size: PrintSize = PrintSize.LARGE) -> bytes:
+    """The crisis plan in easy read, as its page words it: large type whatever was asked."""
+    return _cached(plan, EASY_READ, easy_read_html(plan), PrintSize.LARGE)
+
+
 def plan_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
     return render_template("pdf/plan.html", **_plan_context(plan), print_size=size)
 
 
 def crisis_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
     return render_template("pdf/crisis.html", **_crisis_context(plan), print_size=size)
+
+
+def easy_read_html(plan: CarePlan) -> str:
+    context = _crisis_context(plan)
+    # 999 and 111 are offered first on their own, as on the easy read page.
+    calls = context["contacts"]
+    context["contacts"] = [c for c in calls if tel_href(c.phone) not in ("999", "111")]
+    context.update(kind=EASY_READ, title=gettext("My crisis plan: easy read"))
+    return render_template("pdf/crisis_easy_read.html", **context, print_size=PrintSize.LARGE)
 
 
 def bilingual(message) -> tuple[str, str | None]:
@@ -357,6 +373,8 @@ def size_hint(plan_id: int, kind: str, size: PrintSize = PrintSize.STANDARD) -> 
 
 
 def download_name(kind: str, size: PrintSize = PrintSize.STANDARD) -> str:
+    if kind == EASY_READ:
+        return "crisis-plan-easy-read.pdf"
     name = "crisis-sheet" if kind == CRISIS else "care-plan"
     return f"{name}-large-print.pdf" if size == PrintSize.LARGE else f"{name}.pdf"
 

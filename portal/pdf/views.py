@@ -38,6 +38,13 @@ def crisis_pdf(patient_id: int):
     return _download(patient_id, Action.VIEW_CRISIS, services.CRISIS, services.crisis_pdf)
 
 
+@bp.route("/patients/<int:patient_id>/crisis/easy-read.pdf")
+@patient_page(Action.VIEW_CRISIS)
+def easy_read_pdf(patient_id: int):
+    """The easy read crisis plan on paper, for whoever may open its page."""
+    return _download(patient_id, Action.VIEW_CRISIS, services.EASY_READ, services.easy_read_pdf)
+
+
 def _download(patient_id: int, action: Action, kind: str, render) -> Response:
     """Access checked for this patient, then the PDF (cached or not), audited either way.
 
@@ -50,6 +57,8 @@ def _download(patient_id: int, action: Action, kind: str, render) -> Response:
     if care_plan is None:
         abort(404)
     size = services.print_size(request.args.get("size"), care_plan.patient)
+    if kind == services.EASY_READ:
+        size = services.PrintSize.LARGE  # easy read is always in large type
     try:
         data = render(care_plan, size)
     except services.RenderRefused as refused:
