@@ -121,6 +121,30 @@ SHEET_HEADINGS = {
     "not_checked": _l("Not yet checked by the care team"),
 }
 
+# Headings of the plan PDF: (as usual, in easy read). Easy read headings say plainly what
+# each part is for, for readers whose communication needs ask for easy read.
+PLAN_HEADINGS = {
+    "crisis": (_l("If things get worse"), _l("If I get more ill")),
+    "signs": (_l("Signs to look for"), _l("What I notice")),
+    "what_to_do": (_l("What to do"), _l("What to do")),
+    "who_to_call": (_l("Who to call"), _l("People I can call")),
+    "usual_state": (_l("Usual state of health"), _l("How I usually am")),
+    "named_contact": (_l("Named contact"), _l("The person to contact about my plan")),
+    "care_team": (_l("My care team"), _l("People who look after me")),
+    "goals": (_l("My goals"), _l("What I want to do")),
+    "wishes": (_l("My wishes and preferences"), _l("What matters to me")),
+    "needs": (_l("About me: my whole life, not just my conditions"), _l("About me")),
+    "preparation": (_l("Getting ready for my review"), _l("For my review meeting")),
+    "review": (_l("Next review"), _l("When my plan is checked next")),
+}
+
+
+def plan_headings(size: PrintSize) -> dict:
+    """The plan PDF's headings for ``size``: plain ones in easy read."""
+    easy = size == PrintSize.EASY_READ
+    return {key: pair[1] if easy else pair[0] for key, pair in PLAN_HEADINGS.items()}
+
+
 USUAL_STATE_FIELDS = tuple((f, FIELD_LABELS[f]) for f in USUAL_STATE_DESCRIPTIONS)
 DOCUMENT_FIELDS = tuple((f, FIELD_LABELS[f]) for f in DOCUMENT_LOCATIONS)
 
@@ -146,7 +170,9 @@ def easy_read_pdf(plan: CarePlan, size: PrintSize = PrintSize.LARGE) -> bytes:
 
 
 def plan_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
-    return render_template("pdf/plan.html", **_plan_context(plan), print_size=size)
+    return render_template(
+        "pdf/plan.html", **_plan_context(plan), print_size=size, headings=plan_headings(size)
+    )
 
 
 def crisis_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
@@ -352,7 +378,7 @@ def _cached(plan: CarePlan, kind: str, html: str, size: PrintSize) -> bytes:
     store = pdf_cache()
     data = store.get(key)
     if data is None:
-        large = size == PrintSize.LARGE
+        large = size != PrintSize.STANDARD  # easy read is in large print too
         data = fetch_or_render(
             key, lambda: render_pdf(html, one_page=kind == CRISIS and not large, large=large)
         )
@@ -376,6 +402,8 @@ def download_name(kind: str, size: PrintSize = PrintSize.STANDARD) -> str:
     if kind == EASY_READ:
         return "crisis-plan-easy-read.pdf"
     name = "crisis-sheet" if kind == CRISIS else "care-plan"
+    if size == PrintSize.EASY_READ:
+        return f"{name}-easy-read.pdf"
     return f"{name}-large-print.pdf" if size == PrintSize.LARGE else f"{name}.pdf"
 
 

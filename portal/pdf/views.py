@@ -57,8 +57,12 @@ def _download(patient_id: int, action: Action, kind: str, render) -> Response:
     if care_plan is None:
         abort(404)
     size = services.print_size(request.args.get("size"), care_plan.patient)
+    if kind != services.PLAN and size == services.PrintSize.EASY_READ:
+        # Easy read headings are the plan's; the crisis sheet and the easy read crisis plan
+        # (always in large type) have their own words.
+        size = services.PrintSize.LARGE
     if kind == services.EASY_READ:
-        size = services.PrintSize.LARGE  # easy read is always in large type
+        size = services.PrintSize.LARGE
     try:
         data = render(care_plan, size)
     except services.RenderRefused as refused:
@@ -81,7 +85,13 @@ def pdf_file_hint(plan_id: int, kind: str, size: str = services.PrintSize.STANDA
 
 
 @bp.app_template_global("print_sizes")
-def print_sizes(patient) -> list[str]:
-    """Both print sizes, the patient's own first (large print when their needs ask for it)."""
+def print_sizes(patient, kind: str = services.PLAN) -> list[str]:
+    """Every print of the document, the patient's own first (large print or easy read when
+    their needs ask for it). The crisis sheet has no easy read print (the easy read crisis
+    plan is a document of its own): easy read asks for its large print first."""
     first = services.default_print_size(patient)
-    return [first, *(size for size in services.PrintSize if size != first)]
+    sizes = list(services.PrintSize)
+    if kind != services.PLAN:
+        sizes.remove(services.PrintSize.EASY_READ)
+        first = services.PrintSize.LARGE if first == services.PrintSize.EASY_READ else first
+    return [first, *(size for size in sizes if size != first)]
