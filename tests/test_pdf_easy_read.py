@@ -85,10 +85,12 @@ def test_a_change_nobody_checked_is_only_said_to_wait(db, cast, login):
     assert "Unchecked" not in text and "Lips blue" in text
 
 
-def test_large_type_on_one_page(db, cast, app):
+# Latin, two Arabic-script languages, Bengali script and Chinese, as for large print.
+@pytest.mark.parametrize("locale", ["en_GB", "ur", "ar", "bn", "zh_Hans"])
+def test_large_type_on_one_page(db, cast, app, locale):
     """Every piece of text 16 pt or more, nothing off the page, one page for a usual plan."""
     _agree_the_crisis_plan(db, cast)
-    with app.test_request_context(), force_locale("en_GB"):
+    with app.test_request_context(), force_locale(locale):
         plan = db.session.get(CarePlan, cast.plan_a.id)
         data = services.render_pdf(services.easy_read_html(plan), large=True)
     sizes = text_sizes(data)
