@@ -373,7 +373,7 @@ def test_plan_pdf_puts_the_crisis_plan_first_and_the_review_date_last(plan_pdf):
 
 def test_plan_pdf_marks_proposals_apart_from_agreed_goals(plan_pdf):
     text = plan_pdf["text"]
-    proposals = text.index("Proposed since the last review – not yet agreed")
+    proposals = text.index("Changes waiting to be agreed")
     assert text.index("Walk to the corner shop, goal 2") < proposals
     assert text.index("Get back to the Thursday lunch club") > proposals
     assert "Added by Margaret Hughes – not yet agreed" in text

@@ -210,6 +210,7 @@ RETIRED = frozenset(
         "Removal asked for – not yet reviewed",
         "Draft – not yet agreed",
         "Proposed – not yet agreed",
+        "Proposed since the last review – not yet agreed",
     }
 )
 _MESSAGE = re.compile(r"""\b(?:_|_l|gettext|lazy_gettext)\(\s*(["'])(.+?)\1""")
