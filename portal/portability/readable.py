@@ -174,7 +174,6 @@ _MEETING_MODES = {
 CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
     ("ConsentRecord", "method"): lambda v: _CONSENT_METHODS.get(v, v),
     ("ReviewMeeting", "held_by"): lambda v: _MEETING_MODES.get(v, v),
-    ("Goal", "status"): lambda v: labels.GOAL_STATUSES.get(v, v),
     ("Contact", "kind"): lambda v: labels.CONTACT_KINDS.get(v, v),
     ("CareTeamMembership", "status"): lambda v: labels.MEMBERSHIP_STATUSES.get(v, v),
     ("CareTeamMembership", "consent_method"): lambda v: _CONSENT_METHODS.get(v, v),
