@@ -196,7 +196,7 @@ ACTIONS = {
     "auth.email_change_requested": _l("Asked to change their email address"),
     "auth.email_changed": _l("Changed their email address"),
     "account.name_changed": _l("Changed their name"),
-    "patient.print_size": _l("Chose standard or large print for the copies of the plan"),
+    "patient.print_size": _l("Chose the print of the copies of the plan"),
     "account.messages_changed": _l("Changed which messages they get"),
     "account.contact_details_changed": _l("Changed their contact details for patients"),
     # Administration
