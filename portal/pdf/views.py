@@ -57,11 +57,10 @@ def _download(patient_id: int, action: Action, kind: str, render) -> Response:
     if care_plan is None:
         abort(404)
     size = services.print_size(request.args.get("size"), care_plan.patient)
-    if kind != services.PLAN and size == services.PrintSize.EASY_READ:
-        # Easy read headings are the plan's; the crisis sheet and the easy read crisis plan
-        # (always in large type) have their own words.
-        size = services.PrintSize.LARGE
-    if kind == services.EASY_READ:
+    easy_read = services.PrintSize.EASY_READ
+    if kind == services.EASY_READ or (kind != services.PLAN and size == easy_read):
+        # The easy read crisis plan is always in large type; easy read headings are the plan's
+        # (the crisis sheet's easy read is the easy read crisis plan, offered beside it).
         size = services.PrintSize.LARGE
     try:
         data = render(care_plan, size)
