@@ -68,7 +68,8 @@ def print_size_field(label, required: bool = True):
     it out keeps what is recorded)."""
     from portal.labels import PRINT_SIZES  # labels import the models, which import this module
 
-    allowed = AnyOf(list(PRINT_SIZES), message=_l("Choose standard or large print"))
+    message = _l("Choose standard print, large print or easy read")
+    allowed = AnyOf(list(PRINT_SIZES), message=message)
     return RadioField(
         label,
         choices=[SelectChoice(size.value, text) for size, text in PRINT_SIZES.items()],

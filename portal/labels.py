@@ -23,6 +23,7 @@ from portal.models import (
 PRINT_SIZES = {
     PrintSize.STANDARD: _l("Standard print"),
     PrintSize.LARGE: _l("Large print: bigger letters, more space between lines, one column"),
+    PrintSize.EASY_READ: _l("Easy read: large print with plain headings"),
 }
 
 DOMAINS = {

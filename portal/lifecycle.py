@@ -10,8 +10,10 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import escape
 
 from portal import labels
+from portal.bidi import ltr_date
 from portal.i18n import format_date
 from portal.models import GoalStatus
 
@@ -46,18 +48,72 @@ def _reader_id() -> int | None:
     return current_user.id if current_user and current_user.is_authenticated else None
 
 
-def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None) -> Label:
+def _held_apart(change, short: bool) -> Label:
+    """A crisis change nobody in the care team has checked, as the crisis page and sheet show
+    it apart from the agreed plan: who made it (with their relationship), when, and that the
+    care team has not checked it (hazard H02). ``short``: the crisis sheet's compact line."""
+    who, kind = change.by_name, change.change
+    colour = WITHDRAWING if kind == "removal" else WAITING
+    if short:
+        when = ltr_date(format_date(change.on, "short"))
+        if kind == "added":
+            text = _("Added by %(who)s, %(date)s")
+        elif kind == "changed":
+            text = _("Changed by %(who)s, %(date)s")
+        else:
+            text = _("Removal asked by %(who)s, %(date)s")
+    else:
+        when = ltr_date(format_date(change.on))
+        if change.by_relationship:
+            who = f"{who} ({change.by_relationship})"
+        if kind == "added":
+            text = _("Added by %(who)s on %(date)s, not yet checked by the care team")
+        elif kind == "changed":
+            text = _("Changed by %(who)s on %(date)s, not yet checked by the care team")
+        else:
+            text = _(
+                "%(who)s asked on %(date)s for this to be removed, not yet checked by the care team"
+            )
+    # The translation is the template; the name is escaped, the date may carry its direction.
+    return Label(escape(text) % {"who": who, "date": when}, colour)
+
+
+def _removal(author, mine: bool) -> Label:
+    """A crisis step or contact someone asked to remove, waiting for the care team."""
+    if mine:
+        return Label(_("You asked to remove this – not yet agreed"), WITHDRAWING)
+    if author is not None:
+        text = _("%(name)s asked to remove this – not yet agreed", name=author.display_name)
+        return Label(text, WITHDRAWING)
+    return Label(_("Asked to remove – not yet agreed"), WITHDRAWING)
+
+
+def item_label(
+    item,
+    agreed_on: date | None = None,
+    viewer_id: int | None = None,
+    change=None,
+    words: str = "tag",
+) -> Label:
     """What to call ``item`` for the person reading (``viewer_id``, by default the signed-in
     person: their own change is "Your suggestion").
 
     ``agreed_on`` (the last review's date) makes an agreed item read "Agreed on 7 December
-    2026", as the PDF and the agreed versions write it; without it, "Agreed".
+    2026", as the PDF and the agreed versions write it; without it, "Agreed". ``change`` (a
+    ``held_apart.UnreviewedChange`` of this crisis item) says whether it was added, changed or
+    asked to be removed; with ``words`` "full" (the crisis page and sheet) or "short" (the
+    sheet's compact line) it gives the fuller words for a change held apart, saying when and
+    that the care team has not checked it.
     """
+    if change is not None and words != "tag":
+        return _held_apart(change, words == "short")
     viewer_id = _reader_id() if viewer_id is None else viewer_id
     status = getattr(item, "status", None)
     if getattr(item, "pending_review", False):
         author = _author(item)
         mine = author is not None and author.id == viewer_id
+        if getattr(item, "removal_proposed", False):
+            return _removal(author, mine)
         if status == GoalStatus.WITHDRAWN:
             if mine:
                 return Label(_("You asked to stop this goal – not yet agreed"), WITHDRAWING)
@@ -70,7 +126,7 @@ def item_label(item, agreed_on: date | None = None, viewer_id: int | None = None
             return Label(_("Your suggestion – not yet agreed"), WAITING)
         if author is None:
             return Label(_("Suggestion – not yet agreed"), WAITING)
-        if _is_new(item):
+        if _is_new(item) or getattr(change, "change", None) == "added":
             text = _("Added by %(name)s – not yet agreed", name=author.display_name)
             return Label(text, WAITING)
         return Label(_("Changed by %(name)s – not yet agreed", name=author.display_name), WAITING)

@@ -5,7 +5,11 @@ import pytest
 from tests.factories import CAST_KEYS
 
 PLAN_ROUTES = ["/patients/{a}/plan"]
-CRISIS_ROUTES = ["/patients/{a}/crisis", "/patients/{a}/crisis/easy-read"]
+CRISIS_ROUTES = [
+    "/patients/{a}/crisis",
+    "/patients/{a}/crisis/easy-read",
+    "/patients/{a}/crisis/easy-read.pdf",
+]
 
 # Who may read the whole plan, and who may read the crisis page.
 PLAN_READERS = {"owner", "carer_view", "carer_contribute", "professional"}

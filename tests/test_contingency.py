@@ -239,6 +239,7 @@ CRISIS_SCOPE_ENDPOINTS = {
     ("contingency.crisis", "GET"),
     ("contingency.crisis_easy_read", "GET"),
     ("pdf.crisis_pdf", "GET"),
+    ("pdf.easy_read_pdf", "GET"),
 }
 
 
@@ -299,7 +300,8 @@ def test_patient_adds_a_step_shown_at_once_as_not_yet_reviewed(db, cast, login):
 
     page = crisis_page(login(cast.users["carer_crisis"]), cast.a)
     assert STEP["signs"] in page and STEP["actions"] in page
-    assert "Not yet reviewed" in page
+    owner = cast.users["owner"].display_name
+    assert f"Added by {owner} on" in page and "not yet checked by the care team</strong>" in page
     assert 'href="tel:+441134960000"' in page  # a number in "who to contact" is a call button
 
 
@@ -436,7 +438,7 @@ def test_removing_an_agreed_step_waits_for_the_review(db, cast, items, login):
     assert "Lips blue" not in body(client.get(f"/patients/{cast.a.id}/plan"))
     # ...but still in the plan for the professional to agree, and marked where it is edited.
     overview = body(client.get(f"/patients/{cast.a.id}/contingency"))
-    assert "Lips blue" in overview and "Removal asked for – not yet reviewed" in overview
+    assert "Lips blue" in overview and "You asked to remove this – not yet agreed" in overview
 
 
 def test_a_removal_asked_twice_changes_nothing_more(db, cast, items, login):
@@ -608,7 +610,7 @@ def test_usual_state_records_every_field_and_the_crisis_page_shows_them(db, cast
         "Where important documents",
     ):
         assert heading in page
-    assert "Not yet reviewed" in page
+    assert "not yet checked by the care team</strong>" in page
 
 
 def test_usual_state_is_created_when_there_is_none(db, login):
@@ -802,14 +804,15 @@ def test_review_markings_on_the_crisis_page(db, cast, items, login):
     page = crisis_page(client, cast.a)
     assert "Not yet reviewed by a professional" in page
     # The factory's step, contact and usual state were never agreed: all three wait apart.
-    assert page.count("Not checked</strong>") == 3
+    assert page.count(", not yet checked by the care team</strong>") == 3
     assert "Changes not yet checked by the care team are shown apart" in page
 
     cast.plan_a.contingency_reviewed_on = date(2026, 3, 2)
     agree(db, items.step, items.contact, items.usual)
     page = crisis_page(client, cast.a)
     assert "Last reviewed: 2 March 2026" in page
-    assert "Not checked" not in page and 'id="not-yet-checked"' not in page
+    assert "not yet checked by the care team</strong>" not in page
+    assert 'id="not-yet-checked"' not in page
 
 
 def test_plan_page_links_to_the_editing_pages_only_for_those_who_may_write(cast, login):

@@ -2,10 +2,12 @@
 
 import uuid
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import CheckConstraint, create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from portal import create_app
 from portal.extensions import db
@@ -58,6 +60,52 @@ def test_migrations_match_the_models_and_go_down_again(tmp_path, monkeypatch):
             downgrade(revision="base")
             with db.engine.connect() as conn:
                 assert not db.inspect(conn).has_table("patients")
+            db.engine.dispose()
+    finally:
+        if cleanup:
+            admin, name = cleanup
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def test_easy_read_is_taken_from_communication_needs_and_given_back_as_large_print(
+    tmp_path, monkeypatch
+):
+    """0021: a patient whose needs ask for easy read starts with it; going down, easy read
+    becomes large print; the database refuses a print it does not know."""
+    monkeypatch.setenv("PORTAL_ENV", "testing")
+    url, cleanup = _fresh_database(tmp_path)
+    app = create_app({"ENV": "testing", "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    patient = (
+        "INSERT INTO patients (organisation_id, nhs_number, given_name, family_name,"
+        " date_of_birth, sex, ethnicity_category, preferred_language, interpreter_needed,"
+        " communication_needs, created_at) VALUES (1, :nhs, 'A', 'B', '1950-01-01', 'female',"
+        " 'not_stated', 'en', false, :needs, '2026-01-01 00:00:00')"
+    )
+    sizes = "SELECT nhs_number, print_size FROM patients ORDER BY nhs_number"
+    try:
+        with app.app_context():
+            upgrade(revision="0020_coded_notifications")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO organisations (id, ods_code, name, kind, created_at)"
+                        " VALUES (1, 'A1', 'Practice', 'gp_practice', '2026-01-01 00:00:00')"
+                    )
+                )
+                for nhs, needs in (("1", "Easy read, please"), ("2", "Hearing loop"), ("3", None)):
+                    conn.execute(text(patient), {"nhs": nhs, "needs": needs})
+            upgrade(revision="0021_patient")
+            with db.engine.begin() as conn:
+                assert conn.execute(text(sizes)).all() == [
+                    ("1", "easy_read"), ("2", "standard"), ("3", "standard")
+                ]
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:
+                conn.execute(text("UPDATE patients SET print_size = 'huge'"))
+            downgrade(revision="0020_coded_notifications")
+            with db.engine.begin() as conn:
+                assert conn.execute(text(sizes)).all()[0] == ("1", "large")
             db.engine.dispose()
     finally:
         if cleanup:

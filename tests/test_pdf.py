@@ -373,7 +373,7 @@ def test_plan_pdf_puts_the_crisis_plan_first_and_the_review_date_last(plan_pdf):
 
 def test_plan_pdf_marks_proposals_apart_from_agreed_goals(plan_pdf):
     text = plan_pdf["text"]
-    proposals = text.index("Proposed since the last review – not yet agreed")
+    proposals = text.index("Changes waiting to be agreed")
     assert text.index("Walk to the corner shop, goal 2") < proposals
     assert text.index("Get back to the Thursday lunch club") > proposals
     assert "Added by Margaret Hughes – not yet agreed" in text
@@ -729,6 +729,8 @@ def test_fetcher_refuses_everything_else(static_dir, url):
 ROUTES = {
     "plan": ("/patients/{a}/plan.pdf", PLAN_READERS),
     "crisis": ("/patients/{a}/crisis.pdf", CRISIS_READERS),
+    # The easy read crisis plan: whoever may open its page (the same action).
+    "easy_read": ("/patients/{a}/crisis/easy-read.pdf", CRISIS_READERS),
 }
 
 

@@ -139,7 +139,7 @@ def test_the_patient_chooses_large_print_in_their_account(db, cast, login, rende
     page = client.get("/account/print")
     assert STANDARD_CHOSEN in page.get_data(as_text=True)
     refused = client.post("/account/print", data={"print_size": "huge"})
-    assert "Choose standard or large print" in refused.get_data(as_text=True)
+    assert "Choose standard print, large print or easy read" in refused.get_data(as_text=True)
     saved = client.post("/account/print", data={"print_size": "large"})
     assert saved.status_code == 302
     db.session.refresh(cast.a)
@@ -212,3 +212,81 @@ def test_page_footer_keeps_its_spaces(app, locale):
 
 # Rendered text and layout only: the same on every database, so checked on SQLite alone.
 pytestmark = pytest.mark.rendering
+
+
+# Easy read: large print with plain headings for the plan (the crisis plan has its own easy
+# read version, tests/test_pdf_easy_read.py).
+
+EASY_HEADINGS = ("If I get more ill", "What I want to do", "What matters to me", "About me")
+USUAL_HEADINGS = ("If things get worse", "My goals", "My wishes and preferences")
+
+
+def test_easy_read_gives_the_plan_plain_headings_in_large_print(app):
+    with app.test_request_context(), force_locale("en_GB"):
+        plan = full_plan()
+        easy = services.plan_html(plan, PrintSize.EASY_READ)
+        usual = services.plan_html(plan, PrintSize.LARGE)
+        data = services.render_pdf(easy, large=True)
+    assert 'class="pdf pdf--plan pdf--large"' in easy
+    for heading in EASY_HEADINGS:
+        assert f"<h2>{heading}</h2>" in easy and f"<h2>{heading}</h2>" not in usual
+    for heading in USUAL_HEADINGS:
+        assert f"<h2>{heading}</h2>" in usual and f"<h2>{heading}</h2>" not in easy
+    text = " ".join(pdftotext(data).split())
+    assert "What I want to do" in text and "What I notice" in text
+    assert [s for s in text_sizes(data) if s[0] < 16] == []
+
+
+def test_easy_read_headings_are_translated(app):
+    with app.test_request_context(), force_locale("ur"):
+        easy = services.plan_html(full_plan(), PrintSize.EASY_READ)
+    assert 'lang="ur" dir="rtl"' in easy
+    assert not any(heading in easy for heading in EASY_HEADINGS)
+
+
+def test_the_patient_chooses_easy_read_and_the_plan_downloads_in_it(db, cast, login, renders):
+    client = login(cast.users["owner"])
+    assert "Easy read: large print with plain headings" in client.get(
+        "/account/print"
+    ).get_data(as_text=True)
+    assert client.post("/account/print", data={"print_size": "easy_read"}).status_code == 302
+    db.session.refresh(cast.a)
+    assert cast.a.print_size == PrintSize.EASY_READ
+    plan_url = f"/patients/{cast.a.id}/plan.pdf"
+    response = client.get(plan_url)
+    assert 'filename="care-plan-easy-read.pdf"' in response.headers["Content-Disposition"]
+    assert "<h2>What I want to do</h2>" in renders[-1] and "pdf--large" in renders[-1]
+    # Her choice comes first; the other prints are offered beside it.
+    body = client.get(f"/patients/{cast.a.id}/plan").get_data(as_text=True)
+    easy = body.index(f'href="{plan_url}?size=easy_read">Download my care plan in easy read')
+    assert easy < body.index(f"{plan_url}?size=standard") < body.index(f"{plan_url}?size=large")
+    # The crisis sheet has no easy read print: its large print comes first, and the easy
+    # read crisis plan is offered as a document of its own.
+    crisis_url = f"/patients/{cast.a.id}/crisis.pdf"
+    crisis = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    assert "size=easy_read" not in crisis
+    assert crisis.index(f"{crisis_url}?size=large") < crisis.index(f"{crisis_url}?size=standard")
+    assert f"/patients/{cast.a.id}/crisis/easy-read.pdf" in crisis
+    sheet = client.get(crisis_url)
+    assert 'filename="crisis-sheet-large-print.pdf"' in sheet.headers["Content-Disposition"]
+    assert "pdf--large" in renders[-1]
+    asked = client.get(f"{crisis_url}?size=easy_read")
+    assert 'filename="crisis-sheet-large-print.pdf"' in asked.headers["Content-Disposition"]
+
+
+def test_a_professional_records_easy_read_for_the_patient(db, cast, login):
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/plan/arrangements"
+    response = client.post(url, data={"preferred_format": "paper", "print_size": "easy_read"})
+    assert response.status_code == 302
+    db.session.refresh(cast.a)
+    assert cast.a.print_size == PrintSize.EASY_READ
+
+
+def test_the_database_refuses_a_print_it_does_not_know(db, cast):
+    from sqlalchemy.exc import IntegrityError
+
+    cast.a.print_size = "huge"
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()

@@ -1,18 +1,26 @@
 """The plan taken in at a glance: its summary, dates that say what they are, and one vocabulary
 for where each item stands, the same on the plan page, in the PDF and at the review."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from portal.lifecycle import ANY_READER, item_label
-from portal.models import Goal, ReviewMeeting, SharedResult
+from portal.models import CrisisStep, Goal, ReviewMeeting, SharedResult
 from portal.pdf.services import plan_html
 from portal.plans import glance
 from portal.plans.services import load_plan
 from tests.compliance_factories import make_meeting
 from tests.test_meetings import agree_everything
+from tests.test_pdf import pdftotext
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES, PORTAL = ROOT / "templates", ROOT / "portal"
+PAGES = ("/crisis", "/crisis/easy-read", "/contingency", "/my-data")
 
 
 def _plan_page(client, cast) -> str:
@@ -190,3 +198,68 @@ def test_patient_pages_speak_to_her_not_about_her(cast, login):
     assert "with the patient" not in own.get_data(as_text=True)
     carer = login(cast.users["carer_contribute"]).get(f"/patients/{cast.a.id}/contingency")
     assert "It is looked at with the patient at the next review." in carer.get_data(as_text=True)
+
+
+# Own words the crisis pages, the crisis sheet and the readable copy once gave the lifecycle of
+# an item, before ``item_label`` gave every label.
+RETIRED = frozenset(
+    {
+        "Reviewed",
+        "Not yet reviewed",
+        "Not checked",
+        "Removal asked for – not yet reviewed",
+        "Draft – not yet agreed",
+        "Proposed – not yet agreed",
+        "Proposed since the last review – not yet agreed",
+    }
+)
+_MESSAGE = re.compile(r"""\b(?:_|_l|gettext|lazy_gettext)\(\s*(["'])(.+?)\1""")
+
+
+def _messages(root: Path, pattern: str):
+    for path in sorted(root.rglob(pattern)):
+        for match in _MESSAGE.finditer(path.read_text(encoding="utf-8")):
+            yield path.relative_to(root.parent), match.group(2)
+
+
+def test_no_template_or_module_names_a_state_in_its_own_words():
+    """A retired phrase written again as a message fails here, before any page shows it."""
+    found = [
+        (str(path), text)
+        for root, pattern in ((TEMPLATES, "*.html"), (PORTAL, "*.py"))
+        for path, text in _messages(root, pattern)
+        if text in RETIRED
+    ]
+    assert found == []
+
+
+def _texts(html: str) -> set[str]:
+    """Each piece of text between tags, as a reader sees it."""
+    return {" ".join(t.split()) for t in re.findall(r">([^<]+)<", html) if t.strip()}
+
+
+def test_crisis_pages_sheet_and_readable_copy_use_the_one_vocabulary(db, cast, login):
+    """The crisis page, its easy read version, the page that changes it, the crisis sheet and
+    the readable copy of everything held: the item's label, never a retired phrase."""
+    plan = cast.plan_a
+    plan.contingency_reviewed_on = date(2026, 11, 2)  # the plan as a whole was gone through
+    step = db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == plan.id)).one()
+    step.updated_by_id = cast.users["carer_contribute"].id
+    db.session.commit()
+    client = login(cast.users["owner"])
+    base = f"/patients/{cast.a.id}"
+    pages = {url: client.get(base + url).get_data(as_text=True) for url in PAGES}
+    sheet = pdftotext(client.get(f"{base}/crisis.pdf").data)
+    copy = pdftotext(client.get(f"{base}/my-data.pdf").data)
+    for name, text in [*pages.items(), ("sheet", sheet), ("copy", copy)]:
+        lines = {" ".join(line.split()) for line in text.splitlines()}
+        seen = _texts(text) if name in pages else lines
+        assert not seen & RETIRED, name
+        assert "Not yet reviewed" not in text, name
+    carer = "Added by Carer contribute"
+    assert f"{carer} on " in pages["/crisis"]  # with when, and that nobody has checked it
+    assert "not yet checked by the care team" in pages["/crisis"]
+    assert f"{carer} – not yet agreed" in pages["/contingency"]
+    assert f"{carer} – not yet agreed" in pages["/my-data"]
+    assert carer in " ".join(sheet.split())
+    assert "The care team has not checked the change yet." in pages["/crisis/easy-read"]

@@ -121,12 +121,52 @@ def test_goals_are_done_with_no_change_when_she_says_so(db, cast, login):
     assert not db.session.scalars(select(Goal).where(Goal.pending_review)).first()
 
 
+def test_a_step_marked_done_by_mistake_can_be_marked_not_done(db, cast, login):
+    client = login(cast.users["owner"])
+    client.post(f"{_url(cast)}/done", data={"task": "goals"})
+    body = client.get(_url(cast)).get_data(as_text=True)
+    assert _statuses(body)["Check your goals"] == "Completed"
+    # The completed row offers the way back, named for screen readers, as a form to post.
+    row = re.search(r"Check your goals</a>.*?</li>", body, re.S).group(0)
+    assert "/preparation/not-done" in row and 'method="post"' in row
+    assert 'value="goals"' in row and "Mark as not done" in row
+    assert "I have checked my goals" not in row
+    response = client.post(f"{_url(cast)}/not-done", data={"task": "goals"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#tasks")
+    body = client.get(_url(cast)).get_data(as_text=True)
+    assert "That step is marked as not done." in body
+    assert _statuses(body)["Check your goals"] == "Not started"
+    assert "I have checked my goals" in body
+    said = [a for a in _actions(db, cast) if a in ("preparation.done", "preparation.undone")]
+    assert said == ["preparation.done", "preparation.undone"]
+    # Said again, it is done again: the later word counts.
+    client.post(f"{_url(cast)}/done", data={"task": "goals"})
+    assert _statuses(client.get(_url(cast)).get_data(as_text=True))["Check your goals"] == (
+        "Completed"
+    )
+
+
+def test_taking_back_a_step_is_translated(db, cast, login):
+    cast.users["owner"].preferred_locale = "cy"
+    db.session.commit()
+    client = login(cast.users["owner"])
+    client.post(f"{_url(cast)}/done", data={"task": "crisis"})
+    body = client.get(_url(cast)).get_data(as_text=True)
+    assert "Mark as not done" not in body and 'action="/patients/' in body
+    response = client.post(f"{_url(cast)}/not-done", data={"task": "crisis"})
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "That step is marked as not done." not in body
+    assert "preparation.undone" in _actions(db, cast)
+
+
 def test_a_forged_step_is_refused_in_words(db, cast, login):
     client = login(cast.users["owner"])
     response = client.post(f"{_url(cast)}/done", data={"task": "<script>"}, follow_redirects=True)
     assert response.status_code == 200
     assert "Choose a step of getting ready from the list" in response.get_data(as_text=True)
-    assert "preparation.done" not in _actions(db, cast)
+    response = client.post(f"{_url(cast)}/not-done", data={"task": ""}, follow_redirects=True)
+    assert "Choose a step of getting ready from the list" in response.get_data(as_text=True)
+    assert not {"preparation.done", "preparation.undone"} & set(_actions(db, cast))
 
 
 def test_the_sheet_for_the_meeting_prints_her_notes_and_suggestions(db, cast, login):
@@ -361,13 +401,18 @@ def test_preparation_route_access(db, cast, request_as, who, method):
 
 @pytest.mark.parametrize("who", EVERYONE)
 @pytest.mark.parametrize(
-    "method, path, data", [("GET", "/sheet", None), ("POST", "/done", {"task": "goals"})]
+    "method, path, data",
+    [
+        ("GET", "/sheet", None),
+        ("POST", "/done", {"task": "goals"}),
+        ("POST", "/not-done", {"task": "goals"}),
+    ],
 )
 def test_sheet_and_done_route_access(db, cast, request_as, who, method, path, data):
     response = request_as(cast.users[who], method, _url(cast) + path, data=data)
     check_matrix_response(response, who, method, _url(cast))
     if who not in ("owner", "carer_contribute"):
-        assert "preparation.done" not in _actions(db, cast)
+        assert not {"preparation.done", "preparation.undone"} & set(_actions(db, cast))
 
 
 def test_her_notes_are_in_the_plan_pdf(db, cast, login, app):

@@ -83,7 +83,7 @@ def _own_patient() -> Patient | None:
 @bp.route("/print", methods=["GET", "POST"])
 @account_page(Action.OWN_ACCOUNT)
 def print_size():
-    """The patient's choice of standard or large print for the PDFs of their plan."""
+    """The patient's choice of print (standard, large or easy read) for the PDFs of their plan."""
     patient = _own_patient()
     if patient is None:  # carers and staff have no plan of their own
         abort(404)

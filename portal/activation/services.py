@@ -126,7 +126,7 @@ def letter_language(patient: Patient) -> str:
 
 
 def large_print(patient: Patient) -> bool:
-    return patient.print_size == PrintSize.LARGE
+    return patient.print_size in (PrintSize.LARGE, PrintSize.EASY_READ)
 
 
 def letter_texts(patient: Patient, code: str) -> dict[str, str]:

@@ -117,6 +117,8 @@ def overview(patient_id: int, access, plan):
         plan=plan,
         levels=services.steps_by_level(plan.crisis_steps),
         usual_groups=USUAL_GROUPS,
+        # Whether each waiting change adds, changes or removes, for its label.
+        changes={(c.section, c.item.id): c for c in hold_apart(plan).changes},
         in_clinic=with_patient(access),
         can_mark_reviewed=access.allows(Action.AGREE),
     )

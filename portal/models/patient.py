@@ -71,10 +71,12 @@ class NhsNumberStatus(StrEnum):
 
 class PrintSize(StrEnum):
     """The print the patient's copies of the plan come in, chosen by them or recorded by a
-    professional: standard, or large print (at least 16 pt, wider line spacing, one column)."""
+    professional: standard, large print (at least 16 pt, wider line spacing, one column), or
+    easy read (large print with plain headings)."""
 
     STANDARD = "standard"
     LARGE = "large"
+    EASY_READ = "easy_read"
 
 
 class Patient(TimestampMixin, Base):

@@ -38,12 +38,14 @@ from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, Domain, GoalStatus, PrintSize, WishKind
 from portal.pdf.fetcher import StaticOnlyFetcher
 from portal.pdf.shared import fetch_or_render
+from portal.phone import tel_href
 from portal.plans.glance import review_line
 from portal.preparation.services import open_preparation
 from portal.sections import BY_KEY, DOCUMENT_LOCATIONS, FIELD_LABELS, USUAL_STATE_DESCRIPTIONS
 
 PLAN = "plan"
 CRISIS = "crisis"
+EASY_READ = "easy_read"  # the crisis plan in easy read, always in large type
 
 # Tagged PDF/UA-1: structure tags, title shown in the window bar, document language.
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
@@ -120,6 +122,30 @@ SHEET_HEADINGS = {
     "not_checked": _l("Not yet checked by the care team"),
 }
 
+# Headings of the plan PDF: (as usual, in easy read). Easy read headings say plainly what
+# each part is for, for readers whose communication needs ask for easy read.
+PLAN_HEADINGS = {
+    "crisis": (_l("If things get worse"), _l("If I get more ill")),
+    "signs": (_l("Signs to look for"), _l("What I notice")),
+    "what_to_do": (_l("What to do"), _l("What to do")),
+    "who_to_call": (_l("Who to call"), _l("People I can call")),
+    "usual_state": (_l("Usual state of health"), _l("How I usually am")),
+    "named_contact": (_l("Named contact"), _l("The person to contact about my plan")),
+    "care_team": (_l("My care team"), _l("People who look after me")),
+    "goals": (_l("My goals"), _l("What I want to do")),
+    "wishes": (_l("My wishes and preferences"), _l("What matters to me")),
+    "needs": (_l("About me: my whole life, not just my conditions"), _l("About me")),
+    "preparation": (_l("Getting ready for my review"), _l("For my review meeting")),
+    "review": (_l("Next review"), _l("When my plan is checked next")),
+}
+
+
+def plan_headings(size: PrintSize) -> dict:
+    """The plan PDF's headings for ``size``: plain ones in easy read."""
+    easy = size == PrintSize.EASY_READ
+    return {key: pair[1] if easy else pair[0] for key, pair in PLAN_HEADINGS.items()}
+
+
 USUAL_STATE_FIELDS = tuple((f, FIELD_LABELS[f]) for f in USUAL_STATE_DESCRIPTIONS)
 DOCUMENT_FIELDS = tuple((f, FIELD_LABELS[f]) for f in DOCUMENT_LOCATIONS)
 # What a contact's line says after its name, number and kind, in the section's order.
@@ -141,12 +167,28 @@ def crisis_pdf(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> bytes:
     return _cached(plan, CRISIS, crisis_html(plan, size), size)
 
 
+def easy_read_pdf(plan: CarePlan, size: PrintSize = PrintSize.LARGE) -> bytes:
+    """The crisis plan in easy read, as its page words it: large type whatever was asked."""
+    return _cached(plan, EASY_READ, easy_read_html(plan), PrintSize.LARGE)
+
+
 def plan_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
-    return render_template("pdf/plan.html", **_plan_context(plan), print_size=size)
+    return render_template(
+        "pdf/plan.html", **_plan_context(plan), print_size=size, headings=plan_headings(size)
+    )
 
 
 def crisis_html(plan: CarePlan, size: PrintSize = PrintSize.STANDARD) -> str:
     return render_template("pdf/crisis.html", **_crisis_context(plan), print_size=size)
+
+
+def easy_read_html(plan: CarePlan) -> str:
+    context = _crisis_context(plan)
+    # 999 and 111 are offered first on their own, as on the easy read page.
+    calls = context["contacts"]
+    context["contacts"] = [c for c in calls if tel_href(c.phone) not in ("999", "111")]
+    context.update(kind=EASY_READ, title=gettext("My crisis plan: easy read"))
+    return render_template("pdf/crisis_easy_read.html", **context, print_size=PrintSize.LARGE)
 
 
 def bilingual(message) -> tuple[str, str | None]:
@@ -346,7 +388,7 @@ def _key(plan: CarePlan, kind: str, html: str, size: PrintSize) -> tuple:
 
 
 def _renderer(kind: str, html: str, size: PrintSize) -> Callable[[], bytes]:
-    large = size == PrintSize.LARGE
+    large = size != PrintSize.STANDARD  # easy read is in large print too
     return lambda: render_pdf(html, one_page=kind == CRISIS and not large, large=large)
 
 
@@ -373,7 +415,11 @@ def size_hint(plan_id: int, kind: str, size: PrintSize = PrintSize.STANDARD) -> 
 
 
 def download_name(kind: str, size: PrintSize = PrintSize.STANDARD) -> str:
+    if kind == EASY_READ:
+        return "crisis-plan-easy-read.pdf"
     name = "crisis-sheet" if kind == CRISIS else "care-plan"
+    if size == PrintSize.EASY_READ:
+        return f"{name}-easy-read.pdf"
     return f"{name}-large-print.pdf" if size == PrintSize.LARGE else f"{name}.pdf"
 
 

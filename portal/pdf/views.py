@@ -37,6 +37,13 @@ def crisis_pdf(patient_id: int, plan):
     return _download(plan, services.CRISIS, services.crisis_pdf)
 
 
+@bp.route("/patients/<int:patient_id>/crisis/easy-read.pdf")
+@patient_page(Action.VIEW_CRISIS, load=load_plan)
+def easy_read_pdf(patient_id: int, plan):
+    """The easy read crisis plan on paper, for whoever may open its page."""
+    return _download(plan, services.EASY_READ, services.easy_read_pdf)
+
+
 def _download(care_plan, kind: str, render) -> Response:
     """The PDF of the plan its page loaded (cached or not), audited either way.
 
@@ -46,6 +53,11 @@ def _download(care_plan, kind: str, render) -> Response:
     """
     patient_id = care_plan.patient_id
     size = services.print_size(request.args.get("size"), care_plan.patient)
+    easy_read = services.PrintSize.EASY_READ
+    if kind == services.EASY_READ or (kind != services.PLAN and size == easy_read):
+        # The easy read crisis plan is always in large type; easy read headings are the plan's
+        # (the crisis sheet's easy read is the easy read crisis plan, offered beside it).
+        size = services.PrintSize.LARGE
     try:
         data = render(care_plan, size)
     except services.RenderRefused as refused:
@@ -68,7 +80,13 @@ def pdf_file_hint(plan_id: int, kind: str, size: str = services.PrintSize.STANDA
 
 
 @bp.app_template_global("print_sizes")
-def print_sizes(patient) -> list[str]:
-    """Both print sizes, the patient's own first (large print when their needs ask for it)."""
+def print_sizes(patient, kind: str = services.PLAN) -> list[str]:
+    """Every print of the document, the patient's own first (large print or easy read when
+    their needs ask for it). The crisis sheet has no easy read print (the easy read crisis
+    plan is a document of its own): easy read asks for its large print first."""
     first = services.default_print_size(patient)
-    return [first, *(size for size in services.PrintSize if size != first)]
+    sizes = list(services.PrintSize)
+    if kind != services.PLAN:
+        sizes.remove(services.PrintSize.EASY_READ)
+        first = services.PrintSize.LARGE if first == services.PrintSize.EASY_READ else first
+    return [first, *(size for size in sizes if size != first)]

@@ -18,8 +18,10 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 
 from portal import labels
+from portal.contingency.held_apart import hold_apart
 from portal.extensions import db
 from portal.i18n import format_date, format_datetime
+from portal.lifecycle import item_label
 from portal.models import AuditEvent, CarePlan, Patient
 from portal.nhs_number import formatted as format_nhs_number
 from portal.portability.subject_access import PATIENT_PARTS, PLAN_PARTS, SECRET_COLUMNS
@@ -72,7 +74,6 @@ LABELS = {
     "patient_feedback": _l("The patient's feedback on the plan"),
     "agreed_version": _l("Agreed version"),
     "updated_at": _l("Last changed"),
-    "pending_review": _l("Not yet reviewed"),
     "written_with_patient": _l("Written with the patient"),
     "language": _l("Language"),
     "agreed_at": _l("Agreed"),
@@ -82,7 +83,6 @@ LABELS = {
     "value": _l("Result"),
     "taken_on": _l("Date the test was taken"),
     "explanation": _l("What it means, in plain language"),
-    "removal_proposed": _l("Removal asked for – not yet reviewed"),
     "availability": _l("When they can be reached"),
     "scheduled_for": _l("Booked for"),
     "location": _l("Where"),
@@ -174,7 +174,6 @@ _MEETING_MODES = {
 CODED_BY_MODEL: dict[tuple[str, str], Callable] = {
     ("ConsentRecord", "method"): lambda v: _CONSENT_METHODS.get(v, v),
     ("ReviewMeeting", "held_by"): lambda v: _MEETING_MODES.get(v, v),
-    ("Goal", "status"): lambda v: labels.GOAL_STATUSES.get(v, v),
     ("Contact", "kind"): lambda v: labels.CONTACT_KINDS.get(v, v),
     ("CareTeamMembership", "status"): lambda v: labels.MEMBERSHIP_STATUSES.get(v, v),
     ("CareTeamMembership", "consent_method"): lambda v: _CONSENT_METHODS.get(v, v),
@@ -223,7 +222,7 @@ def shown_columns(model) -> list[str]:
 
 # Flags that only say something when they are set.
 ONLY_WHEN_SET = frozenset(
-    {"pending_review", "removal_proposed", "agreed_version", "written_with_patient"}
+    {"agreed_version", "written_with_patient"}
 )
 
 
@@ -243,9 +242,19 @@ def _value(obj, column: str) -> str:
     return str(raw)
 
 
-def _items(obj) -> list[Item]:
+# Where a plan item stands is said once, in the words of every page (``portal.lifecycle``),
+# instead of these stored flags and codes.
+STANDING = frozenset({"pending_review", "removal_proposed", "status"})
+
+
+def _items(obj, change=None) -> list[Item]:
+    """``change``: a crisis item's change waiting apart, which says whether it was added."""
     items = []
-    for column in shown_columns(type(obj)):
+    columns = shown_columns(type(obj))
+    if "pending_review" in columns:
+        columns = [c for c in columns if c not in STANDING]
+        items.append(Item(str(LABELS["status"]), item_label(obj, change=change).text))
+    for column in columns:
         value = _value(obj, column)
         if not value:
             continue
@@ -318,9 +327,12 @@ def readable_copy(patient: Patient) -> list[Section]:
         sections.append(Section("care_plan", gettext("My care plan"), [Entry("", _items(plan))]))
     parts = [(key, model, model.plan_id == plan.id) for key, model in PLAN_PARTS.items() if plan]
     parts += [(key, model, model.patient_id == patient.id) for key, model in PATIENT_PARTS.items()]
+    changes = {(c.section, c.item.id): c for c in hold_apart(plan).changes} if plan else {}
     for key, model, where in parts:
         records = db.session.scalars(select(model).where(where).order_by(model.id))
-        entry = SPECIAL_ENTRIES.get(key) or (lambda o, k=key: _entry(k, o))
+        entry = SPECIAL_ENTRIES.get(key) or (
+            lambda o, k=key: Entry(_title(k, o), _items(o, changes.get((k, o.id))))
+        )
         sections.append(Section(key, str(HEADINGS[key]), [entry(o) for o in records]))
     sections.append(Section("audit_trail", gettext("Who has looked at my plan"), _audit(patient)))
     return sections

@@ -7,7 +7,7 @@ that meeting and the next save starts a new one.
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import audit
 from portal.editing import EditConflict, check_version, conflict_on, one_transaction
@@ -18,10 +18,12 @@ from portal.preparation import forms
 
 # The steps a person marks done themselves ("I have checked my goals"); recorded in the audit
 # trail as ``preparation.done`` with the step's key, so no step is ticked by merely landing on
-# a page or finished only by changing something.
+# a page or finished only by changing something. Said by mistake, it is taken back with
+# ``preparation.undone``: the later of the two counts.
 MARKABLE = forms.MARKABLE
 OPTIONAL = ("wishes", "needs")
 DONE_ACTION = "preparation.done"
+UNDONE_ACTION = "preparation.undone"
 
 COMPLETED = "completed"
 IN_PROGRESS = "in_progress"
@@ -96,17 +98,25 @@ def task_states(plan: CarePlan, prep: Preparation | None, user: User) -> dict[st
     it is in progress once begun: the plan or crisis plan opened, a goal changed, a wish or an
     about-me section written. The questions count by how many of the three boxes are written.
     """
-    query = select(AuditEvent.action, AuditEvent.detail).where(
-        AuditEvent.patient_id == plan.patient_id,
-        AuditEvent.actor_id == user.id,
-        AuditEvent.action.in_(("plan.view", "crisis.view", DONE_ACTION)),
+    query = (
+        select(AuditEvent.action, AuditEvent.detail, func.max(AuditEvent.id))
+        .where(
+            AuditEvent.patient_id == plan.patient_id,
+            AuditEvent.actor_id == user.id,
+            AuditEvent.action.in_(("plan.view", "crisis.view", DONE_ACTION, UNDONE_ACTION)),
+        )
+        .group_by(AuditEvent.action, AuditEvent.detail)
     )
     if plan.last_review_date:
         since = datetime.combine(plan.last_review_date, time.min, tzinfo=UTC)
         query = query.where(AuditEvent.occurred_at >= since)
-    events = set(db.session.execute(query.distinct()).tuples())
-    read = {action for action, _ in events}
-    said = {detail for action, detail in events if action == DONE_ACTION}
+    latest = {(action, detail): last for action, detail, last in db.session.execute(query)}
+    read = {action for action, _ in latest}
+    said = {
+        detail
+        for (action, detail), last in latest.items()
+        if action == DONE_ACTION and last > latest.get((UNDONE_ACTION, detail), 0)
+    }
     goal_changes = sum(1 for g in plan.goals if g.pending_review)
     wishes = sum(1 for w in plan.wishes if w.text and w.kind in set(WishKind))
     needs = sum(1 for n in plan.needs if n.text and n.domain in set(Domain))
@@ -133,3 +143,10 @@ def mark_done(plan: CarePlan, task: str, user: User) -> None:
     if task not in MARKABLE:
         raise ValueError(task)
     audit.record(DONE_ACTION, plan.patient_id, task)
+
+
+def mark_not_done(plan: CarePlan, task: str, user: User) -> None:
+    """The person takes back a step marked done by mistake; it shows as not done again."""
+    if task not in MARKABLE:
+        raise ValueError(task)
+    audit.record(UNDONE_ACTION, plan.patient_id, task)

@@ -147,16 +147,28 @@ def preparation(patient_id: int, access):
 @bp.route("/patients/<int:patient_id>/preparation/done", methods=["POST"])
 @patient_page(Action.PROPOSE, load=load_plan)
 def task_done(patient_id: int, plan):
-    """Mark one step done when the person says so; a forged step is refused in words."""
+    """Mark one step done when the person says so."""
+    return _mark(plan, services.mark_done, _("Thank you. That step is marked as done."))
+
+
+@bp.route("/patients/<int:patient_id>/preparation/not-done", methods=["POST"])
+@patient_page(Action.PROPOSE, load=load_plan)
+def task_not_done(patient_id: int, plan):
+    """Take back a step marked done by mistake."""
+    return _mark(plan, services.mark_not_done, _("That step is marked as not done."))
+
+
+def _mark(plan, mark, done_message: str):
+    """Record what the person said about one step; a forged step is refused in words."""
     form = TaskDoneForm()
     if not form.validate():
         for message in form.task.errors or [_("Choose a step of getting ready from the list")]:
             flash(message, "error")
-        return redirect(url_for("preparation.preparation", patient_id=patient_id, _anchor="tasks"))
-    services.mark_done(plan, form.task.data, current_user)
-    db.session.commit()
-    flash(_("Thank you. That step is marked as done."))
-    return redirect(url_for("preparation.preparation", patient_id=patient_id, _anchor="tasks"))
+    else:
+        mark(plan, form.task.data, current_user)
+        db.session.commit()
+        flash(done_message)
+    return redirect(url_for("preparation.preparation", patient_id=plan.patient_id, _anchor="tasks"))
 
 
 @bp.route("/patients/<int:patient_id>/preparation/sheet")

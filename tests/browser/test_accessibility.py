@@ -117,3 +117,21 @@ def test_import_preview_is_accessible(open_as, portal_server, locale):
     assert tab.locator("html").get_attribute("lang") == html_lang(locale)
     harness.assert_accessible(tab)
     assert harness.console_errors(tab) == []
+
+
+@pytest.mark.parametrize("locale", harness.SWEEP_LOCALES)
+def test_a_step_marked_done_and_taken_back_is_accessible(open_as, locale):
+    """The task list with a step done shows the way back ("Mark as not done"); both states are
+    checked, and the step is left as it was found."""
+    tab = open_as("patient", locale, "/patients/{margaret}/preparation")
+    done = tab.locator("main form[action$='/preparation/done'] button").first
+    with tab.expect_navigation():
+        done.click()
+    undo = tab.locator("main form[action$='/preparation/not-done'] button").first
+    expect(undo).to_be_visible()
+    harness.assert_accessible(tab)
+    with tab.expect_navigation():
+        undo.click()
+    expect(tab.locator("main form[action$='/preparation/not-done']")).to_have_count(0)
+    harness.assert_accessible(tab)
+    assert harness.console_errors(tab) == []

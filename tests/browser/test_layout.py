@@ -41,3 +41,32 @@ def test_crisis_page_prints_on_one_a4_page(open_as, locale):
     for needed in ("999", "07700 900123", "0113 496 0000", "Penicillin", "red folder"):
         assert needed in text, f"{needed!r} is missing from the printed crisis page"
     assert len(reader.pages) == 1
+
+
+# Where a label sits in its button or tag: the gaps above and below its text, in pixels.
+LABEL_GAPS = """() => [...document.querySelectorAll("main .nhsuk-button, main .nhsuk-tag")]
+  .filter((el) => el.offsetParent !== null)
+  .map((el) => {
+    const box = el.getBoundingClientRect();
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const lines = [...range.getClientRects()].filter((r) => r.width > 1 && r.height > 1);
+    if (!lines.length) return null;
+    const top = Math.min(...lines.map((r) => r.top));
+    const bottom = Math.max(...lines.map((r) => r.bottom));
+    return [el.textContent.trim().slice(0, 40), top - box.top, box.bottom - bottom];
+  })
+  .filter(Boolean)"""
+
+
+@pytest.mark.parametrize("locale", ["en", "ur", "zh_Hans"])
+@pytest.mark.parametrize("width", [360, 1280])
+@pytest.mark.parametrize("path", ["/patients/{margaret}/plan", "/patients/{margaret}/crisis"])
+def test_button_and_tag_labels_sit_in_the_middle(open_as, locale, width, path):
+    """No label stuck to the top edge of its button ("Add a goal", "Call 999") or tag ("Your
+    suggestion – not yet agreed"), wrapped or not, at a phone's and a laptop's width."""
+    tab = open_as("patient", locale, path, viewport={"width": width, "height": 900})
+    gaps = tab.evaluate(LABEL_GAPS)
+    assert gaps, "no buttons or tags to measure"
+    off_centre = [(text, above, below) for text, above, below in gaps if abs(above - below) > 6]
+    assert off_centre == []
