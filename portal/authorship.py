@@ -10,10 +10,13 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired
 
+from portal.bidi import ltr_date
+from portal.i18n import format_date
 from portal.permissions import Access, with_patient
 
 
@@ -64,3 +67,19 @@ def saved_in_clinic(form, access: Access) -> str:
     if agreed_with_patient(form, access):
         return _("Saved as agreed with %(name)s.", name=access.patient.full_name)
     return _("Saved as your proposal. Agree it with the patient when you record the review.")
+
+
+def written_with(item) -> Markup:
+    """"Written with the patient by <name> on <date>" for an agreed item a professional wrote
+    in clinic, else empty: one wording for the plan and crisis pages and both PDFs.
+
+    Agreed entries read back from a snapshot carry no author, so they say nothing."""
+    by = getattr(item, "updated_by", None)
+    if not getattr(item, "written_with_patient", False) or item.pending_review or by is None:
+        return Markup("")
+    # The message alone, then the values: a date in digits is HTML (``ltr_date``).
+    wording = escape(_("Written with the patient by %(name)s on %(date)s"))
+    return wording % {
+        "name": by.display_name,
+        "date": ltr_date(format_date(item.updated_at, "long")),
+    }

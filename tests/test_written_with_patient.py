@@ -246,3 +246,89 @@ def test_a_missing_or_forged_choice_is_explained_and_nothing_saved(db, cast, log
     assert response.status_code == 200
     assert "Choose whether this was agreed with the patient now" in response.get_data(as_text=True)
     assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None
+
+
+WRITTEN_WITH = "Written with the patient by Nurse Named on"
+
+
+def _flat(text: str) -> str:
+    """PDF text with its line breaks and columns read as one line of words."""
+    return " ".join(text.split())
+
+
+def _written_in_clinic(client, patient_id: int) -> None:
+    """A crisis step, a contact and a need written with the patient, each agreed as written."""
+    for path, form in (
+        ("contingency/steps/new", STEP),
+        ("contingency/contacts/new", CONTACT),
+        ("about-me/family", {"text": "My son does the shopping."}),
+    ):
+        response = client.post(f"/patients/{patient_id}/{path}", data={**form, **AGREED})
+        assert response.status_code == 302
+
+
+def test_both_pdfs_say_what_was_written_with_the_patient(db, offline, login):
+    client = login(offline.users["professional"])
+    _written_in_clinic(client, offline.a.id)
+    sheet = _flat(pdftotext(client.get(f"/patients/{offline.a.id}/crisis.pdf").data))
+    whole = _flat(pdftotext(client.get(f"/patients/{offline.a.id}/plan.pdf").data))
+    assert sheet.count(WRITTEN_WITH) == 2  # the step and the contact
+    assert whole.count(WRITTEN_WITH) == 3  # and the need
+    assert f"{STEP['signs']}" in sheet
+
+
+def test_the_pdf_says_it_in_the_readers_language(db, offline, login):
+    nurse = offline.users["professional"]
+    client = login(nurse)
+    _written_in_clinic(client, offline.a.id)
+    nurse.preferred_locale = "cy"
+    db.session.commit()
+    sheet = _flat(pdftotext(client.get(f"/patients/{offline.a.id}/crisis.pdf").data))
+    assert "Ysgrifennwyd gyda'r claf gan Nurse Named ar" in sheet
+    assert WRITTEN_WITH not in sheet
+
+
+def test_a_proposal_is_not_said_to_be_written_with_the_patient_in_the_pdf(db, cast, login):
+    client = login(cast.users["professional"])
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/new",
+        data={**STEP, "recorded_as": "proposal"},
+    )
+    whole = _flat(pdftotext(client.get(f"/patients/{cast.a.id}/plan.pdf").data))
+    assert WRITTEN_WITH not in whole
+
+
+def test_the_fhir_document_says_who_wrote_an_entry_with_the_patient(db, offline, login):
+    from tests.fhir_support import resources
+
+    client = login(offline.users["professional"])
+    _written_in_clinic(client, offline.a.id)
+    bundle = client.get(f"/patients/{offline.a.id}/plan.fhir.json").get_json()
+    urls = {entry["fullUrl"]: entry["resource"] for entry in bundle["entry"]}
+
+    def written(element):
+        found = [
+            e for e in element.get("extension", []) if e["url"].endswith("/written-with-patient")
+        ]
+        return found[0] if found else None
+
+    careplan = resources(bundle, "CarePlan")[0]
+    step = next(a for a in careplan["activity"] if a["detail"].get("reasonCode"))
+    mark = written(step)
+    parts = {p["url"]: p for p in mark["extension"]}
+    author = urls[parts["author"]["valueReference"]["reference"]]
+    assert author["resourceType"] == "PractitionerRole"
+    assert parts["author"]["valueReference"]["display"] == "Nurse Named"
+    assert parts["date"]["valueDateTime"].endswith("+00:00")  # an instant, in UTC
+    need = next(
+        o for o in resources(bundle, "Observation") if o["valueString"].startswith("My son")
+    )
+    assert written(need) and "Written with the patient by Nurse Named on" in need["text"]["div"]
+    contact = next(
+        r
+        for r in resources(bundle, "RelatedPerson") + resources(bundle, "Organization")
+        if written(r)
+    )
+    assert contact["name"]
+    # The factory's contact, never written with the patient, carries no such mark.
+    assert sum(1 for r in resources(bundle, "RelatedPerson") if written(r)) <= 1
