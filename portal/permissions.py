@@ -385,7 +385,7 @@ class Access:
 
 
 # Changes to the plan's content: none once the patient has left the practice's register.
-CHANGES = frozenset({Action.PROPOSE, Action.ADD_GOAL, Action.AGREE})
+CHANGES = frozenset({Action.PROPOSE, Action.WRITE_PLAN, Action.ADD_GOAL, Action.AGREE})
 
 
 class PlanReadOnly(HTTPException):

@@ -4,7 +4,7 @@ from flask import Flask, request
 from flask_babel import get_locale
 from jinja2 import pass_context
 
-from portal import bidi, labels, lifecycle
+from portal import authorship, bidi, labels, lifecycle
 from portal.character_count import character_count_i18n
 from portal.i18n import (
     LANGUAGES,
@@ -54,6 +54,7 @@ def register_templating(app: Flask) -> None:
     # Globals (not context) so that imported macros see them too.
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["item_label"] = lifecycle.item_label
+    app.jinja_env.globals["written_with"] = authorship.written_with
     app.jinja_env.globals["lifecycle"] = lifecycle
     app.jinja_env.globals["lang_attr"] = html_lang
     app.jinja_env.globals["language_name"] = language_name

@@ -11,6 +11,9 @@ EVERYONE = CAST_KEYS
 PROPOSERS = {"owner", "carer_contribute"}
 # Who may write the plan's sections: those who propose, and the care team with the patient.
 WRITERS = PROPOSERS | {"professional"}
+# A professional's save "agreed with the patient now", read back and confirmed (hazard H14):
+# what a form posts from the read-back page. Others' forms ignore these fields.
+IN_CLINIC = {"recorded_as": "agreed", "read_back": "confirm", "patient_agrees": "y"}
 
 
 def expected_status(who: str, method: str, allowed=PROPOSERS) -> int:

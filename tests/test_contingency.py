@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.models import AuditEvent, CareTeamMember, Contact, CrisisStep, Role, UsualState
 from portal.phone import PhoneError, dial_string, tel_href
+from tests.editing_helpers import IN_CLINIC
 from tests.factories import make_org, make_patient, make_plan
 from tests.test_access import ALL
 
@@ -51,7 +52,6 @@ MEMBER = {
 
 PROPOSERS = {"owner", "carer_contribute"}
 WRITERS = PROPOSERS | {"professional"}  # the care team writes with the patient
-IN_CLINIC = {"recorded_as": "agreed"}  # the professional's choice (others' forms ignore it)
 READERS = {"owner", "carer_view", "carer_contribute", "professional"}
 AGREERS = {"professional"}
 

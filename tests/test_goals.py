@@ -10,6 +10,8 @@ from portal.models import AuditEvent, Goal, GoalStatus, Role
 from portal.models.base import utcnow
 from tests.editing_helpers import (
     EVERYONE,
+    IN_CLINIC,
+    WRITERS,
     check_matrix_response,
     hidden_value,
     second_client,
@@ -203,16 +205,17 @@ def test_keep_with_a_stale_version_changes_nothing(db, cast, login):
     assert "Someone else changed this goal" in _plan_page(client, cast)
 
 
-def test_plan_shows_change_links_only_to_people_who_may_propose(cast, login):
-    """A professional adds a goal written with the patient, agreed at the meeting; only the
-    patient's side changes or withdraws one between meetings."""
+def test_plan_shows_change_links_only_to_people_who_may_write(cast, login):
+    """A professional adds a goal and changes one with the patient; only the patient's side
+    asks to withdraw one between meetings."""
     add_link = f"/patients/{cast.a.id}/goals/new"
     for who in ("owner", "carer_contribute"):
         assert add_link in _plan_page(login(cast.users[who]), cast)
     for who in ("carer_view", "professional"):
         body = _plan_page(login(cast.users[who]), cast)
         assert (add_link in body) == (who == "professional")
-        assert "/edit" not in body and "/withdraw" not in body
+        assert ("/edit" in body) == (who == "professional")
+        assert "/withdraw" not in body
 
 
 # Two people editing the same goal
@@ -487,7 +490,8 @@ ROUTES = [
     ("GET", "/patients/{a}/goals/new", None, None),
     ("POST", "/patients/{a}/goals/new", _form(), None),  # the professional too: see ADDERS
     ("GET", "/patients/{a}/goals/{g}/edit", None, None),
-    ("POST", "/patients/{a}/goals/{g}/edit", _form(version=1), None),
+    # The professional changes it with the patient, read back and confirmed: see WRITERS.
+    ("POST", "/patients/{a}/goals/{g}/edit", {**_form(version=1), **IN_CLINIC}, None),
     ("GET", "/patients/{a}/goals/{g}/withdraw", None, None),
     ("POST", "/patients/{a}/goals/{g}/withdraw", {"version": "1"}, None),
     ("POST", "/patients/{a}/goals/{g}/keep", {"version": "2"}, _withdrawn),
@@ -505,5 +509,7 @@ def test_goal_routes_access(db, cast, request_as, who, method, route, data, setu
     if route.endswith("/goals/new"):  # a professional writes a new goal with the patient
         saved = f"/patients/{cast.a.id}/" + ("review" if who == "professional" else "plan")
         check_matrix_response(response, who, method, saved, ADDERS)
+    elif route.endswith("/edit"):
+        check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan", WRITERS)
     else:
         check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from portal.models import AuditEvent, Domain, NeedsSection, Wish, WishKind
 from tests.editing_helpers import (
     EVERYONE,
+    IN_CLINIC,
     WRITERS,
     check_matrix_response,
     hidden_value,
@@ -258,9 +259,9 @@ ROUTES = [
     (
         "/patients/{a}/about-me/health",
         "whole-person",
-        {"text": "New words", "version": "1", "recorded_as": "agreed"},
+        {"text": "New words", "version": "1", **IN_CLINIC},
     ),
-    ("/patients/{a}/wishes/end_of_life", "wishes", {"text": "New words", "recorded_as": "agreed"}),
+    ("/patients/{a}/wishes/end_of_life", "wishes", {"text": "New words", **IN_CLINIC}),
 ]
 
 

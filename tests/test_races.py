@@ -21,6 +21,7 @@ from portal.contingency import services as contingency_services
 from portal.meetings import services as meetings_services
 from portal.models import CarePlan, CareTeamMember, Goal, PasswordResetToken, User
 from tests.conftest import ADMIN_URL, sign_in
+from tests.editing_helpers import IN_CLINIC
 from tests.factories import PASSWORD, make_user
 from tests.test_contingency import MEMBER
 
@@ -272,7 +273,7 @@ def test_sections_written_with_the_patient_at_once_each_get_a_version(app, db, c
         WRITERS,
         lambda i: clients[i].post(
             f"/patients/{cast.a.id}/about-me/{domains[i]}",
-            data={"text": f"Said {i}", "recorded_as": "agreed"},
+            data={"text": f"Said {i}", **IN_CLINIC},
         ),
     )
     assert [r.status_code for r in responses] == [302] * WRITERS

@@ -171,4 +171,13 @@ def test_the_plan_of_a_patient_who_left_the_register_can_be_read_but_not_changed
         )
         assert answer.status_code == 423
         assert "left the practice" in answer.get_data(as_text=True)
+        # Nor is any section written or a goal changed, with the patient or not.
+        goal = db.session.scalars(select(Goal).where(Goal.plan_id == cast.plan_a.id)).first()
+        for url, data in (
+            (f"/patients/{cast.a.id}/goals/{goal.id}/edit", {"title": "Run", "version": "1"}),
+            (f"/patients/{cast.a.id}/about-me/family", {"text": "Left", "version": ""}),
+            (f"/patients/{cast.a.id}/contingency/steps/new", {"signs": "Left"}),
+        ):
+            extra = {"recorded_as": "agreed", "read_back": "confirm", "patient_agrees": "y"}
+            assert client.post(url, data={**data, **extra}).status_code == 423, url
     assert goal_count() == goals

@@ -2,16 +2,21 @@
 pages and services as the patient's own edits: agreed as written, marked as written with the
 patient, audited, and kept as a new agreed version."""
 
+import html
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from portal.models import (
     AuditEvent,
     CarePlan,
     Contact,
     CrisisStep,
+    Goal,
+    GoalStatus,
     KeptForm,
     NeedsSection,
     Notification,
@@ -19,6 +24,7 @@ from portal.models import (
     Wish,
 )
 from portal.versions.services import latest_version
+from tests.editing_helpers import IN_CLINIC
 from tests.test_contingency import CONTACT, STEP, USUAL
 from tests.test_pdf import pdftotext
 
@@ -45,7 +51,7 @@ def _written(db, model, **where):
     return db.session.scalars(select(model).filter_by(**where).order_by(model.id.desc())).first()
 
 
-AGREED = {"recorded_as": "agreed"}  # the professional's choice: agreed with the patient now
+AGREED = IN_CLINIC  # agreed with the patient now, read back and confirmed
 
 # (what the professional writes, the form, the audit name, the row it leaves)
 SECTIONS = {
@@ -245,4 +251,294 @@ def test_a_missing_or_forged_choice_is_explained_and_nothing_saved(db, cast, log
     )
     assert response.status_code == 200
     assert "Choose whether this was agreed with the patient now" in response.get_data(as_text=True)
+    assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None
+
+
+WRITTEN_WITH = "Written with the patient by Nurse Named on"
+
+
+def _flat(text: str) -> str:
+    """PDF text with its line breaks and columns read as one line of words."""
+    return " ".join(text.split())
+
+
+def _written_in_clinic(client, patient_id: int) -> None:
+    """A crisis step, a contact and a need written with the patient, each agreed as written."""
+    for path, form in (
+        ("contingency/steps/new", STEP),
+        ("contingency/contacts/new", CONTACT),
+        ("about-me/family", {"text": "My son does the shopping."}),
+    ):
+        response = client.post(f"/patients/{patient_id}/{path}", data={**form, **AGREED})
+        assert response.status_code == 302
+
+
+def test_both_pdfs_say_what_was_written_with_the_patient(db, offline, login):
+    client = login(offline.users["professional"])
+    _written_in_clinic(client, offline.a.id)
+    sheet = _flat(pdftotext(client.get(f"/patients/{offline.a.id}/crisis.pdf").data))
+    whole = _flat(pdftotext(client.get(f"/patients/{offline.a.id}/plan.pdf").data))
+    assert sheet.count(WRITTEN_WITH) == 2  # the step and the contact
+    assert whole.count(WRITTEN_WITH) == 3  # and the need
+    assert f"{STEP['signs']}" in sheet
+
+
+def test_the_pdf_says_it_in_the_readers_language(db, offline, login):
+    nurse = offline.users["professional"]
+    client = login(nurse)
+    _written_in_clinic(client, offline.a.id)
+    nurse.preferred_locale = "cy"
+    db.session.commit()
+    sheet = _flat(pdftotext(client.get(f"/patients/{offline.a.id}/crisis.pdf").data))
+    assert "Ysgrifennwyd gyda'r claf gan Nurse Named ar" in sheet
+    assert WRITTEN_WITH not in sheet
+
+
+def test_a_proposal_is_not_said_to_be_written_with_the_patient_in_the_pdf(db, cast, login):
+    client = login(cast.users["professional"])
+    client.post(
+        f"/patients/{cast.a.id}/contingency/steps/new",
+        data={**STEP, "recorded_as": "proposal"},
+    )
+    whole = _flat(pdftotext(client.get(f"/patients/{cast.a.id}/plan.pdf").data))
+    assert WRITTEN_WITH not in whole
+
+
+def test_the_fhir_document_says_who_wrote_an_entry_with_the_patient(db, offline, login):
+    from tests.fhir_support import resources
+
+    client = login(offline.users["professional"])
+    _written_in_clinic(client, offline.a.id)
+    bundle = client.get(f"/patients/{offline.a.id}/plan.fhir.json").get_json()
+    urls = {entry["fullUrl"]: entry["resource"] for entry in bundle["entry"]}
+
+    def written(element):
+        found = [
+            e for e in element.get("extension", []) if e["url"].endswith("/written-with-patient")
+        ]
+        return found[0] if found else None
+
+    careplan = resources(bundle, "CarePlan")[0]
+    step = next(a for a in careplan["activity"] if a["detail"].get("reasonCode"))
+    mark = written(step)
+    parts = {p["url"]: p for p in mark["extension"]}
+    author = urls[parts["author"]["valueReference"]["reference"]]
+    assert author["resourceType"] == "PractitionerRole"
+    assert parts["author"]["valueReference"]["display"] == "Nurse Named"
+    assert parts["date"]["valueDateTime"].endswith("+00:00")  # an instant, in UTC
+    need = next(
+        o for o in resources(bundle, "Observation") if o["valueString"].startswith("My son")
+    )
+    assert written(need) and "Written with the patient by Nurse Named on" in need["text"]["div"]
+    contact = next(
+        r
+        for r in resources(bundle, "RelatedPerson") + resources(bundle, "Organization")
+        if written(r)
+    )
+    assert contact["name"]
+    # The factory's contact, never written with the patient, carries no such mark.
+    assert sum(1 for r in resources(bundle, "RelatedPerson") if written(r)) <= 1
+
+
+# --------------------------------------------------------------------------- #
+# Goals changed with the patient between meetings
+# --------------------------------------------------------------------------- #
+
+NEXT_YEAR = date.today().year + 1
+GOAL = {
+    "title": "Walk to the post office",
+    "why_it_matters": "To post my own letters",
+    "steps": "Twice a week with my son",
+    "target_date-day": "1",
+    "target_date-month": "6",
+    "target_date-year": str(NEXT_YEAR),
+}
+
+
+def _agreed_goal(db, cast) -> Goal:
+    goal = _written(db, Goal, plan_id=cast.plan_a.id)
+    goal.status, goal.pending_review = GoalStatus.AGREED, False
+    db.session.commit()
+    return goal
+
+
+def test_the_nurse_changes_an_agreed_goal_with_the_patient(db, cast, login):
+    nurse = cast.users["professional"]
+    goal = _agreed_goal(db, cast)
+    before = db.session.get(CarePlan, cast.plan_a.id).agreed_version
+    client = login(nurse)
+    url = f"/patients/{cast.a.id}/goals/{goal.id}/edit"
+    form = client.get(url).get_data(as_text=True)
+    assert "Agreed with the patient now" in form and "My proposal" in form
+    response = client.post(url, data={**GOAL, **AGREED, "version": goal.version})
+    assert response.status_code == 302
+    db.session.refresh(goal)
+    assert goal.title == "Walk to the post office" and goal.target_date == date(NEXT_YEAR, 6, 1)
+    assert goal.status == GoalStatus.AGREED and not goal.pending_review
+    assert goal.written_with_patient and goal.agreed_by_id == nurse.id and goal.agreed_at
+    assert _audit(db, cast.a.id)[-2:] == [
+        ("goal.edit", nurse.id),
+        ("plan_version.with_patient", nurse.id),
+    ]
+    plan = db.session.get(CarePlan, cast.plan_a.id)
+    assert plan.agreed_version == before + 1
+    saved = latest_version(plan.id).snapshot["goals"][str(goal.id)]
+    assert saved["title"] == "Walk to the post office" and saved["status"] == "agreed"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved as agreed with Alice Able." in page
+    assert "Written with the patient by Nurse Named on" in page
+
+
+def test_a_proposed_goal_agreed_with_the_patient_is_agreed(db, cast, login):
+    goal = _written(db, Goal, plan_id=cast.plan_a.id)
+    goal.status, goal.pending_review = GoalStatus.PROPOSED, True
+    db.session.commit()
+    login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+        data={**GOAL, **AGREED, "version": goal.version},
+    )
+    db.session.refresh(goal)
+    assert goal.status == GoalStatus.AGREED and not goal.pending_review
+    assert str(goal.id) in latest_version(cast.plan_a.id).snapshot["goals"]
+
+
+def test_the_nurses_goal_change_may_be_her_proposal(db, cast, login):
+    """Held apart like anyone's: the agreed goal stands until the review."""
+    nurse = cast.users["professional"]
+    goal = _agreed_goal(db, cast)
+    client = login(nurse)
+    response = client.post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+        data={**GOAL, "recorded_as": "proposal", "version": goal.version},
+    )
+    assert response.status_code == 302
+    db.session.refresh(goal)
+    assert goal.title == "Walk to the post office" and goal.pending_review
+    assert not goal.written_with_patient and goal.agreed_by_id != nurse.id
+    assert [a for a, _actor in _audit(db, cast.a.id)] == ["goal.edit"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved as your proposal." in page
+    assert "Written with the patient" not in page
+
+
+def test_a_stale_goal_form_shows_the_conflict_and_keeps_what_the_nurse_typed(db, cast, login):
+    goal = _agreed_goal(db, cast)
+    seen = goal.version
+    login(cast.users["owner"]).post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+        data={**GOAL, "title": "Walk to the park", "version": seen},
+    )
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+        data={**GOAL, **AGREED, "title": "Walk to the shop", "version": seen},
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Walk to the park" in page and "Walk to the shop" in page
+    db.session.refresh(goal)
+    assert goal.title == "Walk to the park" and goal.pending_review
+    assert not goal.written_with_patient
+
+
+# --------------------------------------------------------------------------- #
+# Read back before saving as agreed (hazard H14)
+# --------------------------------------------------------------------------- #
+
+NOT_CONFIRMED = {"recorded_as": "agreed"}
+URDU = "میرا بیٹا خریداری کرتا ہے"
+
+
+def _kept_fields(page: str) -> MultiDict:
+    """The hidden fields the read-back page posts again, as a browser would send them."""
+    form = page.split('class="nhsuk-summary-list portal-read-back"')[1].split("</form>")[0]
+    found = re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form)
+    return MultiDict([(html.unescape(name), html.unescape(value)) for name, value in found])
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_nothing_is_saved_as_agreed_before_it_is_read_back(db, cast, login, section):
+    path, form, _kind, model = SECTIONS[section]
+    client = login(cast.users["professional"])
+    existing = {item.id for item in db.session.scalars(select(model))}
+    response = client.post(f"/patients/{cast.a.id}/{path}", data={**form, **NOT_CONFIRMED})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Read this back to Alice Able before you save it" in page
+    assert "The patient has heard or read this and agrees" in page
+    for value in form.values():
+        if value not in ("amber", "carer"):  # coded: read back in words
+            assert value in page
+    assert {item.id for item in db.session.scalars(select(model))} == existing
+    assert _audit(db, cast.a.id) == []
+
+
+def test_the_read_back_saves_once_confirmed_and_not_before(db, cast, login):
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/about-me/family"
+    page = client.post(url, data={"text": URDU, **NOT_CONFIRMED}).get_data(as_text=True)
+    assert f'dir="auto">{URDU}</span>' in page  # as typed, in the patient's own language
+    kept = _kept_fields(page)
+    assert kept.getlist("text") == [URDU] and kept.getlist("recorded_as") == ["agreed"]
+
+    unticked = client.post(url, data=MultiDict([*kept.items(multi=True), ("read_back", "confirm")]))
+    assert unticked.status_code == 200
+    refused = unticked.get_data(as_text=True)
+    assert "Confirm that the patient has heard or read this and agrees" in refused
+    assert 'href="#patient_agrees"' in refused and URDU in refused
+    assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None
+
+    confirmed = [("read_back", "confirm"), ("patient_agrees", "y")]
+    saved = client.post(url, data=MultiDict([*kept.items(multi=True), *confirmed]))
+    assert saved.status_code == 302
+    section = _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family")
+    assert section.text == URDU and section.written_with_patient and not section.pending_review
+
+
+def test_a_goal_is_read_back_with_its_date_in_words(db, cast, login):
+    goal = _agreed_goal(db, cast)
+    client = login(cast.users["professional"])
+    page = client.post(
+        f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+        data={**GOAL, **NOT_CONFIRMED, "version": goal.version},
+    ).get_data(as_text=True)
+    assert f"1 June {NEXT_YEAR}" in page and "Walk to the post office" in page
+    db.session.refresh(goal)
+    assert goal.title != "Walk to the post office"
+
+
+def test_change_goes_back_to_the_form_with_everything_kept(db, cast, login):
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    page = client.post(url, data={**STEP, **NOT_CONFIRMED}).get_data(as_text=True)
+    kept = _kept_fields(page)
+    back = client.post(url, data=MultiDict([*kept.items(multi=True), ("read_back", "change")]))
+    assert back.status_code == 200
+    form = back.get_data(as_text=True)
+    assert "Read this back" not in form
+    for value in (STEP["signs"], STEP["actions"], STEP["who_to_call"]):
+        assert value in form
+    assert re.search(r'<input checked[^>]*value="amber"', form)
+    assert _written(db, CrisisStep, plan_id=cast.plan_a.id, signs=STEP["signs"]) is None
+
+
+def test_a_proposal_is_saved_without_a_read_back(db, cast, login):
+    """Nothing is agreed, so there is nothing to read back: the review will."""
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/about-me/family",
+        data={"text": "Her idea", "recorded_as": "proposal"},
+    )
+    assert response.status_code == 302
+
+
+def test_the_read_back_confirmation_needs_the_csrf_token(app, db, cast):
+    from portal import create_app
+    from tests.conftest import FreshContextClient, sign_in
+
+    protected = create_app({**app.config, "WTF_CSRF_ENABLED": True})
+    protected.test_client_class = FreshContextClient
+    client = protected.test_client()
+    sign_in(client, cast.users["professional"])
+    url = f"/patients/{cast.a.id}/about-me/family"
+    response = client.post(url, data={"text": "Forged", **AGREED})
+    assert response.status_code == 400
     assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None

@@ -8,7 +8,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import audit, labels
-from portal.authorship import agreed_with_patient, form_for, saved_in_clinic
+from portal.authorship import (
+    agreed_with_patient,
+    form_for,
+    read_back,
+    saved_in_clinic,
+    section_title,
+)
 from portal.contingency import bp, services
 from portal.contingency.forms import (
     CareTeamMemberForm,
@@ -166,7 +172,24 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
     patient_id = access.patient.id
     conflict = None
     in_clinic = with_patient(access)
+
+    def page():
+        return render_template(
+            template,
+            access=access,
+            patient=access.patient,
+            form=form,
+            item=item,
+            conflict=conflict,
+            conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
+            in_clinic=in_clinic,
+            **context,
+        )
+
     if form.validate_on_submit():
+        instead = read_back(form, access, section_title(item), page)
+        if instead is not None:
+            return instead
         changes = form.changes()
         try:
             services.propose(
@@ -190,17 +213,8 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
         kind = services.KINDS[type(item)]
         audit.record("contingency.view", patient_id, f"{kind} {item.id}")
         db.session.commit()
-    return render_template(
-        template,
-        access=access,
-        patient=access.patient,
-        form=form,
-        item=item,
-        conflict=conflict,
-        conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
-        in_clinic=in_clinic,
-        **context,
-    )
+    return page()
+
 
 
 def _remove(access, item, edit_endpoint: str, **ids):

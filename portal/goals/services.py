@@ -1,5 +1,7 @@
 """Goal changes as proposals: who may touch which goal, and what each change does."""
 
+from datetime import UTC, datetime
+
 from flask import abort
 from sqlalchemy import select
 
@@ -42,12 +44,28 @@ def unchanged(goal: Goal, changes: dict) -> bool:
 
 
 def change_goal(
-    goal: Goal, changes: dict, seen_version: int | None, user: User, patient_id: int
+    goal: Goal,
+    changes: dict,
+    seen_version: int | None,
+    user: User,
+    patient_id: int,
+    with_patient: bool = False,
 ) -> None:
-    """Propose new wording; an agreed goal stays agreed but is marked as changed."""
+    """Propose new wording; an agreed goal stays agreed but is marked as changed.
+
+    A professional writing with the patient in clinic (``with_patient``) saves it agreed as
+    written instead, as the review meeting would: agreed by her, now, in a new agreed version.
+    """
     if goal.status not in OPEN:
         raise GoalClosed
-    save_proposal(goal, changes, seen_version, user, patient_id, "goal")
+    if with_patient:
+        changes = {
+            **changes,
+            "status": GoalStatus.AGREED,
+            "agreed_by_id": user.id,
+            "agreed_at": datetime.now(UTC),
+        }
+    save_proposal(goal, changes, seen_version, user, patient_id, "goal", with_patient)
 
 
 def withdraw_goal(goal: Goal, seen_version: int | None, user: User, patient_id: int) -> None:

@@ -5,6 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
+from portal.authorship import (
+    agreed_with_patient,
+    form_for,
+    read_back,
+    saved_in_clinic,
+    section_title,
+)
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.fields import seen_version
@@ -12,9 +19,9 @@ from portal.goals import bp, services
 from portal.goals.forms import ConfirmForm, GoalForm
 from portal.i18n import format_date
 from portal.limits import PlanFull, has_room
-from portal.models import Goal
+from portal.models import Goal, GoalStatus
 from portal.pages import patient_page
-from portal.permissions import Access, Action
+from portal.permissions import Access, Action, with_patient
 from portal.plan_lookup import plan_id_for
 
 # The goals' section of the plan page. Saving a goal leads back there, and its message is
@@ -78,28 +85,43 @@ def new(patient_id: int, access):
 
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
-@patient_page(Action.PROPOSE)
+@patient_page(Action.WRITE_PLAN)
 def edit(patient_id: int, goal_id: int, access):
+    """Change a goal: a proposal for the review, or, for a professional writing with the
+    patient, agreed with them now (read back first, ``portal.authorship``)."""
     goal = services.goal_for(patient_id, goal_id)
+    form_class = form_for(GoalForm, access)
     if request.method == "GET":
         if goal.status not in services.OPEN:
             abort(404)
-        form = GoalForm(obj=goal)
+        form = form_class(obj=goal)
         form.version.data = str(goal.version)
         _viewed(goal, patient_id)
         return _goal_form_page(access, form, goal)
 
-    form = GoalForm()  # only what was posted: a missing version must count as stale
+    form = form_class()  # only what was posted: a missing version must count as stale
     form.saved_target_date = goal.target_date
     if not form.validate():
         return _goal_form_page(access, form, goal)
     changes = form.changes()
-    if goal.status in services.OPEN and services.unchanged(goal, changes):
+    agreed_now = agreed_with_patient(form, access)
+    checked_now = agreed_now and (goal.pending_review or goal.status != GoalStatus.AGREED)
+    if goal.status in services.OPEN and services.unchanged(goal, changes) and not checked_now:
         flash(_("You did not change anything, so nothing new has been saved."), GOALS)
         return _back_to_goals(patient_id)
+    instead = read_back(
+        form, access, section_title(goal), lambda: _goal_form_page(access, form, goal)
+    )
+    if instead is not None:
+        return instead
     try:
         services.change_goal(
-            goal, changes, seen_version(form.version.data), current_user, patient_id
+            goal,
+            changes,
+            seen_version(form.version.data),
+            current_user,
+            patient_id,
+            with_patient=agreed_now,
         )
     except services.GoalClosed:
         return _goal_form_page(access, form, goal, closed=True)
@@ -107,7 +129,13 @@ def edit(patient_id: int, goal_id: int, access):
         form.version.data = str(conflict.version)
         shown = {"current": _shown(conflict.current), "mine": _shown(changes)}
         return _goal_form_page(access, form, goal, conflict=shown)
-    flash(_("Your changes have been saved. They will be talked about at the next review."), GOALS)
+    if with_patient(access):
+        flash(saved_in_clinic(form, access), GOALS)
+    else:
+        flash(
+            _("Your changes have been saved. They will be talked about at the next review."),
+            GOALS,
+        )
     return _back_to_goals(patient_id)
 
 

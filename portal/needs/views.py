@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.authorship import agreed_with_patient, form_for, saved_in_clinic
+from portal.authorship import agreed_with_patient, form_for, read_back, saved_in_clinic
 from portal.editing import EditConflict
 from portal.extensions import db
 from portal.fields import seen_version
@@ -65,6 +65,9 @@ def _edit(part: Part, access, code: str):
     if item.id and item.text == form.text.data and not checked_now:
         flash(_("You did not change anything, so nothing new has been saved."), part.anchor)
         return back
+    instead = read_back(form, access, title, lambda: page(form))
+    if instead is not None:
+        return instead
     try:
         services.save_text(
             part,

@@ -133,6 +133,8 @@ class DocumentBuilder:
         self.entries: dict[str, dict] = {}
         self.sections: dict[str, list[dict]] = {key: [] for key, _title in SECTIONS}
         self.section_text: dict[str, list[str]] = {key: [] for key, _title in SECTIONS}
+        # The live rows say who wrote an entry with the patient only for the plan as it is now.
+        self.live = version is None
         if version is not None:
             self.version, self.agreed = version, version.snapshot
         else:
@@ -280,6 +282,28 @@ class DocumentBuilder:
         )
         return _ref(url, named["name"])
 
+    def written_with(self, live) -> dict | None:
+        """The ``written-with-patient`` extension for an agreed entry a professional wrote
+        with the patient in clinic (``author``: who, ``date``: when), else ``None``."""
+        by = getattr(live, "updated_by", None) if self.live else None
+        if by is None or not live.written_with_patient or live.pending_review:
+            return None
+        parts = []
+        author = self.user_ref(by)
+        if author and "reference" in author:
+            parts.append({"url": "author", "valueReference": author})
+        parts.append({"url": "date", "valueDateTime": _instant(live.updated_at)})
+        return {"url": term.written_with_patient_extension(), "extension": parts}
+
+    @staticmethod
+    def written_with_text(written: dict | None) -> tuple[str, ...]:
+        """The narrative line for the extension, in the document's English."""
+        if not written:
+            return ()
+        parts = {p["url"]: p for p in written["extension"]}
+        who = parts.get("author", {}).get("valueReference", {}).get("display", "a professional")
+        return (f"Written with the patient by {who} on {parts['date']['valueDateTime'][:10]}",)
+
     def user_ref(self, user: User | None) -> dict | None:
         """A reference to whoever a portal user is in this document."""
         if user is None:
@@ -303,14 +327,20 @@ class DocumentBuilder:
 
     # --- sections ---------------------------------------------------------------------------
 
-    def observation(self, section: str, key: str, entry: str, value: str, lang, status="final"):
+    def observation(
+        self, section: str, key: str, entry: str, value: str, lang, status="final", live=None
+    ):
         """One entry in the person's own words (a need, a wish, a part of the usual state)."""
         code = term.entry_code(entry, key)
         display = term.PLAN_ENTRIES[code]
+        written = self.written_with(live)
         resource = {
             "resourceType": "Observation",
             **({"language": _bcp47(lang)} if lang else {}),
-            "text": _narrative(f"{display}: {value}", lang=_bcp47(lang)),
+            "text": _narrative(
+                f"{display}: {value}", *self.written_with_text(written), lang=_bcp47(lang)
+            ),
+            **({"extension": [written]} if written else {}),
             "status": status,
             "code": {
                 "coding": [{"system": term.plan_entry_system(), "code": code, "display": display}],
@@ -369,10 +399,17 @@ class DocumentBuilder:
         if proposal:
             lifecycle, achievement = "proposed", None
         lang = _bcp47(values.get("language"))
+        written = None if proposal else self.written_with(live)
         resource: dict = {
             "resourceType": "Goal",
             **({"language": lang} if lang else {}),
-            "text": _narrative(values["title"], values.get("why_it_matters") or "", lang=lang),
+            "text": _narrative(
+                values["title"],
+                values.get("why_it_matters") or "",
+                *self.written_with_text(written),
+                lang=lang,
+            ),
+            **({"extension": [written]} if written else {}),
             "lifecycleStatus": lifecycle,
             "description": {"text": values["title"]},
             "subject": _ref(self.patient_ref()),
@@ -427,7 +464,9 @@ class DocumentBuilder:
             identifier=False,
         )
 
-    def crisis_activity(self, values: dict, status: str = "not-started", reason: str = "") -> dict:
+    def crisis_activity(
+        self, values: dict, status: str = "not-started", reason: str = "", live=None
+    ) -> dict:
         level = values.get("level")
         display = term.CRISIS_LEVELS.get(level, (level, ""))[0]
         detail: dict = {
@@ -447,9 +486,10 @@ class DocumentBuilder:
             detail["description"] = values["actions"]
         if (values.get("who_to_call") or "").strip():
             detail["performer"] = [{"display": values["who_to_call"]}]
-        return {"detail": detail}
+        written = self.written_with(live)
+        return {**({"extension": [written]} if written else {}), "detail": detail}
 
-    def contact(self, key: str, values: dict, proposal: bool = False) -> str:
+    def contact(self, key: str, values: dict, proposal: bool = False, live=None) -> str:
         kind = values.get("kind")
         label = term.CONTACT_KINDS.get(kind, kind or "")
         telecom = [{"system": "phone", "value": values["phone"]}] if values.get("phone") else []
@@ -459,6 +499,10 @@ class DocumentBuilder:
         suffix = "-proposal" if proposal else ""
         when = values.get("when_to_call") or ""
         extension = [{"url": term.when_to_call_extension(), "valueString": when}] if when else []
+        written = None if proposal else self.written_with(live)
+        if written:
+            extension.append(written)
+            lines = (*lines, *self.written_with_text(written))
         if kind in (ContactKind.PRACTICE, ContactKind.OUT_OF_HOURS, ContactKind.SPECIALIST):
             resource = {
                 "resourceType": "Organization",
@@ -624,13 +668,27 @@ class DocumentBuilder:
             about.append(f"Needs an interpreter: {self.patient.interpreter_language or ''}")
         if self.patient.communication_needs:
             about.append(f"Communication needs: {self.patient.communication_needs}")
+        live_needs = {n.domain: n for n in self.plan.needs}
         for domain, values in (agreed.get("needs") or {}).items():
             if domain in term.NEEDS and (values.get("text") or "").strip():
-                self.observation("about_me", domain, "need", values["text"], values.get("language"))
+                self.observation(
+                    "about_me",
+                    domain,
+                    "need",
+                    values["text"],
+                    values.get("language"),
+                    live=live_needs.get(domain),
+                )
+        live_wishes = {w.kind: w for w in self.plan.wishes}
         for kind, values in (agreed.get("wishes") or {}).items():
             if kind in term.WISHES and (values.get("text") or "").strip():
                 self.observation(
-                    "what_matters", kind, "wish", values["text"], values.get("language")
+                    "what_matters",
+                    kind,
+                    "wish",
+                    values["text"],
+                    values.get("language"),
+                    live=live_wishes.get(kind),
                 )
         live_goals = {str(g.id): g for g in self.plan.goals}
         goal_refs, activities = [], []
@@ -654,16 +712,25 @@ class DocumentBuilder:
             (agreed.get("crisis_steps") or {}).items(),
             key=lambda kv: (kv[1].get("position") or 0, int(kv[0]) if kv[0].isdigit() else 0),
         )
-        for _key, values in steps:
-            activities.append(self.crisis_activity(values))
+        live_steps = {str(step.id): step for step in self.plan.crisis_steps}
+        for key, values in steps:
+            activities.append(self.crisis_activity(values, live=live_steps.get(key)))
             self.section_text["crisis"].append(_crisis_line(values))
         usual = agreed.get("usual_state") or {}
         for field in BY_KEY["usual_state"].fields:
             if (usual.get(field) or "").strip():
-                self.observation("usual_state", field, "usual", usual[field], usual.get("language"))
+                self.observation(
+                    "usual_state",
+                    field,
+                    "usual",
+                    usual[field],
+                    usual.get("language"),
+                    live=self.plan.usual_state,
+                )
         self.conditions()
+        live_contacts = {str(c.id): c for c in self.plan.contacts}
         for key, values in (agreed.get("contacts") or {}).items():
-            url = self.contact(key, values)
+            url = self.contact(key, values, live=live_contacts.get(key))
             self.sections["contacts"].append(_ref(url, values.get("name")))
         team = self.care_team()
         self.consent()

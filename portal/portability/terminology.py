@@ -161,6 +161,16 @@ def is_when_to_call_extension(url: str | None) -> bool:
     return isinstance(url, str) and url.endswith("/fhir/" + WHEN_TO_CALL_PATH)
 
 
+# The portal's extension saying a professional wrote an agreed entry with the patient in
+# clinic (who, and when): on a Goal, an Observation, a contact and a crisis step (a CarePlan
+# activity, which no Provenance can point at on its own). See docs/interoperability.md.
+WRITTEN_WITH_PATIENT_PATH = "StructureDefinition/written-with-patient"
+
+
+def written_with_patient_extension() -> str:
+    return f"{canonical_base()}/{WRITTEN_WITH_PATIENT_PATH}"
+
+
 def is_crisis_level_system(system: str | None) -> bool:
     """This portal's system, another installation's, or the one older exports used."""
     return bool(system) and (

@@ -1,6 +1,6 @@
 """A practice nurse writes the crisis plan of a patient who never goes online, as he dictates
-it in clinic, starting from her worklist; the crisis page shows it as the agreed plan, which
-she marks reviewed.
+it in clinic, starting from her worklist, and reads it back to him before saving it as agreed;
+the crisis page shows it as the agreed plan, which she marks reviewed.
 
 The journey starts a plan, so it runs on a portal of its own (``fresh_page``).
 """
@@ -53,6 +53,23 @@ def test_nurse_records_dictated_crisis_steps_from_the_worklist(fresh_page, fresh
     page.get_by_label("Signs to look for").fill(DICTATED)
     page.get_by_label("What to do").fill("Ring 999 and say I have COPD. Sit me upright.")
     page.get_by_role("button", name="Save").click()
+
+    # Read back before it is saved (hazard H14): "Change it" keeps what was typed.
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Read this back to {name}")
+    expect(page.locator(".portal-read-back")).to_contain_text(DICTATED)
+    harness.assert_accessible(page)
+    page.get_by_role("button", name="Change it").click()
+    expect(page.get_by_label("Signs to look for")).to_have_value(DICTATED)
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save as agreed").click()  # not yet confirmed
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text(
+        "Confirm that the patient has heard or read this and agrees"
+    )
+    agrees = page.get_by_label("The patient has heard or read this and agrees")
+    agrees.focus()
+    page.keyboard.press("Space")  # by keyboard
+    expect(agrees).to_be_checked()
+    page.get_by_role("button", name="Save as agreed").click()
     expect(page.get_by_role("status")).to_contain_text(f"Saved as agreed with {name}.")
     page.get_by_role("button", name="Mark the crisis plan reviewed today").click()
     expect(page.get_by_role("status")).to_contain_text("marked as reviewed today, by you")
