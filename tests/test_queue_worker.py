@@ -167,6 +167,9 @@ def test_a_change_is_rendered_by_the_worker_and_the_download_right_after_waits_f
 
     store = shared.SharedPdfCache(REDIS_URL, 50)  # the worker's store: same Redis, same keys
     monkeypatch.setitem(app.extensions, "pdf_shared_cache", store)
+    # The worker here shares two cores with the suite: give it longer than production's wait,
+    # which gunicorn's timeout bounds (this test is about where the PDF is laid out).
+    monkeypatch.setattr(shared, "WAIT_SECONDS", 60.0)
     try:
         _download_after_a_change(app, cast, login, worker, monkeypatch)
     finally:

@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 PREFIX = "portal:pdf:"
 TTL_SECONDS = 2 * 24 * 3600
 LOCK_SECONDS = 120
-WAIT_SECONDS = 30.0
+# A download waits at most this long for another rendering before laying the PDF out itself,
+# bounded by PDF_RENDER_SECONDS (20): 8 + 20 stays inside gunicorn's 30 s timeout, so a
+# waiting download is never killed mid-request.
+WAIT_SECONDS = 8.0
 POLL_SECONDS = 0.1
 QUEUED_SECONDS = 60  # a queued rendering no worker took up is no longer waited for
 
