@@ -45,7 +45,7 @@ from portal.security import new_session_token
 
 SEED = 2010
 PEOPLE = 130
-REGISTER_ONLY = 40  # on a register with no plan in the portal yet
+REGISTER_ONLY = 50  # on a register with no plan in the portal yet
 DECLINED_REASONS = ["", "Prefers to manage on their own for now.", "Will think about it."]
 FIRST_NHS_BASE = 999_100_000  # NHS test numbers start with 999
 
@@ -224,6 +224,8 @@ def _registers(rng: random.Random, people: list[Patient], contacts: dict, today:
             "existing_plan_reviewed_on": None,
             "left_on": None,
         }
+        if rng.random() < 0.15:  # a plan meeting the requirements before the portal
+            entry["existing_plan_reviewed_on"] = today - timedelta(days=rng.randrange(30, 330))
         entries.append(entry)
         offer = {
             "patient_id": patient.id,
@@ -242,17 +244,15 @@ def _registers(rng: random.Random, people: list[Patient], contacts: dict, today:
             )
             continue
         roll = rng.random()
-        if roll < 0.2:
-            entry["existing_plan_reviewed_on"] = today - timedelta(days=rng.randrange(30, 330))
-        elif roll < 0.27:
+        if roll < 0.08:
             entry["left_on"] = today - timedelta(days=rng.randrange(5, 60))
-        if roll < 0.45:
+        if roll < 0.35:
             continue  # not offered yet
         offered = today - timedelta(days=rng.randrange(7, 60))
-        if roll < 0.7:
+        if roll < 0.75:
             outcome = {"outcome": OfferOutcome.DECLINED, "outcome_on": offered}
             outcome["declined_reason"] = rng.choice(DECLINED_REASONS) or None
-        elif roll < 0.8:
+        elif roll < 0.85:
             outcome = {"outcome": OfferOutcome.NO_RESPONSE, "outcome_on": today}
         else:
             outcome = {}
