@@ -22,15 +22,16 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("demo-data")
     def demo_data():
         """Load the demo practice, staff, patients and carer (safe to run again)."""
-        from portal.demo import ACCOUNTS, DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo_data
+        from portal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, demo_accounts, load_demo_data
 
         created = load_demo_data()
         click.echo("Demo data loaded." if created else "Demo data already present.")
-        for label, email in ACCOUNTS.items():
-            click.echo(f"  {label:20} {email}")
+        for user in demo_accounts():
+            two_step = "  (two-step verification)" if user.mfa_enabled else ""
+            click.echo(f"  {user.role:15} {user.display_name:18} {user.email}{two_step}")
         click.echo(f"  password for all: {DEMO_PASSWORD}")
         click.echo(
-            "  staff (nurse, GP, commissioner, admin) also need a two-step verification code:\n"
+            "  accounts marked (two-step verification) also need a code:\n"
             f"  add the key {DEMO_TOTP_SECRET} to an authenticator app,\n"
             "  or run: flask --app portal demo-code"
         )
@@ -185,6 +186,7 @@ def register_cli(app: Flask) -> None:
         client.active = False
         db.session.commit()
         click.echo(f"Deactivated {client.name}.")
+
     @app.cli.command("error-pages")
     @click.option(
         "--output", default=None, help="Folder to write to (default: deploy/error-pages)."

@@ -47,6 +47,7 @@ from portal.models import (
     MeetingStatus,
     NeedsSection,
     Patient,
+    RegisterEntry,
     ReviewMeeting,
     UsualState,
     patient_conditions,
@@ -216,7 +217,8 @@ def has_condition():
 
 
 def evidence(organisation_id: int | None = None):
-    """One row per patient with a long-term condition: the facts the criteria are read from.
+    """One row per patient with a long-term condition (or on a practice's register of them):
+    the facts the criteria are read from, and the patient's place on the register.
 
     Each child table is scanned once and grouped by plan (no per-patient lookups), so the
     aggregates over it stay fast with a million patients.
@@ -255,6 +257,13 @@ def evidence(organisation_id: int | None = None):
     for field in USUAL_STATE_FIELDS[1:]:
         usual_text = usual_text + getattr(UsualState, field)
     usual = select(UsualState.plan_id).where(has_text_sql(usual_text)).subquery("ev_usual")
+    # Each organisation's register, from the earliest day anyone on it was registered.
+    registers = (
+        select(Patient.organisation_id, func.min(RegisterEntry.registered_on).label("since"))
+        .join(RegisterEntry, RegisterEntry.patient_id == Patient.id)
+        .group_by(Patient.organisation_id)
+        .subquery("ev_registers")
+    )
 
     query = (
         select(
@@ -265,6 +274,9 @@ def evidence(organisation_id: int | None = None):
             Patient.preferred_language,
             Patient.date_of_birth,
             Patient.created_at.label("registered_at"),
+            RegisterEntry.registered_on,
+            RegisterEntry.left_on,
+            registers.c.since.label("register_since"),
             Patient.initial_assessment_date,
             Patient.user_id,
             CarePlan.id.label("plan_id"),
@@ -282,13 +294,16 @@ def evidence(organisation_id: int | None = None):
         )
         .select_from(Patient)
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
+        .outerjoin(RegisterEntry, RegisterEntry.patient_id == Patient.id)
+        .outerjoin(registers, registers.c.organisation_id == Patient.organisation_id)
         .outerjoin(needs, needs.c.plan_id == CarePlan.id)
         .outerjoin(meetings, meetings.c.plan_id == CarePlan.id)
         .outerjoin(goals, goals.c.plan_id == CarePlan.id)
         .outerjoin(consents, consents.c.patient_id == Patient.id)
         .outerjoin(steps, steps.c.plan_id == CarePlan.id)
         .outerjoin(usual, usual.c.plan_id == CarePlan.id)
-        .where(has_condition())
+        # On a long-term conditions register, or recorded with a condition in the portal.
+        .where(or_(RegisterEntry.patient_id.is_not(None), has_condition()))
     )
     if organisation_id is not None:
         query = query.where(Patient.organisation_id == organisation_id)
@@ -331,9 +346,17 @@ def meets_sql(ev, day, cutoff, review_after) -> ColumnElement[bool]:
     )
 
 
-def registered_sql(ev, cutoff) -> ColumnElement[bool]:
-    """On the register (recorded in the portal) by the end of the day."""
-    return ev.c.registered_at < cutoff
+def register_kept_sql(ev, day) -> ColumnElement[bool]:
+    """The patient's organisation had imported a register by ``day`` (someone on it was
+    registered by then): from that day its people are counted from the register."""
+    return ev.c.register_since <= day
+
+
+def registered_sql(ev, day, cutoff) -> ColumnElement[bool]:
+    """Counted on ``day``: on the practice's register that day (leavers not counted) once the
+    practice has a register; before that, recorded in the portal by the end of the day."""
+    on_register = and_(ev.c.registered_on <= day, or_(ev.c.left_on.is_(None), ev.c.left_on > day))
+    return case((register_kept_sql(ev, day), on_register), else_=ev.c.registered_at < cutoff)
 
 
 def within_days_sql(ev, days: int = NEW_PATIENT_DAYS) -> ColumnElement[bool]:

@@ -343,9 +343,9 @@ def practice_patients(user: User):
 
 def member_patients(user: User):
     """Patients whose care team includes ``user`` through an agreed membership in force."""
-    return Patient.id.in_(memberships_in_force(user.id).with_only_columns(
-        CareTeamMembership.patient_id
-    ))
+    return Patient.id.in_(
+        memberships_in_force(user.id).with_only_columns(CareTeamMembership.patient_id)
+    )
 
 
 def objected(patient: Patient) -> bool:
@@ -379,9 +379,12 @@ class Access:
     actions: frozenset[Action] = frozenset()
     # The organisation the user acts for with this patient (the audit trail names it).
     organisation_id: int | None = None
+    # The patient left the practice's register: the plan is read-only. Pages read this one
+    # flag (through ``allows``) to leave out every way to change the plan, and say why.
+    read_only: bool = False
 
     def allows(self, action: Action) -> bool:
-        return action in self.actions
+        return action in self.actions and not (self.read_only and action in CHANGES)
 
 
 # Changes to the plan's content: none once the patient has left the practice's register.
@@ -394,11 +397,16 @@ class PlanReadOnly(HTTPException):
     code = 423
 
 
-def left_register(patient_id: int) -> bool:
-    left = db.session.scalar(
-        select(RegisterEntry.left_on).where(RegisterEntry.patient_id == patient_id)
-    )
-    return left is not None
+def _load(patient_id: int) -> tuple[Patient, bool]:
+    """The patient, and whether they have left the practice's register, in one query."""
+    found = db.session.execute(
+        select(Patient, RegisterEntry.left_on.is_not(None))
+        .outerjoin(RegisterEntry, RegisterEntry.patient_id == Patient.id)
+        .where(Patient.id == patient_id)
+    ).first()
+    if found is None:
+        abort(404)
+    return found[0], bool(found[1])
 
 
 def require(user: User | None, action: Action, patient_id: int) -> Access:
@@ -412,15 +420,14 @@ def require(user: User | None, action: Action, patient_id: int) -> Access:
     if known is not None and known[0] == key:
         access = known[1]
     else:
-        patient = db.session.get(Patient, patient_id)
-        if patient is None:
-            abort(404)
+        patient, left = _load(patient_id)
         rel = relation(user, patient)
-        access = Access(patient, rel, allowed(user, rel), acting_for(user, patient, rel))
+        actions = allowed(user, rel)
+        access = Access(patient, rel, actions, acting_for(user, patient, rel), read_only=left)
         g.patient_access = (key, access)
-    if not access.allows(action):
+    if action not in access.actions:
         abort(404)
-    if action in CHANGES and left_register(patient_id):  # asked only on pages that change
+    if not access.allows(action):  # allowed to this user, but the plan is read-only
         raise PlanReadOnly()
     return access
 
@@ -439,8 +446,8 @@ _ACCOUNT_RULES = {
     Action.USE_TEAM_INBOX: lambda user: user.role == Role.PROFESSIONAL,
     Action.USE_FHIR_API: lambda user: True,
     Action.CARE_TEAM_WORK: lambda user: user.role == Role.PROFESSIONAL and _works_anywhere(user),
-    Action.EMERGENCY_SEARCH: lambda user: user.role == Role.PROFESSIONAL and bool(
-        urgent_care_organisations(user)
+    Action.EMERGENCY_SEARCH: lambda user: (
+        user.role == Role.PROFESSIONAL and bool(urgent_care_organisations(user))
     ),
 }
 
@@ -461,6 +468,8 @@ def urgent_care_organisations(user: User) -> list[Organisation]:
             .order_by(Organisation.id)
         )
     )
+
+
 ACCOUNT_ACTIONS = frozenset(_ACCOUNT_RULES)
 
 
@@ -482,8 +491,10 @@ def can_register(user: User | None, action: RegisterAction, organisation_id: int
     if user is None or not user.is_authenticated or not user.active:
         return False
     allowed = REGISTER_ALLOWED.get(user.role, frozenset())
-    return action in allowed and organisation_id is not None and (
-        user.organisation_id == organisation_id
+    return (
+        action in allowed
+        and organisation_id is not None
+        and (user.organisation_id == organisation_id)
     )
 
 

@@ -165,6 +165,38 @@ def test_attempts_are_throttled_per_code(app, practice):
     assert _db.session.get(Patient, person.id).user_id is None
 
 
+def test_attempts_are_throttled_per_address(app, practice):
+    """Guessing many codes from one address is stopped, even each code tried only once; the
+    patient's own code, typed right from that address, waits too."""
+    _org, admin, person = practice
+    code = issue(person, admin)
+    limits = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "ACTIVATION_LIMITS_ADDRESS": "3 per hour",
+    }
+    with other_app(app, limits) as lim:
+        client = lim.test_client()
+        for guess in ("ACDE3479FHJK", "ACDE3479FHJM", "ACDE3479FHJN"):
+            assert NO_MATCH in step_one(client, guess).get_data(as_text=True)
+        assert step_one(client, code).status_code == 429
+        # another address is not held up by the first one's guesses
+        other = lim.test_client()
+        response = other.post(
+            "/create-account",
+            data={
+                "code": code,
+                "nhs_number": "9434765919",
+                "date_of_birth-day": "4",
+                "date_of_birth-month": "5",
+                "date_of_birth-year": "1961",
+            },
+            environ_base={"REMOTE_ADDR": "192.0.2.200"},
+        )
+        assert response.status_code == 302
+    assert _db.session.get(Patient, person.id).user_id is None
+
+
 def test_the_sign_in_page_links_to_create_your_account(client, db):
     page = client.get("/sign-in").get_data(as_text=True)
     assert 'href="/create-account"' in page

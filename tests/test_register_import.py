@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 
 from portal import nhs_number
 from portal.extensions import db
-from portal.models import AuditEvent, Patient, RegisterEntry
+from portal.models import AuditEvent, Patient, RegisterEntry, Role
+from portal.permissions import Action, can
 from portal.register.csvfile import FileProblem
 from portal.register.importer import run_import
 from portal.register.rows import parse_date
-from tests.factories import make_org, make_patient
+from tests.factories import make_org, make_patient, make_user
 from tests.support import changed_tables, snapshot
 
 TODAY = date(2026, 12, 7)
@@ -240,6 +241,10 @@ def test_a_person_from_another_practice_moves_with_their_record(db, english):
         select(AuditEvent.action).where(AuditEvent.patient_id == existing.id)
     ).all()
     assert "register.transferred_out" in events and "register.transferred_in" in events
+    # The old practice's staff lose the plan; the new practice's staff have it.
+    before, after = make_user(Role.PROFESSIONAL, old), make_user(Role.PROFESSIONAL, new)
+    assert not can(before, Action.VIEW_PLAN, existing)
+    assert can(after, Action.VIEW_PLAN, existing)
     # The old practice's register no longer counts them; its next import does not either.
     assert do_import(old, csv_bytes(row(2))).left == 0
 

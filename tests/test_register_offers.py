@@ -1,5 +1,6 @@
 """The offer of a care plan, recorded for each person on the register, and corrections."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -39,9 +40,7 @@ def page(client, person) -> str:
 
 def actions(db, person) -> list[str]:
     return db.session.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.patient_id == person.id)
-        .order_by(AuditEvent.id)
+        select(AuditEvent.action).where(AuditEvent.patient_id == person.id).order_by(AuditEvent.id)
     ).all()
 
 
@@ -95,8 +94,16 @@ def test_no_response_is_recorded_and_no_answer_without_an_offer(db, login, setti
     ("url", "data", "message"),
     [
         ("offer", {"method": "pigeon"}, "Select how the care plan was offered"),
-        ("offer", {"method": "letter", "offered_on-year": "2999", "offered_on-month": "1",
-                   "offered_on-day": "1"}, "The date must be today or in the past"),
+        (
+            "offer",
+            {
+                "method": "letter",
+                "offered_on-year": "2999",
+                "offered_on-month": "1",
+                "offered_on-day": "1",
+            },
+            "The date must be today or in the past",
+        ),
         ("answer", {"outcome": "maybe"}, "Select the patient"),
     ],
 )
@@ -124,8 +131,9 @@ def test_staff_correct_details_and_the_patient_sees_it(db, login, setting):
         "communication_needs": "Large print",
         "ethnicity_category": "white_irish",
     }
-    response = client.post(f"/register/patients/{person.id}/details", data=data,
-                           follow_redirects=True)
+    response = client.post(
+        f"/register/patients/{person.id}/details", data=data, follow_redirects=True
+    )
     assert "The details have been corrected." in response.get_data(as_text=True)
     db.session.refresh(person)
     assert person.initial_assessment_date == date(2026, 1, 5)
@@ -181,3 +189,49 @@ def test_the_plan_of_a_patient_who_left_the_register_can_be_read_but_not_changed
             extra = {"recorded_as": "agreed", "read_back": "confirm", "patient_agrees": "y"}
             assert client.post(url, data={**data, **extra}).status_code == 423, url
     assert goal_count() == goals
+
+
+# Links and forms that change a plan (the pages they open answer 423 to a leaver's plan).
+EDITS = re.compile(
+    r'(?:href|action)="[^"]*/patients/\d+/(?:goals/new|goals/\d+/(?:edit|withdraw|keep)|'
+    r"about-me/|wishes/|contingency|care-team/(?:new|\d+)|preparation|crisis-changes|"
+    r'meetings/(?:review|schedule|did-not-attend))[^"]*"'
+)
+PLAN_PAGES = ("plan", "crisis", "crisis/easy-read", "care-team")
+
+
+def _edits(client, patient_id):
+    found = {}
+    for page in PLAN_PAGES:
+        response = client.get(f"/patients/{patient_id}/{page}")
+        assert response.status_code == 200, page
+        found[page] = (EDITS.findall(response.get_data(as_text=True)), response)
+    return found
+
+
+def test_a_leavers_plan_pages_offer_no_way_to_change_it_and_say_why(db, cast, login):
+    from datetime import date
+
+    from portal.models import RegisterEntry
+
+    for who in ("owner", "professional"):  # on the register: the plan page offers changes
+        found = _edits(login(cast.users[who]), cast.a.id)
+        assert found["plan"][0], who
+        assert "can no longer be changed" not in found["plan"][1].get_data(as_text=True)
+    db.session.add(
+        RegisterEntry(patient_id=cast.a.id, registered_on=date(2020, 1, 1), left_on=date.today())
+    )
+    db.session.commit()
+    notices = {
+        "owner": "because you are no longer registered with the practice",
+        "professional": "can no longer be changed: the patient has left the practice",
+    }
+    for who, notice in notices.items():
+        client = login(cast.users[who])
+        for page, (edits, response) in _edits(client, cast.a.id).items():
+            assert edits == [], (who, page)
+            assert notice in response.get_data(as_text=True), (who, page)
+        # the pages behind those links refuse, writing a section included
+        assert client.get(f"/patients/{cast.a.id}/about-me/health").status_code == 423
+        assert client.get(f"/patients/{cast.a.id}/goals/new").status_code == 423
+        assert client.get(f"/patients/{cast.a.id}/contingency").status_code == 423

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.models import PlanOffer, RegisterEntry, Role
@@ -173,7 +174,7 @@ def test_uptake_divides_by_the_register_and_the_csv_carries_the_register_figures
     client = login(make_user(Role.COMMISSIONER))
     month = PLAN_DAY.strftime("%Y-%m")
     page = client.get(f"/reports?month={month}").get_data(as_text=True)
-    assert "counted against the people on the practices" in page
+    assert "counts those on the practices" in page
     assert "50.0%" in page
     csv = client.get(f"/reports.csv?month={month}").get_data(as_text=True)
     assert ",register,,All,on_register,40\r\n" in csv
@@ -183,4 +184,95 @@ def test_uptake_divides_by_the_register_and_the_csv_carries_the_register_figures
 
 def test_before_any_register_the_report_says_what_it_counts(db, login):
     page = login(make_user(Role.COMMISSIONER)).get("/reports").get_data(as_text=True)
-    assert "No register has been imported yet" in page
+    assert "No register has been imported yet: every figure" in page
+
+
+def _register_population(db):
+    """On one practice's register since 2005: 20 people with a plan meeting the requirements
+    and 20 with no activity in the portal at all; 10 with such a plan who left the register
+    in 2006, and 5 with such a plan who are in the portal but on no register. Another
+    practice with no register has 10 people with such a plan."""
+    from tests.compliance_factories import DAY as PLAN_DAY
+    from tests.compliance_factories import add_conditions, make_compliant_plan
+
+    org, no_register, since = (
+        make_org("Riverside Surgery"),
+        make_org("Hill Surgery"),
+        date(2005, 1, 1),
+    )
+    for n in range(30):
+        patient = make_compliant_plan(org, PLAN_DAY).patient
+        left = date(2006, 1, 1) if n >= 20 else None
+        db.session.add(RegisterEntry(patient_id=patient.id, registered_on=since, left_on=left))
+    for person in on_register(db, org, 20, registered=since):
+        add_conditions(person)
+    for _ in range(5):
+        make_compliant_plan(org, PLAN_DAY)
+    for _ in range(10):
+        make_compliant_plan(no_register, PLAN_DAY)
+    db.session.commit()
+    return org, no_register, PLAN_DAY
+
+
+def _rows(report, key):
+    (breakdown,) = [b for b in report.breakdowns if b.key == key]
+    return {row.key: (row.people, row.compliant) for row in breakdown.rows}
+
+
+@pytest.mark.usefixtures("english")
+def test_every_figure_of_the_report_divides_by_the_register(db):
+    """The monthly series and every breakdown count the register's people (someone with no
+    portal activity included, leavers and people on no register left out), like the total."""
+    from portal.reports.services import monthly_report
+
+    org, no_register, day = _register_population(db)
+    month, today = day.replace(day=1), day + timedelta(days=15)
+    report = monthly_report(month, org.id, today=today)
+    assert report.denominator == "register"
+    assert (report.people, report.compliant, report.percent) == (40, 20, 50.0)
+    series = {point.month.strftime("%Y-%m"): point for point in report.series}
+    assert (series["2011-03"].people, series["2011-03"].compliant) == (40, 20)
+    # before anyone was recorded in the portal, the register was already there
+    assert (series["2010-12"].people, series["2010-12"].compliant) == (40, 0)
+    assert _rows(report, "sex") == {"female": (40, 20)}
+    assert _rows(report, "condition") == {"73211009": (40, 20)}
+    assert sum(people for people, _ in _rows(report, "age_band").values()) == 40
+
+    # all organisations: the practice without a register still counts its portal patients
+    everyone = monthly_report(month, today=today)
+    assert everyone.denominator == "mixed"
+    assert _rows(everyone, "organisation") == {str(org.id): (40, 20), str(no_register.id): (10, 10)}
+    assert (everyone.people, everyone.series[-1].people) == (50, 50)
+    assert monthly_report(month, no_register.id, today=today).denominator == "portal"
+
+
+@pytest.mark.usefixtures("english")
+def test_a_summarised_month_keeps_the_register_denominator(db):
+    from portal.reports.services import monthly_report
+    from portal.reports.summary import summarise
+
+    org, _other, day = _register_population(db)
+    month, today = day.replace(day=1), day + timedelta(days=15)
+    live = monthly_report(month, org.id, today=today)
+    summarise(month, today=today)
+    stored = monthly_report(month, org.id, today=today)
+    assert stored.calculated_at is not None
+    assert (stored.denominator, stored.people, stored.compliant) == ("register", 40, 20)
+    assert _rows(stored, "sex") == _rows(live, "sex")
+    later = monthly_report(date(2011, 4, 1), org.id, today=today)
+    assert (later.series[-2].people, later.series[-2].compliant) == (40, 20)
+
+
+def test_the_page_csv_and_command_say_what_the_figures_count(db, login, app):
+    org, _other, day = _register_population(db)
+    month = day.strftime("%Y-%m")
+    client = login(make_user(Role.COMMISSIONER))
+    page = client.get(f"/reports?month={month}&organisation={org.id}").get_data(as_text=True)
+    assert "people who have left a register are not counted" in page
+    assert "50.0%" in page
+    page = client.get(f"/reports?month={month}").get_data(as_text=True)
+    assert "organisations that have not imported a register yet are counted" in page
+    csv = client.get(f"/reports.csv?month={month}").get_data(as_text=True)
+    assert ",summary,,All,denominator,mixed\r\n" in csv
+    result = app.test_cli_runner().invoke(args=["report", "--month", month])
+    assert "organisations that have not imported a register yet" in result.output

@@ -98,19 +98,18 @@ def _demo_mfa(user: User) -> None:
 
 def _demo_staff_mfa() -> None:
     """Demo staff created before two-step verification existed get the published key."""
-    staff = (
-        "professional",
-        "other_professional",
-        "commissioner",
-        "admin",
-        "practice_admin",
-        "matron",
-        "paramedic",
-    )
-    emails = [ACCOUNTS[k] for k in staff]
-    for user in db.session.scalars(select(User).where(User.email.in_(emails))):
-        if not user.mfa_enabled:
+    for user in demo_accounts():
+        if user.is_staff and not user.mfa_enabled:
             _demo_mfa(user)
+
+
+def demo_accounts() -> list[User]:
+    """Every demo account (``ACCOUNTS``), in its order, as stored."""
+    found = {
+        user.email: user
+        for user in db.session.scalars(select(User).where(User.email.in_(ACCOUNTS.values())))
+    }
+    return [found[email] for email in ACCOUNTS.values() if email in found]
 
 
 def load_demo_data() -> bool:
@@ -196,9 +195,7 @@ def load_demo_data() -> bool:
         db.session.add(RegisterEntry(patient_id=patient.id, registered_on=on))
     for patient in (margaret, arif):
         db.session.add(
-            ConsentRecord(
-                patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id
-            )
+            ConsentRecord(patient_id=patient.id, share_with_care_team=True, recorded_by_id=nurse.id)
         )
     _margaret_plan(margaret, nurse, today)
     _margaret_preparation(margaret)
@@ -465,6 +462,8 @@ def _margaret_preparation(patient: Patient) -> None:
             updated_by_id=patient.user_id,
         )
     )
+
+
 def _margaret_review(patient: Patient, nurse: User, today: date) -> None:
     """Last year's meeting agreed version 1; this year's is booked and results are shared."""
     plan = patient.plan
@@ -626,13 +625,28 @@ def _margaret_conversation(patient: Patient, nurse: User) -> None:
         created_at=now - timedelta(days=1),
     )
     messages = [
-        (answered, patient.user, WrittenAs.PATIENT, 9,
-         "Should I still go for my walk when it is very cold outside?"),
-        (answered, nurse, WrittenAs.PROFESSIONAL, 8,
-         "On very cold days walk indoors, for example round the shopping centre, and take "
-         "your blue inhaler with you. We can talk about it more at your review."),
-        (waiting, patient.user, WrittenAs.PATIENT, 1,
-         "The new inhaler makes my mouth sore. Is that normal?"),
+        (
+            answered,
+            patient.user,
+            WrittenAs.PATIENT,
+            9,
+            "Should I still go for my walk when it is very cold outside?",
+        ),
+        (
+            answered,
+            nurse,
+            WrittenAs.PROFESSIONAL,
+            8,
+            "On very cold days walk indoors, for example round the shopping centre, and take "
+            "your blue inhaler with you. We can talk about it more at your review.",
+        ),
+        (
+            waiting,
+            patient.user,
+            WrittenAs.PATIENT,
+            1,
+            "The new inhaler makes my mouth sore. Is that normal?",
+        ),
     ]
     db.session.add_all([answered, waiting])
     for conversation, author, side, days_ago, body in messages:

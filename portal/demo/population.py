@@ -1,8 +1,11 @@
 """Synthetic patients for the demo, so the commissioner's report and the audits have figures.
 
-About 130 made-up people across the two demo practices, registered over the last 18 months,
-with varied conditions, ages, ethnic groups and languages, and plans at every stage: some
-complete and reviewed, some waiting for a meeting, some lapsed. Generated from a fixed seed
+About 130 made-up people across the two demo practices, recorded in the portal over the last 18
+months, with varied conditions, ages, ethnic groups and languages, and plans at every stage:
+some complete and reviewed, some waiting for a meeting, some lapsed. Everyone is on their
+practice's register (the report's denominator), with a few dozen more the portal has no plan
+for yet: offers made, accepted, declined or still to make, some with a plan already in place
+before the portal (the baseline), and a few who have left. Generated from a fixed seed
 relative to today, so each fresh demo database looks alike. Idempotent: nothing is added
 once the first synthetic patient exists.
 """
@@ -23,10 +26,14 @@ from portal.models import (
     Domain,
     Goal,
     NeedsSection,
+    OfferMethod,
+    OfferOutcome,
     Organisation,
     Patient,
     PlanAudit,
     PlanAuditItem,
+    PlanOffer,
+    RegisterEntry,
     ReviewMeeting,
     Role,
     SurveyResponse,
@@ -38,6 +45,8 @@ from portal.security import new_session_token
 
 SEED = 2010
 PEOPLE = 130
+REGISTER_ONLY = 50  # on a register with no plan in the portal yet
+DECLINED_REASONS = ["", "Prefers to manage on their own for now.", "Will think about it."]
 FIRST_NHS_BASE = 999_100_000  # NHS test numbers start with 999
 
 GIVEN = ["Ann", "Bilal", "Chen", "Deborah", "Emeka", "Fatima", "Gareth", "Harpreet", "Iwona",
@@ -111,7 +120,11 @@ def add_population(today: date | None = None) -> bool:
     }
     password = hash_password("demo-care-plan-2026")
     codes = [c.code for c in CONDITIONS]
-    for n in range(PEOPLE):
+    people = []
+    for n in range(PEOPLE + REGISTER_ONLY):
+        if n >= PEOPLE:
+            people.append(_registered_only(rng, n, list(contacts)[n % 2], codes, today))
+            continue
         org_id = list(contacts)[n % 2]
         contact = contacts[org_id]
         registered = today - timedelta(days=rng.randrange(20, 540))
@@ -145,13 +158,7 @@ def add_population(today: date | None = None) -> bool:
         )
         db.session.add(patient)
         db.session.flush()
-        db.session.execute(
-            insert(patient_conditions),
-            [
-                {"patient_id": patient.id, "condition_code": code}
-                for code in rng.sample(codes, rng.choice([1, 1, 2, 2, 3]))
-            ],
-        )
+        _conditions(rng, patient, codes)
         if patient.care_team_consent is not None:
             db.session.add(
                 ConsentRecord(
@@ -162,9 +169,96 @@ def add_population(today: date | None = None) -> bool:
                 )
             )
         _plan(rng, patient, contact, assessed, today)
+        people.append(patient)
     db.session.flush()
+    _registers(rng, people, contacts, today)
     _sample_audit(rng, practices["Y00001"], staff["nurse@example.org"], today)
     return True
+
+
+def _conditions(rng: random.Random, patient: Patient, codes: list[str]) -> None:
+    db.session.execute(
+        insert(patient_conditions),
+        [
+            {"patient_id": patient.id, "condition_code": code}
+            for code in rng.sample(codes, rng.choice([1, 1, 2, 2, 3]))
+        ],
+    )
+
+
+def _registered_only(rng: random.Random, n: int, org_id: int, codes, today: date) -> Patient:
+    """Someone on the register the portal has no plan for yet (brought in by the import)."""
+    patient = Patient(
+        organisation_id=org_id,
+        nhs_number=nhs_number(n),
+        given_name=rng.choice(GIVEN),
+        family_name=rng.choice(FAMILY),
+        date_of_birth=today - timedelta(days=rng.randrange(20 * 365, 95 * 365)),
+        sex=rng.choice(SEXES),
+        ethnicity_category=rng.choice(ETHNICITY),
+        preferred_language=rng.choice(LANGUAGES),
+        created_at=_at(today - timedelta(days=14), 9),
+    )
+    db.session.add(patient)
+    db.session.flush()
+    _conditions(rng, patient, codes)
+    return patient
+
+
+def _registers(rng: random.Random, people: list[Patient], contacts: dict, today: date) -> None:
+    """Everyone on their practice's register since before the portal, with the offer of a
+    plan as it stands: accepted by those with a plan; declined, unanswered or still to make
+    for the others; some with a plan already in place (baseline), and a few who left."""
+    planned = set(
+        db.session.scalars(
+            select(CarePlan.patient_id).where(CarePlan.patient_id.in_([p.id for p in people]))
+        )
+    )
+    entries, offers = [], []
+    methods = list(OfferMethod)
+    for patient in people:
+        recorded = patient.created_at.date()
+        entry = {
+            "patient_id": patient.id,
+            "registered_on": recorded - timedelta(days=rng.randrange(30, 3000)),
+            "existing_plan_reviewed_on": None,
+            "left_on": None,
+        }
+        if rng.random() < 0.15:  # a plan meeting the requirements before the portal
+            entry["existing_plan_reviewed_on"] = today - timedelta(days=rng.randrange(30, 330))
+        entries.append(entry)
+        offer = {
+            "patient_id": patient.id,
+            "organisation_id": patient.organisation_id,
+            "method": rng.choice(methods),
+            "offered_by_id": contacts[patient.organisation_id].id,
+            "outcome": None,
+            "outcome_on": None,
+            "declined_reason": None,
+        }
+        if patient.id in planned:
+            offered = (patient.initial_assessment_date or recorded) - timedelta(days=14)
+            offers.append(
+                offer
+                | {"offered_on": offered, "outcome": OfferOutcome.ACCEPTED, "outcome_on": offered}
+            )
+            continue
+        roll = rng.random()
+        if roll < 0.08:
+            entry["left_on"] = today - timedelta(days=rng.randrange(5, 60))
+        if roll < 0.35:
+            continue  # not offered yet
+        offered = today - timedelta(days=rng.randrange(7, 60))
+        if roll < 0.75:
+            outcome = {"outcome": OfferOutcome.DECLINED, "outcome_on": offered}
+            outcome["declined_reason"] = rng.choice(DECLINED_REASONS) or None
+        elif roll < 0.85:
+            outcome = {"outcome": OfferOutcome.NO_RESPONSE, "outcome_on": today}
+        else:
+            outcome = {}
+        offers.append(offer | {"offered_on": offered} | outcome)
+    db.session.execute(insert(RegisterEntry), entries)
+    db.session.execute(insert(PlanOffer), offers)
 
 
 def _plan(rng: random.Random, patient: Patient, contact: User, assessed: date, today: date):

@@ -14,6 +14,7 @@ from portal.reports.services import Report
 from portal.reports.suppression import SUPPRESSED
 
 MEASURES = {
+    "denominator": _l("Counted: register, portal or mixed"),
     "people": _l("People with a long-term condition"),
     "compliant": _l("With a plan that meets the requirements"),
     "percent": _l("Percentage with such a plan"),
@@ -77,6 +78,7 @@ def figures(report: Report, register=None) -> list[tuple[str, str, str, str, str
         rows.append((section, str(code), str(label), measure, text))
 
     everyone = _l("All")
+    add("summary", "", everyone, "denominator", report.denominator)
     add("summary", "", everyone, "people", report.people, True)
     add("summary", "", everyone, "compliant", report.compliant, True)
     add("summary", "", everyone, "percent", report.percent)
@@ -160,6 +162,7 @@ def as_text(report: Report, register=None) -> str:
             if report.calculated_at
             else _l("Live figures, counted now: this month has not been summarised yet.")
         ),
+        str(report.denominator_text),
     ]
     current = None
     for section, _code, label, measure, value in figures(report, register):

@@ -17,6 +17,7 @@ from portal.compliance import as_of_sql, evidence, meets_sql
 from portal.extensions import db
 from portal.models import MonthlySummaryCell, OfferOutcome, Patient, PlanOffer, RegisterEntry
 from portal.reports import suppression
+from portal.reports.services import PORTAL
 
 BASELINE_DAYS = 365  # an existing plan counts when reviewed within the year before the day
 
@@ -163,20 +164,19 @@ class Headline:
     compliant: int | None
     percent: float | None
     difference: float | None  # percentage points above (or below) the month's target
-    from_register: bool  # False: no register imported, counted from the people in the portal
+    denominator: str  # services.REGISTER, PORTAL or MIXED
+
+    @property
+    def from_register(self) -> bool:
+        return self.denominator != PORTAL
 
 
-def headline(report, rows: list[RegisterRow]) -> Headline:
-    """Uptake against the people on the practices' registers once any register has been
-    imported; before that, against the people recorded in the portal (said on the page)."""
-    total = rows[0]
-    if total.on_register == 0:
-        return Headline(report.people, report.compliant, report.percent, report.difference, False)
-    percent = total.uptake
-    difference = None
-    if percent is not None and report.target is not None:
-        difference = round(percent - float(report.target), 1)
-    return Headline(total.on_register, total.compliant, percent, difference, True)
+def headline(report) -> Headline:
+    """The report's own totals: they divide by the same people as every other figure on it
+    (the registers once imported, the portal before; said on the page)."""
+    return Headline(
+        report.people, report.compliant, report.percent, report.difference, report.denominator
+    )
 
 
 def for_report(report, organisation_id: int | None) -> list[RegisterRow]:

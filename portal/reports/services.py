@@ -1,7 +1,9 @@
 """The commissioner's monthly report: aggregate counts in SQL, published through suppression.
 
-People with a long-term condition are counted from the day they were recorded in the portal
-(``Patient.created_at``); "meets the requirements" is ``portal.compliance``.
+Every figure about people divides by the same people (``compliance.registered_sql``): those on
+their practice's register on the day, leavers not counted, once the practice has imported a
+register; before that, those recorded in the portal by then (``Patient.created_at``). "Meets
+the requirements" is ``portal.compliance``.
 
 Everything is counted by the database (one statement over the evidence rows, grouped by
 organisation once per breakdown, plus one each for surveys and audits); Python only adds up
@@ -26,6 +28,7 @@ from portal.compliance import (
     evidence,
     meets_sql,
     months_before,
+    register_kept_sql,
     registered_sql,
     within_days_sql,
 )
@@ -43,6 +46,27 @@ from portal.models import (
 from portal.models import patient_conditions as pc
 from portal.reports import suppression
 from portal.reports.trajectory import stored, target
+
+# What the report divides by: the people on the practices' registers (leavers not counted) for
+# an organisation that has imported one, the people recorded in the portal for one that has
+# not; "mixed" when the organisations counted are of both kinds.
+REGISTER, PORTAL, MIXED = "register", "portal", "mixed"
+DENOMINATORS = {
+    REGISTER: _l(
+        "Every figure about people counts those on the practices' long-term conditions "
+        "registers on the day; people who have left a register are not counted."
+    ),
+    PORTAL: _l(
+        "No register has been imported yet: every figure about people counts those recorded "
+        "in the portal."
+    ),
+    MIXED: _l(
+        "Every figure about people counts those on the practices' long-term conditions "
+        "registers on the day (people who have left a register are not counted); organisations "
+        "that have not imported a register yet are counted from the people recorded in the "
+        "portal."
+    ),
+}
 
 SERIES_MONTHS = 13  # the chosen month and the 12 before it
 WINDOW_MONTHS = 12  # surveys and audits: the 12 months to the end of the chosen month
@@ -149,6 +173,7 @@ class Report:
     audit_meeting: int | None
     calculated_at: datetime | None = None  # when the stored summary was made; None: live
     own_trajectory: bool = False  # targets set by commissioners, not Appendix 2
+    denominator: str = PORTAL  # REGISTER, PORTAL or MIXED: what every figure divides by
     new_patient_days: int = NEW_PATIENT_DAYS
 
     @property
@@ -161,6 +186,10 @@ class Report:
         if self.percent is None or self.target is None:
             return None
         return round(self.percent - float(self.target), 1)
+
+    @property
+    def denominator_text(self):
+        return DENOMINATORS[self.denominator]
 
     @property
     def new_percent(self) -> float | None:
@@ -216,8 +245,11 @@ def cells_sql(month: date, organisation_id: int | None, today: date, only=None):
             ev.c.preferred_language,
             _age_band(ev, day).label("age_band"),
             case((meets_sql(ev, day_sql, cutoff, review_after), 1), else_=0).label("compliant"),
+            case((register_kept_sql(ev, day_sql), _const(REGISTER)), else_=_const(PORTAL)).label(
+                "basis"
+            ),
         )
-        .where(registered_sql(ev, cutoff))
+        .where(registered_sql(ev, day_sql, cutoff))
         .cte("facts")
     )
     people = func.count()
@@ -232,6 +264,7 @@ def cells_sql(month: date, organisation_id: int | None, today: date, only=None):
     goals = Goal.__table__
     branches = {
         "total": grouped("total"),
+        "basis": grouped("basis", facts.c.basis),
         "condition": grouped(
             "condition",
             pc.c.condition_code,
@@ -252,7 +285,10 @@ def cells_sql(month: date, organisation_id: int | None, today: date, only=None):
             func.count(),
             func.sum(case((within_days_sql(ev), 1), else_=0)),
         )
-        .where(ev.c.initial_assessment_date.between(month, last_of_month(month)))
+        .where(
+            ev.c.initial_assessment_date.between(month, last_of_month(month)),
+            registered_sql(ev, day_sql, cutoff),
+        )
         .group_by(ev.c.organisation_id),
     }
     chosen = [branch for name, branch in branches.items() if only is None or name in only]
@@ -268,7 +304,7 @@ def _earlier_months(ev, month: date, today: date) -> list:
     sums = []
     for i, point in enumerate(points):
         day, cutoff, review_after = as_of_sql(as_of(point, today))
-        register = registered_sql(ev, cutoff)
+        register = registered_sql(ev, day, cutoff)
         meets = register & meets_sql(ev, day, cutoff, review_after)
         sums.append(func.sum(case((register, 1), else_=0)).label(f"people_{i}"))
         sums.append(func.sum(case((meets, 1), else_=0)).label(f"compliant_{i}"))
@@ -438,6 +474,15 @@ def _publish_breakdown(dimension: str, raw: dict, names: dict[str, str]) -> Brea
     return Breakdown(dimension, BREAKDOWNS[dimension], rows)
 
 
+def denominator(raw: dict) -> str:
+    """What the month's figures divide by, from the organisations' ``basis`` cells (a month
+    summarised before they were kept was counted from the portal)."""
+    bases = {key for dimension, key in raw if dimension == "basis"}
+    if bases == {REGISTER}:
+        return REGISTER
+    return MIXED if REGISTER in bases else PORTAL
+
+
 def monthly_report(month: date, organisation_id: int | None = None, today=None) -> Report:
     """The published report for ``month`` (any day in it), for one organisation or all."""
     today = today or date.today()
@@ -494,4 +539,5 @@ def monthly_report(month: date, organisation_id: int | None = None, today=None) 
         audited=suppression.count(checked),
         audit_meeting=suppression.count(meeting),
         calculated_at=summary.calculated_at if summary else None,
+        denominator=denominator(raw),
     )

@@ -74,7 +74,7 @@ def dashboard():
         report=report,
         chart=chart.build(report.series) if report else None,
         register=register,
-        headline=headline(report, register) if report else None,
+        headline=headline(report) if report else None,
         organisation_names=organisation_names,
         criteria=CRITERIA,
         new_patient_days=NEW_PATIENT_DAYS,
