@@ -31,6 +31,7 @@ JOBS: dict[str, Callable] = {}
 
 # Modules that define jobs, imported when the app (and so the worker) starts.
 JOB_MODULES = (
+    "portal.audit_partitions",
     "portal.notifications.outbox",
     "portal.notifications.schedule",
     "portal.pdf.shared",
@@ -100,6 +101,11 @@ SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
     },
     "clean-up": {"task": "notifications.clean_up", "schedule": crontab(hour=3, minute=0)},
+    # The audit trail's coming months (PostgreSQL), at a quiet hour: each is a short lock.
+    "audit-partitions": {
+        "task": "audit.create_partitions",
+        "schedule": crontab(hour=4, minute=10),
+    },
 }
 
 
