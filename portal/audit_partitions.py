@@ -73,12 +73,19 @@ def partitions(conn: Connection) -> set[str]:
 
 
 def create_month(conn: Connection, month: date) -> str:
-    """Create one month's partition: from its first instant (UTC) to the next month's."""
+    """Create one month's partition: from its first instant (UTC) to the next month's.
+
+    Made as a table of its own, then attached: attaching locks the parent table only against
+    other changes to its structure, so inserts and reads go on meanwhile (creating it with
+    ``PARTITION OF`` would stop them for as long as it waits for its lock). PostgreSQL adds the
+    parent's keys and indexes to it on attaching, at once since it is empty.
+    """
     name = partition_name(month)
     start, end = month, add_months(month, 1)
+    conn.execute(text(f'CREATE TABLE "{name}" (LIKE {PARENT} INCLUDING DEFAULTS)'))
     conn.execute(
         text(
-            f'CREATE TABLE "{name}" PARTITION OF {PARENT} '
+            f'ALTER TABLE {PARENT} ATTACH PARTITION "{name}" '
             f"FOR VALUES FROM ('{start.isoformat()} 00:00:00+00') "
             f"TO ('{end.isoformat()} 00:00:00+00')"
         )

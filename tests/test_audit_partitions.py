@@ -85,6 +85,22 @@ def test_the_job_creates_the_coming_months_once(db, partitioned):
         "audit_events_2032_02",
     ]
     assert audit_partitions.create_partitions(today=date(2031, 11, 21)) == []
+    # Attached with the parent's key, indexes and foreign keys.
+    indexes = db.session.scalars(
+        text("SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_events_2031_11'")
+    ).all()
+    assert sorted(i.split(" USING btree ")[1] for i in indexes) == [
+        "(actor_id)",
+        "(id, occurred_at)",
+        "(patient_id, occurred_at)",
+    ]
+    references = db.session.scalars(
+        text(
+            "SELECT confrelid::regclass::text FROM pg_constraint"
+            " WHERE conrelid = 'audit_events_2031_11'::regclass AND contype = 'f'"
+        )
+    ).all()
+    assert sorted(references) == ["organisations", "patients", "users"]
     assert audit_partitions.create_partitions(today=date(2031, 12, 1)) == ["audit_events_2032_03"]
 
 
