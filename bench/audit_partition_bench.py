@@ -53,13 +53,18 @@ def _us(samples: list[float]) -> str:
     return f"median {statistics.median(ordered) * 1e6:.0f} us, p95 {p95 * 1e6:.0f} us"
 
 
-def prepare(conn, start: datetime, months: int) -> None:
+def keep_ready(conn, start: datetime, now: datetime) -> None:
+    """What the daily job does: every month so far, and the next few, have their partition."""
     from portal import audit_partitions
 
+    last = audit_partitions.months_to_keep_ready(now.date())[1]
+    audit_partitions.ensure_months(conn, start.date(), last)
+
+
+def prepare(conn, start: datetime) -> None:
     for name in ("actor_id_users", "patient_id_patients", "organisation_id_organisations"):
         conn.execute(text(f"ALTER TABLE audit_events DROP CONSTRAINT fk_audit_events_{name}"))
-    last = audit_partitions.add_months(start.date(), months + audit_partitions.MONTHS_AHEAD)
-    audit_partitions.ensure_months(conn, start.date(), last)
+    keep_ready(conn, start, start)
     # The fixed patients: ids above the others', 30 events each in the first month.
     conn.execute(
         text(
@@ -95,8 +100,8 @@ def load(conn, start: datetime, first: int, last: int) -> None:
     )
 
 
-def explain(conn, patient_id: int, since: datetime | None = None) -> list[str]:
-    """The plan of the activity page's grouped query (optionally for recent events only)."""
+def page_sql(patient_id: int, since: datetime | None = None) -> str:
+    """The activity page's first page query (optionally for recent events only), as SQL."""
     from sqlalchemy.dialects import postgresql
 
     from portal.models import AuditEvent
@@ -106,15 +111,28 @@ def explain(conn, patient_id: int, since: datetime | None = None) -> list[str]:
     if since is not None:
         query = query.where(AuditEvent.occurred_at >= since)
     query = query.order_by(*newest_first).limit(services.ACTIVITY_PAGE_SIZE)
-    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-    return list(conn.scalars(text("EXPLAIN (COSTS OFF) " + sql)))
+    return str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def explain(conn, patient_id: int, since: datetime | None = None) -> list[str]:
+    return list(conn.scalars(text("EXPLAIN (COSTS OFF) " + page_sql(patient_id, since))))
+
+
+def server_times(conn, patient_ids: list[int]) -> tuple[list[float], list[float]]:
+    """PostgreSQL's own planning and execution time of the page query, in seconds."""
+    planning, execution = [], []
+    for patient_id in patient_ids:
+        sql = "EXPLAIN (ANALYZE, FORMAT JSON) " + page_sql(patient_id)
+        result = conn.scalar(text(sql))[0]
+        planning.append(result["Planning Time"] / 1000)
+        execution.append(result["Execution Time"] / 1000)
+    return planning, execution
 
 
 def plan_summary(lines: list[str]) -> str:
-    scans = [line for line in lines if "Scan" in line]
-    partitions = {line.split(" on ")[1].split()[0] for line in scans if " on " in line}
-    kinds = sorted({line.strip().split(" on ")[0].lstrip("-> ").strip() for line in scans})
-    return f"{len(partitions)} partitions read ({', '.join(kinds)})"
+    scans = [line for line in lines if "Scan" in line and " on audit_events" in line]
+    by_index = sum("Index" in line for line in scans)
+    return f"{len(scans)} partitions read, {by_index} by index, {len(scans) - by_index} other"
 
 
 def measure(app, url: str, size: int, now: datetime, rng: random.Random):
@@ -144,6 +162,9 @@ def measure(app, url: str, size: int, now: datetime, rng: random.Random):
             events = conn.scalar(
                 text("SELECT count(*) FROM audit_events WHERE patient_id = :p"), {"p": 1}
             )
+            fixed = [PATIENTS + 1 + i for i in range(FIXED)]
+            server_times(conn, fixed[:2])  # warm
+            planning, execution = server_times(conn, fixed)
             whole = explain(conn, 1)
             recent = explain(conn, 1, now - timedelta(days=30))
             count = len(audit_partitions.partitions(conn))
@@ -155,7 +176,7 @@ def measure(app, url: str, size: int, now: datetime, rng: random.Random):
             )
         engine.dispose()
         statement, committed = [], []
-        for n in range(2000):
+        for n in range(1000):
             row = {
                 "occurred_at": now + timedelta(microseconds=n),
                 "actor_id": rng.randint(1, ACTORS),
@@ -176,6 +197,10 @@ def measure(app, url: str, size: int, now: datetime, rng: random.Random):
     for label, samples in pages.items():
         out.append(f"  activity page, {label}: {_ms(samples)}")
     out.append(f"    (patient 1 has {events} events by now)")
+    out.append(
+        f"  the page query in PostgreSQL, patients with {FIXED_EVENTS} events: planning"
+        f" {_ms(planning)}; execution {_ms(execution)}"
+    )
     out.append(f"  EXPLAIN activity page query: {plan_summary(whole)}")
     out.append(f"  EXPLAIN same, last 30 days only: {plan_summary(recent)}")
     out.append(f"  insert one audit event: {_us(statement)}; with its commit: {_us(committed)}")
@@ -199,10 +224,10 @@ def main() -> int:
     start = this_month - (months - 1) * MONTH + timedelta(days=1)  # inside its month
     engine = create_engine(args.url)
     with engine.begin() as conn:
-        prepare(conn, start, months)
+        prepare(conn, start)
     print(
         f"Timeline: {PER_MONTH:,} events a month from {start:%Y-%m} for {months} months,"
-        f" {PATIENTS:,} patients; sizes {', '.join(f'{s / 1e6:.0f}M' for s in sizes)}",
+        f" {PATIENTS:,} patients; sizes {', '.join(f'{s / 1e6:g}M' for s in sizes)}",
         flush=True,
     )
     loaded = 0
@@ -211,6 +236,7 @@ def main() -> int:
         while loaded < size:
             last = min(size, loaded + CHUNK) - 1
             with engine.begin() as conn:
+                keep_ready(conn, start, start + (last / PER_MONTH) * MONTH)
                 load(conn, start, loaded, last)
             loaded = last + 1
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
