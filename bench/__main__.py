@@ -88,6 +88,9 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
             ("Audit trail: 5, 20 and 50 million events in monthly partitions on PostgreSQL",
              ["bench.audit_partition_bench", "--url", fresh_pg_database("portal_bench_audit"),
               "--sizes", "5,20,50"]),
+            ("Audit trail: migration 0021 converting a plain table of 5 million events",
+             ["bench.audit_partition_bench", "--url",
+              fresh_pg_database("portal_bench_audit_convert"), "--convert", "5"]),
             # After the load test: it adds waiting work to the first practice.
             ("Worklist: a practice of 8,000 in 100,000 patients on PostgreSQL",
              ["bench.worklist_bench", "--url", pg_100k, "--patients", "100000"]),
