@@ -84,6 +84,13 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
                   "--seconds", "60", "--reports-replica"])
                 for users in (20, 50)
             ],
+            # The audit trail in monthly partitions, grown to 50 million events.
+            ("Audit trail: 5, 20 and 50 million events in monthly partitions on PostgreSQL",
+             ["bench.audit_partition_bench", "--url", fresh_pg_database("portal_bench_audit"),
+              "--sizes", "5,20,50"]),
+            ("Audit trail: migration 0021 converting a plain table of 5 million events",
+             ["bench.audit_partition_bench", "--url",
+              fresh_pg_database("portal_bench_audit_convert"), "--convert", "5"]),
             # After the load test: it adds waiting work to the first practice.
             ("Worklist: a practice of 8,000 in 100,000 patients on PostgreSQL",
              ["bench.worklist_bench", "--url", pg_100k, "--patients", "100000"]),

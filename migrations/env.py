@@ -1,9 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
+from portal import audit_partitions
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -96,6 +97,8 @@ def run_migrations_online():
             # again once the migrations have run.
             connection.exec_driver_sql('PRAGMA foreign_keys=OFF')
             connection.commit()
+        # The audit trail's monthly partitions (PostgreSQL) are not in the models.
+        conf_args.setdefault('include_name', audit_partitions.include_name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

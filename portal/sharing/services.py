@@ -413,15 +413,9 @@ class ActivityRow:
     detail: str | None  # only a registered system's name: it has no account to name it
 
 
-def activity(
-    patient_id: int,
-    page: int,
-    per_page: int = ACTIVITY_PAGE_SIZE,
-    leave_out: int | None = None,
-) -> Page:
-    """One page of the patient's audit trail, newest first, each person's repeats of one action
-    on one day as a single row ("looked at the care plan, 9 times"), so her own visits do not
-    push the nurse's and her son's down the pages. ``leave_out`` hides one person's rows."""
+def activity_query(patient_id: int, leave_out: int | None = None):
+    """The activity page's rows before paging (one per person, action and day, UTC), and their
+    order: newest first."""
     day = func.date(AuditEvent.occurred_at)
     system = case((AuditEvent.action == "fhir.system_read", AuditEvent.detail), else_=None)
     latest = func.max(AuditEvent.occurred_at).label("latest")
@@ -440,10 +434,23 @@ def activity(
     )
     if leave_out is not None:
         query = query.where(or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != leave_out))
+    return query, (latest.desc(), func.max(AuditEvent.id).desc())
+
+
+def activity(
+    patient_id: int,
+    page: int,
+    per_page: int = ACTIVITY_PAGE_SIZE,
+    leave_out: int | None = None,
+) -> Page:
+    """One page of the patient's audit trail, newest first, each person's repeats of one action
+    on one day as a single row ("looked at the care plan, 9 times"), so her own visits do not
+    push the nurse's and her son's down the pages. ``leave_out`` hides one person's rows."""
+    query, newest_first = activity_query(patient_id, leave_out)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    ordered = query.order_by(latest.desc(), func.max(AuditEvent.id).desc())
+    ordered = query.order_by(*newest_first)
     rows = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
     ids = {row.actor_id for row in rows if row.actor_id is not None}
     people = {}
