@@ -208,7 +208,7 @@ def measure(app, url: str, size: int, now: datetime, rng: random.Random):
 
 
 def convert(url: str, events: int) -> int:
-    """Time migration 0021 converting a plain table of ``events`` events (ids of people left
+    """Time migration 0022 converting a plain table of ``events`` events (ids of people left
     empty: their foreign keys are checked again by the migration, and there are no people)."""
     from flask_migrate import upgrade
 
@@ -230,7 +230,7 @@ def convert(url: str, events: int) -> int:
         upgrade()
         took = time.perf_counter() - started
     print(
-        f"Migration 0021 converting {events / 1e6:g} million events: {took:.0f} s"
+        f"Migration 0022 converting {events / 1e6:g} million events: {took:.0f} s"
         f" ({events / took:,.0f} events a second), the audit trail locked throughout"
     )
     return 0
