@@ -19,7 +19,6 @@ from tests.editing_helpers import (
 from tests.factories import make_org, make_patient, make_plan, make_user
 
 NEXT_YEAR = date.today().year + 1
-ADDERS = {"owner", "carer_contribute", "professional"}  # who may add a goal (a proposal)
 
 
 def _goal(db, cast, n: int = 0) -> Goal:
@@ -93,6 +92,22 @@ def test_carer_proposal_is_attributed_to_the_carer(db, cast, login):
     assert event.detail == f"goal {goal.id}"  # names what was touched, not what it says
     body = _plan_page(login(cast.users["owner"]), cast)
     assert "Added by Carer contribute – not yet agreed" in body
+
+
+@pytest.mark.parametrize("who", ["owner", "carer_contribute"])
+def test_a_patients_or_carers_new_goal_is_a_proposal_whatever_is_posted(db, cast, login, who):
+    """Only a professional in clinic is asked whether it was agreed; a forged answer from
+    anyone else is ignored and the goal waits for the review."""
+    client = login(cast.users[who])
+    url = f"/patients/{cast.a.id}/goals/new"
+    assert "Agreed with the patient now" not in client.get(url).get_data(as_text=True)
+    response = client.post(url, data={**_form(title="Forged agreement"), **IN_CLINIC})
+    assert response.status_code == 302
+    goal = db.session.scalar(select(Goal).where(Goal.title == "Forged agreement"))
+    assert goal.status == GoalStatus.PROPOSED and goal.pending_review
+    assert not goal.written_with_patient and goal.agreed_by_id is None
+    assert _actions(db, cast.a.id) == ["goal.create"]
+    assert "Your new goal has been saved" in _plan_page(client, cast)
 
 
 def test_add_form_has_the_fields_and_no_empty_attributes(cast, login):
@@ -488,7 +503,8 @@ def _withdrawn(db, goal):
 
 ROUTES = [
     ("GET", "/patients/{a}/goals/new", None, None),
-    ("POST", "/patients/{a}/goals/new", _form(), None),  # the professional too: see ADDERS
+    # The professional writes it with the patient, read back and confirmed: see WRITERS.
+    ("POST", "/patients/{a}/goals/new", {**_form(), **IN_CLINIC}, None),
     ("GET", "/patients/{a}/goals/{g}/edit", None, None),
     # The professional changes it with the patient, read back and confirmed: see WRITERS.
     ("POST", "/patients/{a}/goals/{g}/edit", {**_form(version=1), **IN_CLINIC}, None),
@@ -506,10 +522,7 @@ def test_goal_routes_access(db, cast, request_as, who, method, route, data, setu
         setup(db, goal)
     url = route.format(a=cast.a.id, g=goal.id)
     response = request_as(cast.users[who], method, url, data=data)
-    if route.endswith("/goals/new"):  # a professional writes a new goal with the patient
-        saved = f"/patients/{cast.a.id}/" + ("review" if who == "professional" else "plan")
-        check_matrix_response(response, who, method, saved, ADDERS)
-    elif route.endswith("/edit"):
+    if route.endswith(("/goals/new", "/edit")):
         check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan", WRITERS)
     else:
         check_matrix_response(response, who, method, f"/patients/{cast.a.id}/plan")

@@ -555,15 +555,19 @@ def test_professional_writes_a_new_goal_with_the_patient_and_agrees_it(
     review = client.get(f"/patients/{cast.a.id}/review").get_data(as_text=True)
     assert f'href="/patients/{cast.a.id}/goals/new"' in review
     form_page = client.get(f"/patients/{cast.a.id}/goals/new").get_data(as_text=True)
-    assert "Write the goal with the patient, in their own words" in form_page
+    assert "Agreed with the patient now" in form_page and "My proposal" in form_page
     response = client.post(
         f"/patients/{cast.a.id}/goals/new",
-        data={"title": "Join the singing group", "why_it_matters": "To see people"},
+        data={
+            "title": "Join the singing group",
+            "why_it_matters": "To see people",
+            "recorded_as": "proposal",
+        },
     )
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/patients/{cast.a.id}/review#proposals")
-    review = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "The new goal is saved as a proposal" in review
+    assert response.headers["Location"].endswith(f"/patients/{cast.a.id}/plan#goals")
+    plan_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved as your proposal." in plan_page
     goal = db.session.scalars(select(Goal).where(Goal.title == "Join the singing group")).one()
     assert (goal.status, goal.pending_review) == ("proposed", True)
     assert goal.proposed_by_id == cast.users["professional"].id

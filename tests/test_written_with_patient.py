@@ -440,6 +440,88 @@ def test_a_stale_goal_form_shows_the_conflict_and_keeps_what_the_nurse_typed(db,
     assert not goal.written_with_patient
 
 
+def _new_goal(db, cast) -> Goal | None:
+    return _written(db, Goal, plan_id=cast.plan_a.id, title=GOAL["title"])
+
+
+def test_the_nurse_adds_a_goal_agreed_with_the_patient(db, offline, login):
+    nurse = offline.users["professional"]
+    before = offline.plan_a.agreed_version
+    client = login(nurse)
+    url = f"/patients/{offline.a.id}/goals/new"
+    form = client.get(url).get_data(as_text=True)
+    assert "Agreed with the patient now" in form and "My proposal" in form
+    response = client.post(url, data={**GOAL, **AGREED})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/patients/{offline.a.id}/plan#goals")
+    goal = _new_goal(db, offline)
+    assert goal.target_date == date(NEXT_YEAR, 6, 1) and goal.proposed_by_id == nurse.id
+    assert goal.status == GoalStatus.AGREED and not goal.pending_review
+    assert goal.written_with_patient and goal.agreed_by_id == nurse.id and goal.agreed_at
+    assert _audit(db, offline.a.id) == [
+        ("goal.create", nurse.id),
+        ("plan_version.with_patient", nurse.id),
+    ]
+    plan = db.session.get(CarePlan, offline.plan_a.id)
+    assert plan.agreed_version == before + 1
+    saved = latest_version(plan.id).snapshot["goals"][str(goal.id)]
+    assert saved["title"] == GOAL["title"] and saved["status"] == "agreed"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved as agreed with Alice Able." in page
+    assert "Written with the patient by Nurse Named on" in page
+
+
+def test_the_nurses_new_goal_may_be_her_proposal(db, cast, login):
+    """Held apart like anyone's new goal, to agree at the review meeting."""
+    nurse = cast.users["professional"]
+    before = cast.plan_a.agreed_version
+    client = login(nurse)
+    response = client.post(
+        f"/patients/{cast.a.id}/goals/new", data={**GOAL, "recorded_as": "proposal"}
+    )
+    assert response.status_code == 302
+    goal = _new_goal(db, cast)
+    assert goal.status == GoalStatus.PROPOSED and goal.pending_review
+    assert not goal.written_with_patient and goal.agreed_by_id is None
+    assert [a for a, _actor in _audit(db, cast.a.id)] == ["goal.create"]
+    assert db.session.get(CarePlan, cast.plan_a.id).agreed_version == before
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved as your proposal." in page
+    assert "Written with the patient" not in page
+
+
+def test_a_leavers_plan_takes_no_new_goal_agreed_with_the_patient(db, cast, login):
+    from portal.models import RegisterEntry
+
+    db.session.add(
+        RegisterEntry(patient_id=cast.a.id, registered_on=date(2020, 1, 1), left_on=date.today())
+    )
+    db.session.commit()
+    client = login(cast.users["professional"])
+    response = client.post(f"/patients/{cast.a.id}/goals/new", data={**GOAL, **AGREED})
+    assert response.status_code == 423
+    assert "left the practice" in response.get_data(as_text=True)
+    assert _new_goal(db, cast) is None
+    assert _audit(db, cast.a.id) == []
+
+
+def test_a_full_plan_takes_no_new_goal_agreed_with_the_patient(db, cast, login):
+    from portal import limits
+
+    plan_id, owner = cast.plan_a.id, cast.a.user_id
+    for n in range(limits.MAX_GOALS - len(cast.plan_a.goals)):
+        db.session.add(Goal(plan_id=plan_id, title=f"G{n}", status="agreed", proposed_by_id=owner))
+    db.session.commit()
+    before = cast.plan_a.agreed_version
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/goals/new", data={**GOAL, **AGREED}, follow_redirects=True
+    )
+    assert f"This plan already has {limits.MAX_GOALS} goals" in response.get_data(as_text=True)
+    assert _new_goal(db, cast) is None
+    assert db.session.get(CarePlan, cast.plan_a.id).agreed_version == before
+    assert _audit(db, cast.a.id) == []
+
+
 # --------------------------------------------------------------------------- #
 # Read back before saving as agreed (hazard H14)
 # --------------------------------------------------------------------------- #
@@ -504,6 +586,34 @@ def test_a_goal_is_read_back_with_its_date_in_words(db, cast, login):
     assert f"1 June {NEXT_YEAR}" in page and "Walk to the post office" in page
     db.session.refresh(goal)
     assert goal.title != "Walk to the post office"
+
+
+def test_a_new_goal_is_saved_as_agreed_only_once_read_back_and_confirmed(db, cast, login):
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/goals/new"
+    page = client.post(url, data={**GOAL, **NOT_CONFIRMED}).get_data(as_text=True)
+    assert "Read this back to Alice Able before you save it" in page
+    assert f"1 June {NEXT_YEAR}" in page and GOAL["title"] in page
+    assert _new_goal(db, cast) is None and _audit(db, cast.a.id) == []
+    kept = _kept_fields(page)
+    assert kept.getlist("title") == [GOAL["title"]] and kept.getlist("recorded_as") == ["agreed"]
+
+    unticked = client.post(url, data=MultiDict([*kept.items(multi=True), ("read_back", "confirm")]))
+    assert unticked.status_code == 200
+    assert "Confirm that the patient has heard or read this" in unticked.get_data(as_text=True)
+    assert _new_goal(db, cast) is None
+
+    back = client.post(url, data=MultiDict([*kept.items(multi=True), ("read_back", "change")]))
+    assert back.status_code == 200 and "Read this back" not in back.get_data(as_text=True)
+    assert GOAL["why_it_matters"] in back.get_data(as_text=True)
+    assert _new_goal(db, cast) is None
+
+    confirmed = [("read_back", "confirm"), ("patient_agrees", "y")]
+    saved = client.post(url, data=MultiDict([*kept.items(multi=True), *confirmed]))
+    assert saved.status_code == 302
+    goal = _new_goal(db, cast)
+    assert goal.status == GoalStatus.AGREED and goal.written_with_patient
+    assert goal.target_date == date(NEXT_YEAR, 6, 1)
 
 
 def test_change_goes_back_to_the_form_with_everything_kept(db, cast, login):

@@ -31,12 +31,22 @@ def goal_for(patient_id: int, goal_id: int) -> Goal:
     return goal
 
 
-def add_goal(plan_id: int, changes: dict, user: User, patient_id: int) -> Goal:
-    """A new goal as a proposal; raises ``PlanFull`` when the plan holds the most it may."""
+def add_goal(
+    plan_id: int, changes: dict, user: User, patient_id: int, with_patient: bool = False
+) -> Goal:
+    """A new goal as a proposal, or agreed as written with the patient (``change_goal``);
+    raises ``PlanFull`` when the plan holds the most it may."""
     check_room(Goal, plan_id)
     goal = Goal(plan_id=plan_id, status=GoalStatus.PROPOSED, proposed_by_id=user.id)
-    save_proposal(goal, changes, None, user, patient_id, "goal")
+    if with_patient:
+        changes = {**changes, **_agreed_by(user)}
+    save_proposal(goal, changes, None, user, patient_id, "goal", with_patient)
     return goal
+
+
+def _agreed_by(user: User) -> dict:
+    """What a goal written with the patient in clinic is saved with: agreed by her, now."""
+    return {"status": GoalStatus.AGREED, "agreed_by_id": user.id, "agreed_at": datetime.now(UTC)}
 
 
 def unchanged(goal: Goal, changes: dict) -> bool:
@@ -59,12 +69,7 @@ def change_goal(
     if goal.status not in OPEN:
         raise GoalClosed
     if with_patient:
-        changes = {
-            **changes,
-            "status": GoalStatus.AGREED,
-            "agreed_by_id": user.id,
-            "agreed_at": datetime.now(UTC),
-        }
+        changes = {**changes, **_agreed_by(user)}
     save_proposal(goal, changes, seen_version, user, patient_id, "goal", with_patient)
 
 

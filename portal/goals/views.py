@@ -62,26 +62,52 @@ def _viewed(goal: Goal, patient_id: int) -> None:
     db.session.commit()
 
 
+def _save(access: Access, form, title: str, form_page, save, saved_message: str):
+    """The one way both goal forms save once valid: a professional's goal agreed with the
+    patient now is read back first (H14, ``portal.authorship``), then ``save(agreed_now)``
+    saves it, returning ``None`` or the page to answer instead (a conflict). Patients and
+    carers are told ``saved_message``."""
+    instead = read_back(form, access, title, form_page)
+    if instead is not None:
+        return instead
+    instead = save(agreed_with_patient(form, access))
+    if instead is not None:
+        return instead
+    flash(saved_in_clinic(form, access) if with_patient(access) else saved_message, GOALS)
+    return _back_to_goals(access.patient.id)
+
+
 @bp.route("/patients/<int:patient_id>/goals/new", methods=["GET", "POST"])
 @patient_page(Action.ADD_GOAL)
 def new(patient_id: int, access):
+    """Add a goal: a proposal for the review, or, for a professional writing with the
+    patient, agreed with them now, as ``edit`` saves it."""
     plan_id = plan_id_for(patient_id)
-    form = GoalForm()
+    form = form_for(GoalForm, access)()
     if request.method == "GET" and not has_room(Goal, plan_id):
         flash(PlanFull(Goal).message, GOALS)
         return _back_to_goals(patient_id)
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        return _goal_form_page(access, form)
+
+    def save(agreed_now: bool):
         try:
-            services.add_goal(plan_id, form.changes(), current_user, patient_id)
+            services.add_goal(
+                plan_id, form.changes(), current_user, patient_id, with_patient=agreed_now
+            )
         except PlanFull as full:
             flash(full.message, GOALS)
             return _back_to_goals(patient_id)
-        if access.allows(Action.AGREE):  # written with the patient at the meeting
-            flash(_("The new goal is saved as a proposal. Agree it when you record the meeting."))
-            return redirect(url_for("meetings.review", patient_id=patient_id, _anchor="proposals"))
-        flash(_("Your new goal has been saved. It will be talked about at the next review."), GOALS)
-        return _back_to_goals(patient_id)
-    return _goal_form_page(access, form)
+        return None
+
+    return _save(
+        access,
+        form,
+        section_title(Goal()),
+        lambda: _goal_form_page(access, form),
+        save,
+        _("Your new goal has been saved. It will be talked about at the next review."),
+    )
 
 
 @bp.route("/patients/<int:patient_id>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
@@ -109,34 +135,33 @@ def edit(patient_id: int, goal_id: int, access):
     if goal.status in services.OPEN and services.unchanged(goal, changes) and not checked_now:
         flash(_("You did not change anything, so nothing new has been saved."), GOALS)
         return _back_to_goals(patient_id)
-    instead = read_back(
-        form, access, section_title(goal), lambda: _goal_form_page(access, form, goal)
+
+    def save(agreed_now: bool):
+        try:
+            services.change_goal(
+                goal,
+                changes,
+                seen_version(form.version.data),
+                current_user,
+                patient_id,
+                with_patient=agreed_now,
+            )
+        except services.GoalClosed:
+            return _goal_form_page(access, form, goal, closed=True)
+        except EditConflict as conflict:
+            form.version.data = str(conflict.version)
+            shown = {"current": _shown(conflict.current), "mine": _shown(changes)}
+            return _goal_form_page(access, form, goal, conflict=shown)
+        return None
+
+    return _save(
+        access,
+        form,
+        section_title(goal),
+        lambda: _goal_form_page(access, form, goal),
+        save,
+        _("Your changes have been saved. They will be talked about at the next review."),
     )
-    if instead is not None:
-        return instead
-    try:
-        services.change_goal(
-            goal,
-            changes,
-            seen_version(form.version.data),
-            current_user,
-            patient_id,
-            with_patient=agreed_now,
-        )
-    except services.GoalClosed:
-        return _goal_form_page(access, form, goal, closed=True)
-    except EditConflict as conflict:
-        form.version.data = str(conflict.version)
-        shown = {"current": _shown(conflict.current), "mine": _shown(changes)}
-        return _goal_form_page(access, form, goal, conflict=shown)
-    if with_patient(access):
-        flash(saved_in_clinic(form, access), GOALS)
-    else:
-        flash(
-            _("Your changes have been saved. They will be talked about at the next review."),
-            GOALS,
-        )
-    return _back_to_goals(patient_id)
 
 
 def _confirm_page(access: Access, template: str, goal: Goal, form, changed=False, closed=False):
