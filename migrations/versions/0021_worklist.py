@@ -1,5 +1,5 @@
-"""worklist: indexes that let the professional's worklist read a practice of thousands from
-indexes alone (its patients, their plans, requests for another named contact, the last offer)
+"""worklist: indexes that carry the professional's worklist across a practice of thousands
+(its patients read from one index, the few requests for another named contact, the last offer)
 
 Revision ID: 0021_worklist
 Revises: 0020_coded_notifications
@@ -24,10 +24,6 @@ def upgrade():
         ],
     )
     op.create_index(
-        'ix_care_plans_worklist', 'care_plans', ['patient_id'],
-        postgresql_include=['id', 'next_review_date', 'named_contact_id', 'agreed_version'],
-    )
-    op.create_index(
         'ix_care_plans_contact_request', 'care_plans', ['id'],
         postgresql_where=sa.text('named_contact_request IS NOT NULL'),
         sqlite_where=sa.text('named_contact_request IS NOT NULL'),
@@ -40,5 +36,4 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_plan_offers_latest', table_name='plan_offers')
     op.drop_index('ix_care_plans_contact_request', table_name='care_plans')
-    op.drop_index('ix_care_plans_worklist', table_name='care_plans')
     op.drop_index('ix_patients_worklist', table_name='patients')

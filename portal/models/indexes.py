@@ -35,12 +35,6 @@ Index(
         "initial_assessment_date",
     ],
 )
-# Each patient's plan, with what the filters read of it, found by patient without the table.
-Index(
-    "ix_care_plans_worklist",
-    CarePlan.patient_id,
-    postgresql_include=["id", "next_review_date", "named_contact_id", "agreed_version"],
-)
 # The few plans whose patient asked for a different named contact.
 Index(
     "ix_care_plans_contact_request",

@@ -310,20 +310,21 @@ def worklist(
         CarePlan.named_contact_id.label("named_contact_id"),
         Patient.family_name.label("family_name"),
         Patient.given_name.label("given_name"),
-        case(*((conditions[f], i) for i, f in enumerate(URGENCY)), else_=len(URGENCY)).label(
-            "urgency"
-        ),
         *(case((conditions[f], 1), else_=0).label(f.value) for f in URGENCY),
     ).cte("every_patient")
     totals = select(*_totals(lambda f: every.c[f.value] == 1)).subquery("totals")
-    chosen_rows = select(every)
+    # How urgent each is, from its flags (each condition is evaluated once, in the CTE).
+    urgency = case(
+        *((every.c[f.value] == 1, i) for i, f in enumerate(URGENCY)), else_=len(URGENCY)
+    ).label("urgency")
+    chosen_rows = select(every, urgency)
     if chosen is not Filter.ALL:
         chosen_rows = chosen_rows.where(every.c[chosen.value] == 1)
 
     def one_page(number: int):
         """The counts, and the page's rows beside them (one row of counts alone if none)."""
         top = (
-            chosen_rows.order_by(*_sorted(every.c))
+            chosen_rows.order_by(*_sorted(chosen_rows.selected_columns))
             .limit(PAGE_SIZE)
             .offset((number - 1) * PAGE_SIZE)
             .subquery("top")
