@@ -2,8 +2,9 @@
 
 Everything is decided in SQL over one row per patient (the patient, their plan, and whether
 anything waits for review), so a practice of 8,000 costs one query: the practice's rows are
-read once (from indexes that carry every column the filters need), counted for every filter in
-one aggregate, and sorted for one page, which comes back with the counts even when it is empty.
+read once (its patients from an index that carries what the filters read of them), counted for
+every filter in one aggregate, and sorted for one page, which comes back with the counts even
+when it is empty.
 """
 
 import re
@@ -155,8 +156,8 @@ def _waiting():
 
 
 def _requests():
-    """Plans whose patient asked for a different named contact (a few, from a partial index),
-    so the list reads nothing else of a plan than its index holds."""
+    """Plans whose patient asked for a different named contact: a few, read from a partial
+    index of their own."""
     asked = aliased(CarePlan)
     return (
         select(asked.id.label("plan_id"))
@@ -301,8 +302,8 @@ def worklist(
     conditions = _conditions(sources, today)
     scopes = member_scopes(user)
     base = _base(user, whose, search, sources, scopes)
-    # Every patient in scope once, with a 1/0 column per filter and how urgent they are, read
-    # once (a CTE): one aggregate counts each filter over them, and one page is sorted from them.
+    # Every patient in scope once, with a 1/0 column per filter, read once (a CTE): one
+    # aggregate counts each filter over them, and one page is sorted from them.
     every = base.with_only_columns(
         Patient.id.label("patient_id"),
         CarePlan.id.label("plan_id"),
