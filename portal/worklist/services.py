@@ -1,9 +1,10 @@
 """The professional's worklist: the practice's patients, what each needs next, a page at a time.
 
 Everything is decided in SQL over one row per patient (the patient, their plan, and whether
-anything waits for review), so a practice of 8,000 costs one query: one page of rows, each
-carrying the count of every filter (window sums over the same pass that sorts the page). Only
-a page with no rows on it asks for the counts on their own.
+anything waits for review), so a practice of 8,000 costs one query: the practice's rows are
+read once (its patients from an index that carries what the filters read of them), counted for
+every filter in one aggregate, and sorted for one page, which comes back with the counts even
+when it is empty.
 """
 
 import re
@@ -12,7 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -154,6 +155,22 @@ def _waiting():
     )
 
 
+def _requests():
+    """Plans whose patient asked for a different named contact: a few, read from a partial
+    index of their own."""
+    asked = aliased(CarePlan)
+    return (
+        select(asked.id.label("plan_id"))
+        .where(asked.named_contact_request.is_not(None))
+        .subquery("requests")
+    )
+
+
+def _sources():
+    """What is joined to each patient and plan: the waiting changes and the contact requests."""
+    return _waiting(), _requests()
+
+
 def _offers():
     """Whether the patient was ever offered a plan, and whether the last offer was declined
     (the last by date, as the register reads it)."""
@@ -173,9 +190,10 @@ def _offers():
     return offered, last_declined
 
 
-def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
+def _conditions(sources, today: date) -> dict[Filter, ColumnElement[bool]]:
     """Each filter as SQL over one joined row. Nothing from a plan the patient closed to the
     practice is revealed (``not_objected_sql``): such a row is in "all" only."""
+    waiting, requests = sources
     visible = not_objected_sql()
     has_plan = CarePlan.id.is_not(None)
     offered, last_declined = _offers()
@@ -187,7 +205,7 @@ def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
             or_(~has_plan, CarePlan.agreed_version == 0),
         ),
         Filter.OVERDUE: and_(visible, CarePlan.next_review_date < today),
-        Filter.CONTACT_REQUEST: and_(visible, CarePlan.named_contact_request.is_not(None)),
+        Filter.CONTACT_REQUEST: and_(visible, requests.c.plan_id.is_not(None)),
         Filter.PROPOSALS: and_(visible, waiting.c.plan_id.is_not(None)),
         Filter.NO_PLAN: ~has_plan,
         Filter.DUE_SOON: and_(
@@ -200,9 +218,10 @@ def _conditions(waiting, today: date) -> dict[Filter, ColumnElement[bool]]:
     }
 
 
-def _base(user: User, whose: Whose, search: Search, waiting, members=()) -> Select:
+def _base(user: User, whose: Whose, search: Search, sources, members=()) -> Select:
     """The practice's patients, and ``members``: those the user reaches through a care team
     membership (read first as a short list, so the practice's own list keeps its index)."""
+    waiting, requests = sources
     mine = Patient.organisation_id == user.organisation_id
     if members:
         mine = or_(mine, Patient.id.in_(list(members)))
@@ -210,6 +229,7 @@ def _base(user: User, whose: Whose, search: Search, waiting, members=()) -> Sele
         select(Patient)
         .outerjoin(CarePlan, CarePlan.patient_id == Patient.id)
         .outerjoin(waiting, waiting.c.plan_id == CarePlan.id)
+        .outerjoin(requests, requests.c.plan_id == CarePlan.id)
         .where(mine)
     )
     if whose is Whose.MINE:
@@ -240,18 +260,30 @@ def _sorted(columns):
     )
 
 
+def _totals(flag) -> list:
+    """Every filter counted in one aggregate pass (``flag(f)``: whether a row is in f)."""
+    return [
+        func.count().label("n_all"),
+        *(func.count().filter(flag(f)).label(f"n_{f.value}") for f in URGENCY),
+    ]
+
+
+def _read_counts(row) -> dict[Filter, int]:
+    found = row._mapping
+    return {Filter.ALL: found["n_all"]} | {f: found[f"n_{f.value}"] or 0 for f in URGENCY}
+
+
 def _counts(base: Select, conditions) -> dict[Filter, int]:
     """How many patients each filter holds, in one statement."""
-    sums = [func.count()] + [func.sum(case((conditions[f], 1), else_=0)) for f in URGENCY]
-    totals = db.session.execute(base.with_only_columns(*sums)).one()
-    return {Filter.ALL: totals[0]} | {f: totals[i + 1] or 0 for i, f in enumerate(URGENCY)}
+    sums = _totals(lambda f: conditions[f])
+    return _read_counts(db.session.execute(base.with_only_columns(*sums)).one())
 
 
 def my_counts(user: User, today: date) -> dict[Filter, int]:
     """How many of the patients this professional is named contact for each filter holds
     (the morning digest)."""
-    waiting = _waiting()
-    return _counts(_base(user, Whose.MINE, Search(), waiting), _conditions(waiting, today))
+    sources = _sources()
+    return _counts(_base(user, Whose.MINE, Search(), sources), _conditions(sources, today))
 
 
 def worklist(
@@ -266,12 +298,12 @@ def worklist(
     (within the search and "my patients" or "all the practice")."""
     today = today or date.today()
     search = search or Search()
-    waiting = _waiting()
-    conditions = _conditions(waiting, today)
+    sources = _sources()
+    conditions = _conditions(sources, today)
     scopes = member_scopes(user)
-    base = _base(user, whose, search, waiting, scopes)
-    # Every patient in scope once, with a 1/0 column per filter and how urgent they are; the
-    # window sums count each filter over all of them in the same pass that sorts one page.
+    base = _base(user, whose, search, sources, scopes)
+    # Every patient in scope once, with a 1/0 column per filter, read once (a CTE): one
+    # aggregate counts each filter over them, and one page is sorted from them.
     every = base.with_only_columns(
         Patient.id.label("patient_id"),
         CarePlan.id.label("plan_id"),
@@ -279,23 +311,21 @@ def worklist(
         CarePlan.named_contact_id.label("named_contact_id"),
         Patient.family_name.label("family_name"),
         Patient.given_name.label("given_name"),
-        case(*((conditions[f], i) for i, f in enumerate(URGENCY)), else_=len(URGENCY)).label(
-            "urgency"
-        ),
         *(case((conditions[f], 1), else_=0).label(f.value) for f in URGENCY),
-    ).subquery("every_patient")
-    counted = select(
-        every,
-        func.count().over().label("n_all"),
-        *(func.sum(every.c[f.value]).over().label(f"n_{f.value}") for f in URGENCY),
-    ).subquery("counted")
-    chosen_rows = select(counted)
+    ).cte("every_patient")
+    totals = select(*_totals(lambda f: every.c[f.value] == 1)).subquery("totals")
+    # How urgent each is, from its flags (each condition is evaluated once, in the CTE).
+    urgency = case(
+        *((every.c[f.value] == 1, i) for i, f in enumerate(URGENCY)), else_=len(URGENCY)
+    ).label("urgency")
+    chosen_rows = select(every, urgency)
     if chosen is not Filter.ALL:
-        chosen_rows = chosen_rows.where(counted.c[chosen.value] == 1)
+        chosen_rows = chosen_rows.where(every.c[chosen.value] == 1)
 
     def one_page(number: int):
+        """The counts, and the page's rows beside them (one row of counts alone if none)."""
         top = (
-            chosen_rows.order_by(*_sorted(counted.c))
+            chosen_rows.order_by(*_sorted(chosen_rows.selected_columns))
             .limit(PAGE_SIZE)
             .offset((number - 1) * PAGE_SIZE)
             .subquery("top")
@@ -303,8 +333,10 @@ def worklist(
         contact = aliased(User)
         return list(
             db.session.execute(
-                select(Patient, top, contact.display_name)
-                .join(Patient, Patient.id == top.c.patient_id)
+                select(Patient, top, contact.display_name, totals)
+                .select_from(totals)
+                .outerjoin(top, true())
+                .outerjoin(Patient, Patient.id == top.c.patient_id)
                 .outerjoin(contact, contact.id == top.c.named_contact_id)
                 .order_by(*_sorted(top.c))
             )
@@ -312,15 +344,12 @@ def worklist(
 
     page = max(1, page)
     found = one_page(page)
-    if found:
-        first = found[0]._mapping
-        counts = {Filter.ALL: first["n_all"]} | {f: first[f"n_{f.value}"] or 0 for f in URGENCY}
-    else:  # nothing on this page: the counts alone, then the last page if it was past the end
-        counts = _counts(base, conditions)
-        last = max(1, -(-counts[chosen] // PAGE_SIZE))
-        if page > last:
-            page = last
-            found = one_page(page) if counts[chosen] else []
+    counts = _read_counts(found[0])
+    last = max(1, -(-counts[chosen] // PAGE_SIZE))
+    if page > last:  # past the end (a stale link): the last page
+        page = last
+        found = one_page(page) if counts[chosen] else []
+    found = [r for r in found if r[0] is not None]
     total = counts[chosen]
     rows = [
         Row(
