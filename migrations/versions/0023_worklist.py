@@ -1,8 +1,8 @@
 """worklist: indexes that carry the professional's worklist across a practice of thousands
 (its patients read from one index, the few requests for another named contact, the last offer)
 
-Revision ID: 0021_worklist
-Revises: 0020_coded_notifications
+Revision ID: 0023_worklist
+Revises: 0022_partition
 Create Date: 2026-12-07 18:00:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0021_worklist'
-down_revision = '0020_coded_notifications'
+revision = "0023_worklist"
+down_revision = "0022_partition"
 branch_labels = None
 depends_on = None
 
