@@ -66,6 +66,12 @@ def _not_future(form, field):
         raise ValidationError(_l("The date must be today or in the past"))
 
 
+def _past_date_field(label, required=None) -> DateInputField:
+    """A date that has happened (registered, offered, answered, assessed); ``required`` is
+    the message when it is left out, none when it may be."""
+    return DateInputField(label, required_message=required, validators=[_not_future])
+
+
 def _name_field(label, required):
     return StringField(
         label,
@@ -101,10 +107,9 @@ class PatientForm(PortalForm):
         invalid_choice_message=_l("Select their sex"),
     )
     conditions = conditions_field()
-    registered_on = DateInputField(
+    registered_on = _past_date_field(
         _l("Registered with the practice on"),
-        required_message=_l("Enter the date they registered with the practice"),
-        validators=[_not_future],
+        _l("Enter the date they registered with the practice"),
     )
 
 
@@ -114,10 +119,8 @@ class OfferForm(PortalForm):
         labels.OFFER_METHODS,
         _l("Select how the care plan was offered"),
     )
-    offered_on = DateInputField(
-        _l("Date offered"),
-        required_message=_l("Enter the date the care plan was offered"),
-        validators=[_not_future],
+    offered_on = _past_date_field(
+        _l("Date offered"), _l("Enter the date the care plan was offered")
     )
 
 
@@ -127,11 +130,7 @@ class OutcomeForm(PortalForm):
         labels.OFFER_OUTCOMES,
         _l("Select the patient's answer"),
     )
-    outcome_on = DateInputField(
-        _l("Date of the answer"),
-        required_message=_l("Enter the date of the answer"),
-        validators=[_not_future],
-    )
+    outcome_on = _past_date_field(_l("Date of the answer"), _l("Enter the date of the answer"))
     reason = TextAreaField(
         _l("Reason for declining (optional)"),
         filters=[clean_text],
@@ -142,9 +141,7 @@ class OutcomeForm(PortalForm):
 class DetailsForm(PortalForm):
     """What staff may correct; ``preferred_language`` choices are the portal's languages."""
 
-    initial_assessment_date = DateInputField(
-        _l("Date of the initial assessment (optional)"), validators=[_not_future]
-    )
+    initial_assessment_date = _past_date_field(_l("Date of the initial assessment (optional)"))
     conditions = conditions_field()
     preferred_language = SelectField(
         _l("Preferred language"),
