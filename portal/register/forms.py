@@ -14,9 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from portal import labels, nhs_number
+from portal import labels
 from portal.conditions import CONDITIONS
-from portal.fields import CheckboxesField, DateInputField, PortalForm, clean_text
+from portal.fields import CheckboxesField, DateInputField, PortalForm, clean_text, nhs_number_field
 from portal.register.rows import NAME_LIMIT, OLDEST
 
 
@@ -50,11 +50,6 @@ def choice_field(label, names: dict, message) -> RadioField:
     )
 
 
-def _nhs_number(form, field):
-    if not nhs_number.is_valid(field.data or ""):
-        raise ValidationError(_l("Enter a valid 10-digit NHS number"))
-
-
 def _plausible_birth(form, field):
     born = field.data
     if born and (born > date.today() or born.year < date.today().year - OLDEST):
@@ -84,15 +79,7 @@ def _name_field(label, required):
 
 
 class PatientForm(PortalForm):
-    nhs_number = StringField(
-        _l("NHS number"),
-        filters=[clean_text],
-        validators=[
-            DataRequired(_l("Enter their NHS number")),
-            Length(max=20, message=_l("Enter a valid 10-digit NHS number")),
-            _nhs_number,
-        ],
-    )
+    nhs_number = nhs_number_field(_l("Enter their NHS number"))
     given_name = _name_field(_l("Given name"), _l("Enter their given name"))
     family_name = _name_field(_l("Family name"), _l("Enter their family name"))
     date_of_birth = DateInputField(
