@@ -78,6 +78,16 @@ def _not_too_early(message):
     return check
 
 
+def _past_date_field(label, required, in_future, too_early) -> DateInputField:
+    """A date that has happened since 2000 (a meeting held, a test taken), with the messages
+    for it left out, in the future or too early."""
+    return DateInputField(
+        label,
+        validators=[_not_in_future(in_future), _not_too_early(too_early)],
+        required_message=required,
+    )
+
+
 NEXT_REVIEW_MAX_DAYS = 731  # two years
 
 
@@ -114,13 +124,11 @@ class MeetingForm(PortalForm):
     """The meeting itself; ``record_form`` adds one decision per proposal."""
 
     agreed_version = HiddenField()
-    held_on = DateInputField(
+    held_on = _past_date_field(
         _l("Date the meeting was held"),
-        validators=[
-            _not_in_future(_l("The date the meeting was held must be today or in the past")),
-            _not_too_early(_l("The date the meeting was held must be after 1 January 2000")),
-        ],
-        required_message=_l("Enter the date the meeting was held"),
+        _l("Enter the date the meeting was held"),
+        _l("The date the meeting was held must be today or in the past"),
+        _l("The date the meeting was held must be after 1 January 2000"),
     )
     attendees = TextAreaField(
         _l("Who attended"),
@@ -419,13 +427,11 @@ class ResultForm(PortalForm):
             Length(max=100, message=_l("The result must be %(max)d characters or fewer")),
         ],
     )
-    taken_on = DateInputField(
+    taken_on = _past_date_field(
         _l("Date the test was taken"),
-        validators=[
-            _not_in_future(_l("The date the test was taken must be today or in the past")),
-            _not_too_early(_l("The date the test was taken must be after 1 January 2000")),
-        ],
-        required_message=_l("Enter the date the test was taken"),
+        _l("Enter the date the test was taken"),
+        _l("The date the test was taken must be today or in the past"),
+        _l("The date the test was taken must be after 1 January 2000"),
     )
     explanation = TextAreaField(
         _l("What it means, in plain language"),
