@@ -18,6 +18,23 @@ def _month(value: str) -> date:
     return start
 
 
+def _organisation_id(ods_code: str | None) -> int | None:
+    """``--organisation``: the id of the organisation with that ODS code; none when not given."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import Organisation
+
+    if not ods_code:
+        return None
+    found = db.session.scalar(
+        select(Organisation.id).where(Organisation.ods_code == ods_code.upper())
+    )
+    if found is None:
+        raise click.BadParameter("no organisation has this ODS code", param_hint="--organisation")
+    return found
+
+
 def register_cli(app: Flask) -> None:
     @app.cli.command("demo-data")
     def demo_data():
@@ -54,10 +71,7 @@ def register_cli(app: Flask) -> None:
     def report(month: str, output: str, organisation: str | None):
         """Print the commissioner's figures for a month, suppressed as on the dashboard."""
         from flask_babel import force_locale
-        from sqlalchemy import select
 
-        from portal.extensions import db
-        from portal.models import Organisation
         from portal.outside import lift_statement_timeout
         from portal.reports.exports import as_csv, as_text
         from portal.reports.register import for_report
@@ -65,15 +79,7 @@ def register_cli(app: Flask) -> None:
 
         lift_statement_timeout()
         start = _month(month)
-        organisation_id = None
-        if organisation:
-            organisation_id = db.session.scalar(
-                select(Organisation.id).where(Organisation.ods_code == organisation.upper())
-            )
-            if organisation_id is None:
-                raise click.BadParameter(
-                    "no organisation has that ODS code", param_hint="--organisation"
-                )
+        organisation_id = _organisation_id(organisation)
         with force_locale("en"):
             figures = monthly_report(start, organisation_id)
             register = for_report(figures, organisation_id)
@@ -138,22 +144,12 @@ def register_cli(app: Flask) -> None:
         import json
         import secrets
 
-        from sqlalchemy import select
-
         from portal import audit
         from portal.extensions import db
-        from portal.models import ClientKind, Organisation
+        from portal.models import ClientKind
         from portal.portability.smart import register_client
 
-        organisation_id = None
-        if organisation:
-            organisation_id = db.session.scalar(
-                select(Organisation.id).where(Organisation.ods_code == organisation.upper())
-            )
-            if organisation_id is None:
-                raise click.BadParameter(
-                    "no organisation has this ODS code", param_hint="--organisation"
-                )
+        organisation_id = _organisation_id(organisation)
         try:
             keys = json.load(jwks) if jwks else None
             client = register_client(

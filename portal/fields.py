@@ -13,9 +13,10 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal import nhs_number
 from portal.phone import MAX_LENGTH as PHONE_LIMIT
 from portal.phone import PhoneNumber
 from portal.security import CONTROL_CHARS
@@ -60,6 +61,19 @@ def phone_field(label, required=None):
     too_long = _l("Phone number must be %(max)d characters or fewer")
     validators += [Length(max=PHONE_LIMIT, message=too_long), PhoneNumber()]
     return StringField(label, validators=validators)  # cleaned by PortalForm
+
+
+def _valid_nhs_number(form, field):
+    if not nhs_number.is_valid(field.data or ""):
+        raise ValidationError(_l("Enter a valid 10-digit NHS number"))
+
+
+def nhs_number_field(required, check: bool = True):
+    """An NHS number, spaces and dashes allowed: ``required`` is the message when it is left
+    out; ``check`` refuses a wrong check digit (activation only matches it against its letter)."""
+    too_long = Length(max=20, message=_l("Enter a valid 10-digit NHS number"))
+    validators = [DataRequired(required), too_long, *([_valid_nhs_number] if check else [])]
+    return StringField(_l("NHS number"), validators=validators)  # cleaned by PortalForm
 
 
 def print_size_field(label, required: bool = True):

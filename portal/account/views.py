@@ -64,16 +64,24 @@ def set_language():
 @bp.route("/name", methods=["GET", "POST"])
 @account_page(Action.OWN_ACCOUNT)
 def name():
-    # The saved name fills the form only when it is first shown, never a submitted one.
-    saved = {"display_name": current_user.display_name} if request.method == "GET" else None
-    form = NameForm(data=saved)
-    if form.validate_on_submit():
+    def save(form):
         current_user.display_name = form.display_name.data
         audit.record("account.name_changed")
+
+    saved = {"display_name": current_user.display_name}
+    return _setting(NameForm, saved, save, _("Your name has been changed."), "account/name.html")
+
+
+def _setting(form_class, saved: dict, save, done: str, template: str):
+    """One setting's page: what is saved fills the form only when it is first shown, never a
+    submitted one; once ``save`` has run the change is committed and the person told."""
+    form = form_class(data=saved if request.method == "GET" else None)
+    if form.validate_on_submit():
+        save(form)
         db.session.commit()
-        flash(_("Your name has been changed."))
+        flash(done)
         return redirect(url_for("account.settings"))
-    return render_template("account/name.html", form=form)
+    return render_template(template, form=form)
 
 
 def _own_patient() -> Patient | None:
@@ -87,14 +95,13 @@ def print_size():
     patient = _own_patient()
     if patient is None:  # carers and staff have no plan of their own
         abort(404)
-    saved = {"print_size": patient.print_size} if request.method == "GET" else None
-    form = PrintSizeForm(data=saved)
-    if form.validate_on_submit():
-        record_print_size(patient, PrintSize(form.print_size.data))
-        db.session.commit()
-        flash(_("Your choice of print has been saved."))
-        return redirect(url_for("account.settings"))
-    return render_template("account/print_size.html", form=form)
+    return _setting(
+        PrintSizeForm,
+        {"print_size": patient.print_size},
+        lambda form: record_print_size(patient, PrintSize(form.print_size.data)),
+        _("Your choice of print has been saved."),
+        "account/print_size.html",
+    )
 
 
 @bp.route("/contact-details", methods=["GET", "POST"])
@@ -102,16 +109,19 @@ def print_size():
 def contact_details():
     """A professional's work phone, availability and team contact, shown to their patients."""
     fields = ("phone", "availability", "team_contact")
-    saved = {f: getattr(current_user, f) or "" for f in fields} if request.method == "GET" else None
-    form = ContactDetailsForm(data=saved)
-    if form.validate_on_submit():
+
+    def save(form):
         for f in fields:
             setattr(current_user, f, getattr(form, f).data or None)
         audit.record("account.contact_details_changed")
-        db.session.commit()
-        flash(_("Your contact details have been saved."))
-        return redirect(url_for("account.settings"))
-    return render_template("account/contact_details.html", form=form)
+
+    return _setting(
+        ContactDetailsForm,
+        {f: getattr(current_user, f) or "" for f in fields},
+        save,
+        _("Your contact details have been saved."),
+        "account/contact_details.html",
+    )
 
 
 @bp.route("/email", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from portal.auth.forms import EMAIL_FORMAT, email_field, new_password_fields
-from portal.fields import DateInputField, PortalForm, clean_text
+from portal.fields import DateInputField, PortalForm, clean_text, nhs_number_field
 
 
 class CodeForm(PortalForm):
@@ -17,14 +17,7 @@ class CodeForm(PortalForm):
             Length(max=40, message=_l("Enter the activation code from your letter or email")),
         ],
     )
-    nhs_number = StringField(
-        _l("NHS number"),
-        filters=[clean_text],
-        validators=[
-            DataRequired(_l("Enter your NHS number")),
-            Length(max=20, message=_l("Enter a valid 10-digit NHS number")),
-        ],
-    )
+    nhs_number = nhs_number_field(_l("Enter your NHS number"), check=False)
     date_of_birth = DateInputField(
         _l("Date of birth"), required_message=_l("Enter your date of birth")
     )

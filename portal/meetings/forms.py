@@ -9,16 +9,12 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
-    StringField,
-    TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
-    DataRequired,
     InputRequired,
-    Length,
     Optional,
     ValidationError,
 )
@@ -78,6 +74,16 @@ def _not_too_early(message):
     return check
 
 
+def _past_date_field(label, required, in_future, too_early) -> DateInputField:
+    """A date that has happened since 2000 (a meeting held, a test taken), with the messages
+    for it left out, in the future or too early."""
+    return DateInputField(
+        label,
+        validators=[_not_in_future(in_future), _not_too_early(too_early)],
+        required_message=required,
+    )
+
+
 NEXT_REVIEW_MAX_DAYS = 731  # two years
 
 
@@ -114,36 +120,31 @@ class MeetingForm(PortalForm):
     """The meeting itself; ``record_form`` adds one decision per proposal."""
 
     agreed_version = HiddenField()
-    held_on = DateInputField(
+    held_on = _past_date_field(
         _l("Date the meeting was held"),
-        validators=[
-            _not_in_future(_l("The date the meeting was held must be today or in the past")),
-            _not_too_early(_l("The date the meeting was held must be after 1 January 2000")),
-        ],
-        required_message=_l("Enter the date the meeting was held"),
+        _l("Enter the date the meeting was held"),
+        _l("The date the meeting was held must be today or in the past"),
+        _l("The date the meeting was held must be after 1 January 2000"),
     )
-    attendees = TextAreaField(
+    attendees = text_field(
+        Widget.TEXT,
         _l("Who attended"),
-        validators=[
-            DataRequired(_l("Enter who attended the meeting")),
-            Length(
-                max=ATTENDEES_LIMIT,
-                message=_l("Who attended must be %(max)d characters or fewer"),
-            ),
-        ],
+        ATTENDEES_LIMIT,
+        _l("Who attended must be %(max)d characters or fewer"),
+        _l("Enter who attended the meeting"),
     )
-    notes = TextAreaField(
+    notes = text_field(
+        Widget.TEXT,
         _l("Notes from the meeting (optional)"),
-        validators=[
-            Length(max=NOTES_LIMIT, message=_l("Notes must be %(max)d characters or fewer")),
-        ],
+        NOTES_LIMIT,
+        _l("Notes must be %(max)d characters or fewer"),
     )
-    patient_feedback = TextAreaField(
+    patient_feedback = text_field(
+        Widget.TEXT,
         _l("The patient's feedback on the plan"),
-        validators=[
-            DataRequired(_l("Enter the patient's feedback on the plan, in their own words")),
-            Length(max=TEXT_LIMIT, message=_l("Feedback must be %(max)d characters or fewer")),
-        ],
+        TEXT_LIMIT,
+        _l("Feedback must be %(max)d characters or fewer"),
+        _l("Enter the patient's feedback on the plan, in their own words"),
     )
     crisis_reviewed = BooleanField(
         _l("We went through the crisis plan together and it is up to date")
@@ -377,12 +378,12 @@ class ScheduleForm(PortalForm):
         validators=[InputRequired(_l("Enter the time of the meeting"))],
         invalid_value_message=_l("Enter the time as hours and minutes, for example 14:30"),
     )
-    location = StringField(
+    location = text_field(
+        Widget.LINE,
         _l("Where"),
-        validators=[
-            DataRequired(_l("Enter where the meeting will be")),
-            Length(max=LOCATION_LIMIT, message=_l("Where must be %(max)d characters or fewer")),
-        ],
+        LOCATION_LIMIT,
+        _l("Where must be %(max)d characters or fewer"),
+        _l("Enter where the meeting will be"),
     )
 
     def validate_day(self, field):
@@ -405,36 +406,32 @@ class ScheduleForm(PortalForm):
 
 
 class ResultForm(PortalForm):
-    name = StringField(
+    name = text_field(
+        Widget.LINE,
         _l("Test"),
-        validators=[
-            DataRequired(_l("Enter the name of the test")),
-            Length(max=SHORT_LIMIT, message=_l("The name must be %(max)d characters or fewer")),
-        ],
+        SHORT_LIMIT,
+        _l("The name must be %(max)d characters or fewer"),
+        _l("Enter the name of the test"),
     )
-    value = StringField(
+    value = text_field(
+        Widget.LINE,
         _l("Result"),
-        validators=[
-            DataRequired(_l("Enter the result")),
-            Length(max=100, message=_l("The result must be %(max)d characters or fewer")),
-        ],
+        100,
+        _l("The result must be %(max)d characters or fewer"),
+        _l("Enter the result"),
     )
-    taken_on = DateInputField(
+    taken_on = _past_date_field(
         _l("Date the test was taken"),
-        validators=[
-            _not_in_future(_l("The date the test was taken must be today or in the past")),
-            _not_too_early(_l("The date the test was taken must be after 1 January 2000")),
-        ],
-        required_message=_l("Enter the date the test was taken"),
+        _l("Enter the date the test was taken"),
+        _l("The date the test was taken must be today or in the past"),
+        _l("The date the test was taken must be after 1 January 2000"),
     )
-    explanation = TextAreaField(
+    explanation = text_field(
+        Widget.TEXT,
         _l("What it means, in plain language"),
-        validators=[
-            DataRequired(_l("Explain what the result means, in plain language")),
-            Length(
-                max=TEXT_LIMIT, message=_l("The explanation must be %(max)d characters or fewer")
-            ),
-        ],
+        TEXT_LIMIT,
+        _l("The explanation must be %(max)d characters or fewer"),
+        _l("Explain what the result means, in plain language"),
     )
 
 
@@ -455,10 +452,10 @@ class NamedContactRequestForm(PortalForm):
     """Carries the plan's version, so a request changed in another tab is shown, not lost."""
 
     version = HiddenField()
-    reason = TextAreaField(
+    reason = text_field(
+        Widget.TEXT,
         _l("Why would you like a different named contact?"),
-        validators=[
-            DataRequired(_l("Tell us why you would like a different named contact")),
-            Length(max=REASON_LIMIT, message=_l("Your reason must be %(max)d characters or fewer")),
-        ],
+        REASON_LIMIT,
+        _l("Your reason must be %(max)d characters or fewer"),
+        _l("Tell us why you would like a different named contact"),
     )

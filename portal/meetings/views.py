@@ -161,18 +161,12 @@ def record(patient_id: int, access, plan):
         interpreter_used=form.interpreter_used.data,
         conversation_ids=tuple(form.conversations.data or ()),
     )
-    decisions = {
-        p.key: services.Decision(
-            form[forms.field_name(p, "decision")].data, forms.amendments(form, p)
-        )
-        for p in found
-    }
     try:
         meeting, version = services.record_meeting(
             plan,
             current_user,
             details,
-            decisions,
+            _decisions(form, found),
             seen_agreed,
             forms.seen_versions(form),
             forms.outcomes(form),
@@ -188,6 +182,16 @@ def record(patient_id: int, access, plan):
         )
     )
     return redirect(url_for("meetings.review", patient_id=patient_id))
+
+
+def _decisions(form, found) -> dict:
+    """What the form decided for each proposal (agree, amend with its amendments, decline)."""
+    return {
+        p.key: services.Decision(
+            form[forms.field_name(p, "decision")].data, forms.amendments(form, p)
+        )
+        for p in found
+    }
 
 
 def _refilled(plan, found, conflict: services.MeetingConflict, make_form):
@@ -242,6 +246,12 @@ def _crisis_form(found, fresh_from: CarePlan | None = None, **kwargs):
     )
 
 
+def _crisis_proposals(plan: CarePlan) -> list:
+    """The crisis changes waiting for review, against the latest agreed version."""
+    previous = latest_version(plan.id)
+    return services.crisis_proposals(plan, previous.snapshot if previous else None)
+
+
 def _render_crisis(access, plan, form, status=200, conflict=None):
     page = render_template(
         "meetings/crisis_changes.html",
@@ -263,8 +273,7 @@ def crisis_changes(patient_id: int, access, plan):
     Reached from the worklist ("crisis plan changed") and the crisis page: an unsafe
     instruction typed by a patient or carer must not wait for the next review meeting.
     """
-    previous = latest_version(plan.id)
-    found = services.crisis_proposals(plan, previous.snapshot if previous else None)
+    found = _crisis_proposals(plan)
     if request.method == "GET":
         audit.record("review.view", patient_id, "crisis changes form")
         db.session.commit()
@@ -282,17 +291,11 @@ def crisis_changes(patient_id: int, access, plan):
     form.validate()
     if not forms.check_amendments(form):
         return _render_crisis(access, plan, form)
-    decisions = {
-        p.key: services.Decision(
-            form[forms.field_name(p, "decision")].data, forms.amendments(form, p)
-        )
-        for p in found
-    }
     try:
         version = services.review_crisis_changes(
             plan,
             current_user,
-            decisions,
+            _decisions(form, found),
             seen_agreed,
             forms.seen_versions(form),
             crisis_reviewed=form.crisis_reviewed.data,
@@ -311,8 +314,7 @@ def crisis_changes(patient_id: int, access, plan):
 
 def _crisis_conflict(access, patient_id: int, conflict: services.MeetingConflict):
     plan = _plan(patient_id, services.review_plan)
-    previous = latest_version(plan.id)
-    found = services.crisis_proposals(plan, previous.snapshot if previous else None)
+    found = _crisis_proposals(plan)
     form = _refilled(plan, found, conflict, lambda formdata: _crisis_form(found, formdata=formdata))
     return _render_crisis(access, plan, form, 409, conflict=conflict.reason)
 

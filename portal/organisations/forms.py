@@ -2,12 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from portal import labels
-from portal.fields import DateInputField, PortalForm
+from portal.fields import DateInputField, PortalForm, nhs_number_field
 from portal.models import EmergencyReason
-from portal.nhs_number import is_valid, normalise
 from portal.sharing.forms import SCOPE_CHOICES, NotInPast
 
 
@@ -39,21 +38,8 @@ class ProposeMemberForm(PortalForm):
             raise ValidationError(_l("Choose the organisation"))
 
 
-class NhsNumber:
-    def __call__(self, form, field):
-        if not is_valid(normalise(field.data or "")):
-            raise ValidationError(_l("Enter a valid 10-digit NHS number"))
-
-
 class EmergencySearchForm(PortalForm):
-    nhs_number = StringField(
-        _l("NHS number"),
-        validators=[
-            DataRequired(_l("Enter the NHS number")),
-            Length(max=20, message=_l("Enter a valid 10-digit NHS number")),
-            NhsNumber(),
-        ],
-    )
+    nhs_number = nhs_number_field(_l("Enter the NHS number"))
     date_of_birth = DateInputField(
         _l("Date of birth"), required_message=_l("Enter the date of birth")
     )

@@ -14,9 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from portal import labels, nhs_number
+from portal import labels
 from portal.conditions import CONDITIONS
-from portal.fields import CheckboxesField, DateInputField, PortalForm, clean_text
+from portal.fields import CheckboxesField, DateInputField, PortalForm, clean_text, nhs_number_field
 from portal.register.rows import NAME_LIMIT, OLDEST
 
 
@@ -50,11 +50,6 @@ def choice_field(label, names: dict, message) -> RadioField:
     )
 
 
-def _nhs_number(form, field):
-    if not nhs_number.is_valid(field.data or ""):
-        raise ValidationError(_l("Enter a valid 10-digit NHS number"))
-
-
 def _plausible_birth(form, field):
     born = field.data
     if born and (born > date.today() or born.year < date.today().year - OLDEST):
@@ -64,6 +59,12 @@ def _plausible_birth(form, field):
 def _not_future(form, field):
     if field.data and field.data > date.today():
         raise ValidationError(_l("The date must be today or in the past"))
+
+
+def _past_date_field(label, required=None) -> DateInputField:
+    """A date that has happened (registered, offered, answered, assessed); ``required`` is
+    the message when it is left out, none when it may be."""
+    return DateInputField(label, required_message=required, validators=[_not_future])
 
 
 def _name_field(label, required):
@@ -78,15 +79,7 @@ def _name_field(label, required):
 
 
 class PatientForm(PortalForm):
-    nhs_number = StringField(
-        _l("NHS number"),
-        filters=[clean_text],
-        validators=[
-            DataRequired(_l("Enter their NHS number")),
-            Length(max=20, message=_l("Enter a valid 10-digit NHS number")),
-            _nhs_number,
-        ],
-    )
+    nhs_number = nhs_number_field(_l("Enter their NHS number"))
     given_name = _name_field(_l("Given name"), _l("Enter their given name"))
     family_name = _name_field(_l("Family name"), _l("Enter their family name"))
     date_of_birth = DateInputField(
@@ -101,10 +94,9 @@ class PatientForm(PortalForm):
         invalid_choice_message=_l("Select their sex"),
     )
     conditions = conditions_field()
-    registered_on = DateInputField(
+    registered_on = _past_date_field(
         _l("Registered with the practice on"),
-        required_message=_l("Enter the date they registered with the practice"),
-        validators=[_not_future],
+        _l("Enter the date they registered with the practice"),
     )
 
 
@@ -114,10 +106,8 @@ class OfferForm(PortalForm):
         labels.OFFER_METHODS,
         _l("Select how the care plan was offered"),
     )
-    offered_on = DateInputField(
-        _l("Date offered"),
-        required_message=_l("Enter the date the care plan was offered"),
-        validators=[_not_future],
+    offered_on = _past_date_field(
+        _l("Date offered"), _l("Enter the date the care plan was offered")
     )
 
 
@@ -127,11 +117,7 @@ class OutcomeForm(PortalForm):
         labels.OFFER_OUTCOMES,
         _l("Select the patient's answer"),
     )
-    outcome_on = DateInputField(
-        _l("Date of the answer"),
-        required_message=_l("Enter the date of the answer"),
-        validators=[_not_future],
-    )
+    outcome_on = _past_date_field(_l("Date of the answer"), _l("Enter the date of the answer"))
     reason = TextAreaField(
         _l("Reason for declining (optional)"),
         filters=[clean_text],
@@ -142,9 +128,7 @@ class OutcomeForm(PortalForm):
 class DetailsForm(PortalForm):
     """What staff may correct; ``preferred_language`` choices are the portal's languages."""
 
-    initial_assessment_date = DateInputField(
-        _l("Date of the initial assessment (optional)"), validators=[_not_future]
-    )
+    initial_assessment_date = _past_date_field(_l("Date of the initial assessment (optional)"))
     conditions = conditions_field()
     preferred_language = SelectField(
         _l("Preferred language"),
