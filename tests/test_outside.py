@@ -121,13 +121,14 @@ def test_postgresql_statements_are_limited_in_time(app, db):
 
 
 def _plan_page_losing_its_connection(monkeypatch, kill):
-    real = plan_views.load_plan
+    """The connection is lost inside the plan page, after its access check and audit."""
+    real = plan_views.latest_version
 
-    def load_plan_then_lose_the_connection(patient_id):
+    def latest_version_after_losing_the_connection(plan_id):
         kill()
-        return real(patient_id)
+        return real(plan_id)
 
-    monkeypatch.setattr(plan_views, "load_plan", load_plan_then_lose_the_connection)
+    monkeypatch.setattr(plan_views, "latest_version", latest_version_after_losing_the_connection)
 
 
 def _assert_try_again_page(response, locale="en"):
