@@ -5,8 +5,10 @@ Flask-Limiter keeps its state on the one ``limiter`` object, so initialising it 
 app changes it for the shared test app too: ``other_app`` hands it back when done.
 """
 
+import json
 import os
 import re
+import time
 from contextlib import contextmanager
 
 from sqlalchemy import select
@@ -132,21 +134,97 @@ def fill(app, rule, patient_id: int, forged: bool = False) -> str:
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
 
 
-# The hostile-input sweeps (tests/test_bad_input.py, tests/test_fuzz.py): examples per route
-# and role, a few in the normal suite and many in `make bench` (bench/fuzz.py), which reads
-# the number of requests they made from PORTAL_FUZZ_REPORT.
+# The hostile-input sweeps (tests/test_bad_input.py, tests/test_fuzz.py) fuzz one target at a
+# time: a form route or a GET page, as one role, at one URL (patient A's, or forged ids). Each
+# target gets FUZZ_EXAMPLES generated examples beside its fixed ones: a few in the normal suite,
+# more in `make bench` (bench/fuzz.py), which bounds them in time too and reads what each target
+# did from PORTAL_FUZZ_REPORT (one JSON line per target). That file is also the run's progress:
+# targets already recorded there as done are skipped, so a run that was cut off can be resumed.
 FUZZ_EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "3"))
+FUZZ_TARGET_SECONDS = float(os.environ.get("PORTAL_FUZZ_TARGET_SECONDS", "0"))  # 0: no limit
+FUZZ_DEADLINE = float(os.environ.get("PORTAL_FUZZ_DEADLINE", "0"))  # epoch seconds; 0: none
+FUZZ_REPORT = os.environ.get("PORTAL_FUZZ_REPORT")
+FINISHED = ("done", "time budget spent")
 
 
-class FuzzCount:
-    requests = 0
+class FuzzTarget:
+    """One target of a hostile-input sweep: how many requests it made, and whether time ran out.
 
-    @classmethod
-    def report(cls) -> None:
-        if path := os.environ.get("PORTAL_FUZZ_REPORT"):
-            with open(path, "a") as f:
-                f.write(f"{cls.requests}\n")
-        cls.requests = 0
+    The fixed examples (``floor``) always run; after them, once the target has used its
+    ``PORTAL_FUZZ_TARGET_SECONDS`` the remaining generated examples are passed over, unless a
+    request has already failed (so hypothesis can still shrink and report the failure).
+    """
+
+    def __init__(self, sweep: str, key: str, floor: int = 2):
+        self.key = f"{sweep}: {key}"
+        self.floor = floor
+        self.requests = 0
+        self.out_of_time = False
+        self.failing = False
+        self.started = time.monotonic()
+
+    def spent(self) -> bool:
+        """Whether the rest of this target's examples should be passed over."""
+        if self.failing or self.requests < self.floor or not FUZZ_TARGET_SECONDS:
+            return False
+        self.out_of_time |= time.monotonic() - self.started > FUZZ_TARGET_SECONDS
+        return self.out_of_time
+
+    @contextmanager
+    def request(self):
+        """Counts one request; a failing one keeps the target from being cut short."""
+        self.requests += 1
+        try:
+            yield
+        except BaseException:
+            self.failing = True
+            raise
+
+    def __enter__(self):
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        status = "failed" if exc_type else ("time budget spent" if self.out_of_time else "done")
+        self.record(status)
+
+    def record(self, status: str) -> None:
+        if FUZZ_REPORT:
+            line = {
+                "target": self.key,
+                "status": status,
+                "requests": self.requests,
+                "seconds": round(time.monotonic() - self.started, 2),
+            }
+            with open(FUZZ_REPORT, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+
+
+def finished_targets() -> set[str]:
+    """Targets an earlier, cut-off run of this report already finished."""
+    if not (FUZZ_REPORT and os.path.exists(FUZZ_REPORT)):
+        return set()
+    with open(FUZZ_REPORT, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    return {line["target"] for line in lines if line["status"] in FINISHED}
+
+
+def fuzz_targets(sweep: str, items):
+    """``(target, item)`` for each ``(key, item)`` still to do before the run's deadline.
+
+    The caller fuzzes each inside ``with target:``, which records what it did. Targets
+    finished by an earlier run are skipped; past the deadline each remaining target is
+    recorded as not reached (a later run with the same report resumes there).
+    """
+    finished = finished_targets()
+    for key, item in items:
+        target = FuzzTarget(sweep, key)
+        if target.key in finished:
+            continue
+        if FUZZ_DEADLINE and time.time() > FUZZ_DEADLINE:
+            target.record("not reached")
+            continue
+        yield target, item
 
 
 DATE_FIELDS = re.compile(
