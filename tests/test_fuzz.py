@@ -121,6 +121,7 @@ def check_page(client, fresh_session, target, who, url, wanted, examples):
     @given(params=query)
     @example(params=dict.fromkeys(wanted, "9999999999"))
     @example(params=dict.fromkeys(wanted, "²"))
+    @example(params=dict.fromkeys(wanted, "99999999999999999999"))
     def get(params):
         if target.spent():
             return
@@ -173,3 +174,23 @@ def test_a_number_thousands_of_digits_long_on_a_staff_form_is_a_message(
     response = login(auditor).post("/audits/new", data={"size": size})
     assert response.status_code == 200
     assert "Enter a number from 1 to 50" in response.get_data(as_text=True)
+
+
+# Every list shown a page at a time, and who reads it.
+PAGED = [
+    ("professional", "/worklist"),
+    ("professional", "/conversations"),
+    ("practice_admin", "/register/"),
+    ("admin", "/admin/"),
+    ("admin", "/admin/organisations"),
+    ("owner", "/patients/{a}/sharing"),
+]
+
+
+@pytest.mark.parametrize("who, url", PAGED)
+@pytest.mark.parametrize("page", ["99999999999999999999", "²", "9" * 5000, "-1"])
+def test_a_page_number_past_any_number_shows_the_first_page(cast, request_as, who, url, page):
+    """A page of twenty digits overflowed the query's offset (a 500 on the worklist)."""
+    url = url.format(a=cast.a.id)
+    response = request_as(cast.users[who], "GET", url, query_string={"page": page})
+    assert response.status_code == 200

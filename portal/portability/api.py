@@ -316,7 +316,10 @@ def _last_updated_filter():
         if not match:
             raise ValueError(raw)
         prefix, value = match.group(1) or "eq", match.group(2)
-        start, end = _moment_range(value)
+        try:
+            start, end = _moment_range(value)
+        except OverflowError as past_the_calendar:  # the end of 9999-12-31 is no datetime
+            raise ValueError(raw) from past_the_calendar
         tests.append(
             {
                 "eq": lambda t, s=start, e=end: s <= t < e,
