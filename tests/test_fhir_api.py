@@ -309,6 +309,22 @@ def test_last_updated_selects_what_changed_since(db, cast, plan, request_as):
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "/fhir/Goal?patient=9999999999",
+        "/fhir/Goal?patient=Patient/999999999999",
+        "/fhir/Goal/999999999999.00000000-0000-0000-0000-000000000000",
+        "/fhir/Patient/2147483648.00000000-0000-0000-0000-000000000000/$everything",
+    ],
+)
+def test_a_patient_id_past_any_in_the_database_is_not_found(cast, plan, request_as, url):
+    """Ids of more than 31 bits overflowed PostgreSQL's INTEGER (a 500 on the search)."""
+    status, body = _get(request_as, cast.users["professional"], url)
+    assert status in (200, 404)
+    assert body["resourceType"] == "OperationOutcome" or body["total"] == 0
+
+
+@pytest.mark.parametrize(
     "value",
     [
         "yesterday", "2026-13", "xx2026", "2026-02-30", "gt", "99999",

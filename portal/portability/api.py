@@ -32,6 +32,7 @@ from portal.portability import bp, smart
 from portal.portability import valuesets as vs
 from portal.portability.fhir_export import build_document
 from portal.portability.terminology import canonical_base
+from portal.security import MAX_ID
 from portal.versions.services import get_version
 
 READABLE = (
@@ -447,7 +448,7 @@ def fhir_search(kind: str):
     if not match:
         return outcome(400, "required", "Search by patient: patient=Patient/<id>")
     patient_id = int(match.group(1) or match.group(2))
-    if not _may_see(reader, patient_id, kind):
+    if patient_id > MAX_ID or not _may_see(reader, patient_id, kind):
         return _searchset([])
     return _search_within(reader, patient_id, kind)
 
@@ -499,6 +500,8 @@ def _one(reader, kind: str, resource_id: str, version: int | None = None) -> tup
         abort(404)
     _scoped(reader, kind, search=False)
     patient_id = int(match.group(1))
+    if patient_id > MAX_ID:  # no such patient: the database could not even be asked
+        abort(404)
     found = next(
         (
             r
