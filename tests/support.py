@@ -212,27 +212,26 @@ class FuzzTarget:
                 f.write(json.dumps(line) + "\n")
 
 
-def finished_targets() -> set[str]:
-    """Targets an earlier, cut-off run of this report already finished."""
+def unfinished(sweep: str, items) -> list:
+    """The ``(key, item)`` pairs whose target an earlier, cut-off run of this report has not
+    finished (all of them without a report)."""
     if not (FUZZ_REPORT and os.path.exists(FUZZ_REPORT)):
-        return set()
+        return list(items)
     with open(FUZZ_REPORT, encoding="utf-8") as f:
         lines = [json.loads(line) for line in f if line.strip()]
-    return {line["target"] for line in lines if line["status"] in FINISHED}
+    finished = {line["target"] for line in lines if line["status"] in FINISHED}
+    return [(key, item) for key, item in items if f"{sweep}: {key}" not in finished]
 
 
-def fuzz_targets(sweep: str, items):
-    """``(target, item)`` for each ``(key, item)`` still to do before the run's deadline.
+def fuzz_targets(sweep: str, pending):
+    """``(target, item)`` for each ``(key, item)`` of ``pending`` while the run has time.
 
-    The caller fuzzes each inside ``with target:``, which records what it did. Targets
-    finished by an earlier run are skipped; past the deadline each remaining target is
-    recorded as not reached (a later run with the same report resumes there).
+    The caller fuzzes each inside ``with target:``, which records what it did. Past the
+    run's deadline each remaining target is recorded as not reached (a later run with the
+    same report resumes there).
     """
-    finished = finished_targets()
-    for key, item in items:
+    for key, item in pending:
         target = FuzzTarget(sweep, key)
-        if target.key in finished:
-            continue
         if FUZZ_DEADLINE and time.time() > FUZZ_DEADLINE:
             target.record("not reached")
             continue

@@ -28,6 +28,7 @@ from tests.support import (
     fuzz_targets,
     rules,
     snapshot,
+    unfinished,
     use_outbox,
 )
 
@@ -148,13 +149,13 @@ def test_hostile_input_to_every_form_route(app, cast, client, who, monkeypatch, 
     use_outbox(app, monkeypatch, tmp_path)
     fresh_session = session_starter(client, cast.users[who])
     fresh_session()
-    targets = list(fuzz_targets("forms", route_targets(app, cast, who)))
-    if not targets:
+    pending = unfinished("forms", route_targets(app, cast, who))
+    if not pending:
         return  # every target was done by an earlier run of the same report
     forms = crawl(app, client, cast)
     forged = forged_ids(app, cast)
     assert any(forms.values()), "no forms found: the crawl is broken"
-    for target, (method, url) in targets:
+    for target, (method, url) in fuzz_targets("forms", pending):
         with target:
             names = sorted(forms.get(urlsplit(url).path, set()) | {"version", "id"})
             check_route(client, fresh_session, target, who, method, url, names, forged)
