@@ -149,6 +149,18 @@ def test_a_plan_pdf_past_the_page_limit_gives_a_message_page(
     assert not _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pdf.plan"))
 
 
+def test_every_pdf_refused_gives_the_message_page(db, cast, login, app, monkeypatch):
+    """The patient's copy of their data, too (a refused render of it was a 500)."""
+    monkeypatch.setitem(app.config, "PDF_MAX_PAGES", 0)
+    response = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/my-data.pdf")
+    assert response.status_code == 503
+    assert "too long to make into a PDF" in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"]
+    assert not _db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "data.download")
+    )
+
+
 def test_a_render_past_its_time_gives_a_message_page_not_a_killed_worker(
     db, cast, login, app, monkeypatch, fresh_pdfs
 ):

@@ -41,7 +41,8 @@ def crisis_pdf(patient_id: int):
 def _download(patient_id: int, action: Action, kind: str, render) -> Response:
     """Access checked for this patient, then the PDF (cached or not), audited either way.
 
-    A render refused for time or length answers with a message page, not a download.
+    A render refused for time or length answers with a message page, not a download
+    (``render_refused``), and is not audited.
     ``?size=large`` or ``?size=standard`` picks the print size; without it the patient's
     communication needs decide.
     """
@@ -50,12 +51,7 @@ def _download(patient_id: int, action: Action, kind: str, render) -> Response:
     if care_plan is None:
         abort(404)
     size = services.print_size(request.args.get("size"), care_plan.patient)
-    try:
-        data = render(care_plan, size)
-    except services.RenderRefused as refused:
-        title, body = REFUSED[refused.reason]
-        page = render_template("errors/error.html", title=title, body=body, code=503)
-        return Response(page, 503, headers={"Retry-After": "120"})
+    data = render(care_plan, size)  # a refused render is answered by ``render_refused``
     audit.record(f"pdf.{kind}", patient_id, f"plan {care_plan.id}, {size} print")
     db.session.commit()
     response = Response(data, mimetype="application/pdf")
@@ -63,6 +59,17 @@ def _download(patient_id: int, action: Action, kind: str, render) -> Response:
         f'attachment; filename="{services.download_name(kind, size)}"'
     )
     return response
+
+
+@bp.app_errorhandler(services.RenderRefused)
+def render_refused(refused: services.RenderRefused) -> Response:
+    """Every PDF refused for time or length (plan, crisis sheet, the patient's copy of their
+    data, an activation letter) gets the message page, and nothing the request began is kept
+    (a letter's new code among them)."""
+    db.session.rollback()
+    title, body = REFUSED[refused.reason]
+    page = render_template("errors/error.html", title=title, body=body, code=503)
+    return Response(page, 503, headers={"Retry-After": "120"})
 
 
 @bp.app_template_global("pdf_file_hint")
