@@ -212,6 +212,15 @@ class FuzzTarget:
                 f.write(json.dumps(line) + "\n")
 
 
+def no_error(response) -> bool:
+    """Not a 500: any answer below 500, or the message page of a PDF refused for its time
+    (503, by design: a render on a busy machine may pass ``PDF_RENDER_SECONDS``)."""
+    from portal.pdf.views import RETRY_REFUSED_AFTER
+
+    refused = response.headers.get("Retry-After") == RETRY_REFUSED_AFTER
+    return response.status_code < 500 or (response.status_code == 503 and refused)
+
+
 def unfinished(sweep: str, items) -> list:
     """The ``(key, item)`` pairs whose target an earlier, cut-off run of this report has not
     finished (all of them without a report)."""

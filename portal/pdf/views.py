@@ -13,6 +13,7 @@ from portal.plans.services import load_plan
 
 # What the reader is told instead of a download when a render is refused (always 503: the
 # worker stays alive to say it; the plan page itself can still be printed from the browser).
+RETRY_REFUSED_AFTER = "120"  # seconds; tests tell this refusal from a lost connection by it
 REFUSED = {
     services.RenderRefused.TOO_SLOW: (
         _l("The PDF is taking too long to make"),
@@ -69,7 +70,7 @@ def render_refused(refused: services.RenderRefused) -> Response:
     db.session.rollback()
     title, body = REFUSED[refused.reason]
     page = render_template("errors/error.html", title=title, body=body, code=503)
-    return Response(page, 503, headers={"Retry-After": "120"})
+    return Response(page, 503, headers={"Retry-After": RETRY_REFUSED_AFTER})
 
 
 @bp.app_template_global("pdf_file_hint")
