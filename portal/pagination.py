@@ -2,9 +2,18 @@
 
 from dataclasses import dataclass
 
+from flask import request
 from sqlalchemy import Select, func, select
 
 from portal.extensions import db
+from portal.fields import whole_number
+
+PAGE_DIGITS = 9  # a page number longer than this is no page: 20 digits overflowed the query
+
+
+def requested_page() -> int:
+    """The page number the address asks for; anything else (``²``, 20 digits) is page 1."""
+    return whole_number(request.args.get("page"), digits=PAGE_DIGITS) or 1
 
 
 @dataclass(frozen=True)

@@ -190,11 +190,14 @@ def _clean_view_args(_endpoint, values):
                 values[key] = _clean(value)
 
 
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
+
+
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` ids beyond what the database holds answer 404, not a database error."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -5,11 +5,13 @@ Flask-Limiter keeps its state on the one ``limiter`` object, so initialising it 
 app changes it for the shared test app too: ``other_app`` hands it back when done.
 """
 
+import json
 import os
 import re
+import time
 from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from werkzeug.routing import AnyConverter, IntegerConverter
 
 from portal import create_app
@@ -77,13 +79,25 @@ def use_outbox(app, monkeypatch, tmp_path) -> Outbox:
     return Outbox(path)
 
 
-def snapshot(exclude=("audit_events",)) -> dict[str, list]:
-    """Every row of every table (audit events aside: viewing a plan writes one by design)."""
+def snapshot(exclude=("audit_events",)) -> dict[str, object]:
+    """Every row of every table (audit events aside: viewing a plan writes one by design).
+
+    On PostgreSQL each table's rows, as text and in order, are digested in one round trip
+    instead of one query a table: the sweeps take two snapshots a request.
+    """
     conn = db.session.connection()  # the test's own: it sees rows not yet rolled back
+    tables = [table for table in Base.metadata.sorted_tables if table.name not in exclude]
+    if conn.dialect.name == "postgresql":
+        digests = ", ".join(  # table names from the models, never from input
+            f"(SELECT md5(coalesce(string_agg(r::text, chr(10) ORDER BY r::text), '')) "  # noqa: S608
+            f'FROM "{table.name}" r)'
+            for table in tables
+        )
+        row = conn.execute(text(f"SELECT {digests}")).one()
+        return dict(zip([t.name for t in tables], row, strict=True))
     return {
         table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
-        for table in Base.metadata.sorted_tables
-        if table.name not in exclude
+        for table in tables
     }
 
 
@@ -132,21 +146,105 @@ def fill(app, rule, patient_id: int, forged: bool = False) -> str:
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
 
 
-# The hostile-input sweeps (tests/test_bad_input.py, tests/test_fuzz.py): examples per route
-# and role, a few in the normal suite and many in `make bench` (bench/fuzz.py), which reads
-# the number of requests they made from PORTAL_FUZZ_REPORT.
+# The hostile-input sweeps (tests/test_bad_input.py, tests/test_fuzz.py) fuzz one target at a
+# time: a form route or a GET page, as one role, at one URL (patient A's, or forged ids). Each
+# target gets FUZZ_EXAMPLES generated examples beside its fixed ones: a few in the normal suite,
+# more in `make bench` (bench/fuzz.py), which bounds them in time too and reads what each target
+# did from PORTAL_FUZZ_REPORT (one JSON line per target). That file is also the run's progress:
+# targets already recorded there as done are skipped, so a run that was cut off can be resumed.
 FUZZ_EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "3"))
+FUZZ_TARGET_SECONDS = float(os.environ.get("PORTAL_FUZZ_TARGET_SECONDS", "0"))  # 0: no limit
+FUZZ_DEADLINE = float(os.environ.get("PORTAL_FUZZ_DEADLINE", "0"))  # epoch seconds; 0: none
+FUZZ_REPORT = os.environ.get("PORTAL_FUZZ_REPORT")
+FINISHED = ("done", "time budget spent")
 
 
-class FuzzCount:
-    requests = 0
+class FuzzTarget:
+    """One target of a hostile-input sweep: how many requests it made, and whether time ran out.
 
-    @classmethod
-    def report(cls) -> None:
-        if path := os.environ.get("PORTAL_FUZZ_REPORT"):
-            with open(path, "a") as f:
-                f.write(f"{cls.requests}\n")
-        cls.requests = 0
+    The fixed examples (``floor``) always run; after them, once the target has used its
+    ``PORTAL_FUZZ_TARGET_SECONDS`` the remaining generated examples are passed over, unless a
+    request has already failed (so hypothesis can still shrink and report the failure).
+    """
+
+    def __init__(self, sweep: str, key: str, floor: int = 2):
+        self.key = f"{sweep}: {key}"
+        self.floor = floor
+        self.requests = 0
+        self.out_of_time = False
+        self.failing = False
+        self.started = time.monotonic()
+
+    def spent(self) -> bool:
+        """Whether the rest of this target's examples should be passed over."""
+        if self.failing or self.requests < self.floor or not FUZZ_TARGET_SECONDS:
+            return False
+        self.out_of_time |= time.monotonic() - self.started > FUZZ_TARGET_SECONDS
+        return self.out_of_time
+
+    @contextmanager
+    def request(self):
+        """Counts one request; a failing one keeps the target from being cut short."""
+        self.requests += 1
+        try:
+            yield
+        except BaseException:
+            self.failing = True
+            raise
+
+    def __enter__(self):
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        status = "failed" if exc_type else ("time budget spent" if self.out_of_time else "done")
+        self.record(status)
+
+    def record(self, status: str) -> None:
+        if FUZZ_REPORT:
+            line = {
+                "target": self.key,
+                "status": status,
+                "requests": self.requests,
+                "seconds": round(time.monotonic() - self.started, 2),
+            }
+            with open(FUZZ_REPORT, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+
+
+def no_error(response) -> bool:
+    """Not a 500: any answer below 500, or the message page of a PDF refused for its time
+    (503, by design: a render on a busy machine may pass ``PDF_RENDER_SECONDS``)."""
+    from portal.pdf.views import RETRY_REFUSED_AFTER
+
+    refused = response.headers.get("Retry-After") == RETRY_REFUSED_AFTER
+    return response.status_code < 500 or (response.status_code == 503 and refused)
+
+
+def unfinished(sweep: str, items) -> list:
+    """The ``(key, item)`` pairs whose target an earlier, cut-off run of this report has not
+    finished (all of them without a report)."""
+    if not (FUZZ_REPORT and os.path.exists(FUZZ_REPORT)):
+        return list(items)
+    with open(FUZZ_REPORT, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    finished = {line["target"] for line in lines if line["status"] in FINISHED}
+    return [(key, item) for key, item in items if f"{sweep}: {key}" not in finished]
+
+
+def fuzz_targets(sweep: str, pending):
+    """``(target, item)`` for each ``(key, item)`` of ``pending`` while the run has time.
+
+    The caller fuzzes each inside ``with target:``, which records what it did. Past the
+    run's deadline each remaining target is recorded as not reached (a later run with the
+    same report resumes there).
+    """
+    for key, item in pending:
+        target = FuzzTarget(sweep, key)
+        if FUZZ_DEADLINE and time.time() > FUZZ_DEADLINE:
+            target.record("not reached")
+            continue
+        yield target, item
 
 
 DATE_FIELDS = re.compile(

@@ -237,6 +237,15 @@ def test_the_code_can_be_emailed_to_the_address_on_the_register(
     assert step_one(app.test_client(), code).status_code == 302
 
 
+def test_a_letter_refused_by_the_pdf_limits_issues_no_code(app, login, practice, monkeypatch):
+    _org, admin, person = practice
+    monkeypatch.setitem(app.config, "PDF_MAX_PAGES", 0)
+    response = login(admin).post(f"/register/patients/{person.id}/letter")
+    assert response.status_code == 503
+    assert "too long to make into a PDF" in response.get_data(as_text=True)
+    assert _db.session.scalars(select(ActivationCode)).all() == []
+
+
 def test_no_letter_for_a_patient_who_has_an_account(login, practice):
     _org, admin, person = practice
     person.user_id = make_user(Role.PATIENT).id

@@ -22,12 +22,14 @@ from tests.conftest import sign_in
 from tests.support import (
     FUZZ_EXAMPLES,
     STATE_CHANGING,
-    FuzzCount,
     changed_tables,
     email_change_link,
     fill,
+    fuzz_targets,
+    no_error,
     rules,
     snapshot,
+    unfinished,
     use_outbox,
 )
 
@@ -68,12 +70,6 @@ LONG = st.builds(lambda c, n: c * n, st.characters(codec="utf-8"), st.integers(2
 TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300), LONG)
 NUMBERS = st.one_of(st.integers(-5, 5).map(str), st.sampled_from(HOSTILE))
 EXAMPLES = FUZZ_EXAMPLES  # per route, URL and role: the sweep, not the count, gives coverage
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_count():
-    yield
-    FuzzCount.report()
 
 
 class FormFields(HTMLParser):
@@ -154,20 +150,34 @@ def test_hostile_input_to_every_form_route(app, cast, client, who, monkeypatch, 
     use_outbox(app, monkeypatch, tmp_path)
     fresh_session = session_starter(client, cast.users[who])
     fresh_session()
+    pending = unfinished("forms", route_targets(app, cast, who))
+    if not pending:
+        return  # every target was done by an earlier run of the same report
     forms = crawl(app, client, cast)
     forged = forged_ids(app, cast)
-    targets = rules(app, STATE_CHANGING)
     assert any(forms.values()), "no forms found: the crawl is broken"
-
-    for rule in targets:
-        urls = {fill(app, rule, cast.a.id), fill(app, rule, cast.b.id, forged=True)}
-        for url in sorted(urls):
+    for target, (method, url) in fuzz_targets("forms", pending):
+        with target:
             names = sorted(forms.get(urlsplit(url).path, set()) | {"version", "id"})
-            method = sorted(STATE_CHANGING & rule.methods)[0]
-            check_route(client, fresh_session, who, method, url, names, forged)
+            check_route(client, fresh_session, target, who, method, url, names, forged)
 
 
-def check_route(client, fresh_session, who, method, url, names, forged):
+def route_targets(app, cast, who):
+    """``(key, (method, url))`` of every state-changing route, with A's and with forged ids."""
+    for rule in rules(app, STATE_CHANGING):
+        method = sorted(STATE_CHANGING & rule.methods)[0]
+        for kind, url in urls_of(app, rule, cast):
+            yield f"{who} {method} {rule.rule} ({kind})", (method, url)
+
+
+def urls_of(app, rule, cast):
+    """The rule's URL for patient A, and with patient B's and forged ids when that differs."""
+    own = fill(app, rule, cast.a.id)
+    forged = fill(app, rule, cast.b.id, forged=True)
+    return [("own", own)] + ([("forged", forged)] if forged != own else [])
+
+
+def check_route(client, fresh_session, target, who, method, url, names, forged):
     fields = st.fixed_dictionaries({n: strategy_for(n, forged) for n in names})
 
     @settings(
@@ -177,13 +187,15 @@ def check_route(client, fresh_session, who, method, url, names, forged):
     @example(data={n: "\x00<script>alert(1)</script>" for n in names})
     @example(data={n: "x" * 100_000 for n in names})
     def post(data):
-        fresh_session()
-        before = snapshot()
-        response = client.open(url, method=method, data=data)
-        FuzzCount.requests += 1
-        assert response.status_code < 500, (who, url, data)
-        if refused(response):
-            assert changed_tables(before, snapshot()) == [], (who, url, data)
+        if target.spent():
+            return
+        with target.request():
+            fresh_session()
+            before = snapshot()
+            response = client.open(url, method=method, data=data)
+            assert no_error(response), (who, url, data)
+            if refused(response):
+                assert changed_tables(before, snapshot()) == [], (who, url, data)
 
     post()
 

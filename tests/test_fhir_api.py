@@ -308,7 +308,30 @@ def test_last_updated_selects_what_changed_since(db, cast, plan, request_as):
     assert _get(request_as, owner, careplans + "2999")[1]["total"] == 0
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-13", "xx2026", "2026-02-30", "gt", "99999"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/fhir/Goal?patient=9999999999",
+        "/fhir/Goal?patient=Patient/999999999999",
+        "/fhir/Goal/999999999999.00000000-0000-0000-0000-000000000000",
+        "/fhir/Patient/2147483648.00000000-0000-0000-0000-000000000000/$everything",
+    ],
+)
+def test_a_patient_id_past_any_in_the_database_is_not_found(cast, plan, request_as, url):
+    """Ids of more than 31 bits overflowed PostgreSQL's INTEGER (a 500 on the search)."""
+    status, body = _get(request_as, cast.users["professional"], url)
+    assert status in (200, 404)
+    assert body["resourceType"] == "OperationOutcome" or body["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday", "2026-13", "xx2026", "2026-02-30", "gt", "99999",
+        # the end of the last day, month or instant of the calendar is past it
+        "9999-12", "9999-12-31", "9999-12-31T23:59:59.999999Z",
+    ],
+)
 def test_a_bad_last_updated_is_an_operation_outcome(cast, plan, request_as, value):
     status, body = _get(
         request_as, cast.users["owner"], f"/fhir/Goal?patient={cast.a.id}&_lastUpdated={value}"

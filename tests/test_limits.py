@@ -2,6 +2,7 @@
 bounded in time and pages with a message page instead of a killed worker."""
 
 import json
+import re
 import time
 
 import pytest
@@ -148,6 +149,18 @@ def test_a_plan_pdf_past_the_page_limit_gives_a_message_page(
     assert not _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pdf.plan"))
 
 
+def test_every_pdf_refused_gives_the_message_page(db, cast, login, app, monkeypatch):
+    """The patient's copy of their data, too (a refused render of it was a 500)."""
+    monkeypatch.setitem(app.config, "PDF_MAX_PAGES", 0)
+    response = login(cast.users["owner"]).get(f"/patients/{cast.a.id}/my-data.pdf")
+    assert response.status_code == 503
+    assert "too long to make into a PDF" in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"]
+    assert not _db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "data.download")
+    )
+
+
 def test_a_render_past_its_time_gives_a_message_page_not_a_killed_worker(
     db, cast, login, app, monkeypatch, fresh_pdfs
 ):
@@ -183,3 +196,33 @@ def test_an_import_that_would_pass_the_limit_imports_nothing_and_says_why(db, ca
     assert response.status_code in (200, 400, 422)
     assert f"This plan already has {limits.MAX_GOALS} goals" in response.get_data(as_text=True)
     assert _count(Goal, cast.plan_a.id) == before
+
+
+def test_the_limits_docs_security_lists_are_the_ones_the_code_enforces():
+    """docs/security.md gives the limits per plan; a changed limit must change the page too."""
+    from pathlib import Path
+
+    from portal.config import Defaults
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    table = page.split("| What | Limit |", 1)[1].split("\n\n", 1)[0]
+    listed = dict(re.findall(r"^\| (.+?) \| (\d[^|]*?) \|$", table, flags=re.MULTILINE))
+    assert listed == {
+        "Goals (a goal whose withdrawal was agreed no longer counts)": str(limits.MAX_GOALS),
+        "Crisis steps": str(limits.MAX_CRISIS_STEPS),
+        "Contacts": str(limits.MAX_CONTACTS),
+        "Care team members": str(limits.MAX_CARE_TEAM),
+        "Crisis step: signs to look for / what to do / who to contact": (
+            f"{limits.CRISIS_SIGNS_LIMIT} / {limits.CRISIS_ACTIONS_LIMIT} / "
+            f"{limits.CRISIS_WHO_LIMIT} characters"
+        ),
+        "Usual state of health: each description / medicines and allergies": (
+            f"{limits.USUAL_STATE_LIMIT} / {limits.MEDICINES_LIMIT} characters"
+        ),
+        "Where a document or medicine is kept": f"{limits.LOCATION_LIMIT} characters",
+        "Contact: name / relationship and when to call": (
+            f"{limits.CONTACT_NAME_LIMIT} / {limits.CONTACT_DETAIL_LIMIT} characters"
+        ),
+        "Time to render one PDF (`PDF_RENDER_SECONDS`)": f"{Defaults.PDF_RENDER_SECONDS} s",
+        "Pages in one PDF (`PDF_MAX_PAGES`)": str(Defaults.PDF_MAX_PAGES),
+    }

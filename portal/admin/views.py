@@ -21,6 +21,7 @@ from portal.auth.reauth import require_recent_auth
 from portal.extensions import db
 from portal.models import Cis2RoleMapping, Organisation, OrganisationKind, Role, User
 from portal.pages import account_page
+from portal.pagination import requested_page
 from portal.permissions import Action
 
 SEARCH_MAX = 200
@@ -34,7 +35,7 @@ def _account_or_404(user_id: int) -> User:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int)
+    return requested_page()
 
 
 @bp.route("/")

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import Conversation
 from portal.pages import account_page, patient_page
+from portal.pagination import requested_page
 from portal.permissions import Access, Action
 
 # The conversation named in the address, only if it is this patient's (404 otherwise).
@@ -193,7 +194,7 @@ def take_on(
 def inbox():
     """The care team's inbox: open conversations of the patients they care for."""
     mine = request.args.get("show") == "mine"
-    result = services.inbox(current_user, request.args.get("page", 1, type=int), mine=mine)
+    result = services.inbox(current_user, requested_page(), mine=mine)
     organisation = current_user.organisation
     reply_days = organisation.reply_working_days if organisation else 2
     return render_template(

@@ -12,6 +12,7 @@ from portal.plans.services import load_plan
 
 # What the reader is told instead of a download when a render is refused (always 503: the
 # worker stays alive to say it; the plan page itself can still be printed from the browser).
+RETRY_REFUSED_AFTER = "120"  # seconds; tests tell this refusal from a lost connection by it
 REFUSED = {
     services.RenderRefused.TOO_SLOW: (
         _l("The PDF is taking too long to make"),
@@ -47,7 +48,8 @@ def easy_read_pdf(patient_id: int, plan):
 def _download(care_plan, kind: str, render) -> Response:
     """The PDF of the plan its page loaded (cached or not), audited either way.
 
-    A render refused for time or length answers with a message page, not a download.
+    A render refused for time or length answers with a message page, not a download
+    (``render_refused``), and is not audited.
     ``?size=large`` or ``?size=standard`` picks the print size; without it the patient's
     communication needs decide.
     """
@@ -58,12 +60,7 @@ def _download(care_plan, kind: str, render) -> Response:
         # The easy read crisis plan is always in large type; easy read headings are the plan's
         # (the crisis sheet's easy read is the easy read crisis plan, offered beside it).
         size = services.PrintSize.LARGE
-    try:
-        data = render(care_plan, size)
-    except services.RenderRefused as refused:
-        title, body = REFUSED[refused.reason]
-        page = render_template("errors/error.html", title=title, body=body, code=503)
-        return Response(page, 503, headers={"Retry-After": "120"})
+    data = render(care_plan, size)  # a refused render is answered by ``render_refused``
     audit.record(f"pdf.{kind}", patient_id, f"plan {care_plan.id}, {size} print")
     db.session.commit()
     response = Response(data, mimetype="application/pdf")
@@ -71,6 +68,17 @@ def _download(care_plan, kind: str, render) -> Response:
         f'attachment; filename="{services.download_name(kind, size)}"'
     )
     return response
+
+
+@bp.app_errorhandler(services.RenderRefused)
+def render_refused(refused: services.RenderRefused) -> Response:
+    """Every PDF refused for time or length (plan, crisis sheet, the patient's copy of their
+    data, an activation letter) gets the message page, and nothing the request began is kept
+    (a letter's new code among them)."""
+    db.session.rollback()
+    title, body = REFUSED[refused.reason]
+    page = render_template("errors/error.html", title=title, body=body, code=503)
+    return Response(page, 503, headers={"Retry-After": RETRY_REFUSED_AFTER})
 
 
 @bp.app_template_global("pdf_file_hint")

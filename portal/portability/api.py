@@ -32,6 +32,7 @@ from portal.portability import bp, smart
 from portal.portability import valuesets as vs
 from portal.portability.fhir_export import build_document
 from portal.portability.terminology import canonical_base
+from portal.security import MAX_ID
 from portal.versions.services import get_version
 
 READABLE = (
@@ -316,7 +317,10 @@ def _last_updated_filter():
         if not match:
             raise ValueError(raw)
         prefix, value = match.group(1) or "eq", match.group(2)
-        start, end = _moment_range(value)
+        try:
+            start, end = _moment_range(value)
+        except OverflowError as past_the_calendar:  # the end of 9999-12-31 is no datetime
+            raise ValueError(raw) from past_the_calendar
         tests.append(
             {
                 "eq": lambda t, s=start, e=end: s <= t < e,
@@ -444,7 +448,7 @@ def fhir_search(kind: str):
     if not match:
         return outcome(400, "required", "Search by patient: patient=Patient/<id>")
     patient_id = int(match.group(1) or match.group(2))
-    if not _may_see(reader, patient_id, kind):
+    if patient_id > MAX_ID or not _may_see(reader, patient_id, kind):
         return _searchset([])
     return _search_within(reader, patient_id, kind)
 
@@ -496,6 +500,8 @@ def _one(reader, kind: str, resource_id: str, version: int | None = None) -> tup
         abort(404)
     _scoped(reader, kind, search=False)
     patient_id = int(match.group(1))
+    if patient_id > MAX_ID:  # no such patient: the database could not even be asked
+        abort(404)
     found = next(
         (
             r

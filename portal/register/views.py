@@ -15,6 +15,7 @@ from portal import audit, labels
 from portal.activation import services as activation
 from portal.extensions import db
 from portal.models import CodeChannel, ImportStatus, Organisation
+from portal.pagination import requested_page
 from portal.permissions import RegisterAction, can_register, require_register
 from portal.register import bp, offers, services
 from portal.register.forms import (
@@ -79,7 +80,7 @@ def home():
         organisation=organisation,
         on_register=on,
         left=left,
-        result=services.people(organisation.id, search, request.args.get("page", 1, type=int)),
+        result=services.people(organisation.id, search, requested_page()),
         search=search,
         imports=services.recent_imports(organisation.id),
         may_import=can_register(current_user, RegisterAction.IMPORT, organisation.id),

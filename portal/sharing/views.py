@@ -9,6 +9,7 @@ from portal.extensions import db
 from portal.i18n import current_language, linked_language, remember_language
 from portal.models import AccessGrant
 from portal.pages import account_page, patient_page
+from portal.pagination import requested_page
 from portal.permissions import Action, require
 from portal.sharing import bp, services
 from portal.sharing.forms import (
@@ -173,7 +174,7 @@ def activity(patient_id: int, access):
     others = request.args.get("others") == "1"
     result = services.activity(
         patient_id,
-        request.args.get("page", 1, type=int),
+        requested_page(),
         leave_out=current_user.id if others else None,
     )
     return render_template(

@@ -6,6 +6,7 @@ from portal import audit
 from portal.extensions import db
 from portal.models import ConsentMethod, PlanFormat, PrintSize
 from portal.pages import account_page, patient_page
+from portal.pagination import requested_page
 from portal.permissions import Action, may
 from portal.plan_lookup import plan_row
 from portal.worklist import arrangements, bp, services
@@ -26,7 +27,7 @@ def index():
     whose = _choice(Whose, "whose", Whose.PRACTICE)
     chosen = _choice(Filter, "filter", Filter.ALL)
     search = services.parse_search(request.args.get("q"))
-    page = request.args.get("page", 1, type=int)
+    page = requested_page()
     result = services.worklist(current_user, whose, chosen, search, page)
     # Names and NHS numbers of many patients at once: recorded against the professional.
     shown = f"worklist page {result.page.page}: {len(result.rows)} rows"
