@@ -24,6 +24,7 @@ from bench import datagen
 
 # A database of its own on the local Redis (other benchmarks use 13).
 REDIS = "redis://127.0.0.1:6379/11"
+RESULTS = Path(__file__).resolve().parent / "results"
 WORKER_CONCURRENCY = 2
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 IMPORT_ID = re.compile(r"/register/imports/(\d+)")
@@ -104,7 +105,7 @@ def job_queue(env: dict, log_dir: Path):
         "PORTAL_MAIL_SERVER": "127.0.0.1",
         "PORTAL_MAIL_PORT": str(smtp_port),
         "PORTAL_BASE_URL": "https://careplan.example.nhs.uk",
-        "PORTAL_REGISTER_UPLOAD_DIR": tempfile.mkdtemp(prefix="load-uploads-"),
+        "PORTAL_REGISTER_UPLOAD_DIR": tempfile.mkdtemp(prefix="uploads-", dir=log_dir),
     })  # fmt: skip
     client = redis.Redis.from_url(REDIS)
     worker = start_worker(env, queue, WORKER_CONCURRENCY, log_dir / "load-worker.log")
@@ -202,7 +203,7 @@ class ImportRun(threading.Thread):
 
         try:
             client = _sign_in(self.host, practice_admin(self.url))
-            path = Path(tempfile.mkdtemp(prefix="load-register-")) / "register.csv"
+            path = Path(tempfile.mkdtemp(prefix="register-", dir=RESULTS)) / "register.csv"
             write_file(path, self.rows, seed=int(time.time()))
             begun = time.perf_counter()
             page = client.get(f"{self.host}/register/import", timeout=30).text
