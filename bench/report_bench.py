@@ -405,7 +405,9 @@ def measure(app, month: date, runs: int, live_runs: int) -> None:
     from portal.reports.exports import as_csv, as_text
     from portal.reports.summary import summarise
 
-    today = LAST_DAY + timedelta(days=60)
+    # The generated months end at LAST_DAY; a later month (--reuse on other data) is read
+    # once it has ended.
+    today = max(LAST_DAY + timedelta(days=60), services.add_months(month, 1))
     day = services.as_of(month, today)
     window = services.add_months(month, 1 - services.WINDOW_MONTHS)
     results = []
