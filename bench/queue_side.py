@@ -179,15 +179,19 @@ class ImportRun(threading.Thread):
     def __post_init__(self):
         threading.Thread.__init__(self, daemon=True)
 
-    def _status(self, import_id: int) -> str:
+    def _row(self, import_id: int):
         engine = create_engine(self.url)
         try:
             with engine.connect() as conn:
                 return conn.execute(
-                    text("SELECT status FROM register_imports WHERE id = :id"), {"id": import_id}
-                ).scalar_one()
+                    text("SELECT status, new, rejected FROM register_imports WHERE id = :id"),
+                    {"id": import_id},
+                ).one()
         finally:
             engine.dispose()
+
+    def _status(self, import_id: int) -> str:
+        return self._row(import_id).status
 
     def _wait(self, import_id: int, until: set[str], begun: float) -> str:
         while time.perf_counter() - begun < self.timeout:
@@ -204,7 +208,10 @@ class ImportRun(threading.Thread):
         try:
             client = _sign_in(self.host, practice_admin(self.url))
             path = Path(tempfile.mkdtemp(prefix="register-", dir=RESULTS)) / "register.csv"
-            write_file(path, self.rows, seed=int(time.time()))
+            # People of their own for each run (numbered above register_bench's), so the
+            # import adds them rather than refusing people on another practice's register.
+            first = 100_000 * (1 + int(time.time()) % 100)
+            write_file(path, self.rows, seed=int(time.time()), first=first)
             begun = time.perf_counter()
             page = client.get(f"{self.host}/register/import", timeout=30).text
             with path.open("rb") as stream:
@@ -227,7 +234,8 @@ class ImportRun(threading.Thread):
             )
             status = self._wait(import_id, {"completed", "failed"}, confirmed)
             self.result["import_s"] = time.perf_counter() - confirmed
-            self.result["status"] = status
+            row = self._row(import_id)
+            self.result["status"] = f"{status}: {row.new:,} new, {row.rejected:,} refused"
         except Exception as exc:  # noqa: BLE001 - reported beside the figures
             self.result["status"] = f"failed: {exc!r}"[:300]
         finally:
