@@ -1,13 +1,16 @@
 """Load mix for ``python -m bench.load``: the real journeys, signed in through the real form.
 
-Patients open their plan and crisis page, download the plan as a PDF and as FHIR, and change a
-goal and a crisis step through their forms (which makes the next PDF render again); nurses
-(one for every three patients) open the worklist with its filters and searches and their
-patients' plan and crisis pages; one commissioner reads last month's report; a bare-endpoint
-user class measures the same server doing almost nothing. Which classes run is chosen on the
-locust command line. The users are locust's ``FastHttpUser``: the load generator shares the
-server's cores here, and it costs a fraction of the CPU per request of the ``requests``-based
-one.
+Patients open their plan and crisis page, download the plan as a PDF and as FHIR, change a goal
+and a crisis step through their forms (which makes the next PDF render again), and read and
+answer their conversation with the care team; nurses (one for every three patients) open the
+worklist with its filters and searches, their patients' plan and crisis pages, answer the
+conversations waiting in the team inbox and now and then record a review meeting; one
+commissioner reads last month's report; a bare-endpoint user class measures the same server
+doing almost nothing. Conversation messages, changed crisis steps and agreed plans queue
+notifications, which the Celery worker started by ``bench.load`` delivers during the run.
+Which classes run is chosen on the locust command line. The users are locust's
+``FastHttpUser``: the load generator shares the server's cores here, and it costs a fraction of
+the CPU per request of the ``requests``-based one.
 """
 
 import html
@@ -15,6 +18,7 @@ import itertools
 import json
 import os
 import re
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,6 +30,8 @@ _SESSIONS = json.loads(
     Path(os.environ.get("BENCH_SESSIONS", "bench/results/sessions.json")).read_text()
 )
 _patients = itertools.cycle(_SESSIONS["patients"])
+_THREAD = re.compile(r'href="(/patients/\d+/conversations/\d+)[#"]')
+_LIMITED = "You have sent a lot of messages recently"
 _INPUT = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 _TEXT = re.compile(r'<textarea[^>]*name="(why_it_matters|steps)"[^>]*>(.*?)</textarea>', re.S)
 
@@ -36,8 +42,9 @@ _THINK = os.environ.get("BENCH_THINK", "0")
 
 class _FormReader(HTMLParser):
     """The fields a browser would send from the page's forms (a later field of the same name
-    wins): text and hidden inputs, checked radios and boxes, each select's chosen (or first)
-    option, and textareas."""
+    wins): text and hidden inputs, checked radios and boxes (a group with none checked: its
+    first choice, as a person must choose one), each select's chosen (or first) option, and
+    textareas."""
 
     def __init__(self):
         super().__init__()
@@ -50,6 +57,8 @@ class _FormReader(HTMLParser):
         name = a.get("name")
         if tag == "input" and name:
             kind = a.get("type", "text")
+            if kind == "radio" and name not in self.fields:
+                self.fields[name] = a.get("value", "on")
             if kind in ("radio", "checkbox"):
                 if "checked" in a:
                     self.fields[name] = a.get("value", "on")
@@ -88,6 +97,22 @@ def _use_cookies(user: FastHttpUser, cookies: dict) -> None:
     host = urlparse(user.host).hostname
     for name, value in cookies.items():
         user.client.cookiejar.set_cookie(create_cookie(name, value, domain=host))
+
+
+def answer(user: FastHttpUser, thread: str, message: str | None) -> None:
+    """Open a conversation and, with a ``message``, answer it through its reply form. A reply
+    over the portal's hourly limit for patients is shown again with its message (nothing is
+    lost): counted under a name of its own rather than as an error."""
+    name = re.sub(r"\d+", "[id]", thread)
+    page = user.client.get(thread, name=name).text
+    if message is None:
+        return
+    form = _form_fields(page)
+    form["message"] = message
+    with user.client.post(thread, data=form, name=f"{name} (reply)",
+                          catch_response=True) as response:
+        if response.status_code == 200 and _LIMITED in (response.text or ""):
+            response.request_meta["name"] = f"{name} (reply over the hourly limit)"
 
 
 def _think_time():
@@ -190,6 +215,23 @@ class PdfUser(FastHttpUser):
             headers={"X-Bench-After-Change": "1"},  # for the server's own timings
         )
 
+    @task(2)
+    def conversation(self):
+        """Read the conversation with the care team (starting one the first time) and, one
+        visit in two, answer it."""
+        listing = f"/patients/{self.patient_id}/conversations"
+        page = self.client.get(listing, name="/patients/[id]/conversations").text
+        found = _THREAD.search(page)
+        if not found:
+            start = f"{listing}/new"
+            page = self.client.get(start, name="/patients/[id]/conversations/new").text
+            form = _form_fields(page)
+            form.update(subject="About my plan", message="Can we talk about my walking goal?")
+            self.client.post(start, data=form, name="/patients/[id]/conversations/new (send)")
+            return
+        self.answered = not getattr(self, "answered", True)
+        answer(self, found.group(1), "Thank you, that helps." if self.answered else None)
+
 
 _professionals = itertools.cycle(_SESSIONS.get("professionals") or [None])
 _SEARCHES = ("ient1", "ient2", "Patient", "ient35")
@@ -231,6 +273,27 @@ class ProfessionalUser(FastHttpUser):
         self.client.get(
             f"/patients/{patient_id}/crisis", name="/patients/[id]/crisis (professional)"
         )
+
+    @task(2)
+    def inbox(self):
+        """The team inbox, then the conversation at its top read and answered."""
+        page = self.client.get("/conversations", name="/conversations").text
+        found = _THREAD.search(page)
+        if found:
+            answer(self, found.group(1), "We have looked at this and will ring you tomorrow.")
+
+    @task(1)
+    def record_meeting(self):
+        """Record a review meeting held today: every proposal agreed, the plan agreed as a new
+        version (which tells the patient)."""
+        patient_id = next(self.patient_ids)
+        url = f"/patients/{patient_id}/review/record"
+        form = _form_fields(self.client.get(url, name="/patients/[id]/review/record").text)
+        today = date.today()
+        form.update({"held_on-day": str(today.day), "held_on-month": str(today.month),
+                     "held_on-year": str(today.year), "attendees": "Patient, practice nurse",
+                     "patient_feedback": "I am happy with the plan.", "crisis_reviewed": "y"})
+        self.client.post(url, data=form, name="/patients/[id]/review/record (save)")
 
 
 class CommissionerUser(FastHttpUser):

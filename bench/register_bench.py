@@ -34,7 +34,8 @@ HEADER = (
 )
 
 
-def write_file(path: Path, rows: int, seed: int = 19) -> None:
+def write_file(path: Path, rows: int, seed: int = 19, first: int = 0) -> None:
+    """``rows`` people numbered from ``first`` (their NHS numbers follow from it)."""
     from portal.nhs_number import synthetic
 
     rng = random.Random(seed)
@@ -47,7 +48,7 @@ def write_file(path: Path, rows: int, seed: int = 19) -> None:
             codes = ";".join(rng.sample(CODES, rng.randint(1, 3)))
             extra = f"ur,person{n}@example.org,LS1 4AP" if n % 10 == 0 else ",,"
             out.write(
-                f"{synthetic(n)},Given{n},Family{n % 997},{born:%d/%m/%Y},"
+                f"{synthetic(first + n)},Given{n},Family{n % 997},{born:%d/%m/%Y},"
                 f"{'FM'[n % 2]},{registered:%Y-%m-%d},{codes},{extra}\r\n"
             )
 

@@ -1,6 +1,7 @@
 """Extension singletons, bound to the app in ``create_app``."""
 
 import sqlite3
+from functools import cached_property
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -12,6 +13,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from portal.i18n import RequestDomain
 from portal.models.base import Base
 
 # Objects stay loaded after the commit that records an audit event, so a page renders
@@ -20,7 +22,17 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+
+
+class _Babel(Babel):
+    """Flask-Babel with the message domain that finds each request's catalogue once."""
+
+    @cached_property
+    def domain_instance(self):
+        return RequestDomain(domain=self.domain)
+
+
+babel = _Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

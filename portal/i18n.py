@@ -132,24 +132,41 @@ def remember_language(response, code: str) -> None:
     )
 
 
-def request_translations() -> NullTranslations:
-    """The catalogue for the locale in force, remembered beside that locale for the request.
-
-    A page looks up a few hundred strings; Flask-Babel's own lookup finds the context, domain,
-    locale and catalogue again for each one. Keyed on the locale object itself, so
-    ``force_locale`` (PDFs and emails in another language) gets its own catalogue.
-    """
-    if not has_app_context():
-        return get_translations()
-    ctx = g.get("_flask_babel")
-    locale = getattr(ctx, "babel_locale", None)
+def _remembered(ctx) -> NullTranslations | None:
+    """The catalogue remembered for the locale now in force, if it is still that locale."""
     remembered = getattr(ctx, "portal_translations", None)
-    if locale is not None and remembered is not None and remembered[0] is locale:
+    if remembered is not None and remembered[0] is getattr(ctx, "babel_locale", None):
         return remembered[1]
-    translations = get_translations()
-    ctx = g._flask_babel  # made by get_translations
-    ctx.portal_translations = (ctx.babel_locale, translations)
-    return translations
+    return None
+
+
+class RequestDomain(flask_babel.Domain):
+    """Flask-Babel's message domain, finding the catalogue once per request and locale.
+
+    A page looks up a few hundred strings, in its templates and through ``gettext`` and lazy
+    strings in the Python code; Flask-Babel's own lookup finds the context, domain, locale and
+    catalogue again for each one. The catalogue is remembered beside the locale object itself,
+    so ``force_locale`` (PDFs and emails in another language) gets its own. The portal has
+    one message domain (``messages``).
+    """
+
+    def get_translations(self):
+        ctx = g.get("_flask_babel") if has_app_context() else None
+        if (found := _remembered(ctx)) is not None:
+            return found
+        translations = super().get_translations()
+        ctx = g.get("_flask_babel") if has_app_context() else None  # made by the lookup
+        if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+            ctx.portal_translations = (ctx.babel_locale, translations)
+        return translations
+
+
+def request_translations() -> NullTranslations:
+    """The catalogue for the locale in force (see ``RequestDomain``), for the templates'
+    gettext: its remembered copy straight away, without finding the domain first."""
+    if has_app_context() and (found := _remembered(g.get("_flask_babel"))) is not None:
+        return found
+    return get_translations()
 
 
 def html_lang(code: str | None = None) -> str:

@@ -8,6 +8,7 @@ the NHS content style guide: plain, sentence case, the person's own name or "you
 from dataclasses import dataclass
 from datetime import date
 
+from flask import has_request_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import escape
@@ -45,7 +46,10 @@ def _is_new(item) -> bool:
 
 
 def _reader_id() -> int | None:
-    return current_user.id if current_user and current_user.is_authenticated else None
+    """The signed-in person's id, through the ``current_user`` proxy once (a page asks for
+    every item it labels)."""
+    user = current_user._get_current_object() if has_request_context() else None
+    return user.id if user is not None and user.is_authenticated else None
 
 
 def _held_apart(change, short: bool) -> Label:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.extensions import db
 from portal.i18n import format_month
@@ -55,10 +55,16 @@ def survey_still_current(meeting: ReviewMeeting | None, today: date | None = Non
     return meeting if today - meeting.held_on <= SURVEY_WINDOW else None
 
 
+# Built once: the plan page runs it on every request (see ``portal.loading``).
+_RESULTS_SINCE = select(func.count(SharedResult.id)).where(
+    SharedResult.plan_id == bindparam("plan_id"), SharedResult.created_at >= bindparam("since")
+)
+EVER = datetime(1900, 1, 1, tzinfo=UTC)  # before any result: no review yet
+
+
 def results_for_next_review(plan: CarePlan) -> int:
     """Results shared since the last review: they belong to the meeting still to come."""
-    query = select(func.count(SharedResult.id)).where(SharedResult.plan_id == plan.id)
+    since = EVER
     if plan.last_review_date is not None:
         since = datetime.combine(plan.last_review_date, time.min, tzinfo=UTC)
-        query = query.where(SharedResult.created_at >= since)
-    return db.session.scalar(query) or 0
+    return db.session.scalar(_RESULTS_SINCE, {"plan_id": plan.id, "since": since}) or 0
