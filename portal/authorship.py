@@ -155,8 +155,10 @@ def written_with(item) -> Markup:
     in clinic, else empty: one wording for the plan and crisis pages and both PDFs.
 
     Agreed entries read back from a snapshot carry no author, so they say nothing."""
+    if not getattr(item, "written_with_patient", False) or item.pending_review:
+        return Markup("")  # decided before the author is loaded: most items need no name
     by = getattr(item, "updated_by", None)
-    if not getattr(item, "written_with_patient", False) or item.pending_review or by is None:
+    if by is None:
         return Markup("")
     # The message alone, then the values: a date in digits is HTML (``ltr_date``).
     wording = escape(_("Written with the patient by %(name)s on %(date)s"))
