@@ -1,9 +1,11 @@
-"""Every benchmark in one run: ``make bench`` (``python -m bench [--million]``).
+"""Every benchmark in one run: ``make bench`` (``python -m bench [--no-million]``).
 
 Runs each benchmark as its own process (so memory figures are its own), prints its figures as
 it goes, and writes them all to ``bench/results/summary.md``. PostgreSQL steps run when a
-server answers on 127.0.0.1:5432 (``BENCH_PG_ADMIN`` to use another); ``--million`` adds the
-1,000,000-patient data set, which takes a long time on a small machine.
+server answers on 127.0.0.1:5432. Everything the performance issue asks for runs by default,
+the 1,000,000-patient data set last; ``--no-million`` leaves it out for a quicker run. The
+hostile-input sweep gets ``--fuzz-minutes`` a database (targets not reached are listed, and
+``python -m bench.fuzz --resume`` finishes them).
 """
 
 import argparse
@@ -33,7 +35,7 @@ def fresh_pg_database(name: str) -> str | None:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def steps(million: bool) -> list[tuple[str, list[str]]]:
+def steps(million: bool, fuzz_minutes: float) -> list[tuple[str, list[str]]]:
     sqlite_100k = "sqlite:///" + str(RESULTS / "bench-100k.sqlite3")
     (RESULTS / "bench-100k.sqlite3").unlink(missing_ok=True)
     plan = [
@@ -49,7 +51,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
         ("Register import: 8,000 rows on SQLite", ["bench.register_bench", "--rows", "8000"]),
         ("Register import: 100,000 rows on SQLite",
          ["bench.register_bench", "--rows", "100000"]),
-        ("Hostile input: every form and query parameter on SQLite", ["bench.fuzz"]),
+        ("Hostile input: every form and query parameter on SQLite",
+         ["bench.fuzz", "--minutes", str(fuzz_minutes)]),
         ("wapiti scan of the portal on loopback", ["bench.wapiti_scan"]),
     ]
     pg_100k = fresh_pg_database("portal_bench_100k")
@@ -74,7 +77,8 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
                 for page in ("bare", "plan", "crisis")
             ],
             ("Hostile input: every form and query parameter on PostgreSQL",
-             ["bench.fuzz", "--postgresql", PG_ADMIN, "--no-sqlite"]),
+             ["bench.fuzz", "--postgresql", PG_ADMIN, "--no-sqlite",
+              "--minutes", str(fuzz_minutes)]),
             ("Team inbox: 8,000 patients and 20,000 conversations on PostgreSQL",
              ["bench.inbox_bench", "--url", fresh_pg_database("portal_bench_inbox")]),
             # The report is read from a streaming replica started for each run.
@@ -88,7 +92,7 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
             ("Audit trail: 5, 20 and 50 million events in monthly partitions on PostgreSQL",
              ["bench.audit_partition_bench", "--url", fresh_pg_database("portal_bench_audit"),
               "--sizes", "5,20,50"]),
-            ("Audit trail: migration 0021 converting a plain table of 5 million events",
+            ("Audit trail: migration 0022 converting a plain table of 5 million events",
              ["bench.audit_partition_bench", "--url",
               fresh_pg_database("portal_bench_audit_convert"), "--convert", "5"]),
             # After the load test: it adds waiting work to the first practice.
@@ -120,7 +124,10 @@ def steps(million: bool) -> list[tuple[str, list[str]]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--million", action="store_true", help="add the 1,000,000 data set")
+    parser.add_argument("--no-million", dest="million", action="store_false",
+                        help="leave out the 1,000,000-patient data set")
+    parser.add_argument("--fuzz-minutes", type=float, default=10,
+                        help="time budget of the hostile-input sweep on each database")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
@@ -132,7 +139,7 @@ def main() -> int:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu}, {cores} cores.",
     ]
     failed = 0
-    for title, argv in steps(args.million):
+    for title, argv in steps(args.million, args.fuzz_minutes):
         print(f"\n== {title}", flush=True)
         started = time.perf_counter()
         result = subprocess.run(
