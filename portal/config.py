@@ -101,6 +101,11 @@ class Defaults:
     # PORTAL_AUDIT_VIEW_ASYNC_COMMIT=true: page-view audit events commit without waiting for
     # PostgreSQL's write-ahead log to reach disk (see docs/performance.md for the trade-off).
     AUDIT_VIEW_ASYNC_COMMIT = False
+    # The plan page's rendered body, kept per reader in each process's memory while the plan's
+    # fingerprint is unchanged (portal.plans.page_cache): how many, and for how long at most.
+    # A size of 0 builds every page afresh.
+    PLAN_PAGE_CACHE_SIZE = 200
+    PLAN_PAGE_CACHE_SECONDS = 300
     # PORTAL_REPORTS_DATABASE_URL: a read replica for the report, survey results and sample
     # audits (portal.replica). Used while it answers and is at most this far behind; its state
     # is checked at most this often per process.

@@ -107,6 +107,11 @@ WHOLE_PLAN = PlanLoad(
     (_CONDITIONS, _NEEDS, _GOALS, _WISHES, _crisis_steps(), _contacts(), _CARE_TEAM),
 )
 
+# The plan page: the same, less the care team (the page links to it, it does not list it).
+PLAN_PAGE = PlanLoad(
+    WHOLE_PLAN.plan, tuple(c for c in WHOLE_PLAN.collections if c is not _CARE_TEAM)
+)
+
 # The review page: as above, with who last changed every item (to show what is proposed).
 REVIEW_PLAN = PlanLoad(
     select(CarePlan)

@@ -168,6 +168,8 @@ def db(app, request):
     connection or engine must see them) commit for real and the tables are emptied instead.
     """
     real_commits = request.node.get_closest_marker("real_commits") is not None
+    # The app lives for the whole session: no plan page body kept from another test's data.
+    app.extensions.pop("plan_page_cache", None)
     with app.app_context(), nullcontext() if real_commits else _rolled_back():
         yield _db
         _db.session.rollback()

@@ -79,6 +79,10 @@ def test_plan_page_query_count_does_not_grow_with_goals(db, login, count_queries
         counts.append(counter.count)
     assert counts[0] == counts[1]
     assert counts[1] <= 17
+    # Seen again unchanged: the access check, the fingerprint and the audit event only.
+    with count_queries() as counter:
+        assert client.get(f"/patients/{big.id}/plan").status_code == 200
+    assert counter.count <= 6
 
 
 def test_carer_home_has_one_tap_crisis_link(db, login):
