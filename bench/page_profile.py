@@ -6,7 +6,10 @@
 Generates the data if the database has fewer patients than asked, signs one patient in through
 the real form, warms the app up, then runs the page ``--requests`` times twice: once plain, to
 print CPU and wall milliseconds per request and SQL statements per request, and once under
-cProfile, to print the ``--top`` functions by cumulative and by own time. CPU time is this
+cProfile, to print the ``--top`` functions by cumulative and by own time. For the plan page it
+first compares, in alternating rounds, the bare endpoint, the plan page with its body kept (a
+repeat view, ``portal.plans.page_cache``) and the plan page built every time (the cache off), and
+prints each one's own cost (less the bare endpoint's). CPU time is this
 process only (the database's own work shows in the wall time), so it is a better guide than
 wall time on a machine shared with other work; the count of Python function calls does not
 depend on the machine's load at all. Nothing here is part of the test suite.
@@ -60,6 +63,57 @@ def run(client, path: str, count: int) -> None:
             raise SystemExit(f"{path} answered {response.status_code}")
 
 
+def measure(client, path: str, engine, count: int) -> tuple[float, float, float]:
+    """CPU and wall seconds and SQL statements per request over ``count`` requests."""
+    statements = 0
+
+    def counted(*_args):
+        nonlocal statements
+        statements += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    cpu, wall = time.process_time(), time.perf_counter()
+    run(client, path, count)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    event.remove(engine, "before_cursor_execute", counted)
+    return cpu / count, wall / count, statements / count
+
+
+def beside_bare(app, client, path: str, engine, count: int, rounds: int = 3) -> None:
+    """The plan page's own cost (less the bare endpoint's) with its body kept and built every
+    time, in rounds that alternate the three in this one process, so the machine's load
+    weighs on each alike."""
+    def built_every_time(on: bool) -> None:
+        app.config["PLAN_PAGE_CACHE_SIZE"] = 0 if on else 200
+        app.extensions.pop("plan_page_cache", None)
+
+    figures = {"bare": [], "kept": [], "built": []}
+    hits = misses = 0
+    for _ in range(rounds):
+        figures["bare"].append(measure(client, PAGES["bare"], engine, count))
+        built_every_time(False)
+        run(client, path, 1)
+        figures["kept"].append(measure(client, path, engine, count))
+        cache = app.extensions["plan_page_cache"]
+        hits, misses = hits + cache.hits, misses + cache.misses
+        built_every_time(True)
+        figures["built"].append(measure(client, path, engine, count))
+    built_every_time(False)
+    best = {name: min(cpu for cpu, _wall, _sql in runs) * 1000 for name, runs in figures.items()}
+    print(f"Plan page beside the bare endpoint, {rounds} alternating rounds of {count} requests "
+          "(best round, CPU ms per request):")
+    for name, label in (("bare", "bare endpoint /healthz"),
+                        ("kept", "plan page, body kept (a repeat view)"),
+                        ("built", "plan page, body built (first view or plan changed)")):
+        cpu = [f"{c * 1000:.2f}" for c, _w, _s in figures[name]]
+        sql = figures[name][0][2]
+        own = "" if name == "bare" else f"; own cost {best[name] - best['bare']:.2f} ms"
+        print(f"  {label:52s} {best[name]:6.2f} ms (rounds: {', '.join(cpu)}; "
+              f"{sql:.0f} SQL){own}")
+    print(f"  (bodies kept: {hits} views served from them, {misses} built, the first of each "
+          "round; the page is built every time on its second line)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="sqlite:///" + str(RESULTS / "profile.sqlite3"))
@@ -79,21 +133,12 @@ def main() -> None:
     client = signed_in_client(app, args.patient)
     path = PAGES[args.page].format(id=args.patient)
     run(client, path, 20)  # warm: templates compiled, catalogues and statement cache filled
-
-    statements = 0
-
-    def count(*_args):
-        nonlocal statements
-        statements += 1
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    cpu, wall = time.process_time(), time.perf_counter()
-    run(client, path, args.requests)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    event.remove(engine, "before_cursor_execute", count)
 
+    if args.page == "plan":
+        beside_bare(app, client, path, engine, args.requests)
+    cpu, wall, statements = measure(client, path, engine, args.requests)
     profiler = cProfile.Profile()
     profiler.enable()
     run(client, path, args.requests)
@@ -101,8 +146,8 @@ def main() -> None:
 
     n = args.requests
     calls = pstats.Stats(profiler).total_calls / n
-    print(f"{path} on {engine.dialect.name}, {n} requests: {cpu / n * 1000:.2f} ms CPU, "
-          f"{wall / n * 1000:.2f} ms wall, {statements / n:.1f} SQL statements, "
+    print(f"{path} on {engine.dialect.name}, {n} requests: {cpu * 1000:.2f} ms CPU, "
+          f"{wall * 1000:.2f} ms wall, {statements:.1f} SQL statements, "
           f"{calls:,.0f} Python function calls per request")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
