@@ -406,6 +406,13 @@ def _variant(kind: str, size: PrintSize) -> str:
     return kind if size == PrintSize.STANDARD else f"{kind}-{size}"
 
 
+def rendered_sizes(plan_id: int, kind: str) -> tuple[int | None, ...]:
+    """The sizes every print of the document was last rendered at, in this language (what the
+    hints beside its links say): the plan page's kept body changes when they do."""
+    locale = str(get_locale())
+    return tuple(pdf_cache().last_size(plan_id, _variant(kind, s), locale) for s in PrintSize)
+
+
 def size_hint(plan_id: int, kind: str, size: PrintSize = PrintSize.STANDARD) -> str:
     """ "PDF" or "PDF, 84 KB" for a download link, from the latest rendering if any."""
     found = pdf_cache().last_size(plan_id, _variant(kind, size), str(get_locale()))

@@ -156,7 +156,10 @@ def _patient_values(patient) -> tuple:
 
 
 def reader_key(state: PlanState, access, user_id: int) -> str:
-    """Who reads, how they stand to the patient, in which language and on which day."""
+    """Who reads, how they stand to the patient, in which language and on which day, and the
+    sizes of the plan's latest PDFs (kept in this process, not in the database)."""
+    from portal.pdf.services import PLAN, rendered_sizes  # the PDFs' views import this page
+
     parts = (
         state.digest,
         _patient_values(access.patient),
@@ -166,6 +169,7 @@ def reader_key(state: PlanState, access, user_id: int) -> str:
         access.read_only,
         str(get_locale()),
         local_today(),
+        rendered_sizes(state.plan_id, PLAN),  # "PDF, 84 KB" beside the download links
     )
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
