@@ -13,6 +13,7 @@ it looks only at what requests left behind. Freezing before the fork also keeps 
 from writing to the memory pages the workers share with the master.
 """
 
+import atexit
 import gc
 import os
 
@@ -37,6 +38,15 @@ def post_worker_init(worker) -> None:
         db.engine.dispose(close=False)  # never share a connection across fork
     warm(app)
     gc.freeze()
+    atexit.register(_say_how_the_plan_page_was_served, worker, app)
+
+
+def _say_how_the_plan_page_was_served(worker, app) -> None:
+    """At the worker's end, how many plan page views its kept bodies served (the load test
+    adds these up; portal.plans.page_cache)."""
+    cache = app.extensions.get("plan_page_cache")
+    if cache is not None:
+        worker.log.info("plan page bodies: %d views kept, %d built", cache.hits, cache.misses)
 
 
 def pre_fork(server, worker) -> None:

@@ -326,6 +326,16 @@ def env_for(args) -> dict:
     return env
 
 
+def plan_page_bodies(log: Path) -> tuple[int, int]:
+    """Plan page views served from kept bodies and built, as each worker said at its end."""
+    kept = built = 0
+    if log.exists():
+        for match in re.finditer(r"plan page bodies: (\d+) views kept, (\d+) built",
+                                 log.read_text(encoding="utf-8", errors="replace")):
+            kept, built = kept + int(match[1]), built + int(match[2])
+    return kept, built
+
+
 def run(args, env: dict, standby: str | None, queue) -> None:
     port = free_port()
     summarise_last_month(env)
@@ -335,10 +345,11 @@ def run(args, env: dict, standby: str | None, queue) -> None:
         lag = LagSampler(args.url)
         lag.start()
         replica_reads = _replica_reads(standby)
+    (RESULTS / "gunicorn.log").unlink(missing_ok=True)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
          "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning"],
+         "--log-level", "info", "--error-logfile", str(RESULTS / "gunicorn.log")],
         cwd=ROOT, env=env,
     )
     sampler = MemorySampler(server.pid)
@@ -383,6 +394,7 @@ def run(args, env: dict, standby: str | None, queue) -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
+    kept, built = plan_page_bodies(RESULTS / "gunicorn.log")
     total, bare_total = journeys["Aggregated"], bare["Aggregated"]
     ratio = float(total["Requests/s"]) / max(float(bare_total["Requests/s"]), 1e-9)
     header = [
@@ -415,6 +427,9 @@ def run(args, env: dict, standby: str | None, queue) -> None:
         "",
         f"Throughput of the journeys against the bare endpoint: {ratio:.0%}",
         f"Peak worker memory: {sampler.peak_mb:.0f} MB",
+        f"Plan page views over the whole run (warm-up, people, no pauses) served from a body "
+        f"kept by their worker: {kept:,} of {kept + built:,} "
+        f"({kept / max(kept + built, 1):.0%}); each worker keeps its own",
     ]
     if lag:
         lines += [
