@@ -63,7 +63,7 @@ def _held_apart(change, short: bool) -> Label:
     if short:
         when = ltr_date(format_date(change.on, "short"))
         if not who:
-            text = _short_unattributed(kind)
+            text = _unattributed(kind, short=True)
         elif kind == "added":
             text = _("Added by %(who)s, %(date)s")
         elif kind == "changed":
@@ -73,7 +73,7 @@ def _held_apart(change, short: bool) -> Label:
     else:
         when = ltr_date(format_date(change.on))
         if not who:
-            text = _full_unattributed(kind)
+            text = _unattributed(kind, short=False)
         else:
             if change.by_relationship:
                 who = f"{who} ({change.by_relationship})"
@@ -90,19 +90,18 @@ def _held_apart(change, short: bool) -> Label:
     return Label(escape(text) % {"who": who, "date": when}, colour)
 
 
-def _short_unattributed(kind: str) -> str:
+def _unattributed(kind: str, short: bool) -> str:
+    """The words for a change with no author: when, never "by" anyone."""
     if kind == "added":
-        return _("Added on %(date)s")
-    if kind == "changed":
-        return _("Changed on %(date)s")
-    return _("Removal asked on %(date)s")
-
-
-def _full_unattributed(kind: str) -> str:
-    if kind == "added":
+        if short:
+            return _("Added on %(date)s")
         return _("Added on %(date)s, not yet checked by the care team")
     if kind == "changed":
+        if short:
+            return _("Changed on %(date)s")
         return _("Changed on %(date)s, not yet checked by the care team")
+    if short:
+        return _("Removal asked on %(date)s")
     return _("Asked on %(date)s to be removed, not yet checked by the care team")
 
 
