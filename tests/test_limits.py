@@ -115,8 +115,14 @@ def test_a_full_crisis_plan_takes_no_new_step_or_contact(
     url = f"/patients/{cast.a.id}/contingency/{path}/new"
     response = client.get(url, follow_redirects=True)
     assert word in response.get_data(as_text=True)
-    response = client.post(url, data=data, follow_redirects=True)
-    assert word in response.get_data(as_text=True)
+    response = client.post(url, data=data)  # the plan filled up after the form was opened
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert word in page and "This has not been saved" in page
+    assert "What you typed is still in the form below" in page
+    for value in data.values():
+        if value not in ("amber", "carer"):  # coded: chosen again, not typed
+            assert value in page
     assert _count(model, cast.plan_a.id) == limits.LIMITS[model][0]
 
 

@@ -716,3 +716,66 @@ def test_a_full_plan_gives_the_form_back_instead_of_the_read_back(db, cast, logi
     assert "Read this back" not in page
     assert f'value="{GOAL["title"]}"' in page
     assert _goal_count(db, cast) == limits.MAX_GOALS
+
+
+def test_a_crisis_plan_filled_up_during_the_read_back_keeps_the_step_typed(db, cast, login):
+    """H14 for crisis steps: the crisis plan reached its limit before "Save as agreed"."""
+    from portal import limits
+
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    page = client.post(url, data={**STEP, **NOT_CONFIRMED}).get_data(as_text=True)
+    assert "Read this back" in page
+    kept = _kept_fields(page)
+    plan_id = cast.plan_a.id
+    have = len(db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == plan_id)).all())
+    for n in range(limits.MAX_CRISIS_STEPS - have):
+        db.session.add(CrisisStep(plan_id=plan_id, level="green", signs="s", actions="a",
+                                  position=100 + n))
+    db.session.commit()
+
+    confirmed = [("read_back", "confirm"), ("patient_agrees", "y")]
+    response = client.post(url, data=MultiDict([*kept.items(multi=True), *confirmed]))
+    assert response.status_code == 409
+    page = html.unescape(response.get_data(as_text=True))
+    assert f"This crisis plan already has {limits.MAX_CRISIS_STEPS} steps" in page
+    assert STEP["signs"] in page and STEP["actions"] in page
+    assert "Read this back" not in page
+    steps = db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == plan_id)).all()
+    assert len(steps) == limits.MAX_CRISIS_STEPS
+    assert STEP["signs"] not in {s.signs for s in steps}
+    assert _audit(db, cast.a.id) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "data"),
+    [
+        ("portal.goals.views", "goals/new", GOAL),
+        ("portal.contingency.views", "contingency/steps/new", STEP),
+    ],
+    ids=["goal", "crisis step"],
+)
+def test_the_last_place_taken_between_the_check_and_the_save_keeps_the_text(
+    db, cast, login, monkeypatch, module, path, data
+):
+    """The service's own check (``check_room``) refuses too: the same page, nothing lost."""
+    import importlib
+
+    from portal import limits
+
+    _fill_goals(db, cast)
+    plan_id = cast.plan_a.id
+    for n in range(limits.MAX_CRISIS_STEPS - len(cast.plan_a.crisis_steps)):
+        db.session.add(CrisisStep(plan_id=plan_id, level="green", signs="s", actions="a",
+                                  position=100 + n))
+    db.session.commit()
+    monkeypatch.setattr(importlib.import_module(module), "has_room", lambda *a, **k: True)
+    confirmed = {**data, **NOT_CONFIRMED, "read_back": "confirm", "patient_agrees": "y"}
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/{path}", data=confirmed
+    )
+    assert response.status_code == 409
+    page = html.unescape(response.get_data(as_text=True))
+    assert "already has" in page and "What you typed is still in the form below" in page
+    assert all(v in page for k, v in data.items() if k in ("title", "signs", "actions"))
+    assert _audit(db, cast.a.id) == []
