@@ -31,6 +31,7 @@ JOBS: dict[str, Callable] = {}
 
 # Modules that define jobs, imported when the app (and so the worker) starts.
 JOB_MODULES = (
+    "portal.activation.services",
     "portal.audit_partitions",
     "portal.drafts.services",
     "portal.notifications.outbox",
@@ -103,6 +104,10 @@ SCHEDULE = {
     },
     "clean-up": {"task": "notifications.clean_up", "schedule": crontab(hour=3, minute=0)},
     "kept-forms": {"task": "drafts.clean_up", "schedule": crontab(hour=3, minute=15)},
+    "activation-codes": {
+        "task": "activation.clean_up",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # The audit trail's coming months (PostgreSQL), at a quiet hour: each is a short lock.
     "audit-partitions": {
         "task": "audit.create_partitions",

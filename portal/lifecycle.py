@@ -55,12 +55,16 @@ def _reader_id() -> int | None:
 def _held_apart(change, short: bool) -> Label:
     """A crisis change nobody in the care team has checked, as the crisis page and sheet show
     it apart from the agreed plan: who made it (with their relationship), when, and that the
-    care team has not checked it (hazard H02). ``short``: the crisis sheet's compact line."""
-    who, kind = change.by_name, change.change
+    care team has not checked it (hazard H02). ``short``: the crisis sheet's compact line.
+    A change with no author (imported, or its account gone) says when only, never "by" an
+    empty name."""
+    who, kind = (change.by_name or "").strip(), change.change
     colour = WITHDRAWING if kind == "removal" else WAITING
     if short:
         when = ltr_date(format_date(change.on, "short"))
-        if kind == "added":
+        if not who:
+            text = _unattributed(kind, short=True)
+        elif kind == "added":
             text = _("Added by %(who)s, %(date)s")
         elif kind == "changed":
             text = _("Changed by %(who)s, %(date)s")
@@ -68,18 +72,37 @@ def _held_apart(change, short: bool) -> Label:
             text = _("Removal asked by %(who)s, %(date)s")
     else:
         when = ltr_date(format_date(change.on))
-        if change.by_relationship:
-            who = f"{who} ({change.by_relationship})"
-        if kind == "added":
-            text = _("Added by %(who)s on %(date)s, not yet checked by the care team")
-        elif kind == "changed":
-            text = _("Changed by %(who)s on %(date)s, not yet checked by the care team")
+        if not who:
+            text = _unattributed(kind, short=False)
         else:
-            text = _(
-                "%(who)s asked on %(date)s for this to be removed, not yet checked by the care team"
-            )
+            if change.by_relationship:
+                who = f"{who} ({change.by_relationship})"
+            if kind == "added":
+                text = _("Added by %(who)s on %(date)s, not yet checked by the care team")
+            elif kind == "changed":
+                text = _("Changed by %(who)s on %(date)s, not yet checked by the care team")
+            else:
+                text = _(
+                    "%(who)s asked on %(date)s for this to be removed, "
+                    "not yet checked by the care team"
+                )
     # The translation is the template; the name is escaped, the date may carry its direction.
     return Label(escape(text) % {"who": who, "date": when}, colour)
+
+
+def _unattributed(kind: str, short: bool) -> str:
+    """The words for a change with no author: when, never "by" anyone."""
+    if kind == "added":
+        if short:
+            return _("Added on %(date)s")
+        return _("Added on %(date)s, not yet checked by the care team")
+    if kind == "changed":
+        if short:
+            return _("Changed on %(date)s")
+        return _("Changed on %(date)s, not yet checked by the care team")
+    if short:
+        return _("Removal asked on %(date)s")
+    return _("Asked on %(date)s to be removed, not yet checked by the care team")
 
 
 def _removal(author, mine: bool) -> Label:

@@ -1,12 +1,16 @@
 """Shared fixtures: an app on a throwaway database (SQLite, or PostgreSQL when asked)."""
 
+import importlib.util
 import os
 import re
 import time
 import uuid
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_sqlalchemy.session import Session as FsaSession
@@ -18,6 +22,28 @@ from portal.extensions import db as _db
 from portal.models import Base, Condition
 
 ADMIN_URL = os.environ.get("PORTAL_TEST_DATABASE")  # e.g. postgresql+psycopg://postgres@.../postgres
+PARTITION_MIGRATION = (
+    Path(__file__).parent.parent / "migrations" / "versions" / "0022_partition.py"
+)
+
+
+def partition_migration():
+    """Migration 0022 (the audit trail partitioned by month on PostgreSQL), as a module."""
+    spec = importlib.util.spec_from_file_location("partition_migration", PARTITION_MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _audit_trail_as_in_production(engine) -> None:
+    """On PostgreSQL, the audit trail as migration 0022 leaves it: partitioned by month, this
+    month and the next three made, and a DEFAULT partition. The models make one plain table,
+    so without this no test would insert into, read or guard the table production has.
+    Run once per test database (a few tens of milliseconds); SQLite keeps its plain table."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        partition_migration().upgrade()
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +131,7 @@ def app(database_url, tmp_path_factory):
     factory.class_ = type(factory.class_.__name__, (_ConnectionSession,), {})
     with app.app_context():
         Base.metadata.create_all(_db.engine)
+        _audit_trail_as_in_production(_db.engine)
         _db.session.add_all(Condition(code=c.code, name=c.name) for c in CONDITIONS)
         _db.session.commit()
         _db.session.remove()

@@ -253,3 +253,51 @@ def test_no_letter_for_a_patient_who_has_an_account(login, practice):
     response = login(admin).post(f"/register/patients/{person.id}/letter")
     assert response.status_code == 302
     assert _db.session.scalars(select(ActivationCode)).all() == []
+
+
+def test_the_nightly_job_deletes_codes_long_expired_and_unused_only(app, practice):
+    """Unused codes (revoked ones too) go 30 days after they expired; a used code and the
+    audit trail's record of every code stay."""
+    from portal import jobs
+
+    _org, admin, person = practice
+    for _ in range(4):
+        issue(person, admin)  # each revokes the one before
+    codes = _db.session.scalars(select(ActivationCode).order_by(ActivationCode.id)).all()
+    long_ago = utcnow() - services.KEEP_EXPIRED - timedelta(days=1)
+    codes[0].expires_at = long_ago  # revoked, long expired: goes
+    codes[1].expires_at = utcnow() - services.KEEP_EXPIRED + timedelta(days=1)  # kept a while
+    codes[2].expires_at, codes[2].used_at = long_ago, long_ago  # used: the account's record
+    codes[3].expires_at = long_ago  # never used, long expired: goes
+    _db.session.commit()
+    kept = [codes[1].id, codes[2].id]
+    issued_before = _db.session.scalars(
+        select(AuditEvent.id).where(AuditEvent.action == "activation.issued")
+    ).all()
+
+    assert jobs.JOBS["activation.clean_up"] is services.clean_up
+    assert services.clean_up() == 2
+    assert _db.session.scalars(select(ActivationCode.id).order_by(ActivationCode.id)).all() == kept
+    assert services.clean_up() == 0
+    assert (
+        _db.session.scalars(
+            select(AuditEvent.id).where(AuditEvent.action == "activation.issued")
+        ).all()
+        == issued_before
+    )
+    assert len(issued_before) == 4
+    schedule = jobs.SCHEDULE["activation-codes"]
+    assert schedule["task"] == "activation.clean_up"
+    assert schedule["schedule"].hour == {3} and schedule["schedule"].minute == {30}
+
+
+def test_a_code_removed_by_the_job_answers_like_any_wrong_code(client, practice):
+    _org, admin, person = practice
+    code = issue(person, admin)
+    stored = _db.session.scalars(select(ActivationCode)).one()
+    stored.expires_at = utcnow() - services.KEEP_EXPIRED - timedelta(days=1)
+    _db.session.commit()
+    assert services.clean_up() == 1
+    response = step_one(client, code)
+    assert response.status_code == 200
+    assert NO_MATCH in response.get_data(as_text=True)

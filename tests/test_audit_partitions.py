@@ -1,14 +1,14 @@
 """The audit trail partitioned by month on PostgreSQL: the job, where events land, the guard and
 the activity page on the partitioned table.
 
-The shared test database is built from the models (one plain table); ``partitioned`` converts
-it with migration 0021 inside the test's transaction, which is rolled back afterwards.
+The PostgreSQL test databases are made partitioned, as migration 0022 leaves production
+(``tests/conftest.py``), so every test there already uses the real table; ``partitioned``
+says so and skips on SQLite, ``plain`` undoes the migration inside the test's transaction
+(rolled back afterwards) for what happens before it.
 """
 
-import importlib.util
 import logging
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from alembic.migration import MigrationContext
@@ -18,26 +18,26 @@ from sqlalchemy import delete, select, text, update
 from portal import audit, audit_partitions, jobs
 from portal.audit import AuditTampering
 from portal.models import AuditEvent
-from tests.conftest import ADMIN_URL
-
-MIGRATION = Path(__file__).parent.parent / "migrations" / "versions" / "0022_partition.py"
-
-
-def _migration():
-    spec = importlib.util.spec_from_file_location("partition_migration", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import ADMIN_URL, partition_migration
 
 
 @pytest.fixture
 def partitioned(db):
-    """The test database's audit trail as migration 0021 leaves it (PostgreSQL only)."""
+    """The test database's audit trail, partitioned as migration 0022 leaves it."""
     if not ADMIN_URL:
         pytest.skip("the audit trail is partitioned on PostgreSQL only")
     conn = db.session.connection()
-    with Operations.context(MigrationContext.configure(conn)):
-        _migration().upgrade()
+    assert audit_partitions.is_partitioned(conn)
+    return conn
+
+
+@pytest.fixture
+def plain(db):
+    """The audit trail as it was before migration 0022: one plain table (SQLite's always)."""
+    conn = db.session.connection()
+    if ADMIN_URL:
+        with Operations.context(MigrationContext.configure(conn)):
+            partition_migration().downgrade()
     return conn
 
 
@@ -63,9 +63,10 @@ def test_the_job_is_on_the_daily_schedule():
     assert "audit.create_partitions" in jobs.JOBS
 
 
-def test_the_job_does_nothing_where_the_table_is_not_partitioned(db):
-    """SQLite, or PostgreSQL before migration 0021 (as the test database is made)."""
-    assert audit_partitions.create_partitions(today=date(2026, 12, 7)) == []
+def test_the_job_does_nothing_where_the_table_is_not_partitioned(db, plain):
+    """SQLite, or PostgreSQL before migration 0022."""
+    assert not audit_partitions.is_partitioned(plain)
+    assert audit_partitions.create_partitions(today=date(2031, 11, 20)) == []
 
 
 def test_the_migration_leaves_a_partitioned_table_with_months_ahead(db, partitioned):

@@ -6,6 +6,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from portal.contingency.held_apart import ChangeKind, crisis_changes_awaiting_review, hold_apart
+from portal.i18n import format_date
 from portal.models import AccessGrant, AuditEvent, CarePlan, CrisisStep
 from portal.models.base import utcnow
 from portal.pdf import services as pdf
@@ -237,3 +238,86 @@ def test_an_agreed_step_keeps_its_agreed_contact_and_hours_while_a_change_waits(
     changed = {c.section: c.item for c in held.changes}
     assert changed["crisis_steps"].call_service == "111"
     assert changed["contacts"].phone == "0113 496 0999"
+
+
+def _authorless_changes(db, cast):
+    """An imported step added, an agreed step changed and one asked to be removed, all with no
+    author (imported data, or an account since gone)."""
+    plan = _agreed_plan(db, cast)
+    db.session.add(
+        CrisisStep(
+            plan_id=plan.id, level="amber", signs="Oxygen low", actions=DUBIOUS, position=9,
+            pending_review=True, updated_by_id=None,
+        )
+    )
+    steps = plan.crisis_steps
+    steps[0].actions, steps[0].pending_review, steps[0].updated_by_id = "Wait an hour", True, None
+    if len(steps) > 1:
+        steps[1].removal_proposed, steps[1].pending_review = True, True
+        steps[1].updated_by_id = None
+    db.session.commit()
+    return len(steps) > 1
+
+
+def test_changes_with_no_author_say_when_without_an_empty_name_everywhere(db, app, cast, login):
+    """Crisis page, crisis sheet (both lines), whole-plan PDF, easy read and plan page."""
+    removal = _authorless_changes(db, cast)
+    today = date.today()
+    long_day = today.strftime("%-d %B %Y")
+    expected = [
+        f"Added on {long_day}, not yet checked by the care team",
+        f"Changed on {long_day}, not yet checked by the care team",
+    ]
+    if removal:
+        expected.append(f"Asked on {long_day} to be removed, not yet checked by the care team")
+
+    def empty_name(text: str) -> bool:
+        return any(f"{what} by  " in text or f"{what} by ," in text for what in (
+            "Added", "Changed", "Removal asked")) or "by  on" in text
+
+    client = login(cast.users["professional"])
+    page = client.get(f"/patients/{cast.a.id}/crisis").get_data(as_text=True)
+    _agreed, apart = _split(page)
+    for line in expected:
+        assert line in apart
+    assert not empty_name(page)
+    for url in (f"/patients/{cast.a.id}/crisis/easy-read", f"/patients/{cast.a.id}/plan"):
+        shown = client.get(url)
+        assert shown.status_code == 200 and not empty_name(shown.get_data(as_text=True))
+
+    plan = db.session.get(CarePlan, cast.plan_a.id)
+    with app.test_request_context(), force_locale("en_GB"):
+        sheet, whole = pdf.crisis_html(plan), pdf.plan_html(plan)
+        short_line = f'Added on <bdi dir="ltr">{format_date(today, "short")}</bdi>'
+    for html in (sheet, whole):
+        plain = html.replace("\u2066", "").replace("\u2069", "")
+        for line in expected:
+            assert line in plain
+        assert not empty_name(plain)
+    assert short_line in sheet  # the compact line, for a sheet that would not fit
+
+
+def test_a_change_with_no_author_is_worded_in_the_readers_language(app):
+    from types import SimpleNamespace
+
+    from portal.lifecycle import item_label
+
+    change = SimpleNamespace(
+        by_name="", by_relationship="", change=ChangeKind.ADDED, on=utcnow(), item=None
+    )
+    with app.test_request_context(), force_locale("es"):
+        full = str(item_label(None, change=change, words="full").text)
+        short = str(item_label(None, change=change, words="short").text)
+    assert full.startswith("Añadido el ") and "aún no revisado por el equipo" in full
+    assert short.startswith("Añadido el ") and " por " not in short
+
+
+def test_a_review_with_no_reviewer_gives_the_date_alone_on_both_crisis_pages(db, cast, login):
+    plan = db.session.get(CarePlan, cast.plan_a.id)
+    plan.contingency_reviewed_on, plan.contingency_reviewed_by_id = date(2026, 3, 2), None
+    db.session.commit()
+    client = login(cast.users["professional"])
+    for url in (f"/patients/{cast.a.id}/crisis", f"/patients/{cast.a.id}/contingency"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Last reviewed: 2 March 2026" in page
+        assert "Last reviewed by" not in page

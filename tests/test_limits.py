@@ -53,6 +53,23 @@ def test_a_full_plan_takes_no_new_goal_and_says_why(db, cast, login):
     assert _count(Goal, cast.plan_a.id) == limits.MAX_GOALS
 
 
+def test_a_plan_filled_up_after_the_form_opened_gives_the_goal_typed_back(db, cast, login):
+    """Another person adds the last goal while the patient is typing: nothing is saved, and
+    what they typed is in the form again to copy."""
+    client = login(cast.users["owner"])
+    url = f"/patients/{cast.a.id}/goals/new"
+    assert client.get(url).status_code == 200  # room when the form was opened
+    _fill_goals(cast.plan_a, cast.a.user_id)
+    typed = {"title": "Swim on Fridays", "why_it_matters": "I miss the water"}
+    response = client.post(url, data=typed)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f"This plan already has {limits.MAX_GOALS} goals, the most it can hold." in page
+    assert "This goal has not been saved" in page
+    assert 'value="Swim on Fridays"' in page and "I miss the water" in page
+    assert _count(Goal, cast.plan_a.id) == limits.MAX_GOALS
+
+
 def test_goals_whose_withdrawal_was_agreed_leave_room(db, cast, login):
     _fill_goals(cast.plan_a, cast.a.user_id)
     goal = _db.session.scalars(select(Goal).where(Goal.plan_id == cast.plan_a.id)).first()
@@ -98,8 +115,14 @@ def test_a_full_crisis_plan_takes_no_new_step_or_contact(
     url = f"/patients/{cast.a.id}/contingency/{path}/new"
     response = client.get(url, follow_redirects=True)
     assert word in response.get_data(as_text=True)
-    response = client.post(url, data=data, follow_redirects=True)
-    assert word in response.get_data(as_text=True)
+    response = client.post(url, data=data)  # the plan filled up after the form was opened
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert word in page and "This has not been saved" in page
+    assert "What you typed is still in the form below" in page
+    for value in data.values():
+        if value not in ("amber", "carer"):  # coded: chosen again, not typed
+            assert value in page
     assert _count(model, cast.plan_a.id) == limits.LIMITS[model][0]
 
 

@@ -230,6 +230,7 @@ def test_the_beat_schedule_runs_the_registered_jobs():
         "notifications.access_ended",
         "notifications.care_team_digest",
         "drafts.clean_up",
+        "activation.clean_up",
         "audit.create_partitions",
     }
     assert names <= set(jobs.JOBS)

@@ -7,6 +7,7 @@ import re
 from datetime import date
 
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -652,3 +653,129 @@ def test_the_read_back_confirmation_needs_the_csrf_token(app, db, cast):
     response = client.post(url, data={"text": "Forged", **AGREED})
     assert response.status_code == 400
     assert _written(db, NeedsSection, plan_id=cast.plan_a.id, domain="family") is None
+
+
+def _fill_goals(db, cast) -> None:
+    """Someone else fills the plan up to its goals limit."""
+    from portal import limits
+
+    plan_id, owner = cast.plan_a.id, cast.a.user_id
+    for n in range(limits.MAX_GOALS - len(cast.plan_a.goals)):
+        db.session.add(Goal(plan_id=plan_id, title=f"G{n}", status="agreed", proposed_by_id=owner))
+    db.session.commit()
+
+
+def _goal_count(db, cast) -> int:
+    return len(db.session.scalars(select(Goal).where(Goal.plan_id == cast.plan_a.id)).all())
+
+
+def test_a_plan_filled_up_during_the_read_back_keeps_the_goal_typed(db, cast, login):
+    """H14: the plan reaches its goals limit between the form and "Save as agreed": the
+    limit is said in the reader's language, the goal typed comes back in the form, nothing
+    is saved."""
+    from portal import limits
+
+    nurse = cast.users["professional"]
+    nurse.preferred_locale = "pl"
+    db.session.commit()
+    client = login(nurse)
+    url = f"/patients/{cast.a.id}/goals/new"
+    typed = {**GOAL, "title": URDU}
+    page = client.post(url, data={**typed, **NOT_CONFIRMED}).get_data(as_text=True)
+    kept = _kept_fields(page)
+    assert kept.getlist("title") == [URDU]
+    _fill_goals(db, cast)
+
+    confirmed = [("read_back", "confirm"), ("patient_agrees", "y")]
+    response = client.post(url, data=MultiDict([*kept.items(multi=True), *confirmed]))
+    assert response.status_code == 409
+    page = html.unescape(response.get_data(as_text=True))
+    with force_locale("pl"):
+        full = str(limits.PlanFull(Goal).message)
+        not_saved = gettext("This goal has not been saved")
+    assert full in page and not_saved in page
+    assert not_saved != "This goal has not been saved"  # in Polish, not English
+    assert f'value="{URDU}"' in page  # the goal typed, in the form again
+    assert GOAL["why_it_matters"] in page and GOAL["steps"] in page
+    assert "Read this back" not in page
+    assert _goal_count(db, cast) == limits.MAX_GOALS
+    assert _written(db, Goal, plan_id=cast.plan_a.id, title=URDU) is None
+    assert _audit(db, cast.a.id) == []
+
+
+def test_a_full_plan_gives_the_form_back_instead_of_the_read_back(db, cast, login):
+    from portal import limits
+
+    _fill_goals(db, cast)
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/goals/new", data={**GOAL, **NOT_CONFIRMED}
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f"This plan already has {limits.MAX_GOALS} goals" in page
+    assert "Read this back" not in page
+    assert f'value="{GOAL["title"]}"' in page
+    assert _goal_count(db, cast) == limits.MAX_GOALS
+
+
+def test_a_crisis_plan_filled_up_during_the_read_back_keeps_the_step_typed(db, cast, login):
+    """H14 for crisis steps: the crisis plan reached its limit before "Save as agreed"."""
+    from portal import limits
+
+    client = login(cast.users["professional"])
+    url = f"/patients/{cast.a.id}/contingency/steps/new"
+    page = client.post(url, data={**STEP, **NOT_CONFIRMED}).get_data(as_text=True)
+    assert "Read this back" in page
+    kept = _kept_fields(page)
+    plan_id = cast.plan_a.id
+    have = len(db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == plan_id)).all())
+    for n in range(limits.MAX_CRISIS_STEPS - have):
+        db.session.add(CrisisStep(plan_id=plan_id, level="green", signs="s", actions="a",
+                                  position=100 + n))
+    db.session.commit()
+
+    confirmed = [("read_back", "confirm"), ("patient_agrees", "y")]
+    response = client.post(url, data=MultiDict([*kept.items(multi=True), *confirmed]))
+    assert response.status_code == 409
+    page = html.unescape(response.get_data(as_text=True))
+    assert f"This crisis plan already has {limits.MAX_CRISIS_STEPS} steps" in page
+    assert STEP["signs"] in page and STEP["actions"] in page
+    assert "Read this back" not in page
+    steps = db.session.scalars(select(CrisisStep).where(CrisisStep.plan_id == plan_id)).all()
+    assert len(steps) == limits.MAX_CRISIS_STEPS
+    assert STEP["signs"] not in {s.signs for s in steps}
+    assert _audit(db, cast.a.id) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "data"),
+    [
+        ("portal.goals.views", "goals/new", GOAL),
+        ("portal.contingency.views", "contingency/steps/new", STEP),
+    ],
+    ids=["goal", "crisis step"],
+)
+def test_the_last_place_taken_between_the_check_and_the_save_keeps_the_text(
+    db, cast, login, monkeypatch, module, path, data
+):
+    """The service's own check (``check_room``) refuses too: the same page, nothing lost."""
+    import importlib
+
+    from portal import limits
+
+    _fill_goals(db, cast)
+    plan_id = cast.plan_a.id
+    for n in range(limits.MAX_CRISIS_STEPS - len(cast.plan_a.crisis_steps)):
+        db.session.add(CrisisStep(plan_id=plan_id, level="green", signs="s", actions="a",
+                                  position=100 + n))
+    db.session.commit()
+    monkeypatch.setattr(importlib.import_module(module), "has_room", lambda *a, **k: True)
+    confirmed = {**data, **NOT_CONFIRMED, "read_back": "confirm", "patient_agrees": "y"}
+    response = login(cast.users["professional"]).post(
+        f"/patients/{cast.a.id}/{path}", data=confirmed
+    )
+    assert response.status_code == 409
+    page = html.unescape(response.get_data(as_text=True))
+    assert "already has" in page and "What you typed is still in the form below" in page
+    assert all(v in page for k, v in data.items() if k in ("title", "signs", "actions"))
+    assert _audit(db, cast.a.id) == []

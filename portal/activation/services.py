@@ -13,9 +13,9 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from portal import audit, mail
+from portal import audit, jobs, mail
 from portal.accounts import email_link as external_url
 from portal.auth.services import hash_password
 from portal.extensions import db
@@ -25,6 +25,10 @@ from portal.security import new_session_token
 
 ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
 LENGTH = 12
+# An unused code is deleted this long after it expired (``clean_up``): long enough for a
+# practice to answer "my code did not work" from the register, short enough that hashes of
+# dead codes do not pile up for ever.
+KEEP_EXPIRED = timedelta(days=30)
 
 
 def new_code() -> str:
@@ -207,3 +211,22 @@ def _email_body(t: dict[str, str]) -> str:
 def patient_name(code: ActivationCode) -> str:
     patient = db.session.get(Patient, code.patient_id)
     return patient.full_name if patient else ""
+
+
+@jobs.job("activation.clean_up")
+def clean_up() -> int:
+    """Delete the codes never used that expired more than ``KEEP_EXPIRED`` ago (nightly), the
+    revoked ones included; the number deleted.
+
+    No table refers to a code, and the audit trail keeps its own record of each one
+    (``activation.issued``: who sent it, to whom, by letter or email, when; ``activation.used``
+    when an account was made), so nothing an audit needs goes. A used code is kept: it is one
+    row per patient account, the record of which code made it."""
+    result = db.session.execute(
+        delete(ActivationCode).where(
+            ActivationCode.used_at.is_(None),
+            ActivationCode.expires_at < utcnow() - KEEP_EXPIRED,
+        )
+    )
+    db.session.commit()
+    return result.rowcount

@@ -26,7 +26,7 @@ from portal.contingency.forms import (
 from portal.contingency.held_apart import hold_apart
 from portal.editing import EditConflict
 from portal.extensions import db
-from portal.limits import PlanFull, has_room
+from portal.limits import LIMITS, PlanFull, has_room
 from portal.models import CareTeamMember, Contact, CrisisStep, UsualState
 from portal.pages import patient_page
 from portal.permissions import Action, with_patient
@@ -170,11 +170,12 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
     """Show the form; on a valid post save it (a proposal, or agreed when a professional
     writes it with the patient), or show the conflict."""
     patient_id = access.patient.id
-    conflict = None
+    conflict = full = None
     in_clinic = with_patient(access)
+    model = type(item)
 
     def page():
-        return render_template(
+        body = render_template(
             template,
             access=access,
             patient=access.patient,
@@ -183,10 +184,17 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
             conflict=conflict,
             conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
             in_clinic=in_clinic,
+            full=full,
             **context,
         )
+        return body, 409 if full else 200
 
     if form.validate_on_submit():
+        if item.id is None and model in LIMITS and not has_room(model, item.plan_id):
+            # Filled up since the form was opened: the form again with what was typed,
+            # before any read-back (H14), never a lost step or contact.
+            full = PlanFull(model).message
+            return page()
         instead = read_back(form, access, section_title(item), page)
         if instead is not None:
             return instead
@@ -200,9 +208,8 @@ def _proposal_form(access, item, form, template: str, saved: str, **context):
                 patient_id,
                 agreed_with_patient(form, access),
             )
-        except PlanFull as full:
-            flash(full.message)
-            return redirect(url_for("contingency.overview", patient_id=patient_id))
+        except PlanFull as refused:  # filled up while the read-back page was open
+            full = refused.message
         except EditConflict as e:
             conflict = {"current": _readable(e.current), "mine": _readable(changes)}
             form.version.data = e.version

@@ -42,8 +42,15 @@ def _shown(values: dict) -> dict:
 
 
 def _goal_form_page(
-    access: Access, form: GoalForm, goal: Goal | None = None, conflict=None, closed=False
+    access: Access,
+    form: GoalForm,
+    goal: Goal | None = None,
+    conflict=None,
+    closed=False,
+    full: str | None = None,
 ):
+    """``full``: the plan's goals limit message, when a new goal no longer fits; the form
+    then shows what was typed again, so it can be copied (nothing is saved)."""
     page = render_template(
         "goals/goal_form.html",
         access=access,
@@ -52,9 +59,10 @@ def _goal_form_page(
         goal=goal,
         conflict=conflict,
         closed=closed,
+        full=full,
         example_year=date.today().year + 1,
     )
-    return page, 409 if conflict or closed else 200
+    return page, 409 if conflict or closed or full else 200
 
 
 def _viewed(goal: Goal, patient_id: int) -> None:
@@ -89,15 +97,18 @@ def new(patient_id: int, access):
         return _back_to_goals(patient_id)
     if not form.validate_on_submit():
         return _goal_form_page(access, form)
+    if not has_room(Goal, plan_id):
+        # Filled up since the form was opened (someone else added a goal): before the
+        # read-back page (H14), the form again with what was typed, never a lost goal.
+        return _goal_form_page(access, form, full=PlanFull(Goal).message)
 
     def save(agreed_now: bool):
         try:
             services.add_goal(
                 plan_id, form.changes(), current_user, patient_id, with_patient=agreed_now
             )
-        except PlanFull as full:
-            flash(full.message, GOALS)
-            return _back_to_goals(patient_id)
+        except PlanFull as full:  # filled up while the read-back page was open
+            return _goal_form_page(access, form, full=full.message)
         return None
 
     return _save(
