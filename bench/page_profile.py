@@ -185,6 +185,7 @@ def main() -> None:
                         help="print the SQL statements of one request first")
     parser.add_argument("--profile", choices=("both", "save", "redirect"), default="both",
                         help="which part of a save cProfile watches")
+    parser.add_argument("--dump", help="also write cProfile's figures to this file (pstats)")
     parser.add_argument("--broker", default=BROKER, help="Redis for the saves' jobs")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -236,6 +237,8 @@ def profile(app, client, args, path: str, ids: dict, db) -> None:
     profiler = cProfile.Profile()
     profiled = {"both": None, "save": 0, "redirect": 1}[args.profile]
     run(client, page, path, n, Measure(profiled=profiled), profiler)
+    if args.dump:
+        profiler.dump_stats(args.dump)
 
     calls = pstats.Stats(profiler).total_calls / n
     parts = ("save (POST)", "redirect followed") if page in SAVES else ("page",)

@@ -57,12 +57,15 @@ def meeting_time(moment, date_format: str = "full") -> str:
 
 
 @bp.route("/patients/<int:patient_id>/review")
-@patient_page(Action.AGREE, load=services.review_plan)
+@patient_page(
+    Action.AGREE, load=services.review_plan, audit_as="review.view", audit_detail="review page"
+)
 def review(patient_id: int, access, plan):
-    """What changed since the last agreed version, the patient's preparation and results."""
+    """What changed since the last agreed version, the patient's preparation and results.
+
+    Recording a meeting leads here, so this page is part of what the professional waits for
+    after saving: its view is audited in one INSERT (``patient_page``'s ``audit_as``)."""
     previous, found = _since_agreed(plan)
-    audit.record("review.view", patient_id, "review page")
-    db.session.commit()
     return render_template(
         "meetings/review.html",
         access=access,
