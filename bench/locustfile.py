@@ -13,18 +13,19 @@ Which classes run is chosen on the locust command line. The users are locust's
 the CPU per request of the ``requests``-based one.
 """
 
-import html
 import itertools
 import json
 import os
 import re
-from datetime import date
-from html.parser import HTMLParser
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 from locust import FastHttpUser, between, constant, task
 from requests.cookies import create_cookie
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # locust runs this file alone
+from bench.forms import form_fields, goal_change, meeting_record  # noqa: E402
 
 _SESSIONS = json.loads(
     Path(os.environ.get("BENCH_SESSIONS", "bench/results/sessions.json")).read_text()
@@ -32,63 +33,10 @@ _SESSIONS = json.loads(
 _patients = itertools.cycle(_SESSIONS["patients"])
 _THREAD = re.compile(r'href="(/patients/\d+/conversations/\d+)[#"]')
 _LIMITED = "You have sent a lot of messages recently"
-_INPUT = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
-_TEXT = re.compile(r'<textarea[^>]*name="(why_it_matters|steps)"[^>]*>(.*?)</textarea>', re.S)
 
 # People pause to read between pages (BENCH_THINK=1-3 seconds); with 0 the users send requests
 # back to back, which measures the server's capacity rather than what people experience.
 _THINK = os.environ.get("BENCH_THINK", "0")
-
-
-class _FormReader(HTMLParser):
-    """The fields a browser would send from the page's forms (a later field of the same name
-    wins): text and hidden inputs, checked radios and boxes (a group with none checked: its
-    first choice, as a person must choose one), each select's chosen (or first) option, and
-    textareas."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self._select = self._textarea = None
-        self._first_option = True
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text")
-            if kind == "radio" and name not in self.fields:
-                self.fields[name] = a.get("value", "on")
-            if kind in ("radio", "checkbox"):
-                if "checked" in a:
-                    self.fields[name] = a.get("value", "on")
-            elif kind not in ("submit", "button"):
-                self.fields[name] = a.get("value", "")
-        elif tag == "select" and name:
-            self._select, self._first_option = name, True
-        elif tag == "option" and self._select:
-            if self._first_option or "selected" in a:
-                self.fields[self._select] = a.get("value", "")
-            self._first_option = False
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self.fields[name] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-
-def _form_fields(page: str) -> dict[str, str]:
-    reader = _FormReader()
-    reader.feed(page)
-    return reader.fields
 
 
 def _use_cookies(user: FastHttpUser, cookies: dict) -> None:
@@ -107,7 +55,7 @@ def answer(user: FastHttpUser, thread: str, message: str | None) -> None:
     page = user.client.get(thread, name=name).text
     if message is None:
         return
-    form = _form_fields(page)
+    form = form_fields(page)
     form["message"] = message
     with user.client.post(thread, data=form, name=f"{name} (reply)",
                           catch_response=True) as response:
@@ -154,7 +102,7 @@ class PatientUser(FastHttpUser):
             return
         url = f"/patients/{self.patient_id}/contingency/steps/{self.step_id}"
         page = self.client.get(url, name="/patients/[id]/contingency/steps/[id]").text
-        form = _form_fields(page)
+        form = form_fields(page)
         actions = form["actions"]
         form["actions"] = actions.removesuffix(" !") if actions.endswith(" !") else actions + " !"
         self.client.post(url, data=form, name="/patients/[id]/contingency/steps/[id] (save)")
@@ -176,11 +124,7 @@ def _edit_goal(user: FastHttpUser) -> None:
     """Open the goal's form and save it with its title changed, as a person would."""
     url = f"/patients/{user.patient_id}/goals/{user.goal_id}/edit"
     page = user.client.get(url, name="/patients/[id]/goals/[id]/edit").text
-    fields = _INPUT.findall(page) + _TEXT.findall(page)
-    form = {name: html.unescape(value) for name, value in fields}
-    title = form["title"]  # a real change each time: the mark added, then taken away
-    form["title"] = title.removesuffix(" !") if title.endswith(" !") else title + " !"
-    user.client.post(url, data=form, name="/patients/[id]/goals/[id]/edit (save)")
+    user.client.post(url, data=goal_change(page), name="/patients/[id]/goals/[id]/edit (save)")
 
 
 class PdfUser(FastHttpUser):
@@ -225,7 +169,7 @@ class PdfUser(FastHttpUser):
         if not found:
             start = f"{listing}/new"
             page = self.client.get(start, name="/patients/[id]/conversations/new").text
-            form = _form_fields(page)
+            form = form_fields(page)
             form.update(subject="About my plan", message="Can we talk about my walking goal?")
             self.client.post(start, data=form, name="/patients/[id]/conversations/new (send)")
             return
@@ -288,11 +232,7 @@ class ProfessionalUser(FastHttpUser):
         version (which tells the patient)."""
         patient_id = next(self.patient_ids)
         url = f"/patients/{patient_id}/review/record"
-        form = _form_fields(self.client.get(url, name="/patients/[id]/review/record").text)
-        today = date.today()
-        form.update({"held_on-day": str(today.day), "held_on-month": str(today.month),
-                     "held_on-year": str(today.year), "attendees": "Patient, practice nurse",
-                     "patient_feedback": "I am happy with the plan.", "crisis_reviewed": "y"})
+        form = meeting_record(self.client.get(url, name="/patients/[id]/review/record").text)
         self.client.post(url, data=form, name="/patients/[id]/review/record (save)")
 
 

@@ -104,7 +104,8 @@ def save_proposal(
     reads the row a concurrent first save created, for items unique per plan (see
     ``conflict_on``).
     """
-    if item.id is not None:
+    created = item.id is None
+    if not created:
         check_version(item, seen_version, list(changes))
     with one_transaction(conflict_on(item, changes, find)):
         for field, value in changes.items():
@@ -115,8 +116,11 @@ def save_proposal(
         if set(changes) - {"status"}:  # a status change alone keeps the language
             item.language = current_language()
         db.session.add(item)
-        db.session.flush()
-        verb = action or ("create" if item.version == 1 else "edit")
+        if created or with_patient:
+            # A new item's id for its audit event; the snapshot below reads the save. A
+            # change alone is written with its audit event in the commit's one flush.
+            db.session.flush()
+        verb = action or ("create" if created else "edit")
         audit.record(f"{kind}.{verb}", patient_id, f"{kind} {item.id}")
         if with_patient:
             agree_as_written(item.plan_id, user, patient_id)

@@ -5,13 +5,18 @@ picker and usable with every keyboard, but they let people type dates that canno
 (31 February), so each problem gets its own clear message and what was typed is shown again.
 """
 
+import functools
 import unicodedata
 from datetime import date
 
+from babel import support
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.utils import unset_value
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -35,11 +40,23 @@ def clean_text(value: str | None) -> str | None:
     return unicodedata.normalize("NFC", CONTROL_CHARS.sub("", value)).strip()
 
 
+@functools.lru_cache(maxsize=64)
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class PortalForm(FlaskForm):
     """The base of every form: each text field (not passwords) is cleaned by ``clean_text``
     before its validators run, so limits count what the person sees on the page."""
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own messages in the reader's language, from a catalogue read once a
+            language: Flask-WTF reads and parses the file again for every request."""
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale() or "en"))
+
         def bind_field(self, form, unbound_field, options):
             kind = unbound_field.field_class
             if issubclass(kind, StringField) and not issubclass(kind, PasswordField):

@@ -133,6 +133,22 @@ REVIEW_PLAN = PlanLoad(
     ),
 )
 
+# Recording a review meeting: what the decisions and the new version's snapshot read (the
+# named contact, the usual state and the five collections), without who proposed what (the
+# form shows it, the save does not) nor the conditions and the care team (not in a snapshot).
+RECORD_MEETING = PlanLoad(
+    select(CarePlan)
+    .options(*_PATIENT_AND_CONTACT, joinedload(CarePlan.usual_state))
+    .where(_FOR_PATIENT),
+    (
+        Collection("needs", _of_plan(NeedsSection)),
+        Collection("goals", _of_plan(Goal)),
+        Collection("wishes", _of_plan(Wish)),
+        _crisis_steps(),
+        _contacts(),
+    ),
+)
+
 # The crisis page: only what a paramedic or carer reads in a hurry, with who changed what
 # (a change not yet reviewed names who made it) and who last reviewed it.
 CONTINGENCY = PlanLoad(

@@ -144,6 +144,21 @@ def test_editing_an_agreed_goal_keeps_it_agreed_but_marks_the_change(db, cast, l
     assert "Your suggestion – not yet agreed" in card
 
 
+def test_saving_a_goal_sends_a_fixed_few_statements(db, cast, login, count_queries):
+    """The load test's goal save, by the patient: who is signed in, the access check, the
+    goal, its update and its audit event. Nothing of the plan: the page the save leads to
+    reads it anyway."""
+    goal = _goal(db, cast)
+    client = login(cast.users["owner"])
+    with count_queries() as counter:
+        response = client.post(
+            f"/patients/{cast.a.id}/goals/{goal.id}/edit",
+            data=_form(title="Goal 1, walking further", version=1),
+        )
+    assert response.status_code == 302
+    assert counter.count <= 5, "\n".join(counter.statements)
+
+
 def test_saving_without_changes_does_not_make_a_proposal(db, cast, login):
     goal = _goal(db, cast)
     client = login(cast.users["owner"])

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from portal import jobs
 from portal.meetings import services
 from portal.meetings.ics import escape_text, fold
 from portal.models import (
@@ -260,6 +261,60 @@ def test_agree_amend_decline_cycle(agreed, db, cast, login):
         "contact.amend",
         "usual_state.decline",
     } <= actions
+
+
+def _record_counted(client, patient_id: int, count_queries, decisions=None) -> list[str]:
+    """Record a meeting as the professional would; the statements of the save alone (the
+    form opened first and the page it leads to are pages of their own)."""
+    data = as_date_boxes(meeting_payload(client, patient_id, decisions))
+    with count_queries() as counter:
+        response = client.post(f"/patients/{patient_id}/review/record", data=data)
+    assert response.status_code == 302
+    return counter.statements
+
+
+def test_recording_a_meeting_sends_a_fixed_few_statements(
+    agreed, db, cast, login, count_queries, monkeypatch
+):
+    """Every kind of decision at once (a new step declined is deleted). Sixteen reads: who is
+    signed in, the patient, the plan in six queries, the latest version once, the
+    conversations offered, a booked meeting, the preparation, and the patient told in four;
+    no collection read again after the decisions. Then one write a changed row (SQLite sends
+    each audit event on its own, PostgreSQL a flush's in one), the meeting inserted with the
+    version it agreed rather than updated afterwards, and the plan updated once."""
+    monkeypatch.setattr(jobs, "run_due", lambda: 0)  # with a broker: not in the request
+    decisions = {key("crisis_steps", agreed["new_step"]): "decline"}
+    statements = _record_counted(login(cast.users["professional"]), cast.a.id, count_queries,
+                                 decisions)
+    shown = "\n".join(statements)
+    reads = [s for s in statements if s.lstrip().startswith("SELECT")]
+    assert len(reads) <= 16, shown
+    assert sum("FROM plan_versions" in s for s in statements) == 1, shown
+    assert not any(s.lstrip().startswith("UPDATE review_meetings") for s in statements), shown
+    assert sum(s.lstrip().startswith("UPDATE care_plans") for s in statements) == 1, shown
+    version = db.session.scalars(select(PlanVersion).where(PlanVersion.number == 2)).one()
+    assert [s["signs"] for s in version.snapshot["crisis_steps"].values()] == ["Lips blue"]
+    assert db.session.scalars(select(ReviewMeeting)).one().plan_version_id == version.id
+
+
+def test_recording_a_meeting_reads_no_more_for_a_bigger_plan(
+    db, cast, login, count_queries, monkeypatch
+):
+    """The load test's meeting, with nothing proposed since the last: the same statements
+    whatever the size of the plan, and few of them."""
+    monkeypatch.setattr(jobs, "run_due", lambda: 0)
+    client = login(cast.users["professional"])
+    _record_counted(client, cast.a.id, count_queries)  # the plan's first proposals agreed
+    counts = []
+    for _ in range(2):
+        counts.append(len(_record_counted(client, cast.a.id, count_queries)))
+        db.session.add_all(
+            Goal(plan_id=cast.plan_a.id, title=f"Goal {n}", status="agreed", pending_review=False)
+            for n in range(30)
+        )
+        db.session.commit()
+    assert counts[0] == counts[1]
+    assert counts[1] <= 22  # 37 before the save was cut down (the plan read twice and more)
 
 
 def test_declined_new_goal_is_withdrawn_and_stays_off_the_plan(agreed, db, cast, login):

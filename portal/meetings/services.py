@@ -45,6 +45,7 @@ from portal.models.base import utcnow
 from portal.sections import SECTIONS
 from portal.versions.services import (
     FIELDS,
+    READ_LATEST,
     FieldChange,
     create_version,
     diff_fields,
@@ -271,8 +272,10 @@ def apply_decision(
     audit.record(f"{name}.{action}", patient_id, f"{name} {p.item.id}")
 
 
-def _refer_to_conversations(meeting: ReviewMeeting, patient_id: int, ids) -> None:
-    """The meeting's record refers to these conversations (only this patient's), audited."""
+def _refer_to_conversations(meeting: ReviewMeeting, patient_id: int, ids) -> str | None:
+    """The meeting's record refers to these conversations (only this patient's): the audit
+    detail's numbers if that changed what it referred to, else ``None``. Set before the
+    meeting is first flushed: a new meeting's list is then known to be empty, not read."""
     chosen = (
         list(
             db.session.scalars(
@@ -285,11 +288,9 @@ def _refer_to_conversations(meeting: ReviewMeeting, patient_id: int, ids) -> Non
         else []
     )
     if [c.id for c in chosen] == [c.id for c in meeting.conversations]:
-        return
+        return None
     meeting.conversations = chosen
-    db.session.flush()
-    numbers = ", ".join(str(c.id) for c in chosen) or "none"
-    audit.record("meeting.conversations", patient_id, f"meeting {meeting.id}: {numbers}")
+    return ", ".join(str(c.id) for c in chosen) or "none"
 
 
 def booking_held(plan_id: int, held_on: date) -> ReviewMeeting | None:
@@ -311,16 +312,22 @@ def record_meeting(
     seen_agreed: int | None,
     seen_versions: dict[str, int | None],
     outcomes: dict[int, GoalStatus] | None = None,
+    previous: PlanVersion | None | object = READ_LATEST,
 ) -> tuple[ReviewMeeting, PlanVersion]:
     """Apply every decision and goal outcome, record the meeting, snapshot the agreed plan;
-    commits.
+    commits. ``previous``: the latest version, when the caller has read it already.
 
     Raises ``MeetingConflict``, with nothing saved, when someone else got there first: a
     stale form is refused up front, and a write that slips in before ours is caught by the
     plan's and the items' version columns (and the unique version number).
+
+    Everything is written in one flush before the commit's: the snapshot is built from the
+    rows as decided in memory (without those a decline deletes), and the meeting is inserted
+    with its version's id rather than updated with it afterwards.
     """
     patient_id = plan.patient_id
-    previous = latest_version(plan.id)
+    if previous is READ_LATEST:
+        previous = latest_version(plan.id)
     found = proposals(plan, previous.snapshot if previous else None)
     check_versions(plan, found, seen_agreed, seen_versions)
     outcomes = outcomes or {}
@@ -346,7 +353,7 @@ def record_meeting(
         meeting.interpreter_used = details.interpreter_used
         meeting.recorded_by_id = user.id
         db.session.add(meeting)
-        _refer_to_conversations(meeting, patient_id, details.conversation_ids)
+        referred = _refer_to_conversations(meeting, patient_id, details.conversation_ids)
 
         interval = review_interval(details.complex_needs, details.interval_months)
         plan.patient_feedback = details.patient_feedback
@@ -356,13 +363,12 @@ def record_meeting(
         if details.crisis_reviewed:
             mark_crisis_reviewed(plan, user, details.held_on)
         plan.next_review_date = details.next_review_on or add_months(details.held_on, interval)
+        with db.session.no_autoflush:  # nothing is written before the snapshot is taken
+            version = create_version(plan, user, now, previous)
+        meeting.plan_version = version
         db.session.flush()  # the plan's version check happens here
-
-        # Collections reload without the rows a decline removed.
-        db.session.expire(plan, [*KINDS])
-        version = create_version(plan, user, now)
-        db.session.flush()
-        meeting.plan_version_id = version.id
+        if referred is not None:
+            audit.record("meeting.conversations", patient_id, f"meeting {meeting.id}: {referred}")
         preparations = db.session.scalars(
             select(Preparation).where(
                 Preparation.plan_id == plan.id, Preparation.meeting_id.is_(None)

@@ -13,6 +13,7 @@ from portal.editing import EditConflict
 from portal.extensions import db
 from portal.fields import field_of
 from portal.i18n import format_date, format_time, html_lang
+from portal.loading import RECORD_MEETING, load_for
 from portal.meetings import bp, forms, ics, services
 from portal.meetings.summary import next_meeting
 from portal.models import CarePlan, SharedResult
@@ -56,12 +57,15 @@ def meeting_time(moment, date_format: str = "full") -> str:
 
 
 @bp.route("/patients/<int:patient_id>/review")
-@patient_page(Action.AGREE, load=services.review_plan)
+@patient_page(
+    Action.AGREE, load=services.review_plan, audit_as="review.view", audit_detail="review page"
+)
 def review(patient_id: int, access, plan):
-    """What changed since the last agreed version, the patient's preparation and results."""
+    """What changed since the last agreed version, the patient's preparation and results.
+
+    Recording a meeting leads here, so this page is part of what the professional waits for
+    after saving: its view is audited in one INSERT (``patient_page``'s ``audit_as``)."""
     previous, found = _since_agreed(plan)
-    audit.record("review.view", patient_id, "review page")
-    db.session.commit()
     return render_template(
         "meetings/review.html",
         access=access,
@@ -113,8 +117,16 @@ def _meeting_defaults(plan: CarePlan, fresh: bool) -> dict:
     }
 
 
+def _record_plan(patient_id: int) -> CarePlan | None:
+    """The form shows who proposed what; recording it reads only what the decisions and the
+    new version's snapshot need (``portal.loading.RECORD_MEETING``)."""
+    if request.method == "GET":
+        return services.review_plan(patient_id)
+    return load_for(RECORD_MEETING, patient_id)
+
+
 @bp.route("/patients/<int:patient_id>/review/record", methods=["GET", "POST"])
-@patient_page(Action.AGREE, load=services.review_plan)
+@patient_page(Action.AGREE, load=_record_plan)
 def record(patient_id: int, access, plan):
     """Record the meeting: a decision for each proposal, then the plan is agreed as a version."""
     previous, found = _since_agreed(plan)
@@ -170,6 +182,7 @@ def record(patient_id: int, access, plan):
             seen_agreed,
             forms.seen_versions(form),
             forms.outcomes(form),
+            previous,
         )
     except services.MeetingConflict as conflict:
         return _conflict(access, patient_id, conflict)

@@ -43,6 +43,9 @@ class ReviewMeeting(TimestampMixin, Base):
     interpreter_used: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    # The version the meeting agreed: set with the new version, so both are written in one
+    # flush (the version first) rather than the meeting updated afterwards.
+    plan_version: Mapped["PlanVersion | None"] = relationship(foreign_keys=[plan_version_id])
     # The conversations talked about at the meeting (``meeting_conversations``).
     conversations: Mapped[list["Conversation"]] = relationship(  # noqa: F821
         secondary="meeting_conversations", order_by="Conversation.id"

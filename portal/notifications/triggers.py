@@ -14,7 +14,7 @@ changed or ended hears about that grant).
 import logging
 import uuid
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from portal.models import AccessGrant, AuditEvent, CarePlan, NotificationKind, Patient, Role, User
@@ -52,9 +52,18 @@ def _number(detail: str) -> int | None:
     return int(last) if last.isdigit() else None
 
 
+# What queuing a notification reads of its recipient (``outbox.queue_many``).
+_RECIPIENT = ("active", "email", "phone", "role", "preferred_locale")
+
+
 def _patient_user(session: Session, patient_id: int) -> tuple[Patient, User | None]:
     patient = session.get(Patient, patient_id)
-    return patient, patient.user if patient else None
+    user = patient.user if patient else None
+    if user is not None and (unread := inspect(user).unloaded.intersection(_RECIPIENT)):
+        # A page read the account with the name only (who proposed what): the rest in one
+        # query, not one per column.
+        session.refresh(user, sorted(unread))
+    return patient, user
 
 
 def _tell_patient(session, audit, kind, key, endpoint, **params) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, inspect, select
 
 from portal.extensions import db
 from portal.models import (
@@ -95,8 +95,22 @@ def item_key(section: str, item) -> str:
     return str(item.id)
 
 
-def live_items(plan: CarePlan, section: str) -> list:
-    return list(getattr(plan, section))
+def live_items(plan: CarePlan, section: str, removed: frozenset[int] | None = None) -> list:
+    """The section's rows, without any deleted in this transaction (a declined new proposal):
+    a loaded collection keeps them until it is read again, which would cost a query each.
+    ``removed``: ``removed_now(plan)``, when the caller reads several sections."""
+    removed = removed_now(plan) if removed is None else removed
+    return [item for item in getattr(plan, section) if not _gone(item, removed)]
+
+
+def removed_now(plan: CarePlan) -> frozenset[int]:
+    """The ``id()`` of every row deleted in the plan's session and not yet flushed."""
+    session = inspect(plan).session
+    return frozenset(id(row) for row in session.deleted) if session else frozenset()
+
+
+def _gone(item, removed: frozenset[int]) -> bool:
+    return id(item) in removed or inspect(item).was_deleted  # before or after the flush
 
 
 def _named_contact(user: User | None) -> dict | None:
@@ -121,10 +135,11 @@ def snapshot(plan: CarePlan, previous: dict | None = None) -> dict:
     """
     previous = previous or {}
     result: dict[str, Any] = {"format": SNAPSHOT_FORMAT}
+    removed = removed_now(plan)
     for section in COLLECTIONS:
         before = previous.get(section) or {}
         entries: dict[str, dict] = {}
-        for item in live_items(plan, section):
+        for item in live_items(plan, section, removed):
             key = item_key(section, item)
             if item.pending_review:
                 if key in before:
@@ -135,7 +150,7 @@ def snapshot(plan: CarePlan, previous: dict | None = None) -> dict:
             entries[key] = item_values(section, item)
         result[section] = entries
     usual = plan.usual_state
-    if usual is None:
+    if usual is None or _gone(usual, removed):
         result["usual_state"] = None
     elif usual.pending_review:
         result["usual_state"] = previous.get("usual_state")
@@ -337,13 +352,25 @@ def meeting_for_version(version: PlanVersion) -> ReviewMeeting | None:
     ).first()
 
 
-def create_version(plan: CarePlan, user: User | None, agreed_at: datetime | None = None):
+# ``create_version``'s default: the latest version is read for it.
+READ_LATEST = object()
+
+
+def create_version(
+    plan: CarePlan,
+    user: User | None,
+    agreed_at: datetime | None = None,
+    previous: PlanVersion | None | object = READ_LATEST,
+):
     """Snapshot the agreed plan as the next version and record its number on the plan.
 
-    The caller flushes its changes first; the unique (plan, number) constraint stops two
+    ``previous`` is the latest version when the caller has read it already (``None``: there
+    is none yet), saving a second read of its snapshot. The snapshot is built from the loaded
+    rows, changed in memory or flushed; the unique (plan, number) constraint stops two
     recordings from writing the same number.
     """
-    previous = latest_version(plan.id)
+    if previous is READ_LATEST:
+        previous = latest_version(plan.id)
     version = PlanVersion(
         plan_id=plan.id,
         number=(previous.number if previous else 0) + 1,
