@@ -411,3 +411,8 @@ def browse_as(browser: Browser, portal_server: PortalServer, _browsing_tabs, req
     if getattr(request.node, "portal_failed", False):
         for tab in used:
             harness.screenshot(tab, f"FAILED-{request.node.name}")
+    for tab in used:
+        # A tab kept for the next test must not run the page's idle-timeout timers meanwhile:
+        # their requests would reach this worker's server while a test without a browser
+        # holds the database in its rolled-back transaction. The cookies stay for next time.
+        tab.goto("about:blank")

@@ -82,6 +82,9 @@ def sign_in(page: Page, role: str, locale: str | None = "en") -> None:
     """
     if urlparse(page.url).path != "/sign-in":
         page.goto("/sign-in")
+    # Signed out by another test's "Sign out" (which ends every session of the account), the
+    # sign-in page is in the language the browser last chose: the form is filled in English.
+    ensure_language(page, "en")
     page.get_by_label("Email address").fill(ACCOUNTS[role])
     page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
