@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from portal.errors import MESSAGES
 from portal.extensions import db as _db
+from portal.plans import page_cache
 from portal.plans import views as plan_views
 from tests.conftest import ADMIN_URL, sign_in
 from tests.factories import PASSWORD, make_patient, make_plan, make_user
@@ -121,7 +122,7 @@ def test_postgresql_statements_are_limited_in_time(app, db):
 
 
 def _plan_page_losing_its_connection(monkeypatch, kill):
-    """The connection is lost inside the plan page, after its access check and audit."""
+    """The connection is lost while the plan page is built, after its access check and audit."""
     real = plan_views.latest_version
 
     def latest_version_after_losing_the_connection(plan_id):
@@ -129,6 +130,8 @@ def _plan_page_losing_its_connection(monkeypatch, kill):
         return real(plan_id)
 
     monkeypatch.setattr(plan_views, "latest_version", latest_version_after_losing_the_connection)
+    # Built afresh, not a body kept from the views before (which reads nothing more).
+    monkeypatch.setattr(page_cache.BodyCache, "body", lambda _cache, _key, build: build())
 
 
 def _assert_try_again_page(response, locale="en"):
