@@ -188,16 +188,15 @@ class BodyCache:
 
     def body(self, key: str, build) -> Markup:
         """The body kept for ``key``, or ``build()``'s, kept unless messages are waiting."""
-        token = generate_csrf()
         if self._bodies is None or session.get("_flashes"):
             return build()
+        token = generate_csrf()  # the same value the body's forms hold in this request
         with self._lock:
             kept = self._bodies.get(key)
             if kept is not None:
                 self.hits += 1
-        if kept is not None:
-            return Markup(kept.replace(_TOKEN_MARK, token))  # noqa: S704 - our own render
-        self.misses += 1
+                return Markup(kept.replace(_TOKEN_MARK, token))  # noqa: S704 - our own render
+            self.misses += 1
         body = build()
         with self._lock:
             self._bodies[key] = str(body).replace(token, _TOKEN_MARK)
