@@ -65,6 +65,9 @@ def test_nurse_records_dictated_crisis_steps_from_the_worklist(fresh_page, fresh
     expect(page.locator(".nhsuk-error-summary")).to_contain_text(
         "Confirm that the patient has heard or read this and agrees"
     )
+    # The error summary takes focus once the page's script has started; only then is it safe
+    # to move focus to the box, or the script would take it back before the key is pressed.
+    expect(page.locator(".nhsuk-error-summary")).to_be_focused()
     agrees = page.get_by_label("The patient has heard or read this and agrees")
     agrees.focus()
     page.keyboard.press("Space")  # by keyboard
