@@ -75,6 +75,10 @@ class Defaults:
     # run in the web process after the commit that queued them.
     CELERY_BROKER_URL: str | None = None
     CELERY_QUEUE = "portal"
+    # A worker child whose resident memory passes this many KiB after a job is replaced by a
+    # fresh one (the job is finished and acknowledged first). PDF renders grow a process that
+    # alternates scripts; 0 never replaces it.
+    CELERY_WORKER_MAX_MEMORY_KB = 200_000
     # GOV.UK Notify for SMS and letters: the API key, and one template per channel whose body
     # is ((body)) (letters: ((subject)) and ((body))).
     NOTIFY_API_KEY: str | None = None

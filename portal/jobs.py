@@ -129,6 +129,7 @@ def init_jobs(app: Flask) -> None:
         task_acks_late=True,  # a job is acknowledged only once it has finished
         task_reject_on_worker_lost=True,  # ... and handed to another worker if this one dies
         worker_prefetch_multiplier=1,
+        worker_max_memory_per_child=app.config["CELERY_WORKER_MAX_MEMORY_KB"] or None,
         task_ignore_result=True,
         task_default_queue=app.config["CELERY_QUEUE"],
         broker_connection_retry_on_startup=True,
