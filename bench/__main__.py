@@ -4,8 +4,8 @@ Runs each benchmark as its own process (so memory figures are its own), prints i
 it goes, and writes them all to ``bench/results/summary.md``. PostgreSQL steps run when a
 server answers on 127.0.0.1:5432. Everything the performance issue asks for runs by default,
 the 1,000,000-patient data set last; ``--no-million`` leaves it out for a quicker run. The
-hostile-input sweep gets ``--fuzz-minutes`` (default 5) a database (targets not reached are listed, and
-``python -m bench.fuzz --resume`` finishes them).
+hostile-input sweep gets ``--fuzz-minutes`` (default 5) a database (targets not reached are
+listed, and ``python -m bench.fuzz --resume`` finishes them).
 """
 
 import argparse

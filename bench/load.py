@@ -38,7 +38,7 @@ import pyotp
 import requests
 from sqlalchemy import create_engine, text
 
-from bench import datagen, queue_side, replica
+from bench import cpu_share, datagen, queue_side, replica
 from bench.common import patient_count
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -374,14 +374,18 @@ def run(args, env: dict, standby: str | None, queue) -> None:
             # A practice administrator imports the register while everyone else works.
             importing = queue_side.ImportRun(host, args.url, args.import_rows)
             importing.start()
+        worker_pid = queue.worker_pid if queue else None
+        cpu = [cpu_share.read(server.pid, worker_pid)]
         phases = {"people": time.perf_counter()}
         # People arrive over a few seconds, as they do, rather than in the same instant.
         people = run_locust(
             host, mix, args.users, args.seconds, "people", env, think="1-3", arriving=5
         )
         phases["journeys"] = time.perf_counter()
+        cpu.append(cpu_share.read(server.pid, worker_pid))
         journeys = run_locust(host, mix, args.users, args.seconds, "journeys", env)
         phases["end"] = time.perf_counter()
+        cpu.append(cpu_share.read(server.pid, worker_pid))
         bare = run_locust(host, "BareUser", args.users, max(20, args.seconds // 2), "bare", env)
         if importing:
             importing.join(timeout=importing.timeout)
@@ -418,12 +422,16 @@ def run(args, env: dict, standby: str | None, queue) -> None:
         *[fmt_target(row) for name, row in people.items() if name != "Aggregated"],
         fmt_target(people["Aggregated"]),
         "",
+        cpu_share.describe(cpu[0], cpu[1], phases["journeys"] - phases["people"]),
+        "",
         f"### Capacity: the same {args.users} users with no pause, then the bare endpoint",
         "",
         *header,
         *[fmt(row) for name, row in journeys.items() if name != "Aggregated"],
         fmt(total),
         fmt(bare_total, "/healthz (bare)"),
+        "",
+        "No pauses: " + cpu_share.describe(cpu[1], cpu[2], phases["end"] - phases["journeys"]),
         "",
         f"Throughput of the journeys against the bare endpoint: {ratio:.0%}",
         f"Peak worker memory: {sampler.peak_mb:.0f} MB",

@@ -5,11 +5,13 @@ worker uses Redis database 14 and a queue named for this run only, so nothing el
 the same Redis is disturbed.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -45,8 +47,10 @@ def wait_for(condition, seconds: float = 60.0) -> bool:
 
 
 @pytest.fixture
-def worker(app, db, smtp, monkeypatch, tmp_path):  # noqa: F811
-    """A real ``celery worker`` on this test's database, Redis and SMTP server."""
+def start_worker(app, db, smtp, monkeypatch, tmp_path):  # noqa: F811
+    """Start a real ``celery worker`` on this test's database, Redis and SMTP server:
+    ``start_worker()`` in one process (``--pool solo``), or with ``pool`` and more
+    ``PORTAL_*`` settings. Stopped, and its queue dropped, at the test's end."""
     if not redis_answers():
         pytest.skip(
             "Redis is not answering on 127.0.0.1:6379: "
@@ -56,38 +60,52 @@ def worker(app, db, smtp, monkeypatch, tmp_path):  # noqa: F811
     monkeypatch.setitem(app.config, "CELERY_BROKER_URL", REDIS_URL)
     monkeypatch.setitem(jobs.celery.conf, "broker_url", REDIS_URL)
     monkeypatch.setitem(jobs.celery.conf, "task_default_queue", queue)
-    env = {
-        **os.environ,
-        "PORTAL_ENV": "testing",
-        "PORTAL_SECRET_KEY": "test-secret",
-        "PORTAL_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "PORTAL_CELERY_BROKER_URL": REDIS_URL,
-        "PORTAL_CELERY_QUEUE": queue,
-        "PORTAL_MAIL_SERVER": "127.0.0.1",
-        "PORTAL_MAIL_PORT": str(smtp.port),
-        "PORTAL_OUTBOX_DIR": str(tmp_path),
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    command = [
-        sys.executable, "-m", "celery", "-A", "portal.worker", "worker",
-        "-Q", queue, "--pool", "solo", "--without-heartbeat", "--without-gossip",
-        "--without-mingle", "--loglevel", "WARNING",
-    ]  # fmt: skip
-    log = tmp_path / "worker.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
+    started = []
+
+    def start(pool: tuple[str, ...] = ("--pool", "solo"), **settings: str):
+        env = {
+            **os.environ,
+            "PORTAL_ENV": "testing",
+            "PORTAL_SECRET_KEY": "test-secret",
+            "PORTAL_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "PORTAL_CELERY_BROKER_URL": REDIS_URL,
+            "PORTAL_CELERY_QUEUE": queue,
+            "PORTAL_MAIL_SERVER": "127.0.0.1",
+            "PORTAL_MAIL_PORT": str(smtp.port),
+            "PORTAL_OUTBOX_DIR": str(tmp_path),
+            **{f"PORTAL_{name}": value for name, value in settings.items()},
+        }
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        command = [
+            sys.executable, "-m", "celery", "-A", "portal.worker", "worker",
+            "-Q", queue, *pool, "--without-heartbeat", "--without-gossip",
+            "--without-mingle", "--loglevel", "WARNING",
+        ]  # fmt: skip
+        log = tmp_path / "worker.log"
+        with open(log, "w") as output:
+            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
         process.log = log
-        yield process
+        started.append(process)
+        return process
+
+    try:
+        yield start
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in started:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         _drop_queue(queue)
+
+
+@pytest.fixture
+def worker(start_worker):
+    """A real worker in one process."""
+    return start_worker()
 
 
 def _drop_queue(queue: str) -> None:
@@ -116,6 +134,43 @@ def test_a_worker_delivers_each_notification_once(db, worker, smtp):  # noqa: F8
     jobs.publish("notifications.deliver", db.session.scalar(select(Notification.id)))
     jobs.publish("notifications.dispatch_pending")  # repeated jobs find nothing left to send
     time.sleep(1)
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+
+
+def children(process) -> set[int]:
+    """The worker's pool processes, from /proc: its children running its own command line
+    (not a short-lived helper such as ``ldconfig`` run while libraries load)."""
+    command = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    found = set()
+    for task in Path(f"/proc/{process.pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for pid in (task / "children").read_text().split():
+                if Path(f"/proc/{pid}/cmdline").read_bytes() == command:
+                    found.add(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("limit_kb, replaced", [("1", True), ("0", False)])
+def test_a_worker_child_past_its_memory_limit_is_replaced_and_nothing_is_sent_twice(
+    db, start_worker, smtp, limit_kb, replaced  # noqa: F811
+):
+    """The guard against a process grown by PDF renders: past the limit (1 KiB here: every
+    child) a child is replaced after its job; each notification still goes exactly once.
+    With no limit (0) the same child does every job."""
+    process = start_worker(
+        ("--pool", "prefork", "--concurrency", "1"), CELERY_WORKER_MAX_MEMORY_KB=limit_kb
+    )
+    assert wait_for(lambda: len(children(process)) == 1), worker_log(process)
+    first = children(process)
+    users = [make_user(Role.PATIENT) for _ in range(3)]
+    db.session.commit()
+    queue_for(db, users, "recycled")
+    assert wait_for(lambda: statuses(db) == [NotificationStatus.SENT] * 3), worker_log(process)
+    if replaced:
+        assert wait_for(lambda: len(children(process)) == 1 and children(process) != first)
+    else:
+        time.sleep(1)
+        assert children(process) == first, worker_log(process)
     assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
 
 
