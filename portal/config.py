@@ -79,6 +79,9 @@ class Defaults:
     # fresh one (the job is finished and acknowledged first). PDF renders grow a process that
     # alternates scripts; 0 never replaces it.
     CELERY_WORKER_MAX_MEMORY_KB = 200_000
+    # The job worker's processes run this much nicer than the web server's (0: no change), so
+    # on a shared machine a page view takes a core before an import, a render or a reminder.
+    WORKER_NICE = 10
     # GOV.UK Notify for SMS and letters: the API key, and one template per channel whose body
     # is ((body)) (letters: ((subject)) and ((body))).
     NOTIFY_API_KEY: str | None = None

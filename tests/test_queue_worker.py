@@ -150,6 +150,19 @@ def children(process) -> set[int]:
     return found
 
 
+def settled_children(process, count: int) -> set[int]:
+    """The pool once it has ``count`` processes and has kept them for a second (a process
+    forked to run a helper program briefly has the worker's command line too)."""
+    seen: list[set[int]] = []
+
+    def settled() -> bool:
+        seen.append(children(process))
+        return len(seen) >= 5 and len(seen[-1]) == count and all(s == seen[-1] for s in seen[-5:])
+
+    assert wait_for(settled), worker_log(process)
+    return seen[-1]
+
+
 @pytest.mark.parametrize("limit_kb, replaced", [("1", True), ("0", False)])
 def test_a_worker_child_past_its_memory_limit_is_replaced_and_nothing_is_sent_twice(
     db, start_worker, smtp, limit_kb, replaced  # noqa: F811
@@ -160,8 +173,7 @@ def test_a_worker_child_past_its_memory_limit_is_replaced_and_nothing_is_sent_tw
     process = start_worker(
         ("--pool", "prefork", "--concurrency", "1"), CELERY_WORKER_MAX_MEMORY_KB=limit_kb
     )
-    assert wait_for(lambda: len(children(process)) == 1), worker_log(process)
-    first = children(process)
+    first = settled_children(process, 1)
     users = [make_user(Role.PATIENT) for _ in range(3)]
     db.session.commit()
     queue_for(db, users, "recycled")
@@ -172,6 +184,24 @@ def test_a_worker_child_past_its_memory_limit_is_replaced_and_nothing_is_sent_tw
         time.sleep(1)
         assert children(process) == first, worker_log(process)
     assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+
+
+def nice_value(pid: int) -> int:
+    """A process's nice value (field 19 of /proc/<pid>/stat, after the command's name)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_worker_and_its_pool_run_nicer_than_the_web_server(db, start_worker, smtp):  # noqa: F811
+    """Background jobs give way to page views on a shared machine: the worker and every
+    process of its pool run ``WORKER_NICE`` above the process that started them."""
+    process = start_worker(("--pool", "prefork", "--concurrency", "2"), WORKER_NICE="7")
+    pool = settled_children(process, 2)
+    usual = os.getpriority(os.PRIO_PROCESS, 0)
+    assert [nice_value(pid) for pid in (process.pid, *pool)] == [usual + 7] * 3
+    users = [make_user(Role.PATIENT)]
+    db.session.commit()
+    queue_for(db, users, "nicer")  # and the jobs still run
+    assert wait_for(lambda: statuses(db) == [NotificationStatus.SENT]), worker_log(process)
 
 
 def test_with_redis_down_nothing_is_lost_and_all_arrives_once_when_it_is_back(
