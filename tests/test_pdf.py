@@ -678,6 +678,23 @@ def test_rendering_leaves_the_garbage_collector_as_it_was(app, enabled):
         (gc.enable if was_enabled else gc.disable)()
 
 
+@pytest.mark.parametrize("max_pages", [50, 0], ids=["written", "refused as too long"])
+def test_a_render_leaves_nothing_of_its_document_for_a_later_sweep(app, monkeypatch, max_pages):
+    """A render's styles are freed by the sweep that ends it, not left as garbage in an older
+    generation that Python seldom sweeps: a worker rendering plans for hours stays its size.
+    Checked without a full collection of our own, as a worker runs."""
+    from weasyprint.css import ComputedStyle
+
+    monkeypatch.setitem(app.config, "PDF_MAX_PAGES", max_pages)
+    gc.collect()
+    with app.test_request_context():
+        try:
+            services.render_pdf("<!DOCTYPE html><p>Hello</p><p>Again</p>")
+        except services.RenderRefused as refused:
+            assert refused.reason == services.RenderRefused.TOO_LONG and max_pages == 0
+    assert not [o for o in gc.get_objects() if isinstance(o, ComputedStyle)]
+
+
 @pytest.fixture
 def static_dir(tmp_path):
     static = tmp_path / "static"

@@ -570,24 +570,37 @@ def render_pdf(html: str, *, one_page: bool = False, large: bool = False) -> byt
 def _lay_out(
     html: str, static_folder: str, stylesheets: list[CSS], one_page: bool, max_pages: int
 ) -> bytes:
-    url_fetcher = StaticOnlyFetcher(static_folder)
-    font_config = _font_config()
     with _collector_paused:
-        document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)
-        densities = list(SHEET_DENSITIES if one_page else SHEET_DENSITIES[:1])
-        while densities:
-            rule, paths = densities.pop(0)
-            extra = [_base_stylesheet(static_folder, path) for path in paths]
-            if rule:
-                extra.append(_inline_stylesheet(static_folder, rule))
-            rendered = document.render(
-                stylesheets=stylesheets + extra, font_config=font_config, **PDF_OPTIONS
-            )
-            pages = len(rendered.pages)
-            if pages == 1:
-                break
-            if pages >= FAR_FROM_FITTING:
-                densities = [d for d in densities if COMPACT_SHEET in d[1]]
-        if len(rendered.pages) > max_pages:  # not written: writing costs as much again
-            raise RenderRefused(RenderRefused.TOO_LONG)
-        return rendered.write_pdf(**PDF_OPTIONS)
+        # Only the bytes outlive the call below: the document's boxes are garbage by the time
+        # the collector sweeps, so they are freed there, not promoted to an older generation
+        # that is seldom swept (which grew a process by about 1.4 MB a render). A refusal's
+        # traceback would hold them too, so it is raised again once the sweep is done.
+        try:
+            return _write(html, static_folder, stylesheets, one_page, max_pages)
+        except RenderRefused as refused:
+            reason = refused.reason
+    raise RenderRefused(reason)
+
+
+def _write(
+    html: str, static_folder: str, stylesheets: list[CSS], one_page: bool, max_pages: int
+) -> bytes:
+    url_fetcher = StaticOnlyFetcher(static_folder)
+    document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher)
+    densities = list(SHEET_DENSITIES if one_page else SHEET_DENSITIES[:1])
+    while densities:
+        rule, paths = densities.pop(0)
+        extra = [_base_stylesheet(static_folder, path) for path in paths]
+        if rule:
+            extra.append(_inline_stylesheet(static_folder, rule))
+        rendered = document.render(
+            stylesheets=stylesheets + extra, font_config=_font_config(), **PDF_OPTIONS
+        )
+        pages = len(rendered.pages)
+        if pages == 1:
+            break
+        if pages >= FAR_FROM_FITTING:
+            densities = [d for d in densities if COMPACT_SHEET in d[1]]
+    if len(rendered.pages) > max_pages:  # not written: writing costs as much again
+        raise RenderRefused(RenderRefused.TOO_LONG)
+    return rendered.write_pdf(**PDF_OPTIONS)
