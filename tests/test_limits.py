@@ -146,8 +146,12 @@ def test_a_full_care_team_takes_no_new_member(db, cast, login):
     url = f"/patients/{cast.a.id}/care-team/new"
     word = f"This care team already has {limits.MAX_CARE_TEAM} members"
     assert word in client.get(url, follow_redirects=True).get_data(as_text=True)
-    response = client.post(url, data=MEMBER, follow_redirects=True)
-    assert word in response.get_data(as_text=True)
+    response = client.post(url, data=MEMBER)  # the team filled up after the form was opened
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert word in page and "This has not been saved" in page
+    assert "What you typed is still in the form below" in page
+    assert all(value in page for value in MEMBER.values())
     assert _count(CareTeamMember, cast.plan_a.id) == limits.MAX_CARE_TEAM
 
 

@@ -375,18 +375,20 @@ def care_team(patient_id: int, access, plan):
 
 
 def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved: str):
+    """``full``: the team filled up while the form was open; the form then shows what was
+    typed again, so it can be copied (nothing is saved)."""
     patient_id = access.patient.id
-    conflict = None
+    conflict = full = None
     if form.validate_on_submit():
         data = {field: form[field].data or "" for field in form.FIELDS}
         try:
             services.save_member(member, data, form.seen_version(), patient_id)
-        except PlanFull as full:
-            saved = full.message
+        except PlanFull as refused:
+            full = refused.message
         except EditConflict as e:
             conflict = {"current": e.current, "mine": data}
             form.version.data = e.version
-        if conflict is None:
+        if conflict is None and full is None:
             flash(saved)
             return redirect(url_for("contingency.care_team", patient_id=patient_id))
     elif request.method == "GET":  # the form shows the patient's care team
@@ -401,8 +403,9 @@ def _member_form(access, member: CareTeamMember, form: CareTeamMemberForm, saved
         member=member,
         conflict=conflict,
         conflict_fields=[(f, form[f].label.text) for f in form.FIELDS],
+        full=full,
     )
-    return page, 409 if conflict else 200
+    return page, 409 if conflict or full else 200
 
 
 @bp.route("/patients/<int:patient_id>/care-team/new", methods=["GET", "POST"])
