@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import CareTeamMember, Contact, CrisisStep, Goal, GoalStatus
+from portal.models import CarePlan, CareTeamMember, Contact, CrisisStep, Goal, GoalStatus
 
 MAX_GOALS = 20
 MAX_CRISIS_STEPS = 5
@@ -83,5 +83,9 @@ def has_room(model, plan_id: int, adding: int = 1) -> bool:
 
 
 def check_room(model, plan_id: int) -> None:
+    """Raise ``PlanFull`` unless one more fits. The plan's row is locked first (PostgreSQL;
+    SQLite has one writer at a time anyway) until the save commits, so two saves at the same
+    instant cannot both count the last free place."""
+    db.session.execute(select(CarePlan.id).where(CarePlan.id == plan_id).with_for_update())
     if not has_room(model, plan_id):
         raise PlanFull(model)

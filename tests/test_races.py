@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from portal import editing
 from portal.auth import mfa
@@ -256,6 +256,30 @@ def test_concurrent_care_team_edits_one_wins_none_is_lost(app, db, cast):
     winner = _one_saved_the_rest_conflict(responses)
     db.session.expire_all()
     assert db.session.get(CareTeamMember, member.id).role == f"Role {winner}"
+
+
+@on_postgresql
+@pytest.mark.real_commits
+def test_new_members_saved_at_once_never_pass_the_care_team_limit(app, db, cast):
+    """With one place left, of many new members saved at the same instant one is added and
+    every other form comes back with what was typed (409): the team never passes its limit."""
+    from portal.limits import MAX_CARE_TEAM
+
+    for i in range(MAX_CARE_TEAM - 1):
+        db.session.add(CareTeamMember(plan_id=cast.plan_a.id, name=f"m{i}", role="r"))
+    db.session.commit()
+    url = f"/patients/{cast.a.id}/care-team/new"
+    clients = _signed_in(app, cast.users["professional"])
+    responses = _at_once(
+        app, WRITERS, lambda i: clients[i].post(url, data={**MEMBER, "name": f"Writer {i}"})
+    )
+    assert sorted(r.status_code for r in responses) == [302] + [409] * (WRITERS - 1)
+    refused = [r.get_data(as_text=True) for r in responses if r.status_code == 409]
+    assert all("This has not been saved" in page for page in refused)
+    count = select(func.count()).select_from(CareTeamMember)
+    assert db.session.scalar(count.where(CareTeamMember.plan_id == cast.plan_a.id)) == (
+        MAX_CARE_TEAM
+    )
 
 
 @on_postgresql
