@@ -76,8 +76,8 @@ class Defaults:
     CELERY_BROKER_URL: str | None = None
     CELERY_QUEUE = "portal"
     # A worker child whose resident memory passes this many KiB after a job is replaced by a
-    # fresh one (the job is finished and acknowledged first). PDF renders grow a process that
-    # alternates scripts; 0 never replaces it.
+    # fresh one (the job is finished and acknowledged first): a guard against a job that
+    # leaves its process large, such as a big register import; 0 never replaces it.
     CELERY_WORKER_MAX_MEMORY_KB = 200_000
     # The job worker's processes run this much nicer than the web server's (0: no change), so
     # on a shared machine a page view takes a core before an import, a render or a reminder.

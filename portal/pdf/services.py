@@ -571,8 +571,8 @@ def _lay_out(
     html: str, static_folder: str, stylesheets: list[CSS], one_page: bool, max_pages: int
 ) -> bytes:
     with _collector_paused:
-        # Only the bytes outlive the call below: the document's boxes are garbage by the time
-        # the collector sweeps, so they are freed there, not promoted to an older generation
+        # Only the bytes outlive the call below: the document's styles and boxes are garbage by
+        # the time the collector sweeps, so they are freed there, not promoted to a generation
         # that is seldom swept (which grew a process by about 1.4 MB a render). A refusal's
         # traceback would hold them too, so it is raised again once the sweep is done.
         try:
