@@ -30,3 +30,8 @@ def portal_app(url: str):
     from portal import create_app
 
     return create_app()
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """The value ``share`` (0.95: the p95) of the way up an ascending list, nearest rank."""
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

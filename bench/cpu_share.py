@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import psutil
 
 
-def _tree_seconds(root: psutil.Process, leave_out: frozenset[int] = frozenset()) -> float:
+def tree_seconds(root: psutil.Process | int, leave_out: frozenset[int] = frozenset()) -> float:
     """CPU seconds of a process, its living descendants and the children it has reaped;
     ``leave_out``: living descendants counted elsewhere (with their own descendants)."""
     total = 0.0
     try:
+        root = psutil.Process(root) if isinstance(root, int) else root
         times = root.cpu_times()
         total += times.user + times.system + times.children_user + times.children_system
         descendants = root.children(recursive=True)
@@ -57,14 +58,14 @@ class Reading:
 def read(web_pid: int, worker_pid: int | None) -> Reading:
     """CPU seconds so far of each part: web server, job queue worker, PostgreSQL and this
     process with the rest of its children (the load generator runs as such children)."""
-    parts = {"web server (gunicorn)": _tree_seconds(psutil.Process(web_pid))}
+    parts = {"web server (gunicorn)": tree_seconds(psutil.Process(web_pid))}
     if worker_pid:
-        parts["job queue (Celery worker)"] = _tree_seconds(psutil.Process(worker_pid))
+        parts["job queue (Celery worker)"] = tree_seconds(psutil.Process(worker_pid))
     postmasters = _postmasters()
-    parts["PostgreSQL"] = sum(_tree_seconds(p) for p in postmasters)
+    parts["PostgreSQL"] = sum(tree_seconds(p) for p in postmasters)
     # The web server, the worker and a replica's server may be this process's children too.
     elsewhere = frozenset({web_pid, worker_pid or 0, *(p.pid for p in postmasters)})
-    parts["load generator (locust)"] = _tree_seconds(psutil.Process(os.getpid()), elsewhere)
+    parts["load generator (locust)"] = tree_seconds(psutil.Process(os.getpid()), elsewhere)
     times = psutil.cpu_times()
     busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
     return Reading(busy=busy, parts=parts)

@@ -39,7 +39,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bench import cpu_share, datagen, queue_side, replica
-from bench.common import patient_count
+from bench.common import patient_count, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -351,10 +351,6 @@ def request_name(method: str, path: str, query: str) -> str:
     if name == "/worklist" and query not in ("", "-"):
         name += "?q" if re.search(r"(^|&)q=", query) else "?filter"
     return name + (" (save)" if method == "POST" else "")
-
-
-def percentile(ordered: list[float], share: float) -> float:
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def server_side(log: Path, start: int, end: int) -> list[str]:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import redis
 
+from bench import cpu_share
+from bench.common import percentile
 from bench.load import RESULTS, fmt, free_port, run_locust, sign_in_sessions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,22 +82,6 @@ def queue_idle(store: redis.Redis, queue: str) -> bool:
         or next(store.scan_iter(PREFIX + "*:rendering", count=1000), None)
         or next(store.scan_iter(PREFIX + "queued:*", count=1000), None)
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children so far."""
-    import psutil
-
-    process = psutil.Process(pid)
-    total = 0.0
-    for each in (process, *process.children(recursive=True)):
-        times = each.cpu_times()
-        total += times.user + times.system
-    return total
-
-
-def pct(values: list[float], percent: int) -> float:
-    return values[min(len(values) - 1, int(len(values) * percent / 100))]
 
 
 def stored(store: redis.Redis) -> int:
@@ -186,7 +172,7 @@ def main() -> None:
               f"in {took:.0f} s")
         store.delete(counter, counter + ":times")
         load_before = os.getloadavg()[0]
-        worker_cpu = cpu_seconds(worker.pid)
+        worker_cpu = cpu_share.tree_seconds(worker.pid)
         result = run_locust(
             host, "PdfUser", args.users, args.seconds, "pdf-load", env, think=args.think,
             arriving=5,
@@ -194,7 +180,7 @@ def main() -> None:
         time.sleep(1)
         while not queue_idle(store, queue):
             time.sleep(0.5)
-        worker_cpu = cpu_seconds(worker.pid) - worker_cpu
+        worker_cpu = cpu_share.tree_seconds(worker.pid) - worker_cpu
         in_requests = int(store.get(counter) or 0)
         by_worker = stored(store) - ready
         times = [entry.decode().split(",") for entry in store.lrange(counter + ":times", 0, -1)]
@@ -209,8 +195,9 @@ def main() -> None:
         cpus = sorted(float(cpu) for k, _wall, cpu in times if k == kind)
         if walls:
             server_rows.append(
-                f"| {kind} | {len(walls):,} | {pct(walls, 50):.1f} | {pct(walls, 95):.1f} | "
-                f"{pct(walls, 99):.1f} | {pct(cpus, 50):.1f} | {pct(cpus, 95):.1f} |"
+                f"| {kind} | {len(walls):,} | {percentile(walls, 0.50):.1f} | "
+                f"{percentile(walls, 0.95):.1f} | {percentile(walls, 0.99):.1f} | "
+                f"{percentile(cpus, 0.50):.1f} | {percentile(cpus, 0.95):.1f} |"
             )
     pauses = f"{args.think} s between requests" if args.think != "0" else "no pause"
     if args.no_changes:

@@ -182,8 +182,7 @@ def publish(name: str, *args, countdown: int | None = None) -> bool:
 _POOLS: dict[tuple[int, str], object] = {}
 
 
-def _broker_pool():
-    key = (os.getpid(), celery.conf.broker_url)
+def _broker_pool(key: tuple[int, str]):
     if key not in _POOLS:
         _POOLS[key] = celery.connection_for_write(key[1]).Pool(celery.conf.broker_pool_limit)
     return _POOLS[key]
@@ -196,7 +195,8 @@ def publish_many(queued: list[tuple[str, tuple]], countdown: int | None = None) 
     publish; after a failure the pool is dropped, so a broker that comes back is connected to
     afresh, as a changed setting is at once.
     """
-    pool = _broker_pool()
+    key = (os.getpid(), celery.conf.broker_url)
+    pool = _broker_pool(key)
     try:
         with pool.acquire(block=True, timeout=5) as connection:
             for name, args in queued:
@@ -209,15 +209,13 @@ def publish_many(queued: list[tuple[str, tuple]], countdown: int | None = None) 
                 )
     except Exception:  # kombu wraps connection errors in several types
         log.warning("%d job(s) not queued: the broker is unreachable", len(queued))
-        _drop(pool)
+        _drop(_POOLS.pop(key, pool))
         return False
     return True
 
 
 def _drop(pool) -> None:
-    for key, kept in list(_POOLS.items()):
-        if kept is pool:
-            del _POOLS[key]
+    """Close a pool no longer kept (its connections may be dead)."""
     try:
         pool.force_close_all()
     except Exception:  # noqa: BLE001 - closing a dead connection may fail as well
